@@ -1,0 +1,202 @@
+"""The MQTT bus client over paho-mqtt 2.x: reconnects, retained status with a Last Will, handlers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from broker import topics
+from broker.config import MqttUrl
+from broker.messages import Status
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes], None]
+"""A subscription handler: (topic, payload); it runs on the bus thread and must be quick."""
+
+
+@dataclass(slots=True)
+class _Subscription:
+    topic_filter: str
+    qos: int
+    handler: Handler = field(repr=False)
+
+
+class Bus:
+    """One MQTT connection of one principal; keeps itself connected until `stop()`."""
+
+    def __init__(
+        self,
+        url: MqttUrl,
+        *,
+        client_id: str,
+        site: str | None = None,
+        device: str | None = None,
+        kind: str = "device",
+        persistent: bool = False,
+        max_inflight: int = 100,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        """Prepare a connection; with `site` and `device`, keep a retained status with a Will."""
+        if (site is None) != (device is None):
+            raise ValueError("site and device go together: give both or neither")
+        self.url = url
+        self.site, self.device, self.kind = site, device, kind
+        self._log = logger or log
+        self._subs: list[_Subscription] = []
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self._was_connected = False
+        self._refusal_logged = False
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        self._stopping = False
+        v5 = url.version == 5
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else not persistent,
+        )
+        self._persistent = persistent
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if url.username:
+            self._client.username_pw_set(url.username, url.password)
+        if url.tls:
+            self._client.tls_set(ca_certs=url.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        if self.status_topic:
+            offline = Status("offline", kind=kind, detail="connection lost").encode()
+            self._client.will_set(self.status_topic, offline, qos=1, retain=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+
+    @property
+    def status_topic(self) -> str | None:
+        """Retained status topic of this principal, when it is a device."""
+        if self.site is None or self.device is None:
+            return None
+        return topics.status(self.site, self.device)
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker connection is up."""
+        return self._connected.is_set()
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Call `hook` (on the bus thread) after every successful (re)connection."""
+        self._on_connect_hooks.append(hook)
+
+    def start(self) -> None:
+        """Connect in the background; reconnects with backoff until `stop()`."""
+        props = None
+        clean_start: bool | Literal[3] = mqtt.MQTT_CLEAN_START_FIRST_ONLY
+        if self.url.version == 5:
+            clean_start = not self._persistent
+            if self._persistent:
+                props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+                props.SessionExpiryInterval = 24 * 3600
+        self._client.connect_async(
+            self.url.host, self.url.port, keepalive=30, clean_start=clean_start, properties=props
+        )
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected or `timeout` seconds pass; return whether connected."""
+        return self._connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Say offline (retained), disconnect and stop the network thread."""
+        self._stopping = True
+        if self.status_topic and self.connected:
+            info = self._client.publish(
+                self.status_topic, Status("offline", kind=self.kind, detail="stopped").encode(),
+                qos=1, retain=True,
+            )
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout=2)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
+        """Route messages matching `topic_filter` to `handler`; survives reconnections."""
+        sub = _Subscription(topic_filter, qos, handler)
+        with self._lock:
+            self._subs.append(sub)
+        self._client.message_callback_add(topic_filter, self._dispatcher(sub))
+        if self.connected:
+            self._client.subscribe(topic_filter, qos)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
+        """Queue a message for the broker; return False when it could not even be queued."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            self._log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
+            return False
+        return info.rc == mqtt.MQTT_ERR_SUCCESS or qos > 0
+
+    def _dispatcher(self, sub: _Subscription) -> mqtt.CallbackOnMessage:
+        def dispatch(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+            try:
+                sub.handler(msg.topic, bytes(msg.payload))
+            except Exception:
+                self._log.exception("handler for %s failed on %s", sub.topic_filter, msg.topic)
+
+        return dispatch
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            if not self._refusal_logged:
+                self._log.error("broker %s refused the connection: %s", self.url.redacted(), reason)
+                self._refusal_logged = True
+            return
+        self._refusal_logged = False
+        self._log.info(
+            "%s to %s", "reconnected" if self._was_connected else "connected", self.url.redacted()
+        )
+        self._was_connected = True
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            client.subscribe(sub.topic_filter, sub.qos)
+        if self.status_topic:
+            online = Status("online", kind=self.kind, since=datetime.now(UTC)).encode()
+            client.publish(self.status_topic, online, qos=1, retain=True)
+        self._connected.set()
+        for hook in self._on_connect_hooks:
+            try:
+                hook()
+            except Exception:
+                self._log.exception("on-connect hook failed")
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._stopping:
+            self._log.warning("lost broker %s (%s); reconnecting", self.url.redacted(), reason)

@@ -1,0 +1,57 @@
+"""One valid example `data` per event type: for the contract document, tests and simulations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from broker import schemas as s
+
+_T = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+
+EXAMPLES: dict[str, s.Data] = {
+    "visitor.invited": s.VisitorInvited(
+        visit_id="v-7f3a", visitor_name="Ana Kowalska", host_id="e-1001", expected_at=_T,
+        company="Acme Sp. z o.o.", email="ana@example.org",
+    ),
+    "visitor.checked_in": s.VisitorCheckedIn(
+        visit_id="v-7f3a", visitor_name="Ana Kowalska", visitor_type=s.VisitorType.GUEST,
+        company="Acme Sp. z o.o.", host_id="e-1001", host_name="Budi Santoso", badge="A7F3", invited=True,
+    ),
+    "visitor.checked_out": s.VisitorCheckedOut(visit_id="v-7f3a", method="qr"),
+    "visitor.screened": s.VisitorScreened(visit_id="v-7f3a", result="clear", score=0.12),
+    "host.notified": s.HostNotified(visit_id="v-7f3a", host_id="e-1001", channel="email", ok=True),
+    "badge.read": s.BadgeRead(credential="0A1B2C3D4E", reader=1, format="rdm6300"),
+    "access.granted": s.AccessGranted(credential="0A1B2C3D4E", door="main-door", person_id="e-1001"),
+    "access.denied": s.AccessDenied(
+        credential="0A1B2C3D4E", door="main-door", reason=s.DenyReason.UNKNOWN_CREDENTIAL
+    ),
+    "door.opened": s.DoorChange(door="main-door"),
+    "door.closed": s.DoorChange(door="main-door", duration_s=4.2),
+    "door.forced": s.DoorChange(door="server-room"),
+    "door.held_open": s.DoorChange(door="loading-bay", duration_s=65.0),
+    "camera.motion": s.CameraMotion(
+        camera="cam-lobby", score=0.31, zone="entrance", boxes=(s.Box(x=0.4, y=0.2, w=0.2, h=0.6),)
+    ),
+    "camera.person": s.CameraPerson(
+        camera="cam-lobby", confidence=0.87, box=s.Box(x=0.4, y=0.2, w=0.2, h=0.6), zone="entrance"
+    ),
+    "camera.tamper": s.CameraTamper(camera="cam-yard", kind=s.TamperKind.COVERED),
+    "camera.snapshot": s.CameraSnapshot(
+        camera="cam-lobby", path="snapshots/cam-lobby/2026-11-22T09-30-00.jpg", for_event="6f1c-2b"
+    ),
+    "device.fault": s.DeviceFault(fault="paper_out", detail="label roll empty"),
+    "delivery.gap": s.DeliveryGap(for_source="gatehouse/lobby/reader-1", missing_from=41, missing_to=43),
+    "alarm.raised": s.AlarmRaised(
+        alarm_id="a-102", rule="door-forced", priority=s.Priority.HIGH,
+        summary="Door server-room forced open", cause=("6f1c-2b",),
+    ),
+    "alarm.acknowledged": s.AlarmAction(alarm_id="a-102", by="guard:maria"),
+    "alarm.shelved": s.AlarmShelved(alarm_id="a-102", by="guard:maria", until=_T, note="maintenance"),
+    "alarm.resolved": s.AlarmAction(alarm_id="a-102", by="guard:maria", note="door re-secured"),
+    "incident.opened": s.IncidentOpened(
+        incident_id="i-17", title="Server room forced", by="guard:maria", alarm_ids=("a-102",)
+    ),
+    "incident.noted": s.IncidentNoted(incident_id="i-17", by="guard:maria", note="Contractor had no escort."),
+    "incident.closed": s.IncidentClosed(incident_id="i-17", by="manager:joe", outcome="training given"),
+}
+"""Example data for every type in broker.schemas.SCHEMAS."""

@@ -1,0 +1,291 @@
+"""Typed, validated `data` of every event type in the contract vocabulary (pure)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+Credential = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-F]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+
+
+class Data(BaseModel):
+    """Base of every event's `data`: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VisitorType(StrEnum):
+    """Why a visitor came; each type has its own agreement."""
+
+    GUEST = "guest"
+    CONTRACTOR = "contractor"
+    DELIVERY = "delivery"
+    INTERVIEW = "interview"
+
+
+class DenyReason(StrEnum):
+    """Why an access decision refused a credential."""
+
+    UNKNOWN_CREDENTIAL = "unknown_credential"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    REVOKED = "revoked"
+    NO_RIGHTS = "no_rights"
+    OUT_OF_SCHEDULE = "out_of_schedule"
+    ANTI_PASSBACK = "anti_passback"
+
+
+class TamperKind(StrEnum):
+    """How a camera's view was interfered with."""
+
+    COVERED = "covered"
+    BLINDED = "blinded"
+    DEFOCUSED = "defocused"
+    MOVED = "moved"
+
+
+class Priority(StrEnum):
+    """Alarm priority, highest first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Box(Data):
+    """A rectangle in relative frame coordinates (0..1)."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    w: float = Field(gt=0, le=1)
+    h: float = Field(gt=0, le=1)
+
+
+# visitors
+class VisitorInvited(Data):
+    """A host invited a visitor ahead of the visit."""
+
+    visit_id: Id
+    visitor_name: Text
+    host_id: Id
+    expected_at: datetime
+    company: Text | None = None
+    email: Text | None = None
+    visitor_type: VisitorType = VisitorType.GUEST
+
+
+class VisitorCheckedIn(Data):
+    """A visitor checked in at a kiosk or desk."""
+
+    visit_id: Id
+    visitor_name: Text
+    visitor_type: VisitorType
+    company: Text | None = None
+    host_id: Id | None = None
+    host_name: Text | None = None
+    badge: Credential | None = None
+    invited: bool = False
+    photo: Text | None = None
+
+
+class VisitorCheckedOut(Data):
+    """A visitor left; the badge is revoked."""
+
+    visit_id: Id
+    method: Literal["qr", "name", "badge", "staff", "auto"]
+
+
+class VisitorScreened(Data):
+    """The watchlist result of one check-in."""
+
+    visit_id: Id
+    result: Literal["clear", "match", "error"]
+    score: float | None = Field(default=None, ge=0, le=1)
+    entry_id: Id | None = None
+
+
+class HostNotified(Data):
+    """The host was (or could not be) told their visitor arrived."""
+
+    visit_id: Id
+    host_id: Id
+    channel: Literal["email", "webhook", "sms"]
+    ok: bool
+    detail: Text | None = None
+
+
+# access
+class BadgeRead(Data):
+    """A credential was presented at a reader."""
+
+    credential: Credential
+    reader: int = Field(ge=0, le=255)
+    format: Literal["rdm6300", "wiegand26", "osdp", "qr", "unknown"] = "unknown"
+    facility: int | None = Field(default=None, ge=0)
+
+
+class AccessGranted(Data):
+    """A credential was allowed through a door."""
+
+    credential: Credential
+    door: Name
+    person_id: Id | None = None
+
+
+class AccessDenied(Data):
+    """A credential was refused at a door, with the reason."""
+
+    credential: Credential
+    door: Name
+    reason: DenyReason
+    person_id: Id | None = None
+
+
+class DoorChange(Data):
+    """A door opened, closed, was forced or held open."""
+
+    door: Name
+    duration_s: float | None = Field(default=None, ge=0)
+
+
+# cameras
+class CameraMotion(Data):
+    """Motion seen in a camera (optionally in a zone)."""
+
+    camera: Name
+    score: float = Field(ge=0, le=1)
+    zone: Name | None = None
+    boxes: tuple[Box, ...] = ()
+
+
+class CameraPerson(Data):
+    """A person detected in a camera's view."""
+
+    camera: Name
+    confidence: float = Field(ge=0, le=1)
+    box: Box
+    zone: Name | None = None
+
+
+class CameraTamper(Data):
+    """A camera's view was covered, blinded, defocused or moved."""
+
+    camera: Name
+    kind: TamperKind
+
+
+class CameraSnapshot(Data):
+    """A JPEG snapshot was stored for an event."""
+
+    camera: Name
+    path: Text
+    for_event: Id | None = None
+
+
+# devices
+class DeviceFault(Data):
+    """A device reports a fault (or that it cleared)."""
+
+    fault: Literal[
+        "paper_out", "head_open", "no_answer", "reader_tamper", "power", "camera_lost", "other"
+    ]
+    detail: Text | None = None
+    cleared: bool = False
+
+
+class DeliveryGap(Data):
+    """The central service saw a hole in a source's seq that did not fill in time."""
+
+    for_source: Text
+    missing_from: int = Field(ge=1)
+    missing_to: int = Field(ge=1)
+
+
+# alarms and incidents
+class AlarmRaised(Data):
+    """A rule raised an alarm."""
+
+    alarm_id: Name
+    rule: Name
+    priority: Priority
+    summary: Text
+    cause: tuple[Id, ...] = ()
+
+
+class AlarmAction(Data):
+    """A person acknowledged or resolved an alarm."""
+
+    alarm_id: Name
+    by: Text
+    note: Text | None = None
+
+
+class AlarmShelved(Data):
+    """A person shelved an alarm until a time."""
+
+    alarm_id: Name
+    by: Text
+    until: datetime
+    note: Text | None = None
+
+
+class IncidentOpened(Data):
+    """An incident was opened from alarms or by hand."""
+
+    incident_id: Name
+    title: Text
+    by: Text
+    alarm_ids: tuple[Name, ...] = ()
+
+
+class IncidentNoted(Data):
+    """A note was added to an incident."""
+
+    incident_id: Name
+    by: Text
+    note: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class IncidentClosed(Data):
+    """An incident was closed with an outcome."""
+
+    incident_id: Name
+    by: Text
+    outcome: Text
+
+
+SCHEMAS: dict[str, type[Data]] = {
+    "visitor.invited": VisitorInvited,
+    "visitor.checked_in": VisitorCheckedIn,
+    "visitor.checked_out": VisitorCheckedOut,
+    "visitor.screened": VisitorScreened,
+    "host.notified": HostNotified,
+    "badge.read": BadgeRead,
+    "access.granted": AccessGranted,
+    "access.denied": AccessDenied,
+    "door.opened": DoorChange,
+    "door.closed": DoorChange,
+    "door.forced": DoorChange,
+    "door.held_open": DoorChange,
+    "camera.motion": CameraMotion,
+    "camera.person": CameraPerson,
+    "camera.tamper": CameraTamper,
+    "camera.snapshot": CameraSnapshot,
+    "device.fault": DeviceFault,
+    "delivery.gap": DeliveryGap,
+    "alarm.raised": AlarmRaised,
+    "alarm.acknowledged": AlarmAction,
+    "alarm.shelved": AlarmShelved,
+    "alarm.resolved": AlarmAction,
+    "incident.opened": IncidentOpened,
+    "incident.noted": IncidentNoted,
+    "incident.closed": IncidentClosed,
+}
+"""Every event type of the contract and the model its `data` must satisfy."""

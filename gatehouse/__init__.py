@@ -1,0 +1,1 @@
+"""Gatehouse: the command line and the wiring of a whole site (the composition root)."""

@@ -1,0 +1,188 @@
+"""The `gatehouse` command: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from broker.config import ConfigError, Settings, load
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    # SUPPRESS: an option given before the subcommand is not reset by the subcommand's copy
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    g = common.add_argument_group("where things are (also GATEHOUSE_* environment and --config TOML)")
+    g.add_argument("--config", metavar="FILE", help="TOML settings file (env GATEHOUSE_CONFIG)")
+    g.add_argument("--mqtt", metavar="URL", help="broker, mqtt://user:pass@host:port or mqtts://; "
+                   "default: the embedded broker (env GATEHOUSE_MQTT_URL)")
+    g.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the central store; default: SQLite "
+                   "in the data folder (env GATEHOUSE_DB_URL)")
+    g.add_argument("--data-dir", metavar="DIR", help="data folder (env GATEHOUSE_DATA_DIR; default ./data)")
+    g.add_argument("--site", metavar="NAME", help="site name used in topics (default 'demo')")
+    g.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return common
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from broker.broker_cli import client_url
+    from broker.credentials import Role
+    from security.serve import run_service
+    from security.service import SERVICE_DEVICE
+
+    url = client_url(settings, SERVICE_DEVICE, Role.SERVICE)
+    return run_service(settings, url, gap_timeout=args.gap_timeout)
+
+
+def _events(settings: Settings, args: argparse.Namespace) -> int:
+    from security.events_cli import list_events
+
+    return list_events(settings, types=args.type, source=args.source, since=args.since,
+                       until=args.until, limit=args.limit, as_json=args.json, out=sys.stdout)
+
+
+def _bench_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.bench_cli import bench_ingest_command
+
+    return bench_ingest_command(settings, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (every subcommand takes the common options)."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="gatehouse", parents=[common],
+        description="Gatehouse: visitor kiosks, guard stations and devices around one event log.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", parents=[common], help="run a whole small site on embedded defaults")
+    demo.add_argument("--headless", action="store_true",
+                      help="play the scripted scenario even when a display is present")
+    demo.add_argument("--screenshots", metavar="DIR", default=None,
+                      help="where to save a screenshot of each screen (default DATA_DIR/screenshots)")
+    demo.set_defaults(run=_demo)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the central service")
+    serve.add_argument("--gap-timeout", type=float, default=30.0, metavar="S",
+                       help="seconds a seq gap may stay open before it is reported (default 30)")
+    serve.set_defaults(run=_serve)
+
+    brk = sub.add_parser("broker", parents=[common], help="run the embedded broker, or write Mosquitto files")
+    brk_sub = brk.add_subparsers(dest="broker_command", metavar="ACTION")
+    mc = brk_sub.add_parser("mosquitto-config", parents=[common],
+                            help="write mosquitto.conf, password and ACL files for a production site")
+    mc.add_argument("--out", required=True, metavar="DIR", help="folder to write the files into")
+    mc.add_argument("--port", type=int, default=1883, help="listener port (default 1883)")
+    brk.set_defaults(run=_broker)
+
+    kiosk = sub.add_parser("kiosk", parents=[common], help="run a visitor kiosk (a Kivy window)")
+    kiosk.add_argument("--device", default="kiosk-1", help="this kiosk's device name (default kiosk-1)")
+    kiosk.add_argument("--demo", action="store_true", help="play the scripted walk-in, then exit")
+    kiosk.add_argument("--headless", action="store_true", help="render offscreen (no display needed)")
+    kiosk.add_argument("--screenshots", metavar="DIR", help="save a PNG of every screen shown")
+    kiosk.add_argument("--size", type=_size, help="window WxH in pixels (default 1080x1920)")
+    kiosk.set_defaults(run=_kiosk)
+
+    station = sub.add_parser("station", parents=[common], help="run a guard station (a Kivy window)")
+    station.add_argument("--device", default="station-1", help="this station's device name")
+    station.add_argument("--run-for", type=float, metavar="S", help="close after S seconds")
+    station.add_argument("--headless", action="store_true", help="render offscreen (no display needed)")
+    station.add_argument("--screenshots", metavar="DIR", help="save station.png there when closing")
+    station.add_argument("--size", type=_size, help="window WxH in pixels (default 1280x800)")
+    station.set_defaults(run=_station)
+
+    ev = sub.add_parser("events", parents=[common], help="list the stored event log")
+    ev.add_argument("--type", action="append", metavar="TYPE", help="only this type (repeatable; "
+                    "a prefix like 'door.' matches a family)")
+    ev.add_argument("--source", metavar="DEVICE", help="only this device (name or full source)")
+    ev.add_argument("--since", metavar="WHEN", help="ISO time or relative (15m, 2h, 1d)")
+    ev.add_argument("--until", metavar="WHEN", help="ISO time or relative (15m, 2h, 1d)")
+    ev.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    ev.add_argument("--json", action="store_true", help="JSON lines, one CloudEvents document each")
+    ev.set_defaults(run=_events)
+
+    bench = sub.add_parser("bench", parents=[common], help="benchmarks that print figures")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
+    ingest = bench_sub.add_parser("ingest", parents=[common], help="events/s stored vs a bare subscriber")
+    ingest.add_argument("--events", type=int, default=20000, help="events in the throughput runs")
+    ingest.add_argument("--rate", type=float, default=500.0, help="fixed rate of the latency run")
+    ingest.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
+    ingest.set_defaults(run=_bench_ingest)
+    return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    try:
+        return int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1080x1920, got {text!r}") from None
+
+
+def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from broker.broker_cli import client_url
+    from broker.credentials import Role
+    from kiosk.runner import run
+
+    return run(client_url(settings, args.device, Role.KIOSK), site=settings.site, device=args.device,
+               data_dir=settings.data_dir, scripted=args.demo, headless=args.headless,
+               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size)
+
+
+def _station(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from broker.broker_cli import client_url
+    from broker.credentials import Role
+    from security.station.runner import run
+
+    return run(client_url(settings, args.device, Role.STATION), site=settings.site, device=args.device,
+               data_dir=settings.data_dir, headless=args.headless, run_for=args.run_for,
+               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size)
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.demo import run_demo
+
+    return run_demo(settings, headless=args.headless, screenshots=args.screenshots)
+
+
+def _broker(settings: Settings, args: argparse.Namespace) -> int:
+    from broker.broker_cli import serve, write_mosquitto_config
+
+    if args.broker_command == "mosquitto-config":
+        from pathlib import Path
+
+        for path in write_mosquitto_config(settings, Path(args.out), port=args.port):
+            print(path)
+        return 0
+    return serve(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `gatehouse` command; return its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("amqtt", "transitions", "kivy", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        opts = vars(args)
+        settings = load(config_file=opts.get("config"), mqtt=opts.get("mqtt"), db=opts.get("db"),
+                        data_dir=opts.get("data_dir"), site=opts.get("site"))
+        run: Command = args.run
+        return run(settings, args)
+    except ConfigError as exc:
+        print(f"gatehouse: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,216 @@
+"""`gatehouse demo`: a whole small site on embedded defaults, scripted and screenshotted when headless."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TextIO
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broker import topics
+from broker.broker_cli import credential_store, ensure_default_principals
+from broker.config import EMBEDDED_PORT, MqttUrl, Settings
+from broker.credentials import Principal
+from broker.device_link import DeviceLink
+from broker.embedded import EmbeddedBroker, accepts_connections, free_port
+from devices.badge_agent import BadgeReaderAgent
+from devices.simulator import SimulatedRdm6300
+from security.service import SERVICE_DEVICE, CentralService
+from security.station.summaries import summarize
+from security.storage import EventStore, open_store
+
+log = logging.getLogger(__name__)
+
+EMPLOYEE_BADGE = "62E3086CED"
+CONTRACTOR_BADGE = "0415D2A9B1"
+
+
+class Timeline:
+    """Prints what the demo does, each line stamped with seconds since the start."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out, self._t0 = out, time.monotonic()
+
+    def say(self, text: str) -> None:
+        """One line of the live narration."""
+        print(f"  +{time.monotonic() - self._t0:5.1f}s  {text}", file=self._out, flush=True)
+
+
+def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out: TextIO = sys.stdout) -> int:
+    """Bring up broker, central service, reader, kiosk and station; return an exit code."""
+    data_dir = settings.data_dir.resolve()
+    shots = Path(screenshots).resolve() if screenshots else data_dir / "screenshots"
+    scripted = headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    line = Timeline(out)
+    _log_to_file(data_dir / "logs" / "demo.log")
+    print(f"Gatehouse demo: site '{settings.site}', data in {data_dir} (logs in {data_dir / 'logs'})",
+          file=out)
+    principals = {p.name: p for p in ensure_default_principals(credential_store(settings))}
+    port = EMBEDDED_PORT if not accepts_connections("127.0.0.1", EMBEDDED_PORT) else free_port()
+    with ExitStack() as stack:
+        broker = stack.enter_context(EmbeddedBroker(
+            port=port, site=settings.site, principals=principals.values(),
+            log_file=data_dir / "broker.log",
+        ))
+        line.say(f"embedded broker (amqtt, own process) on {broker.url.redacted()}, passwords and ACLs on")
+        store = stack.enter_context(open_store(settings.db_url()))
+        service = CentralService(broker.url_for(principals[SERVICE_DEVICE]), store, site=settings.site)
+        service.start()
+        stack.callback(service.stop)
+        service.bus.wait_connected(10)
+        line.say(f"central service storing into {settings.db_url()}")
+        sim = stack.enter_context(SimulatedRdm6300())
+        reader = stack.enter_context(_link(broker, principals["reader-1"], settings, data_dir))
+        agent = BadgeReaderAgent(sim.path, reader.source, reader_number=1)
+        agent.start(require_port=True)
+        stack.callback(agent.stop)
+        line.say(f"RDM6300 reader simulated on {sim.path}, agent 'reader-1' reading it")
+        apps = _Apps(broker.url, settings, data_dir, shots, scripted)
+        station = stack.enter_context(apps.spawn("station"))
+        _wait(lambda: _online(store, settings.site, "station-1"), 30)
+        line.say("guard station 'station-1' online" + (" (offscreen)" if scripted else ""))
+        if scripted:
+            _scenario(line, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
+                      store=store)
+            time.sleep(1.5)  # let the station draw the last events before its screenshot
+            station.terminate()
+            station.wait(timeout=30)
+            line.say("station closed")
+            reader.drain(10)
+        else:
+            _interactive(line, sim, apps, station)
+    _print_log(settings, out)
+    if scripted:
+        print(f"\nScreenshots in {shots}:", file=out)
+        for path in sorted(shots.rglob("*.png")):
+            print(f"  {path.relative_to(shots)}", file=out)
+    return 0
+
+
+def _scenario(line: Timeline, sim: SimulatedRdm6300, apps: _Apps, *, broker: EmbeddedBroker,
+              reader: Principal, site: str, store: EventStore) -> None:
+    sim.present(EMPLOYEE_BADGE, repeats=3)
+    line.say(f"an employee shows badge {EMPLOYEE_BADGE} at reader 1 (the reader repeats it 3 times)")
+    with apps.spawn("kiosk") as kiosk:
+        line.say("a visitor walks up to kiosk 'kiosk-1' and checks in (scripted touches)")
+        kiosk.wait(timeout=90)
+    line.say("kiosk closed after the check-in")
+    sim.present(CONTRACTOR_BADGE, repeats=2, noise=b"\x00\xff garbage")
+    line.say(f"a contractor shows badge {CONTRACTOR_BADGE}; line noise around the frame")
+    _misbehave(broker.url_for(reader), site)
+    line.say("a faulty firmware on reader-1 sends a malformed event")
+    _wait(lambda: bool(store.list_dead_letters(limit=1)), 10)
+    line.say("the central service kept it as a dead letter with the reason")
+
+
+def _interactive(
+    line: Timeline, sim: SimulatedRdm6300, apps: _Apps, station: subprocess.Popen[bytes]
+) -> None:
+    with apps.spawn("kiosk") as kiosk:
+        line.say("kiosk and station windows are open; a badge is shown every 20 s. Ctrl-C to stop.")
+        try:
+            while kiosk.poll() is None and station.poll() is None:
+                sim.present(EMPLOYEE_BADGE)
+                for _ in range(200):
+                    if kiosk.poll() is not None or station.poll() is not None:
+                        break
+                    time.sleep(0.1)
+        except KeyboardInterrupt:
+            line.say("stopping")
+
+
+class _Apps:
+    """Starts the kiosk and the station as their own processes (one Kivy window each)."""
+
+    def __init__(self, url: MqttUrl, settings: Settings, data_dir: Path, shots: Path, scripted: bool) -> None:
+        self._base = [sys.executable, "-m", "gatehouse", "--mqtt", f"mqtt://{url.host}:{url.port}",
+                      "--site", settings.site, "--data-dir", str(data_dir)]
+        self._shots, self._scripted = shots, scripted
+        self._logs = data_dir / "logs"
+
+    @contextmanager
+    def spawn(self, app: str) -> Iterator[subprocess.Popen[bytes]]:
+        args = [*self._base, app]
+        if self._scripted:
+            args += ["--headless", "--screenshots", str(self._shots / app)]
+            args += ["--demo"] if app == "kiosk" else []
+        self._logs.mkdir(parents=True, exist_ok=True)
+        with (self._logs / f"{app}.log").open("ab") as log_file:
+            proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def _log_to_file(path: Path) -> None:
+    """Send this process's log to `path`, keeping only errors on the console beside the timeline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    console = [h for h in root.handlers if isinstance(h, logging.StreamHandler)]
+    for handler in console:
+        handler.setLevel(logging.ERROR)
+    to_file = logging.FileHandler(path)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root.addHandler(to_file)
+
+
+def _link(broker: EmbeddedBroker, principal: Principal, settings: Settings, data_dir: Path) -> DeviceLink:
+    return DeviceLink(broker.url_for(principal), site=settings.site, device=principal.name,
+                      kind="reader", outbox_dir=data_dir / "outbox")
+
+
+def _misbehave(url: MqttUrl, site: str) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{site}-reader-1-firmware")
+    client.username_pw_set(url.username, url.password)
+    client.connect(url.host, url.port)
+    client.loop_start()
+    payload = b'{"specversion": "1.0", "type": "badge.read", "seq": "seven", "data": {}}'
+    client.publish(topics.event(site, "reader-1", "badge.read"), payload, qos=1).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+
+
+def _online(store: EventStore, site: str, device: str) -> bool:
+    source = topics.source(site, device)
+    return any(d.source == source and d.status.state == "online" for d in store.list_status())
+
+
+def _wait(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _print_log(settings: Settings, out: TextIO) -> None:
+    with open_store(settings.db_url()) as store:
+        events = store.query_events(limit=30, newest_first=True)[::-1]
+        letters = store.list_dead_letters(limit=5)
+        states = store.list_status()
+    print("\nThe central log now holds (newest 30; `gatehouse events` lists it all):", file=out)
+    for event in events:
+        when = event.time.astimezone().strftime("%H:%M:%S")
+        print(f"  {when}  {event.device:<10} #{event.seq:<4} {event.type:<20} {summarize(event)}", file=out)
+    print("\nDead letters (kept with the reason, never dropped):", file=out)
+    for letter in letters:
+        print(f"  {letter.topic}: {letter.reason}", file=out)
+    print("\nDevices as last seen (the demo has stopped them):", file=out)
+    for state in states:
+        print(f"  {state.source:<32} {state.status.state:<8} {state.status.kind}", file=out)
+

@@ -1,0 +1,40 @@
+"""`gatehouse serve`: run the central service in the foreground until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from broker.config import MqttUrl, Settings, redact_db
+from security.service import CentralService
+from security.storage import open_store
+
+log = logging.getLogger(__name__)
+
+
+def run_service(settings: Settings, url: MqttUrl, *, gap_timeout: float = 30.0) -> int:
+    """Serve until a signal arrives; return the process exit code."""
+    store = open_store(settings.db_url())
+    service = CentralService(url, store, site=settings.site, gap_timeout=gap_timeout)
+    done = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        done.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    log.info("central service for site %s: broker %s, store %s",
+             settings.site, url.redacted(), redact_db(settings.db_url()))
+    service.start()
+    if not service.bus.wait_connected(10):
+        log.warning("broker %s not reachable yet; will keep trying", url.redacted())
+    done.wait()
+    service.stop()
+    store.close()
+    stats = service.stats
+    log.info("stopped: %d received, %d stored, %d duplicate, %d dead letters",
+             stats.received, stats.stored, stats.duplicates, stats.dead_letters)
+    return 0

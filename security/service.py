@@ -1,0 +1,247 @@
+"""The central service: stores every event once, keeps device status, dead letters and watermarks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from broker import topics
+from broker.bus import Bus
+from broker.config import MqttUrl
+from broker.events import ContractError, Event, decode, encode, make_event
+from broker.messages import Ack, Status
+from broker.schemas import Data, DeliveryGap
+from security.storage import BatchResult, EventStore
+from security.watermarks import Watermarks
+
+log = logging.getLogger(__name__)
+
+SERVICE_DEVICE = "central"
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters of what the service has done since it started."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    statuses: int = 0
+    batches: int = 0
+    gaps: int = 0
+    offline: set[str] = field(default_factory=set)
+
+
+class CentralService:
+    """Subscribes to every event and status of a site, stores them in batches, then acks."""
+
+    def __init__(
+        self,
+        url: MqttUrl,
+        store: EventStore,
+        *,
+        site: str,
+        client_id: str = "gatehouse-central",
+        batch_size: int = 1000,
+        linger: float = 0.02,
+        gap_timeout: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Wire the service to a broker and a store; nothing connects before `start()`."""
+        self.site = site
+        self.store = store
+        self.stats = Stats()
+        self._batch_size = batch_size
+        self._linger = linger
+        self._gap_timeout = gap_timeout
+        self._clock = clock
+        self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        self._own: list[Event] = []
+        self._own_source = topics.source(site, SERVICE_DEVICE)
+        self._own_seq = 0
+        self._marks = Watermarks()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.bus = Bus(
+            url, client_id=client_id, site=site, device=SERVICE_DEVICE, kind="service", persistent=True
+        )
+
+    def start(self) -> None:
+        """Load watermarks, subscribe and start the writer thread."""
+        self._load_marks()
+        self._own_seq = self.store.next_own_seq(self._own_source) - 1
+        self.bus.subscribe(topics.all_events(self.site), self._enqueue)
+        self.bus.subscribe(topics.all_statuses(self.site), self._enqueue)
+        self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
+        self._thread.start()
+        self.bus.start()
+
+    def _load_marks(self) -> None:
+        marks = self.store.load_watermarks()
+        self._marks = Watermarks(marks)
+        for source, mark in marks.items():
+            self._marks.restore(source, self.store.stored_seqs_above(source, mark))
+
+    def stop(self) -> None:
+        """Stop taking messages, store what was received, and disconnect."""
+        self.bus.stop()
+        self._stop.set()
+        self._inbox.put(None)
+        if self._thread:
+            self._thread.join(timeout=30)
+
+    def emit(self, event_type: str, data: Data) -> Event:
+        """Record an event of the service's own (stored with the next batch, then published)."""
+        self._own_seq += 1
+        event = make_event(self.site, SERVICE_DEVICE, event_type, self._own_seq, data)
+        self._own.append(event)
+        self._inbox.put(("", b""))  # wake the writer
+        return event
+
+    def _enqueue(self, topic: str, payload: bytes) -> None:
+        self._inbox.put((topic, payload))
+
+    def _run(self) -> None:
+        next_gap_check = self._clock() + 1.0
+        while True:
+            batch, stopping = self._take_batch(timeout=0.5)
+            if batch or self._own:
+                self._process(batch)
+            if stopping:
+                return
+            if self._clock() >= next_gap_check:
+                next_gap_check = self._clock() + 1.0
+                self._check_gaps()
+
+    def _take_batch(self, timeout: float) -> tuple[list[tuple[str, bytes]], bool]:
+        """Block for the first message, then gather more for up to `linger` seconds (group commit)."""
+        try:
+            item = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return [], self._stop.is_set()
+        batch: list[tuple[str, bytes]] = []
+        deadline = self._clock() + self._linger
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= self._batch_size:
+                return batch, False
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                left = deadline - self._clock()
+                if left <= 0 or self._stop.is_set():
+                    return batch, False
+                try:
+                    item = self._inbox.get(timeout=left)
+                except queue.Empty:
+                    return batch, False
+        return batch, True
+
+    def _process(self, batch: list[tuple[str, bytes]]) -> None:
+        now = datetime.now(UTC)
+        events: list[Event] = []
+        dead: list[tuple[str, bytes, str, str | None]] = []
+        statuses: dict[str, Status] = {}
+        for topic, payload in batch:
+            if not topic:
+                continue
+            self.stats.received += 1
+            self._classify(topic, payload, events, dead, statuses)
+        own, self._own = self._own, []
+        events.extend(own)
+        try:
+            self._store(events, dead, statuses, now)
+        except Exception:
+            # the store is down or refused the batch: nothing is acked, sources will resend
+            log.exception("could not store a batch of %d event(s); sources will resend", len(events))
+            self._own = own + self._own
+            with contextlib.suppress(Exception):
+                self._load_marks()  # the tracker may have run ahead of what was committed
+            time.sleep(1.0)
+            return
+        for event in own:
+            self.bus.publish(event.topic, encode(event), qos=1)
+
+    def _classify(
+        self,
+        topic: str,
+        payload: bytes,
+        events: list[Event],
+        dead: list[tuple[str, bytes, str, str | None]],
+        statuses: dict[str, Status],
+    ) -> None:
+        try:
+            parsed = topics.parse(topic)
+            if parsed.kind is topics.Kind.STATUS:
+                statuses[topics.source(parsed.site, parsed.device)] = Status.decode(payload)
+            else:
+                events.append(decode(payload, topic))
+        except (ContractError, topics.TopicError) as exc:
+            dead.append((topic, payload, str(exc), _source_of(topic)))
+
+    def _store(
+        self,
+        events: list[Event],
+        dead: list[tuple[str, bytes, str, str | None]],
+        statuses: dict[str, Status],
+        now: datetime,
+    ) -> None:
+        for source in {e.source for e in events}:
+            if source not in self._marks:  # first sight since start: learn what is stored
+                self._marks.restore(source, self.store.stored_seqs_above(source, 0))
+        moved: dict[str, int] = {}
+
+        def advance(result: BatchResult) -> dict[str, int]:
+            # runs inside the batch's transaction, so watermarks commit with the events
+            clock = self._clock()
+            for source, seqs in result.occupied().items():
+                if self._marks.add(source, seqs, clock):
+                    moved[source] = self._marks.get(source)
+            return moved
+
+        outcome = self.store.store_batch(events, now, watermarks=advance) if events else None
+        if outcome is not None:  # the store keeps conflicting events as dead letters itself
+            self.stats.stored += len(outcome.stored)
+            self.stats.duplicates += len(outcome.duplicates)
+            self.stats.dead_letters += len(outcome.conflicts)
+        if dead:
+            self.store.add_dead_letters(dead, now)
+            self.stats.dead_letters += len(dead)
+            log.warning("%d dead letter(s) kept; first on %s: %s", len(dead), dead[0][0], dead[0][2])
+        for source, status in statuses.items():
+            self.store.set_status(source, status, now)
+            self._note_status(source, status)
+        self.stats.statuses += len(statuses)
+        self.stats.batches += 1
+        for source, mark in moved.items():
+            _, site, device = source.split("/")
+            self.bus.publish(topics.ack(site, device), Ack(mark).encode(), qos=1, retain=True)
+
+    def _note_status(self, source: str, status: Status) -> None:
+        if status.state == "offline" and source not in self.stats.offline:
+            self.stats.offline.add(source)
+            log.warning("%s is offline (%s)", source, status.detail or "no reason given")
+        elif status.state == "online" and source in self.stats.offline:
+            self.stats.offline.discard(source)
+            log.info("%s is back online", source)
+
+    def _check_gaps(self) -> None:
+        for gap in self._marks.overdue(self._clock(), self._gap_timeout):
+            self.stats.gaps += 1
+            log.warning("%s: seq %d-%d missing for %.0fs", gap.source, gap.first, gap.last, self._gap_timeout)
+            self.emit(
+                "delivery.gap",
+                DeliveryGap(for_source=gap.source, missing_from=gap.first, missing_to=gap.last),
+            )
+
+
+def _source_of(topic: str) -> str | None:
+    parts = topic.split("/")
+    return "/".join(parts[:3]) if len(parts) >= 3 and parts[0] == topics.ROOT else None

@@ -1,0 +1,236 @@
+"""The guard station's Kivy window: the live feed and the devices table of a StationViewModel.
+
+`StationApp.post_event` and `StationApp.post_status` may be called from any thread (the bus
+adapter's): they queue the message and wake the Kivy main thread, which alone touches the
+view-model and the widgets. This is the one place bus callbacks move onto the UI thread.
+Import this module only after Kivy's environment is set (`KIVY_NO_ARGS=1`, and
+`SDL_VIDEODRIVER=offscreen` without a display): importing Kivy widgets opens the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.lang import Builder
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    NumericProperty,
+    StringProperty,
+)
+from kivy.uix.boxlayout import BoxLayout
+
+from broker.events import Event
+from broker.messages import Status
+from security.station.viewmodel import StationViewModel
+
+log = logging.getLogger(__name__)
+
+KV_FILE = Path(__file__).with_name("station.kv")
+"""The station's layout and colours."""
+SIZE = (1280, 800)
+"""Default window size in pixels."""
+SCREENSHOT_NAME = "station.png"
+"""The file `run_station` saves in its screenshot folder."""
+
+_Message = Event | tuple[str, Status]
+
+
+class FeedRow(BoxLayout):  # type: ignore[misc]
+    """One line of the live feed (a RecycleView row)."""
+
+    time = StringProperty("")
+    device = StringProperty("")
+    type = StringProperty("")
+    summary = StringProperty("")
+    severity = StringProperty("normal")
+    index = NumericProperty(0)
+    ink = ColorProperty((1, 1, 1, 1))
+
+
+class DeviceRowView(BoxLayout):  # type: ignore[misc]
+    """One device of the devices table (a RecycleView row)."""
+
+    device = StringProperty("")
+    kind = StringProperty("")
+    online = BooleanProperty(False)
+    detail_line = StringProperty("")
+    index = NumericProperty(0)
+
+
+class StationRoot(BoxLayout):  # type: ignore[misc]
+    """The window's content (see station.kv)."""
+
+
+class StationApp(App):  # type: ignore[misc]
+    """The guard station window; feed it with `post_event` / `post_status` from any thread."""
+
+    headline = StringProperty("")
+    clock = StringProperty("")
+    site = StringProperty("")
+
+    def __init__(
+        self,
+        viewmodel: StationViewModel,
+        *,
+        site: str = "",
+        size: tuple[int, int] | None = SIZE,
+        **kwargs: Any,
+    ) -> None:
+        """`size` sets the window size in pixels; None leaves Kivy's configuration alone."""
+        super().__init__(**kwargs)
+        self.vm = viewmodel
+        self.site = site
+        self.title = "Gatehouse guard station" + (f" - {site}" if site else "")
+        self._size = size
+        self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
+        self._wake = Clock.create_trigger(self._drain)
+        self._drawn = -1
+        self.refreshed_frame = 0
+        """Clock.frames_displayed at the last redraw of the lists."""
+
+    # thread-safe entry points for the bus adapter
+    def post_event(self, event: Event) -> None:
+        """Queue an event for the feed; safe to call from any thread."""
+        self._inbox.put(event)
+        self._wake()
+
+    def post_status(self, device: str, status: Status) -> None:
+        """Queue a device's status for the table; safe to call from any thread."""
+        self._inbox.put((device, status))
+        self._wake()
+
+    # main thread only
+    def build(self) -> StationRoot:
+        """Load the layout and show what the view-model holds."""
+        if self._size is not None:
+            Window.size = self._size
+        if str(KV_FILE) not in Builder.files:
+            Builder.load_file(str(KV_FILE))
+        root = StationRoot()
+        self._update_clock(0)
+        Clock.schedule_interval(self._update_clock, 1.0)
+        Clock.schedule_once(lambda _dt: self.refresh())
+        return root
+
+    def refresh(self) -> None:
+        """Copy the view-model into the lists, if it changed since the last time."""
+        if self.root is None or self._drawn == self.vm.version:
+            return
+        self._drawn = self.vm.version
+        self.root.ids.feed.data = [
+            {
+                "time": line.time,
+                "device": line.device,
+                "type": line.type,
+                "summary": line.summary,
+                "severity": line.severity.value,
+                "index": i,
+            }
+            for i, line in enumerate(self.vm.feed)
+        ]
+        self.root.ids.devices.data = [
+            {
+                "device": row.device,
+                "kind": row.kind,
+                "online": row.online,
+                "detail_line": _detail_line(row.state, row.since, row.detail, row.last_event),
+                "index": i,
+            }
+            for i, row in enumerate(self.vm.devices)
+        ]
+        self.headline = self.vm.headline
+        self.refreshed_frame = Clock.frames_displayed
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing is queued and the last redraw has been on screen for two frames."""
+        queued = not self._inbox.empty()
+        return not queued and Clock.frames_displayed >= self.refreshed_frame + 2
+
+    def _drain(self, _dt: float) -> None:
+        applied = 0
+        while True:
+            try:
+                message = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                if isinstance(message, Event):
+                    self.vm.on_event(message)
+                else:
+                    self.vm.on_status(*message)
+            except Exception:  # one bad message must not stop the station
+                log.exception("could not show %r", message)
+            applied += 1
+        if applied:
+            self.refresh()
+
+    def _update_clock(self, _dt: float) -> None:
+        self.clock = datetime.now().astimezone().strftime("%H:%M:%S")
+
+
+def _detail_line(state: str, since: str, detail: str, last_event: str) -> str:
+    parts = [f"{state} since {since}" if since else state]
+    if detail:
+        parts.append(detail)
+    if last_event:
+        parts.append(f"last event {last_event}")
+    return "  ·  ".join(parts)
+
+
+def run_station(
+    station: StationApp | StationViewModel,
+    *,
+    run_for: float | None = None,
+    screenshot_dir: Path | None = None,
+    site: str = "",
+    size: tuple[int, int] | None = SIZE,
+) -> StationApp:
+    """Run the guard station until its window closes, or for `run_for` seconds.
+
+    Give a ready `StationApp` to wire `post_event` / `post_status` to the bus before it
+    runs (messages posted early wait for the loop); a view-model is wrapped in a new app.
+    With `screenshot_dir`, `station.png` is saved there just before the window closes.
+    """
+    app = station if isinstance(station, StationApp) else StationApp(station, site=site, size=size)
+    if run_for is not None:
+        finish = _Finisher(app, screenshot_dir)
+        app.bind(on_start=lambda _app: Clock.schedule_once(finish.step, run_for))
+    elif screenshot_dir is not None:
+        app.bind(on_stop=lambda _app: _save(app, screenshot_dir))
+    app.run()
+    return app
+
+
+class _Finisher:
+    """Waits for queued messages to be drawn, saves the screenshot, stops the app."""
+
+    def __init__(self, app: StationApp, screenshot_dir: Path | None) -> None:
+        self._app = app
+        self._dir = screenshot_dir
+        self._tries = 0
+
+    def step(self, _dt: float) -> None:
+        app = self._app
+        if not app.settled and self._tries < 40:
+            self._tries += 1
+            Clock.schedule_once(self.step, 0.05)
+            return
+        if self._dir is not None:
+            _save(app, self._dir)
+        app.stop()
+
+
+def _save(app: StationApp, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SCREENSHOT_NAME
+    app.root.export_to_png(str(path))
+    log.info("saved %s", path)

@@ -1,0 +1,171 @@
+"""One short human line per event's data, and how loudly the station should show it (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from broker import schemas as s
+from broker.events import Event
+
+
+class Severity(StrEnum):
+    """How the guard station colours a line."""
+
+    NORMAL = "normal"
+    WARNING = "warning"
+    ALERT = "alert"
+
+
+_ALERT_TYPES = frozenset({"alarm.raised", "door.forced", "camera.tamper", "delivery.gap"})
+_WARNING_TYPES = frozenset({"access.denied", "door.held_open", "device.fault"})
+
+
+def severity(event: Event) -> Severity:
+    """ALERT for alarms, forced doors, tampering, watchlist hits; WARNING for denials, faults."""
+    if event.type == "device.fault" and isinstance(event.data, s.DeviceFault):
+        return Severity.NORMAL if event.data.cleared else Severity.WARNING
+    if event.type == "visitor.screened" and isinstance(event.data, s.VisitorScreened):
+        return Severity.ALERT if event.data.result == "match" else Severity.NORMAL
+    if event.type in _ALERT_TYPES:
+        return Severity.ALERT
+    if event.type in _WARNING_TYPES:
+        return Severity.WARNING
+    return Severity.NORMAL
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _checked_in(d: s.VisitorCheckedIn) -> str:
+    who = d.visitor_name + (f" ({d.company})" if d.company else "")
+    host = f" for {d.host_name or d.host_id}" if (d.host_name or d.host_id) else ""
+    return f"{who}, {d.visitor_type.value}{host}"
+
+
+def _invited(d: s.VisitorInvited) -> str:
+    return f"{d.visitor_name} by host {d.host_id}, expected {d.expected_at:%d %b %H:%M}"
+
+
+def _screened(d: s.VisitorScreened) -> str:
+    score = f" ({_pct(d.score)})" if d.score is not None else ""
+    return f"visit {d.visit_id}: {d.result}{score}"
+
+
+def _notified(d: s.HostNotified) -> str:
+    outcome = "sent" if d.ok else "FAILED" + (f": {d.detail}" if d.detail else "")
+    return f"host {d.host_id} by {d.channel}, {outcome} (visit {d.visit_id})"
+
+
+def _badge(d: s.BadgeRead) -> str:
+    return f"credential {d.credential} at reader {d.reader}"
+
+
+def _granted(d: s.AccessGranted) -> str:
+    who = f" ({d.person_id})" if d.person_id else ""
+    return f"credential {d.credential}{who} at door {d.door}"
+
+
+def _denied(d: s.AccessDenied) -> str:
+    who = f" ({d.person_id})" if d.person_id else ""
+    return f"credential {d.credential}{who} at door {d.door}: {_words(d.reason.value)}"
+
+
+def _door(d: s.DoorChange) -> str:
+    held = f" for {d.duration_s:.0f} s" if d.duration_s is not None else ""
+    return f"door {d.door}{held}"
+
+
+def _motion(d: s.CameraMotion) -> str:
+    zone = f" in {d.zone}" if d.zone else ""
+    return f"camera {d.camera}{zone}, score {d.score:.2f}"
+
+
+def _person(d: s.CameraPerson) -> str:
+    zone = f" in {d.zone}" if d.zone else ""
+    return f"camera {d.camera}{zone}, person {_pct(d.confidence)}"
+
+
+def _tamper(d: s.CameraTamper) -> str:
+    return f"camera {d.camera} {d.kind.value}"
+
+
+def _snapshot(d: s.CameraSnapshot) -> str:
+    return f"camera {d.camera}: {d.path}"
+
+
+def _fault(d: s.DeviceFault) -> str:
+    text = _words(d.fault) + (f": {d.detail}" if d.detail else "")
+    return f"cleared: {text}" if d.cleared else text
+
+
+def _gap(d: s.DeliveryGap) -> str:
+    return f"{d.for_source} missing seq {d.missing_from}-{d.missing_to}"
+
+
+def _alarm_raised(d: s.AlarmRaised) -> str:
+    return f"{d.priority.value.upper()} {d.summary} [{d.alarm_id}]"
+
+
+def _alarm_action(d: s.AlarmAction) -> str:
+    note = f": {d.note}" if d.note else ""
+    return f"{d.alarm_id} by {d.by}{note}"
+
+
+def _shelved(d: s.AlarmShelved) -> str:
+    return f"{d.alarm_id} by {d.by} until {d.until:%H:%M}"
+
+
+def _incident_opened(d: s.IncidentOpened) -> str:
+    return f"{d.incident_id} {d.title} (by {d.by})"
+
+
+def _incident_noted(d: s.IncidentNoted) -> str:
+    return f"{d.incident_id} by {d.by}: {d.note}"
+
+
+def _incident_closed(d: s.IncidentClosed) -> str:
+    return f"{d.incident_id} by {d.by}: {d.outcome}"
+
+
+_SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
+    s.VisitorInvited: _invited,
+    s.VisitorCheckedIn: _checked_in,
+    s.VisitorCheckedOut: lambda d: f"visit {d.visit_id} by {d.method}",
+    s.VisitorScreened: _screened,
+    s.HostNotified: _notified,
+    s.BadgeRead: _badge,
+    s.AccessGranted: _granted,
+    s.AccessDenied: _denied,
+    s.DoorChange: _door,
+    s.CameraMotion: _motion,
+    s.CameraPerson: _person,
+    s.CameraTamper: _tamper,
+    s.CameraSnapshot: _snapshot,
+    s.DeviceFault: _fault,
+    s.DeliveryGap: _gap,
+    s.AlarmRaised: _alarm_raised,
+    s.AlarmAction: _alarm_action,
+    s.AlarmShelved: _shelved,
+    s.IncidentOpened: _incident_opened,
+    s.IncidentNoted: _incident_noted,
+    s.IncidentClosed: _incident_closed,
+}
+
+
+def summarize(event: Event, limit: int = 120) -> str:
+    """A short readable line for `event.data`, at most `limit` characters."""
+    describe = _SUMMARIES.get(type(event.data))
+    if describe is not None:
+        text = describe(event.data)
+    else:
+        fields = event.data.model_dump(mode="json", exclude_none=True)
+        text = ", ".join(f"{key} {value}" for key, value in fields.items())
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,22 @@
+"""The central event log: SQLAlchemy storage on SQLite or PostgreSQL, migrated at start-up."""
+
+from security.storage.records import (
+    BatchResult,
+    Conflict,
+    DeadLetter,
+    DeviceState,
+    Rejected,
+    StorageError,
+)
+from security.storage.store import EventStore, open_store
+
+__all__ = [
+    "BatchResult",
+    "Conflict",
+    "DeadLetter",
+    "DeviceState",
+    "EventStore",
+    "Rejected",
+    "StorageError",
+    "open_store",
+]

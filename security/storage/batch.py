@@ -1,0 +1,160 @@
+"""Batched event inserts, and why an insert skipped an event: a duplicate or a conflict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, bindparam, column, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError
+
+from broker.events import Event
+from security.storage.models import EventRow, UTCDateTime, table
+from security.storage.records import BatchResult, Conflict
+
+EVENTS = table("events")
+CHUNK = 1000
+"""Bound values per look-up, far below SQLite's and PostgreSQL's limits."""
+RECORD = [c.name for c in EVENTS.columns if c.name not in ("id", "received_at")]
+"""The columns an event fills, besides the surrogate key and the batch's received_at."""
+
+Key = tuple[str, int]
+Triple = tuple[str, str, int]
+"""(event_id, source, seq) of an inserted row."""
+REFUSALS = (DataError, OverflowError)
+"""What a database (or its driver) raises for a value it cannot hold: NUL in PostgreSQL text,
+a seq beyond 64 bits. Such an event is a dead letter, not a reason to stop the log."""
+
+
+def _sqlite_insert() -> Insert:
+    """INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING, one page per statement."""
+    stmt = sqlite.insert(EVENTS).on_conflict_do_nothing()
+    return stmt.returning(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
+
+
+def _postgresql_insert() -> Insert:
+    """One short statement per batch: the rows travel as one JSONB array, unpacked by the server.
+
+    This is about twice as fast on PostgreSQL as a multi-row VALUES insert, whose long text
+    psycopg has to parse again for every batch.
+    """
+    rows = (
+        func.jsonb_to_recordset(bindparam("rows", type_=postgresql.JSONB))
+        .table_valued(*(column(name, EVENTS.c[name].type) for name in RECORD))
+        .render_derived("r", with_types=True)
+    )
+    values = select(*(rows.c[name] for name in RECORD), bindparam("received_at", type_=UTCDateTime))
+    stmt = postgresql.insert(EVENTS).from_select([*RECORD, "received_at"], values)
+    return stmt.on_conflict_do_nothing().returning(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
+
+
+_SQLITE = _sqlite_insert()
+_POSTGRESQL = _postgresql_insert()
+
+
+def insert_events(conn: Connection, events: Sequence[Event], received_at: datetime) -> set[Triple]:
+    """Insert what is new of `events`, skipping any that break a unique rule; say which went in."""
+    if not events:
+        return set()
+    if conn.dialect.name == "postgresql":
+        records = []
+        for event in events:
+            record = EventRow.from_event(event, received_at)
+            del record["received_at"]
+            record["time"] = event.time.isoformat()
+            records.append(record)
+        result = conn.execute(_POSTGRESQL, {"rows": records, "received_at": received_at})
+    else:
+        result = conn.execute(_SQLITE, [EventRow.from_event(e, received_at) for e in events])
+    return {(event_id, source, seq) for event_id, source, seq in result}
+
+
+def write_events(
+    conn: Connection, events: Sequence[Event], received_at: datetime, *, careful: bool = False
+) -> BatchResult:
+    """Insert `events` and say what became of each; `careful` inserts one at a time.
+
+    The careful way puts each event in a savepoint, so one the database refuses (see REFUSALS)
+    becomes a conflict with no holder instead of failing the whole batch.
+    """
+    refusals: dict[int, Conflict] = {}
+    if careful:
+        taken: set[Triple] = set()
+        for index, event in enumerate(events):
+            try:
+                with conn.begin_nested():
+                    taken |= insert_events(conn, [event], received_at)
+            except REFUSALS as exc:
+                reason = f"the database refused event {event.id}: {first_line(exc)}"
+                refusals[index] = Conflict(event, reason, None)
+    else:
+        taken = insert_events(conn, events, received_at)
+    stored: list[Event] = []
+    skipped: list[Event] = []
+    for index, event in enumerate(events):
+        key = (event.id, event.source, event.seq)
+        if key in taken:
+            taken.discard(key)  # a repeat later in the batch is not the one that went in
+            stored.append(event)
+        elif index not in refusals:
+            skipped.append(event)
+    duplicates, conflicts = classify(conn, skipped)
+    conflicts += refusals.values()
+    return BatchResult(tuple(stored), tuple(duplicates), tuple(conflicts))
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's message of `exc`, without SQLAlchemy's statement dump."""
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def classify(conn: Connection, refused: Sequence[Event]) -> tuple[list[Event], list[Conflict]]:
+    """Split events the insert skipped into duplicates and conflicts, by what is stored."""
+    if not refused:
+        return [], []
+    by_id: dict[str, Key] = {}
+    for ids in _chunks(sorted({e.id for e in refused})):
+        query = select(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
+        for event_id, source, seq in conn.execute(query.where(EVENTS.c.event_id.in_(ids))):
+            by_id[event_id] = (source, seq)
+    keys = sorted({(e.source, e.seq) for e in refused if by_id.get(e.id) != (e.source, e.seq)})
+    holder: dict[Key, str] = {}
+    for part in _chunks(keys):
+        query = select(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
+        pairs = tuple_(EVENTS.c.source, EVENTS.c.seq).in_(part)
+        for event_id, source, seq in conn.execute(query.where(pairs)):
+            holder[(source, seq)] = event_id
+    duplicates: list[Event] = []
+    conflicts: list[Conflict] = []
+    for event in refused:
+        key = (event.source, event.seq)
+        owner = holder.get(key)
+        if by_id.get(event.id) == key:
+            duplicates.append(event)
+        elif event.id in by_id:
+            other_source, other_seq = by_id[event.id]
+            reason = (
+                f"event id {event.id} is already stored as seq {other_seq} of {other_source}; "
+                f"this copy claims seq {event.seq} of {event.source}"
+            )
+            conflicts.append(Conflict(event, reason, owner))
+        elif owner is not None:
+            reason = (
+                f"seq {event.seq} of {event.source} is already taken by event {owner}; "
+                f"event {event.id} was not stored"
+            )
+            conflicts.append(Conflict(event, reason, owner))
+        else:
+            reason = f"event {event.id} was refused by a uniqueness rule for an unknown reason"
+            conflicts.append(Conflict(event, reason, None))
+    return duplicates, conflicts
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]

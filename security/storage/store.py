@@ -1,0 +1,295 @@
+"""The central event log: idempotent batched storage of events and the queries around it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine, Table, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from broker.config import redact_db
+from broker.events import ContractError, Event, encode
+from broker.messages import Status
+from security.storage import engine as engines
+from security.storage.batch import REFUSALS, first_line, write_events
+from security.storage.models import (
+    DeadLetterRow,
+    DeviceStatusRow,
+    EventRow,
+    table,
+)
+from security.storage.records import (
+    BatchResult,
+    Conflict,
+    DeadLetter,
+    DeviceState,
+    Rejected,
+    StorageError,
+)
+
+log = logging.getLogger(__name__)
+
+EVENTS = table("events")
+DEAD_LETTERS = table("dead_letters")
+STATUS = table("device_status")
+WATERMARKS = table("watermarks")
+
+Watermarks = Mapping[str, int] | Callable[[BatchResult], Mapping[str, int]]
+"""Watermarks to save with a batch, or how to work them out from the batch's result."""
+
+
+def open_store(url: str, *, migrate: bool = True) -> EventStore:
+    """Open the event log at `url`, upgrading its schema to the newest revision first.
+
+    With `migrate=False` (read-only tools) the schema must already be current, and a missing
+    SQLite file is an error instead of a new empty log.
+    """
+    shown = redact_db(url)
+    parsed = engines.normalize_url(url)
+    path = engines.sqlite_path(parsed)
+    if not migrate and path is not None and not path.exists():
+        raise StorageError(f"no event log at {path} yet (the central service creates it)")
+    engine = engines.make_engine(parsed)
+    try:
+        if migrate:
+            engines.upgrade(engine)
+        else:
+            current, head = engines.current_revision(engine), engines.head_revision()
+            if current != head:
+                raise StorageError(
+                    f"event log at {shown} is at schema {current or 'none'}, this version needs "
+                    f"{head}; start the central service once to upgrade it"
+                )
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot open the event log at {shown}: {first_line(exc)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    log.info("event log open at %s", shown)
+    return EventStore(engine)
+
+
+class EventStore:
+    """The event log on SQLite or PostgreSQL; synchronous, and safe to share between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose database is already at the newest schema (see open_store)."""
+        if engine.dialect.name not in ("sqlite", "postgresql"):
+            raise StorageError(f"the event log runs on SQLite or PostgreSQL, not {engine.dialect.name}")
+        self._engine = engine
+
+    def _insert(self, target: Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT with this dialect's ON CONFLICT clauses."""
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(target)
+        return sqlite.insert(target)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine underneath (for tests and maintenance tools)."""
+        return self._engine
+
+    def store_batch(
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        *,
+        watermarks: Watermarks | None = None,
+    ) -> BatchResult:
+        """Store new events in one transaction; repeats are duplicates, clashes become dead letters.
+
+        An event whose id is already stored with the same (source, seq) is a duplicate. One whose
+        (source, seq) is held by another id, or whose id is stored under another seq, or that
+        the database cannot hold, is a conflict and is kept as a dead letter in the same
+        transaction. `watermarks` (a mapping, or a function of the result called inside the
+        transaction) are saved in that transaction too.
+        """
+        _require_aware(received_at, "received_at")
+        try:
+            result = self._store_batch(events, received_at, watermarks, careful=False)
+        except REFUSALS as exc:
+            log.warning(
+                "the database refused a batch of %d event(s) (%s); storing them one at a time",
+                len(events),
+                first_line(exc),
+            )
+            result = self._store_batch(events, received_at, watermarks, careful=True)
+        if result.conflicts:
+            log.warning(
+                "%d event(s) could not be stored and became dead letters; first: %s",
+                len(result.conflicts),
+                result.conflicts[0].reason,
+            )
+        log.debug("batch: %d stored, %d duplicate(s)", len(result.stored), len(result.duplicates))
+        return result
+
+    def _store_batch(
+        self,
+        events: Sequence[Event],
+        received_at: datetime,
+        watermarks: Watermarks | None,
+        *,
+        careful: bool,
+    ) -> BatchResult:
+        with self._engine.begin() as conn:
+            result = write_events(conn, events, received_at, careful=careful)
+            if result.conflicts:
+                letters = [_dead_letter(c) for c in result.conflicts]
+                conn.execute(
+                    self._insert(DEAD_LETTERS),
+                    [DeadLetterRow.from_rejected(r, received_at) for r in letters],
+                )
+            marks = watermarks(result) if callable(watermarks) else watermarks
+            if marks:
+                self._upsert_watermarks(conn, marks)
+        return result
+
+    def add_dead_letters(
+        self, letters: Iterable[Rejected | tuple[str, bytes, str, str | None]], received_at: datetime
+    ) -> None:
+        """Keep messages that could not be stored as events: (topic, payload, reason, source)."""
+        _require_aware(received_at, "received_at")
+        rows = [DeadLetterRow.from_rejected(Rejected(*r), received_at) for r in letters]
+        if rows:
+            with self._engine.begin() as conn:
+                conn.execute(self._insert(DEAD_LETTERS), rows)
+
+    def set_status(self, source: str, status: Status, at: datetime) -> None:
+        """Record the latest availability of `source`, replacing the previous one."""
+        _require_aware(at, "at")
+        ins = self._insert(STATUS)
+        columns = ("state", "kind", "since", "updated_at", "detail")
+        stmt = ins.on_conflict_do_update(
+            index_elements=[STATUS.c.source],
+            set_={name: ins.excluded[name] for name in columns},
+        )
+        with self._engine.begin() as conn:
+            conn.execute(stmt, DeviceStatusRow.from_status(source, status, at))
+
+    def list_status(self) -> list[DeviceState]:
+        """Every source's last known status, by source."""
+        with Session(self._engine) as session:
+            rows = session.scalars(select(DeviceStatusRow).order_by(DeviceStatusRow.source))
+            return [DeviceState(r.source, r.to_native(), r.updated_at) for r in rows]
+
+    def load_watermarks(self) -> dict[str, int]:
+        """Every source's delivery watermark."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(WATERMARKS.c.source, WATERMARKS.c.seq))
+            return dict(rows.all())
+
+    def save_watermarks(self, watermarks: Mapping[str, int]) -> None:
+        """Save watermarks; a stored watermark never moves backwards."""
+        if watermarks:
+            with self._engine.begin() as conn:
+                self._upsert_watermarks(conn, watermarks)
+
+    def _upsert_watermarks(self, conn: Connection, watermarks: Mapping[str, int]) -> None:
+        ins = self._insert(WATERMARKS)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[WATERMARKS.c.source],
+            set_={"seq": ins.excluded.seq},
+            where=WATERMARKS.c.seq < ins.excluded.seq,
+        )
+        conn.execute(stmt, [{"source": s, "seq": q} for s, q in sorted(watermarks.items())])
+
+    def stored_seqs_above(self, source: str, seq: int) -> list[int]:
+        """The stored seqs of `source` greater than `seq`, ascending."""
+        query = select(EVENTS.c.seq).where(EVENTS.c.source == source, EVENTS.c.seq > seq)
+        with self._engine.connect() as conn:
+            return list(conn.scalars(query.order_by(EVENTS.c.seq)))
+
+    def next_own_seq(self, source: str) -> int:
+        """The next free seq of `source` (1 for a source with no stored events)."""
+        query = select(func.max(EVENTS.c.seq)).where(EVENTS.c.source == source)
+        with self._engine.connect() as conn:
+            highest = conn.scalar(query)
+        return 1 if highest is None else int(highest) + 1
+
+    def query_events(
+        self,
+        *,
+        types: Sequence[str] = (),
+        sources: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 100,
+        newest_first: bool = False,
+    ) -> list[Event]:
+        """Stored events by event time, filtered; `since` is inclusive and `until` exclusive.
+
+        A type ending in '.' (such as 'door.') matches every type it begins.
+
+        A stored event that no longer validates against the contract is logged and skipped.
+        """
+        query = select(EventRow)
+        if types:
+            exact = [t for t in types if not t.endswith(".")]
+            rules = [EventRow.type.startswith(t, autoescape=True) for t in types if t.endswith(".")]
+            query = query.where(or_(EventRow.type.in_(exact), *rules))
+        if sources:
+            query = query.where(EventRow.source.in_(list(sources)))
+        if since is not None:
+            query = query.where(EventRow.time >= _require_aware(since, "since"))
+        if until is not None:
+            query = query.where(EventRow.time < _require_aware(until, "until"))
+        if newest_first:
+            query = query.order_by(EventRow.time.desc(), EventRow.id.desc())
+        else:
+            query = query.order_by(EventRow.time, EventRow.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with Session(self._engine) as session:
+            return list(_natives(session.scalars(query)))
+
+    def count_events(self) -> int:
+        """How many events the log holds."""
+        with self._engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(EVENTS)) or 0)
+
+    def list_dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The newest dead letters first."""
+        query = select(DeadLetterRow).order_by(DeadLetterRow.id.desc()).limit(limit)
+        with Session(self._engine) as session:
+            return [row.to_native() for row in session.scalars(query)]
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        """Use the store in a with-block that closes it."""
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+
+def _natives(rows: Iterable[EventRow]) -> Iterator[Event]:
+    for row in rows:
+        try:
+            yield row.to_native()
+        except ContractError as exc:
+            log.warning("stored event %s no longer fits the contract, skipped: %s", row.event_id, exc)
+
+
+def _dead_letter(conflict: Conflict) -> Rejected:
+    event = conflict.event
+    return Rejected(event.topic, encode(event), conflict.reason, event.source)
+
+
+def _require_aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be a time-zone aware datetime, got {value.isoformat()}")
+    return value

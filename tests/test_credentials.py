@@ -1,0 +1,126 @@
+"""The credential store: one JSON file, mode 0600, a strong password per principal."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from broker.broker_cli import client_url, credential_store, ensure_default_principals
+from broker.config import Settings
+from broker.credentials import CredentialError, CredentialStore, Principal, Role
+
+
+def test_ensure_creates_once_and_then_returns_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "credentials.json"
+    store = CredentialStore(path)
+    assert store.principals() == []
+    first = store.ensure("reader-1", Role.DEVICE)
+    assert first.role is Role.DEVICE
+    assert len(first.password) >= 40
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert CredentialStore(path).ensure("reader-1", Role.DEVICE) == first
+    second = store.ensure("kiosk-1", Role.KIOSK)
+    assert second.password != first.password
+    assert [p.name for p in CredentialStore(path).principals()] == ["kiosk-1", "reader-1"]
+    assert store.get("kiosk-1") == second
+    assert store.get("nobody") is None
+
+
+def test_password_is_not_in_repr(tmp_path: Path) -> None:
+    principal = CredentialStore(tmp_path / "c.json").ensure("service", Role.SERVICE)
+    assert principal.password not in repr(principal)
+
+
+def test_a_role_is_not_changed_silently(tmp_path: Path) -> None:
+    store = CredentialStore(tmp_path / "c.json")
+    store.ensure("reader-1", Role.DEVICE)
+    with pytest.raises(CredentialError, match="already exists as device"):
+        store.ensure("reader-1", Role.STATION)
+
+
+@pytest.mark.parametrize("name", ["Reader-1", "", "a_b", "a/b", "x" * 65, "alarm", "#"])
+def test_names_follow_the_device_rule(tmp_path: Path, name: str) -> None:
+    with pytest.raises(CredentialError, match="principal name"):
+        CredentialStore(tmp_path / "c.json").ensure(name, Role.DEVICE)
+
+
+def test_a_readable_file_is_made_private_again(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    CredentialStore(path).ensure("reader-1", Role.DEVICE)
+    path.chmod(0o644)
+    assert CredentialStore(path).get("reader-1") is not None
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"principals": {"reader-1": {"role": "wizard", "password": "x"}}}',
+        '{"principals": {"Bad Name": {"role": "device", "password": "x"}}}',
+        '{"principals": {"reader-1": {"role": "device", "password": ""}}}',
+        '{"principals": {"reader-1": {"role": "device"}}}',
+    ],
+)
+def test_a_broken_file_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(text)
+    with pytest.raises(CredentialError, match=r"c\.json"):
+        CredentialStore(path).principals()
+
+
+def test_file_format(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    principal = CredentialStore(path).ensure("station-1", Role.STATION)
+    assert json.loads(path.read_text()) == {
+        "version": 1,
+        "principals": {"station-1": {"role": "station", "password": principal.password}},
+    }
+
+
+def _ensure_many(path: str, names: list[str]) -> None:
+    store = CredentialStore(path)
+    for name in names:
+        store.ensure(name, Role.DEVICE)
+
+
+@pytest.mark.timeout(60)
+def test_concurrent_processes_agree(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    names = [f"reader-{i}" for i in range(15)]
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_ensure_many, args=(str(path), names)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+        assert worker.exitcode == 0
+    found = CredentialStore(path).principals()
+    assert sorted(p.name for p in found) == sorted(names)
+    again = CredentialStore(path)
+    assert all(again.ensure(p.name, Role.DEVICE) == p for p in found)
+    assert isinstance(found[0], Principal)
+
+
+def test_client_url_takes_credentials_from_the_store(tmp_path: Path) -> None:
+    embedded = Settings(data_dir=tmp_path)
+    ensure_default_principals(credential_store(embedded))
+    reader = credential_store(embedded).get("reader-1")
+    assert reader is not None
+    url = client_url(embedded, "reader-1", Role.DEVICE)
+    assert (url.port, url.username, url.password) == (18830, "reader-1", reader.password)
+    new = client_url(embedded, "reader-7", Role.DEVICE)  # created on first use
+    assert new.password == credential_store(embedded).get("reader-7").password  # type: ignore[union-attr]
+
+
+def test_client_url_for_another_broker(tmp_path: Path) -> None:
+    given = Settings(data_dir=tmp_path, mqtt="mqtt://svc:secret@broker.example:1883")
+    assert client_url(given, "service", Role.SERVICE).password == "secret"
+    bare = Settings(data_dir=tmp_path, mqtt="mqtt://broker.example:1883")
+    assert client_url(bare, "reader-1", Role.DEVICE).username is None  # not invented
+    credential_store(bare).ensure("reader-1", Role.DEVICE)
+    assert client_url(bare, "reader-1", Role.DEVICE).username == "reader-1"

@@ -1,0 +1,43 @@
+"""`gatehouse demo` headless: the whole site on embedded defaults, as a new user first sees it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+
+def test_demo_runs_the_whole_site(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KIVY_HOME": str(tmp_path / "kivy"),
+           "SDL_VIDEODRIVER": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gatehouse", "--data-dir", str(tmp_path / "data"), "demo", "--headless"],
+        capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "credential 62E3086CED at reader 1" in out
+    assert "visitor.checked_in" in out
+    assert "credential 0415D2A9B1 at reader 1" in out
+    assert "reader-1/event/badge.read: id must be a non-empty string, got None" in out
+    shots = tmp_path / "data" / "screenshots"
+    pngs = sorted(p.relative_to(shots).as_posix() for p in shots.rglob("*.png"))
+    assert "station/station.png" in pngs
+    assert "kiosk/01-welcome.png" in pngs
+    assert any(p.endswith("-done.png") for p in pngs)
+    for png in shots.rglob("*.png"):
+        image = cv2.imread(str(png))
+        assert image is not None
+        assert float(image.std()) > 10, f"{png} looks blank"
+    listing = subprocess.run(
+        [sys.executable, "-m", "gatehouse", "--data-dir", str(tmp_path / "data"), "events", "--json"],
+        capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path, check=True,
+    )
+    types = [json.loads(line)["type"] for line in listing.stdout.splitlines()]
+    assert types == ["badge.read", "visitor.checked_in", "badge.read"]
