@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Insert, bindparam, column, func, select, tuple_
@@ -53,12 +53,40 @@ def _postgresql_insert() -> Insert:
 
 _SQLITE = _sqlite_insert()
 _POSTGRESQL = _postgresql_insert()
+_SQLITE_FAST = (  # our own column names; every value is bound
+    f"INSERT INTO events ({', '.join([*RECORD, 'received_at'])}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * (len(RECORD) + 1))}) ON CONFLICT DO NOTHING"
+)
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy's SQLite DateTime stores a (UTC, naive) time; the fast path writes the same text."""
 
 
-def insert_events(conn: Connection, events: Sequence[Event], received_at: datetime) -> set[Triple]:
+def _sqlite_fast(conn: Connection, events: Sequence[Event], received_at: datetime) -> bool:
+    """Insert a batch with no repeats through the driver directly; False (undone) if any was skipped.
+
+    Nearly every batch holds only new events, and this path skips SQLAlchemy's per-row bind
+    processing and RETURNING, which cost more than SQLite's own work. A batch where any event
+    was skipped is rolled back to the savepoint and takes the careful RETURNING path.
+    """
+    received = received_at.astimezone(UTC).strftime(_SQLITE_TIME)
+    rows = [
+        (*(EventRow.fast_values(event, _SQLITE_TIME)), received) for event in events
+    ]
+    with conn.begin_nested() as savepoint:
+        if conn.exec_driver_sql(_SQLITE_FAST, rows).rowcount == len(rows):
+            return True
+        savepoint.rollback()
+    return False
+
+
+def insert_events(
+    conn: Connection, events: Sequence[Event], received_at: datetime, *, fast: bool = True
+) -> set[Triple]:
     """Insert what is new of `events`, skipping any that break a unique rule; say which went in."""
     if not events:
         return set()
+    if fast and conn.dialect.name == "sqlite" and _sqlite_fast(conn, events, received_at):
+        return {(e.id, e.source, e.seq) for e in events}
     if conn.dialect.name == "postgresql":
         records = []
         for event in events:
@@ -86,7 +114,7 @@ def write_events(
         for index, event in enumerate(events):
             try:
                 with conn.begin_nested():
-                    taken |= insert_events(conn, [event], received_at)
+                    taken |= insert_events(conn, [event], received_at, fast=False)
             except REFUSALS as exc:
                 reason = f"the database refused event {event.id}: {first_line(exc)}"
                 refusals[index] = Conflict(event, reason, None)

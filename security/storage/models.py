@@ -6,6 +6,7 @@ objects, `to_native()` turns a row back into one.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -113,6 +114,15 @@ class EventRow(Base):
             "device": event.device,
             "data": event.data.model_dump(mode="json", exclude_none=True),
         }
+
+    @staticmethod
+    def fast_values(event: Event, time_format: str) -> tuple[Any, ...]:
+        """The RECORD columns of `event` as driver values, times as UTC text in `time_format`."""
+        return (
+            event.id, event.source, event.seq, event.type,
+            event.time.astimezone(UTC).strftime(time_format), event.site, event.device,
+            json.dumps(event.data.model_dump(mode="json", exclude_none=True), separators=(",", ":")),
+        )
 
     def to_native(self) -> Event:
         """The event this row holds, validated again; raise ContractError if it no longer fits."""
