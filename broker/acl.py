@@ -34,6 +34,10 @@ MOSQUITTO_ITERATIONS = 101
 MOSQUITTO_SALT_BYTES = 12
 
 
+MAX_QUEUED = 100_000
+"""Messages Mosquitto queues per client before it drops QoS 1 ones (its default is 1000)."""
+
+
 @dataclass(slots=True, frozen=True)
 class Acl:
     """Topic filters a principal may publish to and subscribe to."""
@@ -196,6 +200,8 @@ def mosquitto_files(
         "persistence true",
         f"persistence_location {persistence_location.rstrip('/')}/",
         "autosave_interval 60",
+        "# the central service may fall behind in a burst: queue for it rather than drop at 1000",
+        f"max_queued_messages {MAX_QUEUED}",
         "log_dest stderr",
         "log_type error",
         "log_type warning",

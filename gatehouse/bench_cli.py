@@ -1,28 +1,47 @@
-"""`gatehouse bench ...`: pick the broker (the one configured, or a fresh embedded one) and report."""
+"""`gatehouse bench ...`: pick the broker (the one configured, or a fresh local one) and report."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
-from broker.config import Settings
+from broker.config import MqttUrl, Settings
 from broker.embedded import EmbeddedBroker, free_port
+from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto, anonymous_config
 from gatehouse import bench_ingest
 
 
-def bench_ingest_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the ingest bench on the configured broker, or on an embedded one when none is."""
-    db = settings.db
-    if settings.embedded:
-        with EmbeddedBroker(port=free_port(), anonymous=True) as broker:
-            broker.wait_ready()
-            figures = bench_ingest.run(broker.url, events=args.events, latency_rate=args.rate,
-                                       latency_seconds=args.seconds, db_url=db)
-        name = "the embedded broker (amqtt, own process)"
-    else:
+@contextmanager
+def bench_broker(settings: Settings, kind: str | None) -> Iterator[tuple[MqttUrl, str]]:
+    """The broker to measure: as configured (--mqtt), else a fresh local Mosquitto or embedded one."""
+    if not settings.embedded:
         url = settings.mqtt_url()
+        yield url, f"{url.redacted()} (as configured)"
+        return
+    kind = kind or ("mosquitto" if MOSQUITTO_BIN.exists() else "embedded")
+    if kind == "mosquitto":
+        with tempfile.TemporaryDirectory(prefix="gatehouse-bench-mosquitto-") as tmp:
+            port = free_port()
+            broker = LocalMosquitto(anonymous_config(Path(tmp), port), port)
+            broker.start()
+            try:
+                yield broker.url, f"a fresh Mosquitto ({MOSQUITTO_BIN}) configured as for production"
+            finally:
+                broker.stop()
+        return
+    with EmbeddedBroker(port=free_port(), anonymous=True) as embedded:
+        yield embedded.url, "the embedded broker (amqtt, its own process)"
+
+
+def bench_ingest_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the ingest bench and print its figures."""
+    with bench_broker(settings, args.broker) as (url, name):
         figures = bench_ingest.run(url, events=args.events, latency_rate=args.rate,
-                                   latency_seconds=args.seconds, db_url=db)
-        name = url.redacted()
-    bench_ingest.report(figures, f"{name}, store {db or 'SQLite (temporary file)'}", sys.stdout)
+                                   latency_seconds=args.seconds, db_url=settings.db)
+    store = settings.db or "SQLite (a temporary file, WAL)"
+    bench_ingest.report(figures, f"{name}; store {store}", sys.stdout)
     return 0

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--events", type=int, default=20000, help="events in the throughput runs")
     ingest.add_argument("--rate", type=float, default=500.0, help="fixed rate of the latency run")
     ingest.add_argument("--seconds", type=float, default=10.0, help="length of the latency run")
+    ingest.add_argument("--broker", choices=["mosquitto", "embedded"],
+                        help="without --mqtt: start this broker for the run (default: Mosquitto if "
+                        "installed, else the embedded one)")
     ingest.set_defaults(run=_bench_ingest)
     return parser
 

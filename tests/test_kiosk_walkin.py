@@ -17,6 +17,7 @@ from kiosk.walkin import (
     Choose,
     Confirm,
     Enter,
+    Intent,
     Problem,
     Skip,
     Start,
@@ -112,7 +113,8 @@ def test_whole_walk_in_by_screen_names() -> None:
 
 def test_back_all_the_way_keeps_what_was_typed_until_welcome() -> None:
     state = INITIAL
-    for intent in [Start(), Enter("Ada"), Enter("ACME"), Choose("guest"), Enter("Grace")]:
+    intents: list[Intent] = [Start(), Enter("Ada"), Enter("ACME"), Choose("guest"), Enter("Grace")]
+    for intent in intents:
         state = next_step(state, intent)
     assert state.step is Step.CONFIRM
     for expected in ["host", "visitor_type", "company", "name"]:

@@ -15,19 +15,15 @@ from broker.broker_cli import write_mosquitto_config
 from broker.config import MqttUrl, Settings
 from broker.credentials import CredentialStore
 from broker.embedded import free_port
+from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto
 from tests.broker_contract import SITE, AclContract, SecuredSite, make_store
-from tests.fixtures.mqtt import (
-    MOSQUITTO_BIN,
-    MqttClientFactory,
-    PrivateMosquitto,
-    mosquitto_run_as,
-)
+from tests.fixtures.mqtt import MqttClientFactory, mosquitto_run_as
 
 needs_mosquitto = pytest.mark.skipif(not MOSQUITTO_BIN.exists(), reason=f"no {MOSQUITTO_BIN}")
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateMosquitto]:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]:
     """Mosquitto running exactly the files `write_mosquitto_config` wrote, on a free port."""
     if not MOSQUITTO_BIN.exists():
         pytest.skip(f"no {MOSQUITTO_BIN}")
@@ -44,7 +40,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateMosqu
         user=mosquitto_run_as(),
     )
     (root / "persist").mkdir()
-    broker = PrivateMosquitto(root / "etc" / "mosquitto.conf", port)
+    broker = LocalMosquitto(root / "etc" / "mosquitto.conf", port)
     broker.start()
     try:
         yield broker
@@ -53,7 +49,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateMosqu
 
 
 @pytest.fixture(scope="module")
-def secured(generated: PrivateMosquitto) -> SecuredSite:
+def secured(generated: LocalMosquitto) -> SecuredSite:
     """The generated broker and the principals its password file was made from."""
     store = CredentialStore(generated.config_file.parent.parent / "data" / "credentials.json")
     return SecuredSite(generated.url, {p.name: p for p in store.principals()})
@@ -115,7 +111,7 @@ def test_password_hash_layout() -> None:
 @needs_mosquitto
 @pytest.mark.timeout(30)
 def test_generated_broker_keeps_retained_messages_across_a_restart(
-    generated: PrivateMosquitto, secured: SecuredSite, mqtt_client: MqttClientFactory
+    generated: LocalMosquitto, secured: SecuredSite, mqtt_client: MqttClientFactory
 ) -> None:
     ack = f"gatehouse/{SITE}/reader-1/ack"
     service = mqtt_client(secured.url_for("service"))
@@ -140,7 +136,7 @@ def test_shared_mosquitto_fixture(mosquitto_url: MqttUrl, mqtt_client: MqttClien
 
 @pytest.mark.timeout(40)
 def test_private_mosquitto_survives_stop_but_a_kill_loses_unsaved_state(
-    private_mosquitto: PrivateMosquitto, mqtt_client: MqttClientFactory
+    private_mosquitto: LocalMosquitto, mqtt_client: MqttClientFactory
 ) -> None:
     url = private_mosquitto.url
     mqtt_client(url).publish("gatehouse/t/x/status", b"saved", retain=True)
