@@ -39,9 +39,13 @@ def bench_broker(settings: Settings, kind: str | None) -> Iterator[tuple[MqttUrl
 
 def bench_ingest_command(settings: Settings, args: argparse.Namespace) -> int:
     """Run the ingest bench and print its figures."""
-    with bench_broker(settings, args.broker) as (url, name):
-        figures = bench_ingest.run(url, events=args.events, latency_rate=args.rate,
-                                   latency_seconds=args.seconds, db_url=settings.db)
+    try:
+        with bench_broker(settings, args.broker) as (url, name):
+            figures = bench_ingest.run(url, events=args.events, latency_rate=args.rate,
+                                       latency_seconds=args.seconds, db_url=settings.db)
+    except (bench_ingest.BenchError, TimeoutError) as exc:
+        print(f"gatehouse bench ingest: {exc}", file=sys.stderr)
+        return 1
     store = settings.db or "SQLite (a temporary file, WAL)"
     bench_ingest.report(figures, f"{name}; store {store}", sys.stdout)
     return 0
