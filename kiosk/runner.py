@@ -27,6 +27,7 @@ def run(
 ) -> int:
     """Run the kiosk until its window closes (or its demo script ends); return an exit code."""
     os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not read our command line
+    os.environ["KIVY_NO_CONSOLELOG"] = "1"  # its records reach our log handler once, not twice
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
     from kiosk import walkin

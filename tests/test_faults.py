@@ -8,13 +8,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
 
 from broker.config import MqttUrl
+from broker.embedded import EmbeddedBroker
+from broker.local_mosquitto import LocalMosquitto
 from broker.schemas import BadgeRead
 from broker.source import EventSource
 from security.storage import open_store
@@ -89,9 +91,33 @@ def test_service_killed_mid_stream(mosquitto_url: MqttUrl, sqlite_url: str, tmp_
     _check_exactly_once(sqlite_url, ids)
 
 
-def test_broker_restarted_mid_stream(private_mosquitto: object, sqlite_url: str, tmp_path: Path) -> None:
-    broker = private_mosquitto
-    url: MqttUrl = broker.url  # type: ignore[attr-defined]
+@pytest.fixture(params=["mosquitto", "embedded"])
+def restartable(request: pytest.FixtureRequest) -> tuple[MqttUrl, Callable[[], None]]:
+    """A broker of our own and a function that kills it and brings it back on the same port."""
+    if request.param == "mosquitto":
+        mosquitto: LocalMosquitto = request.getfixturevalue("private_mosquitto")
+
+        def bounce_mosquitto() -> None:
+            mosquitto.kill()
+            time.sleep(1.0)
+            mosquitto.start()
+
+        return mosquitto.url, bounce_mosquitto
+    embedded: EmbeddedBroker = request.getfixturevalue("embedded_broker")
+
+    def bounce_embedded() -> None:
+        embedded.kill()
+        time.sleep(1.0)
+        embedded.start()
+        embedded.wait_ready()
+
+    return embedded.url, bounce_embedded
+
+
+def test_broker_restarted_mid_stream(
+    restartable: tuple[MqttUrl, Callable[[], None]], sqlite_url: str, tmp_path: Path
+) -> None:
+    url, bounce = restartable
     site = unique_site()
     ids: list[str] = []
     progress = [0]
@@ -104,9 +130,7 @@ def test_broker_restarted_mid_stream(private_mosquitto: object, sqlite_url: str,
             assert source.bus.wait_connected(10)
         threads = _emit_all(sources, ids, progress)
         wait_until(lambda: progress[0] >= 3000, 60, "3,000 events emitted")
-        broker.kill()  # type: ignore[attr-defined]
-        time.sleep(1.0)
-        broker.start()  # type: ignore[attr-defined]
+        bounce()
         for thread in threads:
             thread.join()
         wait_until(lambda: all(s.pending() == 0 for s in sources), 120, "every outbox drained")

@@ -29,6 +29,7 @@ def run(
 ) -> int:
     """Run the station until its window closes (or for `run_for` seconds); return an exit code."""
     os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not read our command line
+    os.environ["KIVY_NO_CONSOLELOG"] = "1"  # its records reach our log handler once, not twice
     if headless:
         os.environ["SDL_VIDEODRIVER"] = "offscreen"
     from kivy.clock import Clock

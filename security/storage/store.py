@@ -73,7 +73,7 @@ def open_store(url: str, *, migrate: bool = True) -> EventStore:
     except BaseException:
         engine.dispose()
         raise
-    log.info("event log open at %s", shown)
+    log.debug("event log open at %s", shown)
     return EventStore(engine)
 
 
