@@ -81,6 +81,7 @@ class Bus:
             self._client.will_set(self.status_topic, offline, qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
 
     @property
     def status_topic(self) -> str | None:
@@ -188,6 +189,11 @@ class Bus:
             except Exception:
                 self._log.exception("on-connect hook failed")
 
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        if not self._refusal_logged:  # once per outage, not at every retry
+            self._log.warning("broker %s unreachable; retrying with backoff", self.url.redacted())
+            self._refusal_logged = True
+
     def _on_disconnect(
         self,
         _client: mqtt.Client,
@@ -200,3 +206,4 @@ class Bus:
         self._connected.clear()
         if was and not self._stopping:
             self._log.warning("lost broker %s (%s); reconnecting", self.url.redacted(), reason)
+            self._refusal_logged = True  # the failed retries of this outage say nothing more

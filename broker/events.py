@@ -16,6 +16,7 @@ from broker.schemas import SCHEMAS, Data
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 MAX_PAYLOAD = 256 * 1024
+MAX_SEQ = 2**63 - 1
 _ENVELOPE_KEYS = frozenset(
     {"specversion", "id", "source", "type", "time", "seq", "datacontenttype", "data"}
 )
@@ -136,8 +137,8 @@ def from_dict(doc: object, topic: str | None = None) -> Event:
     source = _text(doc, "source", 200)
     event_type = _text(doc, "type", 100)
     seq = doc.get("seq")
-    if type(seq) is not int or seq < 1:
-        raise ContractError(f"seq must be an integer >= 1, got {seq!r}")
+    if type(seq) is not int or not 1 <= seq <= MAX_SEQ:
+        raise ContractError(f"seq must be an integer from 1 to 2^63-1, got {seq!r}")
     when = _time(doc.get("time"))
     try:
         topics.check_type(event_type)

@@ -45,14 +45,14 @@ class Outbox:
     def __init__(self, path: Path, *, synchronous: Literal["full", "normal"] = "full") -> None:
         """Open or create the outbox at `path`; "full" fsyncs every event, "normal" is faster."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
 
     def _meta(self, key: str) -> int:

@@ -23,6 +23,8 @@ from security.watermarks import Watermarks
 log = logging.getLogger(__name__)
 
 SERVICE_DEVICE = "central"
+MAX_HELD = 10_000
+"""Dead letters held in memory while the store is down; beyond that the oldest are let go."""
 
 
 @dataclass(slots=True)
@@ -68,6 +70,9 @@ class CentralService:
         self._own_seq = 0
         self._marks = Watermarks()
         self._stop = threading.Event()
+        self._store_failing = False
+        self._held_dead: list[tuple[str, bytes, str, str | None]] = []
+        self._held_status: dict[str, Status] = {}
         self._thread: threading.Thread | None = None
         self.bus = Bus(
             url, client_id=client_id, site=site, device=SERVICE_DEVICE, kind="service", persistent=True
@@ -112,7 +117,7 @@ class CentralService:
         next_gap_check = self._clock() + 1.0
         while True:
             batch, stopping = self._take_batch(timeout=0.5)
-            if batch or self._own:
+            if batch or self._own or self._held_dead or self._held_status:
                 self._process(batch)
             if stopping:
                 return
@@ -156,16 +161,26 @@ class CentralService:
             self._classify(topic, payload, events, dead, statuses)
         own, self._own = self._own, []
         events.extend(own)
+        dead, self._held_dead = self._held_dead + dead, []
+        statuses, self._held_status = {**self._held_status, **statuses}, {}
         try:
             self._store(events, dead, statuses, now)
-        except Exception:
-            # the store is down or refused the batch: nothing is acked, sources will resend
-            log.exception("could not store a batch of %d event(s); sources will resend", len(events))
+        except Exception as exc:
+            # the store is down or full: nothing is acked, so the sources keep and resend everything
+            if not self._store_failing:
+                log.exception("cannot store events (%s); sources keep them and will resend", exc)
+            self._store_failing = True
+            # sources resend their events, but nobody resends these: hold them for the next try
             self._own = own + self._own
+            self._held_dead = dead[-MAX_HELD:]
+            self._held_status = statuses
             with contextlib.suppress(Exception):
                 self._load_marks()  # the tracker may have run ahead of what was committed
             time.sleep(1.0)
             return
+        if self._store_failing:
+            self._store_failing = False
+            log.info("storing events again")
         for event in own:
             self.bus.publish(event.topic, encode(event), qos=1)
 
