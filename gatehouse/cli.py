@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--headless", action="store_true", help="render offscreen (no display needed)")
     kiosk.add_argument("--screenshots", metavar="DIR", help="save a PNG of every screen shown")
     kiosk.add_argument("--size", type=_size, help="window WxH in pixels (default 1080x1920)")
+    kiosk.add_argument("--position", type=_position, help="window X,Y on the desktop")
     kiosk.set_defaults(run=_kiosk)
 
     station = sub.add_parser("station", parents=[common], help="run a guard station (a Kivy window)")
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     station.add_argument("--headless", action="store_true", help="render offscreen (no display needed)")
     station.add_argument("--screenshots", metavar="DIR", help="save station.png there when closing")
     station.add_argument("--size", type=_size, help="window WxH in pixels (default 1280x800)")
+    station.add_argument("--position", type=_position, help="window X,Y on the desktop")
     station.set_defaults(run=_station)
 
     ev = sub.add_parser("events", parents=[common], help="list the stored event log")
@@ -126,6 +128,14 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"size must look like 1080x1920, got {text!r}") from None
 
 
+def _position(text: str) -> tuple[int, int]:
+    left, _, top = text.partition(",")
+    try:
+        return int(left), int(top)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"position must look like 40,20, got {text!r}") from None
+
+
 def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -135,7 +145,8 @@ def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
 
     return run(client_url(settings, args.device, Role.KIOSK), site=settings.site, device=args.device,
                data_dir=settings.data_dir, scripted=args.demo, headless=args.headless,
-               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size)
+               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size,
+               position=args.position)
 
 
 def _station(settings: Settings, args: argparse.Namespace) -> int:
@@ -147,7 +158,8 @@ def _station(settings: Settings, args: argparse.Namespace) -> int:
 
     return run(client_url(settings, args.device, Role.STATION), site=settings.site, device=args.device,
                data_dir=settings.data_dir, headless=args.headless, run_for=args.run_for,
-               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size)
+               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size,
+               position=args.position)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -142,6 +142,9 @@ class _Apps:
         if self._scripted:
             args += ["--headless", "--screenshots", str(self._shots / app)]
             args += ["--demo"] if app == "kiosk" else []
+        else:  # side by side on a desktop: a half-size portrait kiosk, the station beside it
+            args += ["--size", "680x1100", "--position", "10,30"] if app == "kiosk" else [
+                "--size", "1200x800", "--position", "700,30"]
         self._logs.mkdir(parents=True, exist_ok=True)
         with (self._logs / f"{app}.log").open("ab") as log_file:
             proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)

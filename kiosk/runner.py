@@ -23,6 +23,7 @@ def run(
     headless: bool = False,
     screenshot_dir: Path | None = None,
     size: tuple[int, int] | None = None,
+    position: tuple[int, int] | None = None,
     step_delay: float = 0.3,
 ) -> int:
     """Run the kiosk until its window closes (or its demo script ends); return an exit code."""
@@ -34,6 +35,10 @@ def run(
     from kiosk.app import PORTRAIT, run_kiosk  # opens the window: only after the environment is set
     from kiosk.viewmodel import KioskViewModel
 
+    if position is not None:
+        from kivy.core.window import Window
+
+        Window.left, Window.top = position
     with DeviceLink(url, site=site, device=device, kind="kiosk", outbox_dir=data_dir / "outbox") as link:
 
         def check_in(visit: VisitorCheckedIn) -> None:

@@ -26,6 +26,7 @@ def run(
     run_for: float | None = None,
     screenshot_dir: Path | None = None,
     size: tuple[int, int] | None = None,
+    position: tuple[int, int] | None = None,
 ) -> int:
     """Run the station until its window closes (or for `run_for` seconds); return an exit code."""
     os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not read our command line
@@ -37,6 +38,10 @@ def run(
     from security.station.app import SIZE, StationApp, run_station  # opens the window
     from security.station.viewmodel import StationViewModel
 
+    if position is not None:
+        from kivy.core.window import Window
+
+        Window.left, Window.top = position
     app = StationApp(StationViewModel(), site=site, size=size or SIZE)
     link = DeviceLink(url, site=site, device=device, kind="station", outbox_dir=data_dir / "outbox")
 
