@@ -59,7 +59,8 @@ class Bus:
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self._was_connected = False
-        self._refusal_logged = False
+        self._condition: str | None = None
+        self._publish_failing = False
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._stopping = False
         v5 = url.version == 5
@@ -134,19 +135,24 @@ class Bus:
     def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
         """Route messages matching `topic_filter` to `handler`; survives reconnections."""
         sub = _Subscription(topic_filter, qos, handler)
+        self._client.message_callback_add(topic_filter, self._dispatcher(sub))
         with self._lock:
             self._subs.append(sub)
-        self._client.message_callback_add(topic_filter, self._dispatcher(sub))
-        if self.connected:
-            self._client.subscribe(topic_filter, qos)
+            if self.connected:
+                self._client.subscribe(topic_filter, qos)
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> bool:
-        """Queue a message for the broker; return False when it could not even be queued."""
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> mqtt.MQTTMessageInfo | None:
+        """Queue a message for the broker; None when it could not even be queued (logged once)."""
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-            self._log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
-            return False
-        return info.rc == mqtt.MQTT_ERR_SUCCESS or qos > 0
+            if not self._publish_failing:
+                self._log.warning("publish to %s failed: %s", topic, mqtt.error_string(info.rc))
+            self._publish_failing = True
+            return None
+        self._publish_failing = False
+        return info
 
     def _dispatcher(self, sub: _Subscription) -> mqtt.CallbackOnMessage:
         def dispatch(_c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -166,23 +172,19 @@ class Bus:
         _props: Properties | None,
     ) -> None:
         if reason.is_failure:
-            if not self._refusal_logged:
-                self._log.error("broker %s refused the connection: %s", self.url.redacted(), reason)
-                self._refusal_logged = True
+            self._say(f"refused: {reason}", logging.ERROR, "broker %s refused the connection: %s",
+                      self.url.redacted(), reason)
             return
-        self._refusal_logged = False
-        self._log.info(
-            "%s to %s", "reconnected" if self._was_connected else "connected", self.url.redacted()
-        )
+        self._say("connected", logging.INFO, "%s to %s",
+                  "reconnected" if self._was_connected else "connected", self.url.redacted())
         self._was_connected = True
-        with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            client.subscribe(sub.topic_filter, sub.qos)
+        with self._lock:  # a subscribe() racing this connection is either in subs or sent itself
+            for sub in self._subs:
+                client.subscribe(sub.topic_filter, sub.qos)
+            self._connected.set()
         if self.status_topic:
             online = Status("online", kind=self.kind, since=datetime.now(UTC)).encode()
             client.publish(self.status_topic, online, qos=1, retain=True)
-        self._connected.set()
         for hook in self._on_connect_hooks:
             try:
                 hook()
@@ -190,9 +192,14 @@ class Bus:
                 self._log.exception("on-connect hook failed")
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
-        if not self._refusal_logged:  # once per outage, not at every retry
-            self._log.warning("broker %s unreachable; retrying with backoff", self.url.redacted())
-            self._refusal_logged = True
+        self._say("unreachable", logging.WARNING, "broker %s unreachable; retrying with backoff",
+                  self.url.redacted())
+
+    def _say(self, condition: str, level: int, message: str, *args: object) -> None:
+        """Log `message` when the connection's condition changes, not at every retry."""
+        if condition != self._condition:
+            self._condition = condition
+            self._log.log(level, message, *args)
 
     def _on_disconnect(
         self,
@@ -205,5 +212,5 @@ class Bus:
         was = self._connected.is_set()
         self._connected.clear()
         if was and not self._stopping:
-            self._log.warning("lost broker %s (%s); reconnecting", self.url.redacted(), reason)
-            self._refusal_logged = True  # the failed retries of this outage say nothing more
+            self._say("unreachable", logging.WARNING, "lost broker %s (%s); reconnecting",
+                      self.url.redacted(), reason)

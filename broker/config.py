@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from broker import topics
 
 EMBEDDED_PORT = 18830
 ENV_MQTT = "GATEHOUSE_MQTT_URL"
@@ -48,9 +50,10 @@ class MqttUrl:
         except ValueError as exc:
             raise ConfigError(f"MQTT URL port is invalid: {exc}") from None
         query = parse_qs(parts.query)
-        version = int(query.get("version", ["4"])[0])
-        if version not in (4, 5):
-            raise ConfigError("MQTT version must be 4 (3.1.1) or 5")
+        version_text = query.get("version", ["4"])[0]
+        if version_text not in ("4", "5"):
+            raise ConfigError(f"MQTT version must be 4 (3.1.1) or 5, got {version_text!r}")
+        version = int(version_text)
         return cls(
             host=parts.hostname,
             port=port,
@@ -89,6 +92,14 @@ class Settings(BaseModel):
     data_dir: Path = Field(default=Path("data"), description="Folder for SQLite files, outboxes, secrets.")
     mqtt: str | None = Field(default=None, description="Broker URL; unset means the embedded broker.")
     db: str | None = Field(default=None, description="SQLAlchemy URL; unset means SQLite in data_dir.")
+
+    @field_validator("site")
+    @classmethod
+    def _site_name(cls, value: str) -> str:
+        try:
+            return topics.check_name(value, "site")
+        except topics.TopicError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def embedded(self) -> bool:
@@ -137,7 +148,12 @@ def load(
         value = cli or (env.get(env_key) if env_key else None)
         if value:
             values[key] = value
-    settings = Settings.model_validate(values)
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        where = f"config file {path}" if path else "settings"
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{where}: {problems}") from None
     settings.mqtt_url()  # fail early on a bad URL
     return settings
 

@@ -23,7 +23,16 @@ _ENVELOPE_KEYS = frozenset(
 
 
 class ContractError(ValueError):
-    """A message that breaks the contract; the text says exactly what is wrong."""
+    """A message that breaks the contract; the text says exactly what is wrong.
+
+    When the envelope was sound and only the type or the data is wrong, `source` and `seq` say
+    which event it was, so the central service can let the watermark pass it.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, seq: int | None = None) -> None:
+        """Say what is wrong; optionally which (source, seq) it was."""
+        super().__init__(message)
+        self.source, self.seq = source, seq
 
 
 @dataclass(slots=True, frozen=True)
@@ -105,8 +114,11 @@ def to_dict(event: Event) -> dict[str, Any]:
 
 
 def encode(event: Event) -> bytes:
-    """Serialise `event` to its wire payload."""
-    return json.dumps(to_dict(event), separators=(",", ":"), ensure_ascii=False).encode()
+    """Serialise `event` to its wire payload; raise ContractError if it is over the size limit."""
+    payload = json.dumps(to_dict(event), separators=(",", ":"), ensure_ascii=False).encode()
+    if len(payload) > MAX_PAYLOAD:
+        raise ContractError(f"{event.type} event is {len(payload)} bytes, the limit is {MAX_PAYLOAD}")
+    return payload
 
 
 def decode(payload: bytes, topic: str | None = None) -> Event:
@@ -153,14 +165,14 @@ def from_dict(doc: object, topic: str | None = None) -> Event:
         )
     schema = SCHEMAS.get(event_type)
     if schema is None:
-        raise ContractError(f"unknown event type {event_type!r}")
+        raise ContractError(f"unknown event type {event_type!r}", source=source, seq=seq)
     raw = doc.get("data")
     if not isinstance(raw, dict):
-        raise ContractError(f"data must be a JSON object, got {type(raw).__name__}")
+        raise ContractError(f"data must be a JSON object, got {type(raw).__name__}", source=source, seq=seq)
     try:
         data = schema.model_validate(raw)
     except ValidationError as exc:
-        raise ContractError(f"{event_type} data: {_explain(exc)}") from None
+        raise ContractError(f"{event_type} data: {_explain(exc)}", source=source, seq=seq) from None
     return Event(event_id, source, event_type, when, seq, data)
 
 

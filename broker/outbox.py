@@ -59,6 +59,13 @@ class Outbox:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row else 0
 
+    def _set_meta(self, key: str, value: int) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
     def append(self, build: Callable[[int], Event]) -> tuple[Event, bytes]:
         """Allocate the next seq, build the event with it, store both atomically; return the payload."""
         with self._lock:
@@ -71,11 +78,7 @@ class Outbox:
                     "INSERT INTO outbox (seq, id, topic, payload) VALUES (?, ?, ?, ?)",
                     (seq, event.id, event.topic, payload),
                 )
-                self._db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('last_seq', ?)"
-                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (seq,),
-                )
+                self._set_meta("last_seq", seq)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
@@ -96,12 +99,15 @@ class Outbox:
                 return 0
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                if watermark > self._meta("last_seq"):
+                    # the service stored seqs this outbox never handed out (it was wiped or replaced):
+                    # skip past them, or new events would reuse stored seqs and be refused
+                    log.error("outbox %s: the service has seq %d of this source stored but this outbox "
+                              "only reached %d; continuing after %d", self.path, watermark,
+                              self._meta("last_seq"), watermark)
+                    self._set_meta("last_seq", watermark)
                 removed = self._db.execute("DELETE FROM outbox WHERE seq <= ?", (watermark,)).rowcount
-                self._db.execute(
-                    "INSERT INTO meta (key, value) VALUES ('watermark', ?)"
-                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (watermark,),
-                )
+                self._set_meta("watermark", watermark)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()

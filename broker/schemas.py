@@ -162,7 +162,7 @@ class CameraMotion(Data):
     camera: Name
     score: float = Field(ge=0, le=1)
     zone: Name | None = None
-    boxes: tuple[Box, ...] = ()
+    boxes: tuple[Box, ...] = Field(default=(), max_length=64)
 
 
 class CameraPerson(Data):
@@ -216,7 +216,7 @@ class AlarmRaised(Data):
     rule: Name
     priority: Priority
     summary: Text
-    cause: tuple[Id, ...] = ()
+    cause: tuple[Id, ...] = Field(default=(), max_length=64)
 
 
 class AlarmAction(Data):
@@ -242,7 +242,7 @@ class IncidentOpened(Data):
     incident_id: Name
     title: Text
     by: Text
-    alarm_ids: tuple[Name, ...] = ()
+    alarm_ids: tuple[Name, ...] = Field(default=(), max_length=256)
 
 
 class IncidentNoted(Data):

@@ -16,6 +16,9 @@ from broker.schemas import Data
 
 log = logging.getLogger(__name__)
 
+RECONNECT_SETTLE = 1.0
+"""Seconds to wait after a reconnection for the retained watermark before resending."""
+
 
 class EventSource:
     """Publishes one device's events with nothing lost: outbox first, resend until watermarked."""
@@ -43,7 +46,7 @@ class EventSource:
         self._last_progress = clock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._send_lock = threading.Lock()
+        self._failing = False
         self._thread: threading.Thread | None = None
         self._offline_logged = False
 
@@ -70,7 +73,7 @@ class EventSource:
         )
         if event.seq == self.outbox.watermark + 1:
             self._last_progress = self._clock()  # nothing older waits: start the quiet clock now
-        with self._send_lock:
+        if self.bus.connected:  # else the outbox holds it and the reconnection resends it
             self.bus.publish(event.topic, payload, qos=1)
         return event
 
@@ -92,27 +95,41 @@ class EventSource:
         while not self._stop.is_set():
             woke = self._wake.wait(timeout=min(self._delay, 1.0))
             self._wake.clear()
+            if woke:  # reconnected: let the retained watermark arrive before resending
+                self._stop.wait(RECONNECT_SETTLE)
             if self._stop.is_set():
                 return
             quiet = self._clock() - self._last_progress
             if woke or quiet >= self._delay:
-                self._resend(reason="reconnected" if woke else "no watermark")
+                try:
+                    self._resend(reason="reconnected" if woke else "no watermark")
+                    self._failing = False
+                except Exception as exc:  # keep the thread alive; the outbox keeps the events
+                    if not self._failing:
+                        log.exception("%s: resending failed (%s); will retry", self.device, exc)
+                    self._failing = True
 
     def _resend(self, *, reason: str) -> None:
-        if not self.bus.connected:
-            return
+        """Send again what is above the watermark, a window at a time, each one waited for."""
         sent, after = 0, self.outbox.watermark
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.bus.connected:
             rows = self.outbox.pending(limit=self._batch, after=after)
             if not rows:
                 break
-            with self._send_lock:
-                for row in rows:
-                    self.bus.publish(row.topic, row.payload, qos=1)
+            last = None
+            for row in rows:
+                last = self.bus.publish(row.topic, row.payload, qos=1) or last
+            if last is None:
+                break
+            try:  # flow control: never queue more than a window in paho
+                last.wait_for_publish(timeout=30)
+            except (RuntimeError, ValueError):  # the connection went: the next one resends
+                break
+            if not last.is_published():
+                break
             sent += len(rows)
             after = rows[-1].seq
         if sent:
             log.info("%s: resent %d unacknowledged event(s) (%s)", self.device, sent, reason)
             self._delay = min(self._delay * 2, self._max_delay)
         self._last_progress = self._clock()
-

@@ -8,6 +8,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from broker.config import ConfigError, Settings, load
+from broker.credentials import CredentialError
+from broker.embedded import BrokerError
+from broker.outbox import OutboxError
+from security.storage import StorageError
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -199,5 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"gatehouse: {exc}", file=sys.stderr)
         return 2
+    except (StorageError, OutboxError, BrokerError, CredentialError) as exc:
+        print(f"gatehouse: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

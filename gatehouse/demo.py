@@ -65,7 +65,9 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         service = CentralService(broker.url_for(principals[SERVICE_DEVICE]), store, site=settings.site)
         service.start()
         stack.callback(service.stop)
-        service.bus.wait_connected(10)
+        if not service.bus.wait_connected(10):
+            line.say("the central service cannot reach the broker; see logs/demo.log")
+            return 1
         line.say(f"central service storing into {settings.db_url()}")
         sim = stack.enter_context(SimulatedRdm6300())
         reader = stack.enter_context(_link(broker, principals["reader-1"], settings, data_dir))
@@ -75,7 +77,9 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         line.say(f"RDM6300 reader simulated on {sim.path}, agent 'reader-1' reading it")
         apps = _Apps(broker.url, settings, data_dir, shots, scripted)
         station = stack.enter_context(apps.spawn("station"))
-        _wait(lambda: _online(store, settings.site, "station-1"), 30)
+        if not _wait(lambda: _online(store, settings.site, "station-1"), 30):
+            line.say("the guard station did not come online; see logs/station.log")
+            return 1
         line.say("guard station 'station-1' online" + (" (offscreen)" if scripted else ""))
         if scripted:
             _scenario(line, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
@@ -107,8 +111,10 @@ def _scenario(line: Timeline, sim: SimulatedRdm6300, apps: _Apps, *, broker: Emb
     line.say(f"a contractor shows badge {CONTRACTOR_BADGE}; line noise around the frame")
     _misbehave(broker.url_for(reader), site)
     line.say("a faulty firmware on reader-1 sends a malformed event")
-    _wait(lambda: bool(store.list_dead_letters(limit=1)), 10)
-    line.say("the central service kept it as a dead letter with the reason")
+    if _wait(lambda: bool(store.list_dead_letters(limit=1)), 10):
+        line.say("the central service kept it as a dead letter with the reason")
+    else:
+        line.say("no dead letter was recorded within 10 s; see logs/demo.log")
 
 
 def _interactive(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -18,6 +17,7 @@ from broker.events import ContractError, Event, decode, encode, make_event
 from broker.messages import Ack, Status
 from broker.schemas import Data, DeliveryGap
 from security.storage import BatchResult, EventStore
+from security.storage.batch import first_line
 from security.watermarks import Watermarks
 
 log = logging.getLogger(__name__)
@@ -65,13 +65,17 @@ class CentralService:
         self._gap_timeout = gap_timeout
         self._clock = clock
         self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
-        self._own: list[Event] = []
         self._own_source = topics.source(site, SERVICE_DEVICE)
         self._own_seq = 0
         self._marks = Watermarks()
+        self._marks_stale = True  # reload from the store before trusting them
+        self._republish = threading.Event()  # set on (re)connection: say every watermark again
+        self._last_ack: dict[str, float] = {}
         self._stop = threading.Event()
         self._store_failing = False
-        self._held_dead: list[tuple[str, bytes, str, str | None]] = []
+        # what nobody would send again if a batch fails: held for the next try (writer thread only)
+        self._own: list[Event] = []
+        self._held_dead: list[Letter] = []
         self._held_status: dict[str, Status] = {}
         self._thread: threading.Thread | None = None
         self.bus = Bus(
@@ -84,31 +88,30 @@ class CentralService:
         self._own_seq = self.store.next_own_seq(self._own_source) - 1
         self.bus.subscribe(topics.all_events(self.site), self._enqueue)
         self.bus.subscribe(topics.all_statuses(self.site), self._enqueue)
+        self.bus.on_connect(self._republish.set)
         self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
         self._thread.start()
         self.bus.start()
+
+    def stop(self) -> None:
+        """Store and acknowledge what was received, then disconnect."""
+        self._stop.set()
+        self._inbox.put(None)
+        if self._thread:
+            self._thread.join(timeout=30)
+        self.bus.stop()
 
     def _load_marks(self) -> None:
         marks = self.store.load_watermarks()
         self._marks = Watermarks(marks)
         for source, mark in marks.items():
             self._marks.restore(source, self.store.stored_seqs_above(source, mark))
+        self._marks_stale = False
 
-    def stop(self) -> None:
-        """Stop taking messages, store what was received, and disconnect."""
-        self.bus.stop()
-        self._stop.set()
-        self._inbox.put(None)
-        if self._thread:
-            self._thread.join(timeout=30)
-
-    def emit(self, event_type: str, data: Data) -> Event:
-        """Record an event of the service's own (stored with the next batch, then published)."""
+    def _emit_own(self, event_type: str, data: Data) -> None:
+        """Record an event of the service's own: stored with the next batch, then published."""
         self._own_seq += 1
-        event = make_event(self.site, SERVICE_DEVICE, event_type, self._own_seq, data)
-        self._own.append(event)
-        self._inbox.put(("", b""))  # wake the writer
-        return event
+        self._own.append(make_event(self.site, SERVICE_DEVICE, event_type, self._own_seq, data))
 
     def _enqueue(self, topic: str, payload: bytes) -> None:
         self._inbox.put((topic, payload))
@@ -119,6 +122,9 @@ class CentralService:
             batch, stopping = self._take_batch(timeout=0.5)
             if batch or self._own or self._held_dead or self._held_status:
                 self._process(batch)
+            if self._republish.is_set() and not self._marks_stale:
+                self._republish.clear()
+                self._publish_acks(self._marks.marks())
             if stopping:
                 return
             if self._clock() >= next_gap_check:
@@ -150,96 +156,90 @@ class CentralService:
         return batch, True
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
-        now = datetime.now(UTC)
-        events: list[Event] = []
-        dead: list[tuple[str, bytes, str, str | None]] = []
-        statuses: dict[str, Status] = {}
+        work = _Work(own=self._own, dead=self._held_dead, statuses=self._held_status)
+        self._own, self._held_dead, self._held_status = [], [], {}
         for topic, payload in batch:
-            if not topic:
-                continue
             self.stats.received += 1
-            self._classify(topic, payload, events, dead, statuses)
-        own, self._own = self._own, []
-        events.extend(own)
-        dead, self._held_dead = self._held_dead + dead, []
-        statuses, self._held_status = {**self._held_status, **statuses}, {}
+            work.classify(topic, payload)
+        work.events.extend(work.own)
         try:
-            self._store(events, dead, statuses, now)
+            self._store(work, datetime.now(UTC))
         except Exception as exc:
-            # the store is down or full: nothing is acked, so the sources keep and resend everything
+            # the store is down or full: nothing is acked, so the sources keep and resend their
+            # events; what nobody resends is held for the next try
             if not self._store_failing:
-                log.exception("cannot store events (%s); sources keep them and will resend", exc)
+                log.error("cannot store events: %s; sources keep theirs and will resend", first_line(exc))
             self._store_failing = True
-            # sources resend their events, but nobody resends these: hold them for the next try
-            self._own = own + self._own
-            self._held_dead = dead[-MAX_HELD:]
-            self._held_status = statuses
-            with contextlib.suppress(Exception):
-                self._load_marks()  # the tracker may have run ahead of what was committed
+            self._marks_stale = True  # the batch may have moved them before its commit failed
+            self._own = work.own
+            if len(work.dead) > MAX_HELD:
+                log.warning("holding only the newest %d of %d dead letters", MAX_HELD, len(work.dead))
+            self._held_dead = work.dead[-MAX_HELD:]
+            self._held_status = work.statuses
             time.sleep(1.0)
             return
         if self._store_failing:
             self._store_failing = False
             log.info("storing events again")
-        for event in own:
+        for event in work.own:
             self.bus.publish(event.topic, encode(event), qos=1)
 
-    def _classify(
-        self,
-        topic: str,
-        payload: bytes,
-        events: list[Event],
-        dead: list[tuple[str, bytes, str, str | None]],
-        statuses: dict[str, Status],
-    ) -> None:
-        try:
-            parsed = topics.parse(topic)
-            if parsed.kind is topics.Kind.STATUS:
-                statuses[topics.source(parsed.site, parsed.device)] = Status.decode(payload)
-            else:
-                events.append(decode(payload, topic))
-        except (ContractError, topics.TopicError) as exc:
-            dead.append((topic, payload, str(exc), _source_of(topic)))
-
-    def _store(
-        self,
-        events: list[Event],
-        dead: list[tuple[str, bytes, str, str | None]],
-        statuses: dict[str, Status],
-        now: datetime,
-    ) -> None:
-        for source in {e.source for e in events}:
+    def _store(self, work: _Work, now: datetime) -> None:
+        if self._marks_stale:
+            self._load_marks()
+        for source in {e.source for e in work.events}:
             if source not in self._marks:  # first sight since start: learn what is stored
                 self._marks.restore(source, self.store.stored_seqs_above(source, 0))
         moved: dict[str, int] = {}
+        touched: set[str] = set()
 
         def advance(result: BatchResult) -> dict[str, int]:
-            # runs inside the batch's transaction, so watermarks commit with the events
+            # runs inside the batch's transaction, so watermarks commit with the events; a
+            # dead-lettered event with a sound envelope fills its seq too, or the mark would stick
             clock = self._clock()
-            for source, seqs in result.occupied().items():
+            taken = result.occupied()
+            for source, seqs in work.poisoned.items():
+                taken.setdefault(source, set()).update(seqs)
+            for source, seqs in taken.items():
+                touched.add(source)
                 if self._marks.add(source, seqs, clock):
                     moved[source] = self._marks.get(source)
             return moved
 
-        outcome = self.store.store_batch(events, now, watermarks=advance) if events else None
-        if outcome is not None:  # the store keeps conflicting events as dead letters itself
+        outcome = None
+        if work.events or work.poisoned:
+            outcome = self.store.store_batch(work.events, now, watermarks=advance)
+            # the store keeps conflicting events as dead letters itself
             self.stats.stored += len(outcome.stored)
             self.stats.duplicates += len(outcome.duplicates)
             self.stats.dead_letters += len(outcome.conflicts)
-        if dead:
-            self.store.add_dead_letters(dead, now)
-            self.stats.dead_letters += len(dead)
-            log.warning("%d dead letter(s) kept; first on %s: %s", len(dead), dead[0][0], dead[0][2])
-        for source, status in statuses.items():
+        if work.dead:
+            self.store.add_dead_letters(work.dead, now)
+            self.stats.dead_letters += len(work.dead)
+            first = work.dead[0]
+            log.warning("%d dead letter(s) kept; first on %s: %s", len(work.dead), first[0], first[2])
+        for source, status in work.statuses.items():
             self.store.set_status(source, status, now)
             self._note_status(source, status)
-        self.stats.statuses += len(statuses)
+        self.stats.statuses += len(work.statuses)
         self.stats.batches += 1
-        for source, mark in moved.items():
+        # a source that sends what is already stored did not get our ack: say it again (at most
+        # once a second per source), or it would resend for ever
+        clock = self._clock()
+        again = {s: self._marks.get(s) for s in touched - moved.keys()
+                 if clock - self._last_ack.get(s, -1e9) >= 1.0}
+        self._publish_acks({**again, **moved})
+
+    def _publish_acks(self, marks: dict[str, int]) -> None:
+        now = self._clock()
+        for source, mark in marks.items():
             _, site, device = source.split("/")
             self.bus.publish(topics.ack(site, device), Ack(mark).encode(), qos=1, retain=True)
+            self._last_ack[source] = now
 
     def _note_status(self, source: str, status: Status) -> None:
+        if source == self._own_source:
+            return
         if status.state == "offline" and source not in self.stats.offline:
             self.stats.offline.add(source)
             log.warning("%s is offline (%s)", source, status.detail or "no reason given")
@@ -251,10 +251,38 @@ class CentralService:
         for gap in self._marks.overdue(self._clock(), self._gap_timeout):
             self.stats.gaps += 1
             log.warning("%s: seq %d-%d missing for %.0fs", gap.source, gap.first, gap.last, self._gap_timeout)
-            self.emit(
+            self._emit_own(
                 "delivery.gap",
                 DeliveryGap(for_source=gap.source, missing_from=gap.first, missing_to=gap.last),
             )
+
+
+Letter = tuple[str, bytes, str, str | None]
+"""A dead letter: topic, payload, reason, source (if known)."""
+
+
+@dataclass(slots=True)
+class _Work:
+    """One batch sorted out: events to store, dead letters, statuses, and seqs to let pass."""
+
+    own: list[Event]
+    dead: list[Letter]
+    statuses: dict[str, Status]
+    events: list[Event] = field(default_factory=list)
+    poisoned: dict[str, set[int]] = field(default_factory=dict)
+
+    def classify(self, topic: str, payload: bytes) -> None:
+        """Sort one message into events, statuses or dead letters."""
+        try:
+            parsed = topics.parse(topic)
+            if parsed.kind is topics.Kind.STATUS:
+                self.statuses[topics.source(parsed.site, parsed.device)] = Status.decode(payload)
+            else:
+                self.events.append(decode(payload, topic))
+        except (ContractError, topics.TopicError) as exc:
+            self.dead.append((topic, payload, str(exc), _source_of(topic)))
+            if isinstance(exc, ContractError) and exc.source is not None and exc.seq is not None:
+                self.poisoned.setdefault(exc.source, set()).add(exc.seq)
 
 
 def _source_of(topic: str) -> str | None:

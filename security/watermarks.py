@@ -38,6 +38,10 @@ class Watermarks:
         state = self._sources.get(source)
         return state.mark if state else 0
 
+    def marks(self) -> dict[str, int]:
+        """Every source's watermark."""
+        return {source: state.mark for source, state in self._sources.items()}
+
     def restore(self, source: str, stored_above: Iterable[int]) -> None:
         """Fold seqs already stored above the watermark (after a restart)."""
         self._sources.setdefault(source, _Source())

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from broker import topics
 from broker.config import MqttUrl
-from broker.events import encode, make_event
+from broker.events import encode, make_event, to_dict
 from broker.schemas import BadgeRead, DeliveryGap
 from security.storage import open_store
 from tests.support import event_source, running_service, unique_site, wait_until
@@ -44,7 +44,7 @@ def test_events_reach_the_log_once(broker_url: MqttUrl, sqlite_url: str, tmp_pat
         assert source.outbox.watermark == 50
         assert service.stats.dead_letters == 0
     with open_store(sqlite_url) as store:
-        stored = store.query_events(limit=None)
+        stored = sorted(store.query_events(limit=None), key=lambda e: e.seq)
     assert [e.id for e in stored] == [e.id for e in emitted]
     assert [e.seq for e in stored] == list(range(1, 51))
 
@@ -146,6 +146,45 @@ def test_spoofed_source_is_a_dead_letter(broker_url: MqttUrl, sqlite_url: str) -
             assert store.count_events() == 0
         assert "does not match source" in letter.reason
         assert letter.topic == topics.event(site, "reader-2", "badge.read")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+
+
+def test_clean_restart_under_traffic_still_drains(
+    broker_url: MqttUrl, sqlite_url: str, tmp_path: Path
+) -> None:
+    """A service stopped mid-stream says its last watermarks again, so sources stop resending."""
+    site = unique_site()
+    with event_source(broker_url, tmp_path, site, "reader-7", resend_after=1.0) as source:
+        assert source.bus.wait_connected(10)
+        with running_service(broker_url, sqlite_url, site):
+            for i in range(300):
+                source.emit("badge.read", BadgeRead(credential=f"{i:04X}", reader=7))
+        with running_service(broker_url, sqlite_url, site):
+            wait_until(lambda: source.pending() == 0, 30, "the outbox drained after the restart")
+    with open_store(sqlite_url) as store:
+        assert store.count_events() == 300
+
+
+def test_a_bad_event_does_not_stop_the_watermark(broker_url: MqttUrl, sqlite_url: str) -> None:
+    """An event whose envelope is sound but whose data is not is a dead letter the mark passes."""
+    site = unique_site()
+    client = _raw_client(broker_url)
+    marks: list[int] = []
+    client.on_message = lambda _c, _u, msg: marks.append(json.loads(msg.payload)["seq"])
+    client.subscribe(topics.ack(site, "reader-4"), qos=1)
+    try:
+        with running_service(broker_url, sqlite_url, site) as service:
+            good = make_event(site, "reader-4", "badge.read", 1, BadgeRead(credential="01", reader=4))
+            bad = to_dict(make_event(site, "reader-4", "badge.read", 2, BadgeRead(credential="02", reader=4)))
+            bad["data"] = {"credential": "02", "reader": 4, "antenna": "new in firmware 2"}
+            last = make_event(site, "reader-4", "badge.read", 3, BadgeRead(credential="03", reader=4))
+            client.publish(good.topic, encode(good), qos=1)
+            client.publish(good.topic, json.dumps(bad), qos=1)
+            client.publish(last.topic, encode(last), qos=1)
+            wait_until(lambda: bool(marks) and marks[-1] == 3, 10, "the watermark passing the bad event")
+            assert service.stats.dead_letters == 1
     finally:
         client.loop_stop()
         client.disconnect()

@@ -54,3 +54,9 @@ def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(OutboxError, match=r"cannot open outbox .*file/o\.db"):
         Outbox(blocker / "o.db")
+
+
+def test_a_watermark_beyond_the_outbox_moves_seq_past_it(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.db")  # a fresh outbox on a device the service already knows
+    outbox.acknowledge(5)
+    assert _append(outbox) == 6  # never reuses a seq the service has stored
