@@ -58,6 +58,8 @@ class Bus:
         self._subs: list[_Subscription] = []
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._unacked: set[int] = set()
         self._was_connected = False
         self._condition: str | None = None
         self._publish_failing = False
@@ -83,6 +85,7 @@ class Bus:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_subscribe = self._on_subscribe
 
     @property
     def status_topic(self) -> str | None:
@@ -118,6 +121,10 @@ class Bus:
         """Block until connected or `timeout` seconds pass; return whether connected."""
         return self._connected.wait(timeout)
 
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Block until connected and every subscription is acknowledged by the broker."""
+        return self._connected.wait(timeout) and self._subscribed.wait(timeout)
+
     def stop(self) -> None:
         """Say offline (retained), disconnect and stop the network thread."""
         self._stopping = True
@@ -139,7 +146,8 @@ class Bus:
         with self._lock:
             self._subs.append(sub)
             if self.connected:
-                self._client.subscribe(topic_filter, qos)
+                self._subscribed.clear()
+                self._send_subscribe(sub)
 
     def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
@@ -179,8 +187,11 @@ class Bus:
                   "reconnected" if self._was_connected else "connected", self.url.redacted())
         self._was_connected = True
         with self._lock:  # a subscribe() racing this connection is either in subs or sent itself
+            self._subscribed.clear()
             for sub in self._subs:
-                client.subscribe(sub.topic_filter, sub.qos)
+                self._send_subscribe(sub)
+            if not self._unacked:
+                self._subscribed.set()
             self._connected.set()
         if self.status_topic:
             online = Status("online", kind=self.kind, since=datetime.now(UTC)).encode()
@@ -190,6 +201,23 @@ class Bus:
                 hook()
             except Exception:
                 self._log.exception("on-connect hook failed")
+
+    def _send_subscribe(self, sub: _Subscription) -> None:
+        """SUBSCRIBE and remember to wait for its SUBACK (caller holds the lock)."""
+        _rc, mid = self._client.subscribe(sub.topic_filter, sub.qos)
+        if mid is not None:
+            self._unacked.add(mid)
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, mid: int, codes: list[ReasonCode], _p: Properties | None
+    ) -> None:
+        refused = [code for code in codes if code.is_failure]
+        if refused:
+            self._log.error("broker %s refused a subscription: %s", self.url.redacted(), refused[0])
+        with self._lock:
+            self._unacked.discard(mid)
+            if not self._unacked:
+                self._subscribed.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         self._say("unreachable", logging.WARNING, "broker %s unreachable; retrying with backoff",

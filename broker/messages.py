@@ -94,9 +94,12 @@ class Command:
         if not isinstance(args, dict):
             raise ContractError("command args must be an object")
         try:
-            when = datetime.fromisoformat(expires).astimezone(UTC)
+            parsed = datetime.fromisoformat(expires)
         except ValueError:
             raise ContractError(f"command expires {expires!r} is not RFC 3339") from None
+        if parsed.tzinfo is None:  # a zoneless time would be read as the device's local time
+            raise ContractError(f"command expires {expires!r} has no time zone")
+        when = parsed.astimezone(UTC)
         return cls(cid, name, when, args)
 
 

@@ -131,6 +131,14 @@ class BadgeRead(Data):
     facility: int | None = Field(default=None, ge=0)
 
 
+class CodeScanned(Data):
+    """A barcode or QR code was read by a scanner."""
+
+    code: Annotated[str, Field(min_length=1, max_length=512)]
+    symbology: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9-]+$")] | None = None
+    scanner: Name
+
+
 class AccessGranted(Data):
     """A credential was allowed through a door."""
 
@@ -268,6 +276,7 @@ SCHEMAS: dict[str, type[Data]] = {
     "visitor.screened": VisitorScreened,
     "host.notified": HostNotified,
     "badge.read": BadgeRead,
+    "code.scanned": CodeScanned,
     "access.granted": AccessGranted,
     "access.denied": AccessDenied,
     "door.opened": DoorChange,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypedDict, TypeVar
 
 from broker.events import Event
 from broker.schemas import Data
@@ -24,6 +24,15 @@ class Emitter(Protocol):
     def emit(self, event_type: str, data: Data) -> Event:
         """Store `data` as an event of `event_type` durably, publish it, and return it."""
         ...
+
+
+class SerialOptions(TypedDict, total=False):
+    """The optional serial and timing settings every reader agent passes on to `ReaderAgent`."""
+
+    baudrate: int
+    backoff: Backoff | None
+    on_connection: Callable[[bool], None] | None
+    clock: Callable[[], float]
 
 
 class ReaderAgent(Generic[ReadingT]):

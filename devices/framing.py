@@ -12,8 +12,8 @@ ReadingT = TypeVar("ReadingT")
 class DecoderStats:
     """Running counters of one decoder; every byte fed ends up in exactly one of them.
 
-    The invariant `bytes fed == frame bytes of (frames + bad_checksum) + noise_bytes + pending`
-    holds at all times, so a test (or a health check) can account for every byte.
+    The invariant `bytes fed == frame_bytes + noise_bytes + pending` holds at all times, so a
+    test (or a health check) can account for every byte.
     """
 
     frames: int = 0
@@ -24,6 +24,8 @@ class DecoderStats:
     """Frame starts that were not followed by a well-formed frame; dropped as noise."""
     noise_bytes: int = 0
     """Bytes outside any well-formed frame (line noise, truncated frames, resets)."""
+    frame_bytes: int = 0
+    """Bytes of the frames counted in `frames` and `bad_checksum` (frames vary in length)."""
 
 
 class Decoder(Protocol[ReadingT]):

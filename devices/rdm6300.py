@@ -108,6 +108,7 @@ class Rdm6300Decoder:
                 break  # a well-formed beginning: wait for the rest
             frame = bytes(self._buf[:FRAME_LEN])
             del self._buf[:FRAME_LEN]
+            self._stats.frame_bytes += FRAME_LEN
             read = self._check(frame)
             if read is not None:
                 reads.append(read)

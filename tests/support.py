@@ -36,7 +36,7 @@ def running_service(url: MqttUrl, db_url: str, site: str, **options: float) -> I
     service = CentralService(url, store, site=site, client_id=f"central-{site}", **options)  # type: ignore[arg-type]
     service.start()
     try:
-        assert service.bus.wait_connected(10), f"service could not reach {url.redacted()}"
+        assert service.bus.wait_subscribed(10), f"service could not subscribe at {url.redacted()}"
         yield service
     finally:
         service.stop()

@@ -124,5 +124,7 @@ def test_messages_round_trip() -> None:
     assert Command.decode(cmd.encode()) == cmd
     assert cmd.expired(when)
     assert not cmd.expired(datetime(2026, 11, 22, 7, 59, tzinfo=UTC))
+    with pytest.raises(ContractError, match="has no time zone"):
+        Command.decode(b'{"id": "c", "name": "unlock", "expires": "2026-11-22T08:00:00"}')
     with pytest.raises(ContractError, match="'online' or 'offline'"):
         Status.decode(b'{"state": "sleepy"}')

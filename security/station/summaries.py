@@ -67,6 +67,10 @@ def _badge(d: s.BadgeRead) -> str:
     return f"credential {d.credential} at reader {d.reader}"
 
 
+def _scanned(d: s.CodeScanned) -> str:
+    return f"{d.symbology or 'code'} {d.code} at scanner {d.scanner}"
+
+
 def _granted(d: s.AccessGranted) -> str:
     who = f" ({d.person_id})" if d.person_id else ""
     return f"credential {d.credential}{who} at door {d.door}"
@@ -141,6 +145,7 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.VisitorScreened: _screened,
     s.HostNotified: _notified,
     s.BadgeRead: _badge,
+    s.CodeScanned: _scanned,
     s.AccessGranted: _granted,
     s.AccessDenied: _denied,
     s.DoorChange: _door,

@@ -1,0 +1,240 @@
+"""The door agent: contact port + door logic + relay port, events out, `unlock` commands in."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from broker import topics
+from broker.events import ContractError
+from broker.messages import Command
+from broker.schemas import DeviceFault, DoorChange
+from devices.agent import Emitter
+from devices.door import (
+    Closed,
+    DoorConfig,
+    DoorEvent,
+    DoorInput,
+    DoorState,
+    Opened,
+    SetRelay,
+    Tick,
+    Unlock,
+    next_deadline,
+    step,
+)
+from devices.door_contact import ContactDecoder, ContactProtocol, ContactReading
+from devices.relay import DiscardDecoder, RelayModel, lc_technology
+from devices.serial_port import Backoff, PortError, SerialTransport
+
+_LOG = logging.getLogger(__name__)
+
+UNLOCK = "unlock"
+_SEEN_COMMANDS = 1024
+
+
+class CommandBus(Protocol):
+    """What the agent needs of `broker.bus.Bus` to receive its commands."""
+
+    def subscribe(self, topic_filter: str, handler: Callable[[str, bytes], None], qos: int = 1) -> None:
+        """Route messages matching `topic_filter` to `handler`."""
+        ...
+
+
+class DoorAgent:
+    """One door: a contact on `contact_url`, a relay board on `relay_url`, events to `emitter`.
+
+    Contact reports, commands and the timer run on different threads (serial reader, bus,
+    timer); one lock serialises them, so events are emitted in the order the logic decided.
+    The relay is switched off at start (fail secure) and re-synchronised whenever its port
+    comes back; a write that fails is retried on every tick and reported once as a
+    `device.fault` (and once more, cleared, when it works again).
+    """
+
+    def __init__(
+        self,
+        contact_url: str,
+        relay_url: str,
+        emitter: Emitter,
+        *,
+        door: str,
+        relay_model: RelayModel | None = None,
+        contact: ContactProtocol | None = None,
+        config: DoorConfig | None = None,
+        contact_baudrate: int = 9600,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        poll_s: float = 0.25,
+    ) -> None:
+        """Wire the layers; nothing is opened until `start()`."""
+        self.door = topics.check_name(door, "door")
+        if poll_s <= 0:
+            raise ValueError(f"poll_s must be > 0 seconds, got {poll_s!r}")
+        self.relay_model = relay_model or lc_technology()
+        self.config = config or DoorConfig()
+        self._emitter = emitter
+        self._clock, self._wall_clock, self._poll_s = clock, wall_clock, poll_s
+        self._lock = threading.RLock()
+        self._state = DoorState()
+        self._relay_is: bool | None = None  # what the board was last told; None: unknown
+        self._relay_fault = False
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self.contact = SerialTransport(
+            contact_url, ContactDecoder(contact), self.on_contact,
+            baudrate=contact_baudrate, backoff=backoff,
+        )
+        self.relay: SerialTransport[None] = SerialTransport(
+            relay_url, DiscardDecoder(), lambda _: None,
+            baudrate=self.relay_model.baudrate, backoff=backoff, on_connection=self._on_relay_port,
+        )
+
+    @property
+    def state(self) -> DoorState:
+        """The door logic's current state."""
+        with self._lock:
+            return self._state
+
+    def start(self, *, require_port: bool = False, run_timer: bool = True) -> None:
+        """Open both ports (see `SerialTransport.start`) and start the relock/held-open timer."""
+        self.relay.start(require_port=require_port)
+        try:
+            self.contact.start(require_port=require_port)
+        except PortError:
+            self.relay.stop()
+            raise
+        if run_timer:
+            self._stop.clear()
+            self._timer = threading.Thread(target=self._run_timer, name=f"door:{self.door}", daemon=True)
+            self._timer.start()
+
+    def stop(self) -> None:
+        """Stop the timer, then the ports; safe to call twice."""
+        self._stop.set()
+        self._wake.set()
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.join(2.0)
+        self.contact.stop()
+        self.relay.stop()
+
+    def subscribe(self, bus: CommandBus, site: str, device: str) -> None:
+        """Receive this door's `unlock` commands from `bus` (site and device of the agent)."""
+        bus.subscribe(topics.command(site, device, UNLOCK), self.handle_command)
+
+    def handle_command(self, topic: str, payload: bytes, now: datetime | None = None) -> None:
+        """Obey an `unlock` command if it is well-formed, new and not expired (a `Bus` handler)."""
+        try:
+            parsed = topics.parse(topic)
+            if parsed.kind is not topics.Kind.COMMAND:
+                raise ContractError(f"{topic} is not a command topic")
+            name = parsed.name
+            command = Command.decode(payload)
+            if command.name != name:
+                raise ContractError(f"command name {command.name!r} does not match topic {topic}")
+            if name != UNLOCK:
+                raise ContractError(f"door {self.door} has no command {name!r}")
+            seconds = self._unlock_seconds(command.args)
+        except (ContractError, topics.TopicError) as exc:
+            _LOG.warning("door %s: ignoring malformed command on %s: %s", self.door, topic, exc)
+            return
+        with self._lock:
+            if command.id in self._seen:
+                _LOG.debug("door %s: command %s seen before, ignored", self.door, command.id)
+                return
+            self._seen[command.id] = None
+            if len(self._seen) > _SEEN_COMMANDS:
+                self._seen.popitem(last=False)
+            when = now or self._wall_clock()
+            if command.expired(when):
+                _LOG.warning(
+                    "door %s: dropped late unlock %s (expired %s, now %s)",
+                    self.door, command.id, command.expires.isoformat(), when.isoformat(),
+                )
+                return
+            _LOG.info("door %s: unlock %s for %.1f s", self.door, command.id, seconds)
+            self._apply(Unlock(seconds))
+
+    def on_contact(self, reading: ContactReading) -> None:
+        """Feed one contact report to the door logic."""
+        with self._lock:
+            self._apply(Opened() if reading.is_open else Closed())
+
+    def tick(self, now: float | None = None) -> None:
+        """Relock when a grant ran out, report a door held open, retry a failed relay write."""
+        with self._lock:
+            self._apply(Tick(), now)
+
+    def _apply(self, inp: DoorInput, now: float | None = None) -> None:
+        """Step the logic, emit its events in order and bring the relay in line (lock held)."""
+        self._state, outputs = step(self._state, inp, self._clock() if now is None else now, self.config)
+        for out in outputs:
+            if isinstance(out, DoorEvent):
+                self._emit(out.type, DoorChange(door=self.door, duration_s=out.duration_s))
+            elif isinstance(out, SetRelay):
+                _LOG.debug("door %s: relay %s", self.door, "on" if out.on else "off")
+        self._sync_relay()
+        if not isinstance(inp, Tick):
+            self._wake.set()  # the timer re-reads the deadline this input may have moved
+
+    def _sync_relay(self) -> None:
+        """Write the relay command if the board is not known to be in the wanted state."""
+        want = self._state.relay_on
+        if self._relay_is == want:
+            return
+        try:
+            self.relay.write(self.relay_model.command(energize=want))
+        except PortError as exc:
+            self._relay_is = None
+            if not self._relay_fault:
+                self._relay_fault = True
+                _LOG.error("door %s: cannot switch relay %s: %s", self.door, "on" if want else "off", exc)
+                self._emit("device.fault", DeviceFault(fault="no_answer", detail=str(exc)[:200]))
+            return
+        self._relay_is = want
+        if self._relay_fault:
+            self._relay_fault = False
+            _LOG.info("door %s: relay answers again", self.door)
+            self._emit("device.fault", DeviceFault(fault="no_answer", detail="relay", cleared=True))
+
+    def _on_relay_port(self, connected: bool) -> None:
+        """A relay port that (re)opened is in an unknown state: tell it what it should be."""
+        with self._lock:
+            self._relay_is = None
+            if connected:
+                self._sync_relay()
+
+    def _emit(self, event_type: str, data: DoorChange | DeviceFault) -> None:
+        """Emit one event; a failure is logged, never raised into a reader or bus thread."""
+        try:
+            self._emitter.emit(event_type, data)
+        except Exception:
+            _LOG.exception("door %s: emitting %s failed", self.door, event_type)
+
+    def _unlock_seconds(self, args: dict[str, Any]) -> float:
+        """The unlock time asked for, checked against the door's limits."""
+        seconds = args.get("seconds", self.config.default_unlock_s)
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise ContractError(f"unlock seconds must be a number, got {seconds!r}")
+        if not 0 < seconds <= self.config.max_unlock_s:
+            raise ContractError(f"unlock seconds must be in (0, {self.config.max_unlock_s}], got {seconds!r}")
+        return float(seconds)
+
+    def _run_timer(self) -> None:
+        """Timer thread: tick at the logic's next deadline, or every `poll_s` at the latest."""
+        while not self._stop.is_set():
+            with self._lock:
+                deadline = next_deadline(self._state, self.config)
+            delay = self._poll_s if deadline is None else deadline - self._clock()
+            self._wake.wait(min(max(delay, 0.0), self._poll_s))
+            self._wake.clear()
+            if not self._stop.is_set():
+                self.tick()
