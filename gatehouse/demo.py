@@ -221,5 +221,6 @@ def _print_log(settings: Settings, out: TextIO) -> None:
         print(f"  {letter.topic}: {letter.reason}", file=out)
     print("\nDevices as last seen (the demo has stopped them):", file=out)
     for state in states:
-        print(f"  {state.source:<32} {state.status.state:<8} {state.status.kind}", file=out)
+        if state.status.kind != "service":  # the service cannot record its own goodbye
+            print(f"  {state.source:<32} {state.status.state:<8} {state.status.kind}", file=out)
 
