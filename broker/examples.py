@@ -20,6 +20,7 @@ EXAMPLES: dict[str, s.Data] = {
     "visitor.checked_out": s.VisitorCheckedOut(visit_id="v-7f3a", method="qr"),
     "visitor.screened": s.VisitorScreened(visit_id="v-7f3a", result="clear", score=0.12),
     "host.notified": s.HostNotified(visit_id="v-7f3a", host_id="e-1001", channel="email", ok=True),
+    "badge.printed": s.BadgePrinted(visit_id="v-7f3a", printer="desk-printer", ok=True),
     "badge.read": s.BadgeRead(credential="0A1B2C3D4E", reader=1, format="rdm6300"),
     "code.scanned": s.CodeScanned(code="GH-V-7f3a-2c91", symbology="qr", scanner="kiosk-scanner"),
     "access.granted": s.AccessGranted(credential="0A1B2C3D4E", door="main-door", person_id="e-1001"),

@@ -121,6 +121,15 @@ class HostNotified(Data):
     detail: Text | None = None
 
 
+class BadgePrinted(Data):
+    """A visitor badge was (or could not be) printed on a label printer."""
+
+    visit_id: Id
+    printer: Name
+    ok: bool
+    detail: Text | None = None
+
+
 # access
 class BadgeRead(Data):
     """A credential was presented at a reader."""
@@ -275,6 +284,7 @@ SCHEMAS: dict[str, type[Data]] = {
     "visitor.checked_out": VisitorCheckedOut,
     "visitor.screened": VisitorScreened,
     "host.notified": HostNotified,
+    "badge.printed": BadgePrinted,
     "badge.read": BadgeRead,
     "code.scanned": CodeScanned,
     "access.granted": AccessGranted,

@@ -68,11 +68,16 @@ class DoorAgent:
         config: DoorConfig | None = None,
         contact_baudrate: int = 9600,
         backoff: Backoff | None = None,
+        on_contact_connection: Callable[[bool], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_s: float = 0.25,
     ) -> None:
-        """Wire the layers; nothing is opened until `start()`."""
+        """Wire the layers; nothing is opened until `start()`.
+
+        `on_contact_connection(connected)` hears when the contact's port opens or is lost; the
+        relay's port needs no such hook, since a relay that cannot be switched is a fault here.
+        """
         self.door = topics.check_name(door, "door")
         if poll_s <= 0:
             raise ValueError(f"poll_s must be > 0 seconds, got {poll_s!r}")
@@ -90,7 +95,7 @@ class DoorAgent:
         self._timer: threading.Thread | None = None
         self.contact = SerialTransport(
             contact_url, ContactDecoder(contact), self.on_contact,
-            baudrate=contact_baudrate, backoff=backoff,
+            baudrate=contact_baudrate, backoff=backoff, on_connection=on_contact_connection,
         )
         self.relay: SerialTransport[None] = SerialTransport(
             relay_url, DiscardDecoder(), lambda _: None,

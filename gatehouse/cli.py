@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from broker.config import ConfigError, Settings, load
 from broker.credentials import CredentialError
@@ -54,6 +55,24 @@ def _bench_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return bench_ingest_command(settings, args)
 
 
+def _device_run(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.device_cli import device_run_command
+
+    return device_run_command(settings, args)
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.device_cli import simulate_command
+
+    return simulate_command(settings, args)
+
+
+def _bench_devices(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.bench_devices import bench_devices_command
+
+    return bench_devices_command(settings, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every subcommand takes the common options)."""
     common = _common()
@@ -83,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--port", type=int, default=1883, help="listener port (default 1883)")
     brk.set_defaults(run=_broker)
 
+    _add_device_commands(sub, common)
+
     kiosk = sub.add_parser("kiosk", parents=[common], help="run a visitor kiosk (a Kivy window)")
     kiosk.add_argument("--device", default="kiosk-1", help="this kiosk's device name (default kiosk-1)")
     kiosk.add_argument("--demo", action="store_true", help="play the scripted walk-in, then exit")
@@ -111,6 +132,36 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="JSON lines, one CloudEvents document each")
     ev.set_defaults(run=_events)
 
+    _add_bench(sub, common)
+    return parser
+
+
+def _add_device_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`device run` and `simulate`."""
+    device = sub.add_parser("device", parents=[common], help="run the devices a site file lists")
+    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    run = device_sub.add_parser("run", parents=[common], help="run every device of the --config site "
+                                "file until SIGINT/SIGTERM (docs/devices.md)")
+    run.add_argument("--run-for", type=float, metavar="S", help="stop after S seconds")
+    run.set_defaults(run=_device_run)
+
+    sim = sub.add_parser("simulate", parents=[common], help="simulated devices on virtual serial ports "
+                         "and synthetic videos, driven by `device run`, playing a scenario")
+    sim.add_argument("--out", metavar="FILE", help="where to write the site file of the simulated "
+                     "devices (default DATA_DIR/simulate/site.toml)")
+    sim.add_argument("--no-run", action="store_true", help="only write the site file and keep the "
+                     "simulators up; play the scenario each time Enter is pressed")
+    sim.add_argument("--held-open", type=float, default=2.0, metavar="S",
+                     help="the simulated door's held-open limit (default 2)")
+    sim.add_argument("--camera-size", type=_size, default=(640, 360), metavar="WxH",
+                     help="size of the synthetic videos (default 640x360)")
+    sim.add_argument("--linger", type=float, default=3.0, metavar="S",
+                     help="seconds to let the last events through before stopping (default 3)")
+    sim.set_defaults(run=_simulate)
+
+
+def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`bench ingest` and `bench devices`."""
     bench = sub.add_parser("bench", parents=[common], help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     ingest = bench_sub.add_parser("ingest", parents=[common], help="events/s stored vs a bare subscriber")
@@ -121,7 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="without --mqtt: start this broker for the run (default: Mosquitto if "
                         "installed, else the embedded one)")
     ingest.set_defaults(run=_bench_ingest)
-    return parser
+    dev = bench_sub.add_parser("devices", parents=[common],
+                               help="camera CPU per stream and badge frame -> bus latency")
+    dev.add_argument("--frames", type=int, default=400, help="badge frames in the latency run (default 400)")
+    dev.add_argument("--interval", type=float, default=0.01, metavar="S",
+                     help="seconds between badge frames (default 0.01)")
+    dev.add_argument("--camera-size", type=_size, default=(1280, 720), metavar="WxH",
+                     help="camera frame size (default 1280x720)")
+    dev.add_argument("--no-camera", action="store_true", help="skip the camera figures")
+    dev.add_argument("--broker", choices=["mosquitto", "embedded"],
+                     help="without --mqtt: start this broker for the run (default: Mosquitto if "
+                     "installed, else the embedded one)")
+    dev.set_defaults(run=_bench_devices)
+
 
 
 def _size(text: str) -> tuple[int, int]:

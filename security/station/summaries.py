@@ -63,6 +63,11 @@ def _notified(d: s.HostNotified) -> str:
     return f"host {d.host_id} by {d.channel}, {outcome} (visit {d.visit_id})"
 
 
+def _printed(d: s.BadgePrinted) -> str:
+    outcome = "printed" if d.ok else "NOT printed" + (f": {d.detail}" if d.detail else "")
+    return f"badge for visit {d.visit_id} on {d.printer} {outcome}"
+
+
 def _badge(d: s.BadgeRead) -> str:
     return f"credential {d.credential} at reader {d.reader}"
 
@@ -144,6 +149,7 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.VisitorCheckedOut: lambda d: f"visit {d.visit_id} by {d.method}",
     s.VisitorScreened: _screened,
     s.HostNotified: _notified,
+    s.BadgePrinted: _printed,
     s.BadgeRead: _badge,
     s.CodeScanned: _scanned,
     s.AccessGranted: _granted,
