@@ -18,19 +18,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from broker import topics
 from broker.broker_cli import credential_store, ensure_default_principals
 from broker.config import EMBEDDED_PORT, MqttUrl, Settings
-from broker.credentials import Principal
-from broker.device_link import DeviceLink
+from broker.credentials import Principal, Role
 from broker.embedded import EmbeddedBroker, accepts_connections, free_port
-from devices.badge_agent import BadgeReaderAgent
-from devices.simulator import SimulatedRdm6300
+from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
 from security.service import SERVICE_DEVICE, CentralService
 from security.station.summaries import summarize
 from security.storage import EventStore, open_store
 
 log = logging.getLogger(__name__)
 
-EMPLOYEE_BADGE = "62E3086CED"
-CONTRACTOR_BADGE = "0415D2A9B1"
 
 
 class Timeline:
@@ -45,7 +41,7 @@ class Timeline:
 
 
 def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out: TextIO = sys.stdout) -> int:
-    """Bring up broker, central service, reader, kiosk and station; return an exit code."""
+    """Bring up broker, central service, simulated devices, kiosk and station; return an exit code."""
     data_dir = settings.data_dir.resolve()
     shots = Path(screenshots).resolve() if screenshots else data_dir / "screenshots"
     scripted = headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -53,9 +49,15 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
     _log_to_file(data_dir / "logs" / "demo.log")
     print(f"Gatehouse demo: site '{settings.site}', data in {data_dir} (logs in {data_dir / 'logs'})",
           file=out)
-    principals = {p.name: p for p in ensure_default_principals(credential_store(settings))}
     port = EMBEDDED_PORT if not accepts_connections("127.0.0.1", EMBEDDED_PORT) else free_port()
     with ExitStack() as stack:
+        sim = stack.enter_context(SimulatedSite(data_dir / "simulate", held_open_s=3.0))
+        store_of_keys = credential_store(settings)
+        ensure_default_principals(store_of_keys)
+        for entries in sim.devices().values():
+            for entry in entries:
+                store_of_keys.ensure(entry["name"], Role.DEVICE)
+        principals = {p.name: p for p in store_of_keys.principals()}
         broker = stack.enter_context(EmbeddedBroker(
             port=port, site=settings.site, principals=principals.values(),
             log_file=data_dir / "broker.log",
@@ -65,22 +67,24 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         service = CentralService(broker.url_for(principals[SERVICE_DEVICE]), store, site=settings.site)
         service.start()
         stack.callback(service.stop)
-        if not service.bus.wait_connected(10):
+        if not service.bus.wait_subscribed(10):
             line.say("the central service cannot reach the broker; see logs/demo.log")
             return 1
         line.say(f"central service storing into {settings.db_url()}")
-        sim = stack.enter_context(SimulatedRdm6300())
-        reader = stack.enter_context(_link(broker, principals["reader-1"], settings, data_dir))
-        agent = BadgeReaderAgent(sim.path, reader.source, reader_number=1)
-        agent.start(require_port=True)
-        stack.callback(agent.stop)
-        line.say(f"RDM6300 reader simulated on {sim.path}, agent 'reader-1' reading it")
         apps = _Apps(broker.url, settings, data_dir, shots, scripted)
         station = stack.enter_context(apps.spawn("station"))
         if not _wait(lambda: _online(store, settings.site, "station-1"), 30):
             line.say("the guard station did not come online; see logs/station.log")
             return 1
         line.say("guard station 'station-1' online" + (" (offscreen)" if scripted else ""))
+        site_file = sim.write_site_file(data_dir / "simulate" / "site.toml", {"site": settings.site})
+        devices = stack.enter_context(apps.spawn_devices(site_file))
+        if not _wait(lambda: _log_says(data_dir / "logs" / "devices.log", "devices running:"), 60) \
+                or devices.poll() is not None:
+            line.say("the device runner did not start; see logs/devices.log")
+            return 1
+        line.say("simulated RDM6300 and Wiegand readers, a QR scanner, a door and two cameras on "
+                 f"virtual serial ports and video files, run by `gatehouse device run` ({site_file.name})")
         if scripted:
             _scenario(line, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
                       store=store)
@@ -88,7 +92,6 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
             station.terminate()
             station.wait(timeout=30)
             line.say("station closed")
-            reader.drain(10)
         else:
             _interactive(line, sim, apps, station)
     _print_log(settings, out)
@@ -99,16 +102,13 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
     return 0
 
 
-def _scenario(line: Timeline, sim: SimulatedRdm6300, apps: _Apps, *, broker: EmbeddedBroker,
+def _scenario(line: Timeline, sim: SimulatedSite, apps: _Apps, *, broker: EmbeddedBroker,
               reader: Principal, site: str, store: EventStore) -> None:
-    sim.present(EMPLOYEE_BADGE, repeats=3)
-    line.say(f"an employee shows badge {EMPLOYEE_BADGE} at reader 1 (the reader repeats it 3 times)")
     with apps.spawn("kiosk") as kiosk:
         line.say("a visitor walks up to kiosk 'kiosk-1' and checks in (scripted touches)")
         kiosk.wait(timeout=90)
     line.say("kiosk closed after the check-in")
-    sim.present(CONTRACTOR_BADGE, repeats=2, noise=b"\x00\xff garbage")
-    line.say(f"a contractor shows badge {CONTRACTOR_BADGE}; line noise around the frame")
+    sim.play(line.say, pause=0.3)
     _misbehave(broker.url_for(reader), site)
     line.say("a faulty firmware on reader-1 sends a malformed event")
     if _wait(lambda: bool(store.list_dead_letters(limit=1)), 10):
@@ -118,13 +118,13 @@ def _scenario(line: Timeline, sim: SimulatedRdm6300, apps: _Apps, *, broker: Emb
 
 
 def _interactive(
-    line: Timeline, sim: SimulatedRdm6300, apps: _Apps, station: subprocess.Popen[bytes]
+    line: Timeline, sim: SimulatedSite, apps: _Apps, station: subprocess.Popen[bytes]
 ) -> None:
     with apps.spawn("kiosk") as kiosk:
         line.say("kiosk and station windows are open; a badge is shown every 20 s. Ctrl-C to stop.")
         try:
             while kiosk.poll() is None and station.poll() is None:
-                sim.present(EMPLOYEE_BADGE)
+                sim.rdm6300.present(EMPLOYEE_BADGE)
                 for _ in range(200):
                     if kiosk.poll() is not None or station.poll() is not None:
                         break
@@ -143,6 +143,12 @@ class _Apps:
         self._logs = data_dir / "logs"
 
     @contextmanager
+    def spawn_devices(self, site_file: Path) -> Iterator[subprocess.Popen[bytes]]:
+        """`gatehouse device run` on the simulated site's file, its log in logs/devices.log."""
+        with self._process([*self._base, "--config", str(site_file), "device", "run"], "devices") as proc:
+            yield proc
+
+    @contextmanager
     def spawn(self, app: str) -> Iterator[subprocess.Popen[bytes]]:
         args = [*self._base, app]
         if self._scripted:
@@ -151,8 +157,13 @@ class _Apps:
         else:  # side by side on a desktop: a half-size portrait kiosk, the station beside it
             args += ["--size", "680x1100", "--position", "10,30"] if app == "kiosk" else [
                 "--size", "1200x800", "--position", "700,30"]
+        with self._process(args, app) as proc:
+            yield proc
+
+    @contextmanager
+    def _process(self, args: list[str], name: str) -> Iterator[subprocess.Popen[bytes]]:
         self._logs.mkdir(parents=True, exist_ok=True)
-        with (self._logs / f"{app}.log").open("ab") as log_file:
+        with (self._logs / f"{name}.log").open("wb") as log_file:  # one run per log
             proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             yield proc
@@ -177,9 +188,8 @@ def _log_to_file(path: Path) -> None:
     root.addHandler(to_file)
 
 
-def _link(broker: EmbeddedBroker, principal: Principal, settings: Settings, data_dir: Path) -> DeviceLink:
-    return DeviceLink(broker.url_for(principal), site=settings.site, device=principal.name,
-                      kind="reader", outbox_dir=data_dir / "outbox")
+def _log_says(path: Path, text: str) -> bool:
+    return path.exists() and text in path.read_text(errors="replace")
 
 
 def _misbehave(url: MqttUrl, site: str) -> None:
