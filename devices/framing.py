@@ -48,3 +48,31 @@ class Decoder(Protocol[ReadingT]):
     def reset(self) -> None:
         """Drop a partial frame (counted as noise), e.g. after the port reconnected."""
         ...
+
+
+class BufferedDecoder:
+    """Base of decoders that buffer one partial frame: the buffer, the counters, noise and reset."""
+
+    def __init__(self) -> None:
+        """Start with an empty buffer and zero counters."""
+        self._buf = bytearray()
+        self._stats = DecoderStats()
+
+    @property
+    def stats(self) -> DecoderStats:
+        """The running counters."""
+        return self._stats
+
+    @property
+    def pending(self) -> int:
+        """How many bytes of a partial frame are buffered."""
+        return len(self._buf)
+
+    def reset(self) -> None:
+        """Drop a buffered partial frame, counting its bytes as noise."""
+        self._drop_noise(len(self._buf))
+
+    def _drop_noise(self, count: int) -> None:
+        """Discard the first `count` buffered bytes as noise."""
+        del self._buf[:count]
+        self._stats.noise_bytes += count

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from enum import Enum, StrEnum
 from typing import Generic, TypeVar
 
-from devices.framing import DecoderStats
+from devices.framing import BufferedDecoder
 
 ReadingT = TypeVar("ReadingT")
 
@@ -47,7 +47,7 @@ class Rejected(Enum):
     """A well-formed frame whose parity or checksum failed: counted in `bad_checksum`."""
 
 
-class LineDecoder(ABC, Generic[ReadingT]):
+class LineDecoder(BufferedDecoder, ABC, Generic[ReadingT]):
     """Sans-I/O base of line decoders: split, bound and count; subclasses parse one line.
 
     Satisfies `devices.framing.Decoder`. Every byte fed ends up in exactly one of
@@ -62,21 +62,10 @@ class LineDecoder(ABC, Generic[ReadingT]):
             raise TypeError(f"terminator must be a Terminator, got {terminator!r}")
         if type(max_length) is not int or max_length < 1:
             raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
+        super().__init__()
         self._term = terminator.wire
         self._max_length = max_length
-        self._buf = bytearray()
         self._discarding = False  # inside an over-long line: drop up to the next terminator
-        self._stats = DecoderStats()
-
-    @property
-    def stats(self) -> DecoderStats:
-        """The running counters."""
-        return self._stats
-
-    @property
-    def pending(self) -> int:
-        """How many bytes of a partial line are buffered."""
-        return len(self._buf)
 
     def feed(self, chunk: bytes) -> list[ReadingT]:
         """Consume `chunk` and return a reading for every good line it completed."""
@@ -118,7 +107,7 @@ class LineDecoder(ABC, Generic[ReadingT]):
 
     def reset(self) -> None:
         """Drop a buffered partial line, counting its bytes as noise."""
-        self._drop_noise(len(self._buf))
+        super().reset()
         self._discarding = False
 
     @abstractmethod
@@ -134,7 +123,3 @@ class LineDecoder(ABC, Generic[ReadingT]):
             self._stats.bad_frames += 1
             self._stats.noise_bytes += size
 
-    def _drop_noise(self, count: int) -> None:
-        """Discard the first `count` buffered bytes as noise."""
-        del self._buf[:count]
-        self._stats.noise_bytes += count

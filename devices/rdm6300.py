@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devices.framing import DecoderStats
+from devices.framing import BufferedDecoder
 
 STX = 0x02
 ETX = 0x03
@@ -65,28 +65,13 @@ def encode_frame(tag: bytes | str) -> bytes:
     return bytes([STX]) + body + bytes([ETX])
 
 
-class Rdm6300Decoder:
+class Rdm6300Decoder(BufferedDecoder):
     """Sans-I/O RDM6300 decoder: feed any chunks, get the tags of complete good frames.
 
     Partial frames are buffered across calls; bytes that cannot start or continue a frame
     are dropped at once and counted, so the buffer never holds more than one partial frame
     (at most 13 bytes). Hex digits of either case are accepted.
     """
-
-    def __init__(self) -> None:
-        """Start with an empty buffer and zero counters."""
-        self._buf = bytearray()
-        self._stats = DecoderStats()
-
-    @property
-    def stats(self) -> DecoderStats:
-        """The running counters (frames, bad_checksum, bad_frames, noise_bytes)."""
-        return self._stats
-
-    @property
-    def pending(self) -> int:
-        """How many bytes of a partial frame are buffered (0..13)."""
-        return len(self._buf)
 
     def feed(self, chunk: bytes) -> list[TagRead]:
         """Consume `chunk` and return a TagRead for every good frame it completed."""
@@ -114,10 +99,6 @@ class Rdm6300Decoder:
                 reads.append(read)
         return reads
 
-    def reset(self) -> None:
-        """Drop a buffered partial frame, counting its bytes as noise."""
-        self._drop_noise(len(self._buf))
-
     def _check(self, frame: bytes) -> TagRead | None:
         """Verify the checksum of a well-formed frame and count the outcome."""
         tag = bytes.fromhex(frame[1:11].decode("ascii"))
@@ -126,11 +107,6 @@ class Rdm6300Decoder:
             return None
         self._stats.frames += 1
         return TagRead(tag)
-
-    def _drop_noise(self, count: int) -> None:
-        """Discard the first `count` buffered bytes as noise."""
-        del self._buf[:count]
-        self._stats.noise_bytes += count
 
 
 def _malformed(buf: bytearray) -> bool:

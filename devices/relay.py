@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from devices.framing import DecoderStats
+from devices.framing import BufferedDecoder, DecoderStats
 
 LC_TECHNOLOGY_HEAD = 0xA0
 KMTRONIC_HEAD = 0xFF
@@ -128,7 +128,7 @@ class RelaySwitch(Enum):
     OFF = False
 
 
-class RelayCommandDecoder:
+class RelayCommandDecoder(BufferedDecoder):
     """Sans-I/O reader of a model's on/off commands: what a simulated board receives.
 
     Bytes that cannot begin a command are dropped as noise at once; a possible beginning
@@ -137,20 +137,9 @@ class RelayCommandDecoder:
 
     def __init__(self, model: RelayModel) -> None:
         """Decode the commands of `model`."""
+        super().__init__()
         self.model = model
-        self._buf = bytearray()
-        self._stats = DecoderStats()
         self._longest = max(len(model.on), len(model.off))
-
-    @property
-    def stats(self) -> DecoderStats:
-        """The running counters (frames are whole commands; the rest is noise)."""
-        return self._stats
-
-    @property
-    def pending(self) -> int:
-        """How many bytes of a possible partial command are buffered."""
-        return len(self._buf)
 
     def feed(self, chunk: bytes) -> list[RelaySwitch]:
         """Consume `chunk` and return the switch of every whole command it completed."""
@@ -170,10 +159,6 @@ class RelayCommandDecoder:
             break
         return out
 
-    def reset(self) -> None:
-        """Drop a buffered partial command, counting its bytes as noise."""
-        self._drop_noise(len(self._buf))
-
     def _commands(self) -> tuple[tuple[bytes, RelaySwitch], ...]:
         """Both commands with their meaning."""
         return ((self.model.on, RelaySwitch.ON), (self.model.off, RelaySwitch.OFF))
@@ -185,11 +170,6 @@ class RelayCommandDecoder:
             if self.model.on.startswith(tail) or self.model.off.startswith(tail):
                 return size
         return 0
-
-    def _drop_noise(self, count: int) -> None:
-        """Discard the first `count` buffered bytes as noise."""
-        del self._buf[:count]
-        self._stats.noise_bytes += count
 
 
 class DiscardDecoder:

@@ -9,7 +9,7 @@ from brother_ql.conversion import convert  # type: ignore[import-untyped]
 from brother_ql.raster import BrotherQLRaster  # type: ignore[import-untyped]
 from PIL import Image
 
-from devices.framing import DecoderStats
+from devices.framing import BufferedDecoder
 from devices.printers.status import Condition, PrinterStatus
 
 _LOG = logging.getLogger(__name__)
@@ -137,23 +137,8 @@ def status_frame(conditions: frozenset[Condition] = frozenset(), media_width_mm:
     return bytes(frame)
 
 
-class StatusDecoder:
+class StatusDecoder(BufferedDecoder):
     """Sans-I/O decoder of 32-byte QL status frames; satisfies `devices.framing.Decoder`."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self._buf = bytearray()
-        self._stats = DecoderStats()
-
-    @property
-    def stats(self) -> DecoderStats:
-        """The running counters."""
-        return self._stats
-
-    @property
-    def pending(self) -> int:
-        """Bytes of a partial frame."""
-        return len(self._buf)
 
     def feed(self, chunk: bytes) -> list[PrinterStatus]:
         """Consume `chunk`; return a status per complete frame."""
@@ -164,10 +149,10 @@ class StatusDecoder:
             if start < 0:
                 tail = bytes(self._buf[-2:])
                 keep = next((k for k in (2, 1) if k <= len(tail) and STATUS_HEADER.startswith(tail[-k:])), 0)
-                self._drop(len(self._buf) - keep)
+                self._drop_noise(len(self._buf) - keep)
                 break
             if start:
-                self._drop(start)
+                self._drop_noise(start)
             if len(self._buf) < STATUS_SIZE:
                 break
             status = parse_status(bytes(self._buf[:STATUS_SIZE]))
@@ -180,11 +165,3 @@ class StatusDecoder:
             out.append(status)
         return out
 
-    def reset(self) -> None:
-        """Drop a partial frame, counting it as noise."""
-        self._drop(len(self._buf))
-
-    def _drop(self, count: int) -> None:
-        """Discard `count` buffered bytes as noise."""
-        del self._buf[:count]
-        self._stats.noise_bytes += count
