@@ -1,0 +1,38 @@
+"""What a rule says when it fires: a Condition, and the names of the rules (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from broker.schemas import Priority
+
+
+class RuleName(StrEnum):
+    """The name of every alarm rule, as written in `alarm.raised` (`rule`)."""
+
+    UNKNOWN_CREDENTIAL = "unknown-credential"
+    REPEATED_DENIALS = "repeated-denials"
+    REVOKED_BADGE = "revoked-badge"
+    DOOR_FORCED = "door-forced"
+    DOOR_HELD_OPEN = "door-held-open"
+    CAMERA_TAMPER = "camera-tamper"
+    ZONE_AFTER_HOURS = "zone-after-hours"
+    WATCHLIST_MATCH = "watchlist-match"
+    DEVICE_OFFLINE = "device-offline"
+    DEVICE_SILENT = "device-silent"
+    DELIVERY_GAP = "delivery-gap"
+    PRINTER_FAULT = "printer-fault"
+    VISITOR_AFTER_CLOSING = "visitor-after-closing"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """An abnormal condition found by a rule; the alarm book turns it into an alarm or a count."""
+
+    rule: RuleName
+    key: str
+    priority: Priority
+    summary: str
+    cause: tuple[str, ...] = ()
+    silent: bool = False

@@ -1,0 +1,55 @@
+"""Audit log and retention: a hash-chained append-only record of actions, and personal-data anonymisation.
+
+Pure logic only; storage and the `gatehouse audit verify` command sit on top of this.
+"""
+
+from security.audit.chain import (
+    EMPTY,
+    GENESIS,
+    AuditError,
+    AuditRecord,
+    ChainHead,
+    SealedRecord,
+    append,
+    append_all,
+    canonical_bytes,
+    compute_hash,
+    has_valid_hash,
+    rfc3339,
+)
+from security.audit.retention import (
+    DEFAULT_PERSONAL,
+    Anonymisation,
+    RetentionPlan,
+    RetentionPolicy,
+    Treatment,
+    plan_retention,
+    pseudonym,
+)
+from security.audit.verify import Problem, ProblemKind, VerifyReport, verify
+
+__all__ = [
+    "DEFAULT_PERSONAL",
+    "EMPTY",
+    "GENESIS",
+    "Anonymisation",
+    "AuditError",
+    "AuditRecord",
+    "ChainHead",
+    "Problem",
+    "ProblemKind",
+    "RetentionPlan",
+    "RetentionPolicy",
+    "SealedRecord",
+    "Treatment",
+    "VerifyReport",
+    "append",
+    "append_all",
+    "canonical_bytes",
+    "compute_hash",
+    "has_valid_hash",
+    "plan_retention",
+    "pseudonym",
+    "rfc3339",
+    "verify",
+]
