@@ -64,6 +64,7 @@ class ReaderAgent(Generic[ReadingT]):
         self._event_type = event_type
         self._clock = clock
         self._debouncer: Debouncer[ReadingT] = Debouncer(hold_s)
+        self._emit_failing = False
         self.transport = SerialTransport(
             port_url,
             decoder,
@@ -102,8 +103,15 @@ class ReaderAgent(Generic[ReadingT]):
             return None
         try:
             event = self._emitter.emit(self._event_type, self._to_data(reading))
-        except Exception:
+        except Exception as exc:
             self._debouncer.forget(reading)  # not stored: let the reader's next repeat retry
-            raise
+            if not self._emit_failing:
+                _LOG.warning("%s: cannot record %s (%s); retrying on the next read",
+                             self.transport.url, reading, exc)
+            self._emit_failing = True
+            return None
+        if self._emit_failing:
+            self._emit_failing = False
+            _LOG.info("%s: recording reads again", self.transport.url)
         _LOG.debug("%s emitted as %s seq %d", reading, event.type, event.seq)
         return event

@@ -128,6 +128,12 @@ class DoorAgent:
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.join(2.0)
+        with self._lock:  # never leave a strike energised behind us (a missing relay was reported)
+            if self.relay.connected:
+                try:
+                    self.relay.write(self.relay_model.command(energize=False))
+                except PortError as exc:
+                    _LOG.error("door %s: could not relock on stop: %s", self.door, exc)
         self.contact.stop()
         self.relay.stop()
 
@@ -242,4 +248,7 @@ class DoorAgent:
             self._wake.wait(min(max(delay, 0.0), self._poll_s))
             self._wake.clear()
             if not self._stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # keep relocking and held-open checks alive
+                    _LOG.exception("door %s: timer tick failed; going on", self.door)

@@ -209,6 +209,7 @@ def _door(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
 def _camera(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """A camera: OpenCV capture, analysis, snapshots; camera_lost faults come from the agent."""
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # before cv2 loads: no WARN line per retry
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "8")  # nor libav's own line per reconnect
     from devices.camera.agent import CameraAgent
     from devices.camera.analysis import CameraAnalyzer, PolicyConfig
     from devices.camera.capture import FrameSource, SnapshotWriter, describe, is_live, parse_source

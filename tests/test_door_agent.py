@@ -258,3 +258,28 @@ def test_logic_runs_on_an_injected_clock_without_ports(emitter: RecordingEmitter
 def test_door_name_is_checked() -> None:
     with pytest.raises(ValueError, match="door"):
         DoorAgent("loop://", "loop://", RecordingEmitter(), door="Main Door")
+
+
+def test_stopping_during_an_unlock_relocks_the_door() -> None:
+    """A runner stopped while a grant runs must not leave the strike energised."""
+    from datetime import UTC, datetime, timedelta
+
+    from broker.messages import Command
+    from devices.door_agent import DoorAgent
+    from devices.door_simulator import SimulatedDoor
+    from devices.relay import lc_technology
+
+    class Quiet:
+        def emit(self, event_type: str, data: object) -> None:
+            """Discard."""
+
+    with SimulatedDoor() as door:
+        agent = DoorAgent(door.contact_path, door.relay_path, Quiet(), door="main-door",  # type: ignore[arg-type]
+                          relay_model=lc_technology(1))
+        agent.start(require_port=True)
+        assert door.wait_relay(False, 5.0)
+        command = Command("c-1", "unlock", datetime.now(UTC) + timedelta(seconds=30), {"seconds": 30})
+        agent.handle_command("gatehouse/s/door-1/command/unlock", command.encode())
+        assert door.wait_relay(True, 5.0)
+        agent.stop()
+        assert door.wait_relay(False, 5.0)

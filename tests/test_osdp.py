@@ -82,7 +82,7 @@ def line() -> Iterator[Line]:
     """One reader at ADDRESS on the site key, online with a secure channel."""
     started = start_line({ADDRESS: SITE_KEY})
     try:
-        wait_until(lambda: started.agent.is_online(ADDRESS), 5, "the reader coming online")
+        wait_until(lambda: started.agent.is_online(ADDRESS), 15, "the reader coming online")
         yield started
     finally:
         started.agent.stop()
@@ -103,7 +103,7 @@ def test_secure_channel_is_established_with_the_site_key(line: Line) -> None:
 
 def test_a_card_becomes_exactly_one_badge_read(line: Line) -> None:
     assert reader_of(line).present_card("DEADBEEF01")
-    wait_until(lambda: line.emitter.of("badge.read") != [], 3, "the badge.read")
+    wait_until(lambda: line.emitter.of("badge.read") != [], 10, "the badge.read")
     threading.Event().wait(0.3)  # a second read would arrive within a few polls
     expected = BadgeRead(credential="DEADBEEF01", reader=ADDRESS, format="osdp")
     assert line.emitter.of("badge.read") == [expected]
@@ -112,12 +112,12 @@ def test_a_card_becomes_exactly_one_badge_read(line: Line) -> None:
 def test_tamper_and_power_are_faults_that_clear(line: Line) -> None:
     reader = reader_of(line)
     assert reader.set_tamper(True)
-    wait_until(lambda: len(line.faults()) == 1, 3, "the tamper fault")
+    wait_until(lambda: len(line.faults()) == 1, 10, "the tamper fault")
     assert reader.set_power_failure(True)
-    wait_until(lambda: len(line.faults()) == 2, 3, "the power fault")
+    wait_until(lambda: len(line.faults()) == 2, 10, "the power fault")
     assert reader.set_tamper(False)
     assert reader.set_power_failure(False)
-    wait_until(lambda: len(line.faults()) == 4, 3, "both faults clearing")
+    wait_until(lambda: len(line.faults()) == 4, 10, "both faults clearing")
     assert [(f.fault, f.cleared) for f in line.faults()] == [
         ("reader_tamper", False), ("power", False), ("reader_tamper", True), ("power", True),
     ]
@@ -128,7 +128,7 @@ def test_feedback_reaches_the_reader_as_led_and_buzzer_commands(line: Line) -> N
     reader = reader_of(line)
     assert line.agent.feedback(ADDRESS, granted=True)
     assert line.agent.feedback(ADDRESS, granted=False)
-    wait_until(lambda: len(reader.leds()) == 2 and len(reader.buzzes()) == 2, 3, "LED and buzzer commands")
+    wait_until(lambda: len(reader.leds()) == 2 and len(reader.buzzes()) == 2, 10, "LED and buzzer commands")
     assert [led["on_color"] for led in reader.leds()] == [LED_COLOR_GREEN, LED_COLOR_RED]
     assert [buzz["rep_count"] for buzz in reader.buzzes()] == [1, 3]
     assert {c["command"] for c in reader.commands} == {CMD_LED, CMD_BUZZER}
@@ -139,9 +139,9 @@ def test_feedback_reaches_the_reader_as_led_and_buzzer_commands(line: Line) -> N
 def test_a_silent_reader_is_one_no_answer_and_one_clear(line: Line) -> None:
     reader = reader_of(line)
     reader.power_off()
-    wait_until(lambda: line.faults() != [], 12, "the no_answer fault")  # libosdp probes ~8.4 s
+    wait_until(lambda: line.faults() != [], 25, "the no_answer fault")  # libosdp probes ~8.4 s
     reader.power_on()
-    wait_until(lambda: len(line.faults()) >= 2, 5, "the fault clearing")
+    wait_until(lambda: len(line.faults()) >= 2, 15, "the fault clearing")
     threading.Event().wait(0.5)
     assert [(f.fault, f.cleared) for f in line.faults()] == [("no_answer", False), ("no_answer", True)]
     assert line.agent.is_secure(ADDRESS)
@@ -150,9 +150,9 @@ def test_a_silent_reader_is_one_no_answer_and_one_clear(line: Line) -> None:
 def test_two_readers_share_one_line() -> None:
     both = start_line({1: SITE_KEY, 2: SITE_KEY})
     try:
-        wait_until(lambda: both.agent.is_online(1) and both.agent.is_online(2), 5, "both readers online")
+        wait_until(lambda: both.agent.is_online(1) and both.agent.is_online(2), 15, "both readers online")
         assert reader_of(both, 2).present_card(b"\x12\x34")
-        wait_until(lambda: both.emitter.of("badge.read") != [], 3, "the badge.read")
+        wait_until(lambda: both.emitter.of("badge.read") != [], 10, "the badge.read")
         assert both.emitter.of("badge.read") == [BadgeRead(credential="1234", reader=2, format="osdp")]
     finally:
         both.agent.stop()
@@ -175,7 +175,7 @@ def test_malformed_keys_are_refused() -> None:
 def test_a_reader_on_the_install_key_stays_offline_outside_commissioning() -> None:
     refused = start_line({ADDRESS: None}, answer_timeout_s=1.0)
     try:
-        wait_until(lambda: refused.faults() != [], 4, "the no_answer fault")
+        wait_until(lambda: refused.faults() != [], 10, "the no_answer fault")
         assert not refused.agent.is_online(ADDRESS)
         assert refused.faults()[0].fault == "no_answer"
         assert reader_of(refused).scbk is None  # the site key was never sent
@@ -187,7 +187,7 @@ def test_a_reader_on_the_install_key_stays_offline_outside_commissioning() -> No
 def test_commissioning_installs_the_site_key_over_the_install_key() -> None:
     fresh = start_line({ADDRESS: None}, allow_install_key=True)
     try:
-        wait_until(lambda: fresh.agent.is_secure(ADDRESS), 5, "the secure channel")
+        wait_until(lambda: fresh.agent.is_secure(ADDRESS), 15, "the secure channel")
         assert reader_of(fresh).scbk == SITE_KEY
     finally:
         fresh.agent.stop()

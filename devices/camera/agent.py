@@ -89,6 +89,8 @@ class CameraAgent:
                     _LOG.exception("analysis of a frame from camera %s failed", self.camera)
         except CameraNotFoundError as exc:  # a file source that is missing: nothing to retry
             _LOG.error("camera %s stopped: %s", self.camera, exc)  # one line, no traceback
+        except Exception:  # the capture itself broke (e.g. cv2.error): say so rather than vanish
+            _LOG.exception("camera %s stopped: its capture failed", self.camera)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the analysis thread and release the camera."""

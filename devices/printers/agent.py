@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -196,15 +197,31 @@ class PrinterAgent:
 
     def _run(self) -> None:
         """Worker: print queued jobs; poll the status whenever `poll_s` passes with no job."""
-        self.poll()
+        self._safely(self.poll, None)
         while not self._stop.is_set():
             try:
                 job = self._jobs.get(timeout=self._poll_s)
             except queue.Empty:
-                self.poll()
+                self._safely(self.poll, None)
                 continue
             if job is not None:
-                self.print_badge(job)
+                self._safely(partial(self.print_badge, job), job)
+        while True:  # say what was accepted and will not print now, so the kiosk can tell the visitor
+            try:
+                left = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if left is not None:
+                self._printed(left.badge.visit_id, ok=False, detail="printer agent stopped")
+
+    def _safely(self, work: Callable[[], object], job: PrintJob | None) -> None:
+        """Run one step of the worker; a surprise is logged and reported, never the end of it."""
+        try:
+            work()
+        except Exception as exc:
+            _LOG.exception("printer %s: unexpected failure; going on", self.printer)
+            if job is not None:
+                self._printed(job.badge.visit_id, ok=False, detail=f"unexpected failure: {exc}")
 
     def _connect(self) -> bool:
         """Open the port if needed; False (logged at debug level) if it cannot be opened."""
