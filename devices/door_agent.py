@@ -133,7 +133,7 @@ class DoorAgent:
                 try:
                     self.relay.write(self.relay_model.command(energize=False))
                 except PortError as exc:
-                    _LOG.error("door %s: could not relock on stop: %s", self.door, exc)
+                    _LOG.warning("door %s: could not relock on stop: %s", self.door, exc)
         self.contact.stop()
         self.relay.stop()
 

@@ -40,7 +40,7 @@ class RecordingEmitter:
         return make_event("lobby", "reader-1", event_type, seq, data)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
     """Poll `condition` until it holds or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -121,7 +121,7 @@ def test_seq_gap_is_reported(broker_url: MqttUrl, sqlite_url: str) -> None:
                 client.publish(event.topic, encode(event), qos=1).wait_for_publish(5)
             wait_until(lambda: service.stats.gaps == 1, 15, "the gap 3-4 reported")
             with open_store(sqlite_url) as store:
-                wait_until(lambda: bool(store.query_events(types=["delivery.gap"])), 5, "gap event stored")
+                wait_until(lambda: bool(store.query_events(types=["delivery.gap"])), 15, "gap event stored")
                 gap = store.query_events(types=["delivery.gap"])[0]
             assert gap.data == DeliveryGap(
                 for_source=topics.source(site, "reader-3"), missing_from=3, missing_to=4

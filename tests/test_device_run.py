@@ -78,7 +78,7 @@ relay_port = "{door.relay_path}"
                 "--data-dir", str(tmp_path / "data"), "device", "run"]
         with gatehouse(args, log) as proc:
             wait_until(lambda: "devices running: 5 of 5" in log.read_text(), 20, "every device started")
-            wait_until(lambda: door.relay_on is not None or bool(door.poll(0.05)), 5, "relay set off")
+            wait_until(lambda: door.relay_on is not None or bool(door.poll(0.05)), 15, "relay set off")
             door.close_door()
             rdm.present("62E3086CED", repeats=3, interval=0.05)
             wiegand.present(18, 37848)

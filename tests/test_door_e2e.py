@@ -62,7 +62,7 @@ def test_unlock_commands_and_door_events_end_to_end(
             assert door.wait_relay(True, 5.0), "a fresh unlock did not reach the relay"
             assert door.raw.endswith(lc_technology().on)
             door.open_door()
-            wait_until(lambda: agent.state.is_open is True, 3, "door seen open")
+            wait_until(lambda: agent.state.is_open is True, 15, "door seen open")
             door.close_door()
             assert door.wait_relay(False, 3.0)
 
@@ -72,7 +72,7 @@ def test_unlock_commands_and_door_events_end_to_end(
             door.poll(timeout=0.5)
             assert len(door.raw) == before, "a late or malformed unlock wrote to the relay"
             door.open_door()  # nobody unlocked it: forced
-            wait_until(lambda: agent.state.is_open is True, 3, "door seen open again")
+            wait_until(lambda: agent.state.is_open is True, 15, "door seen open again")
             door.close_door()
             wait_until(lambda: link.source.pending() == 0 and link.source.outbox.watermark == 5, 20,
                        "all door events stored")

@@ -134,7 +134,7 @@ def test_scanner_name_is_checked_up_front(name: str, emitter: RecordingEmitter) 
         ScannerAgent("loop://", emitter, name)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
     """Poll `condition` until it holds or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while not condition():
