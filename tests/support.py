@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from broker.config import MqttUrl
 from broker.device_link import DeviceLink
+from broker.events import Event, make_event
+from broker.schemas import Data
 from broker.source import EventSource
 from security.service import CentralService
 from security.storage import open_store
@@ -52,3 +55,30 @@ def event_source(
     with DeviceLink(url, site=site, device=device, kind="device", outbox_dir=folder,
                     resend_after=resend_after, max_resend_after=max_resend_after) as link:
         yield link.source
+
+
+class RecordingEmitter:
+    """A stand-in for broker.source.EventSource that records what a device agent asked to emit."""
+
+    def __init__(self, site: str = "lobby", device: str = "device-1") -> None:
+        """Start with no calls; events are made as `device` of `site` would make them."""
+        self.site, self.device = site, device
+        self.calls: list[tuple[str, Data]] = []
+        self._lock = threading.Lock()
+
+    def emit(self, event_type: str, data: Data) -> Event:
+        """Record the call and return the event a real source would have stored."""
+        with self._lock:
+            self.calls.append((event_type, data))
+            seq = len(self.calls)
+        return make_event(self.site, self.device, event_type, seq, data)
+
+    def types(self) -> list[str]:
+        """The event types emitted so far."""
+        with self._lock:
+            return [t for t, _ in self.calls]
+
+    def of(self, event_type: str) -> list[Data]:
+        """The data of every emitted event of `event_type`."""
+        with self._lock:
+            return [data for kind, data in self.calls if kind == event_type]

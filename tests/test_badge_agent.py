@@ -4,40 +4,24 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from broker.events import Event, make_event
+from broker.events import Event
 from broker.schemas import BadgeRead, Data
 from devices.badge_agent import BadgeReaderAgent
 from devices.rdm6300 import Rdm6300Decoder, TagRead, encode_frame
 from devices.serial_port import Backoff, PortConfigError, PortError, SerialTransport
 from devices.simulator import SimulatedRdm6300
+from tests.support import RecordingEmitter
 
 TAG = "62E3086CED"
 OTHER = "0A1B2C3D4E"
 FAST = Backoff(initial=0.01, maximum=0.05)
 SERIAL_LOG = "devices.serial_port"
-
-
-class RecordingEmitter:
-    """A stand-in for broker.bus.EventSource that records what it was asked to emit."""
-
-    def __init__(self) -> None:
-        """Start with no calls."""
-        self.calls: list[tuple[str, Data]] = []
-        self._lock = threading.Lock()
-
-    def emit(self, event_type: str, data: Data) -> Event:
-        """Record the call and return the event a real source would have stored."""
-        with self._lock:
-            self.calls.append((event_type, data))
-            seq = len(self.calls)
-        return make_event("lobby", "reader-1", event_type, seq, data)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
@@ -58,7 +42,7 @@ def badge(credential: str, reader: int = 1) -> tuple[str, BadgeRead]:
 @pytest.fixture
 def emitter() -> RecordingEmitter:
     """A fresh recording emitter."""
-    return RecordingEmitter()
+    return RecordingEmitter("lobby", "reader-1")
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from devices.camera.capture import (
 )
 from devices.camera.synthetic import scenario
 from devices.serial_port import Backoff
-from tests.camera_support import RecordingEmitter
+from tests.support import RecordingEmitter
 
 FAST = Backoff(initial=0.01, maximum=0.02)
 
@@ -59,7 +59,7 @@ def test_a_missing_camera_is_a_clear_error_naming_it(source: Source, named: str)
 
 
 def test_an_agent_that_requires_its_camera_fails_at_start_naming_it(tmp_path: Path) -> None:
-    agent = CameraAgent(CameraAnalyzer("cam-1"), RecordingEmitter(),
+    agent = CameraAgent(CameraAnalyzer("cam-1"), RecordingEmitter("lobby", "cam-1"),
                         source=FrameSource(str(tmp_path / "gone.avi")))
     with pytest.raises(CameraNotFoundError, match=r"gone\.avi does not exist"):
         agent.start(require_camera=True)
@@ -68,7 +68,7 @@ def test_an_agent_that_requires_its_camera_fails_at_start_naming_it(tmp_path: Pa
 def test_a_missing_file_stops_its_agent_with_one_clear_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    agent = CameraAgent(CameraAnalyzer("cam-1"), RecordingEmitter(),
+    agent = CameraAgent(CameraAnalyzer("cam-1"), RecordingEmitter("lobby", "cam-1"),
                         source=FrameSource(str(tmp_path / "gone.avi")))
     agent.start()
     assert agent.join(timeout=5)
@@ -124,7 +124,7 @@ def test_a_lost_stream_reconnects_with_backoff_and_is_reported_once(tmp_path: Pa
             raise CameraNotFoundError(f"{describe(source)} cannot be opened")
         return FlakyCapture(5)
 
-    emitter = RecordingEmitter()
+    emitter = RecordingEmitter("lobby", "cam-1")
     ticks = itertools.count()
     source = FrameSource("rtsp://u:p@cam.local/live", fps=5.0, backoff=FAST, opener=opener,
                          clock=lambda: next(ticks) * 0.2)

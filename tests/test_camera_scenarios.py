@@ -18,7 +18,8 @@ from devices.camera.analysis import CameraAnalyzer, PolicyConfig
 from devices.camera.capture import FrameSource, SnapshotWriter
 from devices.camera.geometry import Zone, iou
 from devices.camera.synthetic import PERSON_ZONE, Scenario, scenario
-from tests.camera_support import RecordingEmitter, precision_recall
+from tests.camera_support import precision_recall
+from tests.support import RecordingEmitter
 
 TAMPER = [TamperKind.COVERED, TamperKind.BLINDED, TamperKind.DEFOCUSED, TamperKind.MOVED]
 
@@ -39,7 +40,7 @@ def play(name: str, tmp_path: Path) -> Run:
     """Write scenario `name` to a video file and run a camera agent over it."""
     sc = scenario(name)
     video = sc.write(tmp_path / f"{name}.avi")
-    emitter = RecordingEmitter()
+    emitter = RecordingEmitter("lobby", "cam-1")
     analyzer = CameraAnalyzer("cam-1", zones=[Zone("door", PERSON_ZONE)],
                               policy=PolicyConfig(person_interval_s=0.0))
     agent = CameraAgent(analyzer, emitter, snapshots=SnapshotWriter(tmp_path / "snapshots"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,41 +12,19 @@ from typing import Any
 import pytest
 
 from broker import topics
-from broker.events import Event, make_event
 from broker.messages import Command
-from broker.schemas import Data, DeviceFault, DoorChange
+from broker.schemas import DeviceFault, DoorChange
 from devices.door import DoorConfig
 from devices.door_agent import DoorAgent
 from devices.door_simulator import SimulatedDoor
 from devices.relay import RelaySwitch, ascii_relay, lc_technology
 from devices.serial_port import Backoff
-from tests.support import wait_until
+from tests.support import RecordingEmitter, wait_until
 
 SITE, DEVICE, DOOR = "lobby", "door-1", "main-door"
 TOPIC = topics.command(SITE, DEVICE, "unlock")
 LOG = "devices.door_agent"
 ON, OFF = RelaySwitch.ON, RelaySwitch.OFF
-
-
-class RecordingEmitter:
-    """A stand-in for broker.source.EventSource that records what it was asked to emit."""
-
-    def __init__(self) -> None:
-        """Start with no calls."""
-        self.calls: list[tuple[str, Data]] = []
-        self._lock = threading.Lock()
-
-    def emit(self, event_type: str, data: Data) -> Event:
-        """Record the call and return the event a real source would have stored."""
-        with self._lock:
-            self.calls.append((event_type, data))
-            seq = len(self.calls)
-        return make_event(SITE, DEVICE, event_type, seq, data)
-
-    def types(self) -> list[str]:
-        """The event types emitted so far."""
-        with self._lock:
-            return [t for t, _ in self.calls]
 
 
 def command(seconds: Any = 2, *, expires_in: float = 30.0, cid: str | None = None) -> bytes:
@@ -67,7 +44,7 @@ def door() -> Iterator[SimulatedDoor]:
 @pytest.fixture
 def emitter() -> RecordingEmitter:
     """A fresh recording emitter."""
-    return RecordingEmitter()
+    return RecordingEmitter(SITE, DEVICE)
 
 
 @pytest.fixture
@@ -257,7 +234,7 @@ def test_logic_runs_on_an_injected_clock_without_ports(emitter: RecordingEmitter
 
 def test_door_name_is_checked() -> None:
     with pytest.raises(ValueError, match="door"):
-        DoorAgent("loop://", "loop://", RecordingEmitter(), door="Main Door")
+        DoorAgent("loop://", "loop://", RecordingEmitter(SITE, DEVICE), door="Main Door")
 
 
 def test_stopping_during_an_unlock_relocks_the_door() -> None:

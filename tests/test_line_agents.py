@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +10,7 @@ import pytest
 
 from broker import topics
 from broker.config import MqttUrl
-from broker.events import Event, make_event
-from broker.schemas import BadgeRead, CodeScanned, Data
+from broker.schemas import BadgeRead, CodeScanned
 from devices.badge_agent import WiegandReaderAgent
 from devices.lines import Terminator
 from devices.scanner import ScannerConfig
@@ -21,29 +19,13 @@ from devices.sim_scanner import SimulatedScanner
 from devices.sim_wiegand import SimulatedWiegandConverter
 from devices.wiegand import RAW_HEX, WIE232_HEX, WiegandCard, WiegandLineFormat
 from security.storage import open_store
-from tests.support import event_source, running_service, unique_site, wait_until
-
-
-class RecordingEmitter:
-    """A stand-in for broker.bus.EventSource that records what it was asked to emit."""
-
-    def __init__(self) -> None:
-        """Start with no calls."""
-        self.calls: list[tuple[str, Data]] = []
-        self._lock = threading.Lock()
-
-    def emit(self, event_type: str, data: Data) -> Event:
-        """Record the call and return the event a real source would have stored."""
-        with self._lock:
-            self.calls.append((event_type, data))
-            seq = len(self.calls)
-        return make_event("lobby", "device-1", event_type, seq, data)
+from tests.support import RecordingEmitter, event_source, running_service, unique_site, wait_until
 
 
 @pytest.fixture
 def emitter() -> RecordingEmitter:
     """A fresh recording emitter."""
-    return RecordingEmitter()
+    return RecordingEmitter("lobby", "device-1")
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from broker.events import Event, make_event
-from broker.schemas import BadgeRead, Data, DeviceFault
+from broker.schemas import BadgeRead, DeviceFault
 from devices.osdp import (
     OsdpKeyError,
     OsdpReaderAgent,
@@ -19,31 +18,10 @@ from devices.osdp import (
 )
 from devices.osdp._lib import CMD_BUZZER, CMD_KEYSET, CMD_LED, LED_COLOR_GREEN, LED_COLOR_RED, SCBK_DEFAULT
 from devices.serial_port import Backoff
-from tests.support import wait_until
+from tests.support import RecordingEmitter, wait_until
 
 SITE_KEY = bytes.fromhex("A1B2C3D4E5F60718293A4B5C6D7E8F90")
 ADDRESS = 101
-
-
-class RecordingEmitter:
-    """A stand-in for broker.bus.EventSource that records what it was asked to emit."""
-
-    def __init__(self) -> None:
-        """Start with no calls."""
-        self.calls: list[tuple[str, Data]] = []
-        self._lock = threading.Lock()
-
-    def emit(self, event_type: str, data: Data) -> Event:
-        """Record the call and return the event a real source would have stored."""
-        with self._lock:
-            self.calls.append((event_type, data))
-            seq = len(self.calls)
-        return make_event("lobby", "osdp-1", event_type, seq, data)
-
-    def of(self, event_type: str) -> list[Data]:
-        """The data of every call of `event_type`, in order."""
-        with self._lock:
-            return [data for kind, data in self.calls if kind == event_type]
 
 
 class Line:
@@ -67,7 +45,7 @@ def start_line(
     for address, key in keys.items():
         bus.add_reader(address, key)
     bus.start()
-    emitter = RecordingEmitter()
+    emitter = RecordingEmitter("lobby", "osdp-1")
     agent = OsdpReaderAgent(
         bus.path, emitter, [OsdpReaderConfig(a, cp_key) for a in keys],
         allow_install_key=allow_install_key, answer_timeout_s=answer_timeout_s,
@@ -162,7 +140,7 @@ def test_two_readers_share_one_line() -> None:
 @pytest.mark.parametrize("key", [None, SCBK_DEFAULT, SCBK_DEFAULT.hex()])
 def test_the_agent_refuses_no_key_or_the_install_key(key: bytes | str | None) -> None:
     with pytest.raises(OsdpKeyError, match=r"refusing to start: .*reader 101"):
-        OsdpReaderAgent("/dev/null", RecordingEmitter(), [OsdpReaderConfig(ADDRESS, key)])
+        OsdpReaderAgent("/dev/null", RecordingEmitter("lobby", "osdp-1"), [OsdpReaderConfig(ADDRESS, key)])
 
 
 def test_malformed_keys_are_refused() -> None:
