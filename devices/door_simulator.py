@@ -12,17 +12,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from devices.door_contact import ContactProtocol, encode_contact
 from devices.relay import RelayCommandDecoder, RelayModel, RelaySwitch, lc_technology
-from devices.simulator import VirtualSerialPort
+from devices.simulator import ClosesOnExit, VirtualSerialPort
 
 _LOG = logging.getLogger(__name__)
 
 
-class SimulatedDoor:
+class SimulatedDoor(ClosesOnExit):
     """A door with a reed contact and a strike relay, each on its own virtual serial port."""
 
     def __init__(
@@ -93,18 +91,6 @@ class SimulatedDoor:
         self.contact_port.close()
         self.relay_port.close()
 
-    def __enter__(self) -> Self:
-        """Use as a context manager that unplugs the ports."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Unplug both ports."""
-        self.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,14 +13,13 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from devices.door_simulator import SimulatedDoor
 from devices.scanner import ScannerConfig
 from devices.sim_scanner import SimulatedScanner
 from devices.sim_wiegand import SimulatedWiegandConverter
-from devices.simulator import SimulatedRdm6300
+from devices.simulator import ClosesOnExit, SimulatedRdm6300
 
 EMPLOYEE_BADGE = "62E3086CED"
 """The RDM6300 tag the employee shows (its id as the reader sends it)."""
@@ -34,7 +33,7 @@ PERSON_ZONE = [[0.5, 0.6], [1.0, 0.6], [1.0, 1.0], [0.5, 1.0]]
 Say = Callable[[str], None]
 
 
-class SimulatedSite:
+class SimulatedSite(ClosesOnExit):
     """The simulated devices of one site and the videos its cameras play; a context manager."""
 
     def __init__(self, folder: Path, *, camera_size: tuple[int, int] = (640, 360),
@@ -123,12 +122,3 @@ class SimulatedSite:
             port.close()
         self.door.close()
 
-    def __enter__(self) -> Self:
-        """Use as a context manager that unplugs the devices."""
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        """Unplug the devices."""
-        self.close()

@@ -23,7 +23,25 @@ from devices.rdm6300 import encode_frame
 _LOG = logging.getLogger(__name__)
 
 
-class VirtualSerialPort:
+class ClosesOnExit:
+    """Mixin: a `with` block closes the object (it must have `close()`)."""
+
+    def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        """Use as a context manager that closes on the way out."""
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close."""
+        self.close()
+
+
+class VirtualSerialPort(ClosesOnExit):
     """A pty pair: the simulator holds the device end, an agent opens `path` (the other end).
 
     With `link`, a symlink to `path` is made there (replacing an older one), like a udev
@@ -82,18 +100,6 @@ class VirtualSerialPort:
                 if self._link.is_symlink() and str(self._link.readlink()) == self._tty_path:
                     self._link.unlink()
 
-    def __enter__(self) -> Self:
-        """Use as a context manager that closes the port."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the port."""
-        self.close()
 
 
 class SimulatedRdm6300(VirtualSerialPort):
