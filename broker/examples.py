@@ -23,7 +23,10 @@ EXAMPLES: dict[str, s.Data] = {
     "badge.printed": s.BadgePrinted(visit_id="v-7f3a", printer="desk-printer", ok=True),
     "badge.read": s.BadgeRead(credential="0A1B2C3D4E", reader=1, format="rdm6300"),
     "code.scanned": s.CodeScanned(code="GH-V-7f3a-2c91", symbology="qr", scanner="kiosk-scanner"),
-    "access.granted": s.AccessGranted(credential="0A1B2C3D4E", door="main-door", person_id="e-1001"),
+    "access.granted": s.AccessGranted(
+        credential="0A1B2C3D4E", door="main-door", person_id="e-1001", reader_device="reader-1", reader=1,
+        direction="in",
+    ),
     "access.denied": s.AccessDenied(
         credential="0A1B2C3D4E", door="main-door", reason=s.DenyReason.UNKNOWN_CREDENTIAL
     ),
@@ -50,6 +53,9 @@ EXAMPLES: dict[str, s.Data] = {
     "alarm.acknowledged": s.AlarmAction(alarm_id="a-102", by="guard:maria"),
     "alarm.shelved": s.AlarmShelved(alarm_id="a-102", by="guard:maria", until=_T, note="maintenance"),
     "alarm.resolved": s.AlarmAction(alarm_id="a-102", by="guard:maria", note="door re-secured"),
+    "alarm.unshelved": s.AlarmAction(alarm_id="a-102", by="system", note="shelve expired"),
+    "alarm.escalated": s.AlarmEscalated(alarm_id="a-102", level=1, notify=("supervisor",)),
+    "alarm.requested": s.AlarmRequested(alarm_id="a-102", action="acknowledge", by="guard:maria"),
     "incident.opened": s.IncidentOpened(
         incident_id="i-17", title="Server room forced", by="guard:maria", alarm_ids=("a-102",)
     ),

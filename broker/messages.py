@@ -103,6 +103,100 @@ class Command:
         return cls(cid, name, when, args)
 
 
+AlarmStateName = Literal["unacknowledged", "acknowledged", "shelved", "resolved"]
+ALARM_STATES: tuple[AlarmStateName, ...] = ("unacknowledged", "acknowledged", "shelved", "resolved")
+PRIORITIES = ("critical", "high", "medium", "low")
+
+
+@dataclass(slots=True, frozen=True)
+class AlarmStep:
+    """One transition in an alarm's history, as the retained alarm topic shows it."""
+
+    action: str
+    by: str
+    at: datetime
+    note: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class AlarmStatus:
+    """Retained state of one open alarm on `gatehouse/{site}/alarm/{id}` (an empty payload clears it)."""
+
+    id: str
+    rule: str
+    priority: str
+    summary: str
+    state: AlarmStateName
+    raised_at: datetime
+    updated_at: datetime
+    count: int = 1
+    silent: bool = False
+    escalation_level: int = 0
+    shelved_until: datetime | None = None
+    cause: tuple[str, ...] = ()
+    history: tuple[AlarmStep, ...] = ()
+
+    def encode(self) -> bytes:
+        """Wire payload."""
+        doc: dict[str, Any] = {
+            "id": self.id, "rule": self.rule, "priority": self.priority, "summary": self.summary,
+            "state": self.state, "raised_at": format_time(self.raised_at),
+            "updated_at": format_time(self.updated_at), "count": self.count, "silent": self.silent,
+            "escalation_level": self.escalation_level, "cause": list(self.cause),
+            "history": [
+                {"action": h.action, "by": h.by, "at": format_time(h.at)}
+                | ({"note": h.note} if h.note else {})
+                for h in self.history
+            ],
+        }
+        if self.shelved_until is not None:
+            doc["shelved_until"] = format_time(self.shelved_until)
+        return json.dumps(doc, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, payload: bytes) -> AlarmStatus:
+        """Parse a retained alarm payload; raise ContractError if it is not one."""
+        doc = _object(payload, "alarm")
+        try:
+            state = doc["state"]
+            priority = doc["priority"]
+            if state not in ALARM_STATES:
+                raise ContractError(f"alarm state must be one of {', '.join(ALARM_STATES)}, got {state!r}")
+            if priority not in PRIORITIES:
+                known = ", ".join(PRIORITIES)
+                raise ContractError(f"alarm priority must be one of {known}, got {priority!r}")
+            history = tuple(
+                AlarmStep(str(h["action"]), str(h["by"]), _time(h["at"], "history at"),
+                          str(h["note"]) if h.get("note") else None)
+                for h in doc.get("history", ())
+            )
+            until = doc.get("shelved_until")
+            return cls(
+                id=str(doc["id"]), rule=str(doc["rule"]), priority=priority, summary=str(doc["summary"]),
+                state=state, raised_at=_time(doc["raised_at"], "raised_at"),
+                updated_at=_time(doc["updated_at"], "updated_at"), count=int(doc.get("count", 1)),
+                silent=bool(doc.get("silent", False)), escalation_level=int(doc.get("escalation_level", 0)),
+                shelved_until=_time(until, "shelved_until") if until is not None else None,
+                cause=tuple(str(c) for c in doc.get("cause", ())), history=history,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ContractError):
+                raise
+            raise ContractError(f"alarm payload is incomplete or mistyped: {exc!r}") from None
+
+
+def _time(value: Any, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise ContractError(f"alarm {what} must be an RFC 3339 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ContractError(f"alarm {what} {value!r} is not RFC 3339") from None
+    if parsed.tzinfo is None:
+        raise ContractError(f"alarm {what} {value!r} has no time zone")
+    return parsed.astimezone(UTC)
+
+
 def _object(payload: bytes, what: str) -> dict[str, Any]:
     try:
         doc = json.loads(payload)

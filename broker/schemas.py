@@ -148,21 +148,30 @@ class CodeScanned(Data):
     scanner: Name
 
 
+Direction = Literal["in", "out"]
+
+
 class AccessGranted(Data):
-    """A credential was allowed through a door."""
+    """A credential was allowed through a door; the reader it was read at, when known."""
 
     credential: Credential
     door: Name
     person_id: Id | None = None
+    reader_device: Name | None = None
+    reader: int | None = Field(default=None, ge=0, le=255)
+    direction: Direction | None = None
 
 
 class AccessDenied(Data):
-    """A credential was refused at a door, with the reason."""
+    """A credential was refused at a door, with the reason; the reader it was read at, when known."""
 
     credential: Credential
     door: Name
     reason: DenyReason
     person_id: Id | None = None
+    reader_device: Name | None = None
+    reader: int | None = Field(default=None, ge=0, le=255)
+    direction: Direction | None = None
 
 
 class DoorChange(Data):
@@ -234,10 +243,11 @@ class AlarmRaised(Data):
     priority: Priority
     summary: Text
     cause: tuple[Id, ...] = Field(default=(), max_length=64)
+    silent: bool = False
 
 
 class AlarmAction(Data):
-    """A person acknowledged or resolved an alarm."""
+    """A person acknowledged, resolved or unshelved an alarm (`by` is `system` for an expired shelve)."""
 
     alarm_id: Name
     by: Text
@@ -251,6 +261,24 @@ class AlarmShelved(Data):
     by: Text
     until: datetime
     note: Text | None = None
+
+
+class AlarmEscalated(Data):
+    """An alarm was not acknowledged in time and went to the next level's roles."""
+
+    alarm_id: Name
+    level: int = Field(ge=1, le=9)
+    notify: tuple[Name, ...] = Field(default=(), max_length=16)
+
+
+class AlarmRequested(Data):
+    """A station asks the central service to act on an alarm; the service's `alarm.*` event is the answer."""
+
+    alarm_id: Name
+    action: Literal["acknowledge", "resolve", "shelve", "unshelve"]
+    by: Text
+    note: Text | None = None
+    until: datetime | None = None
 
 
 class IncidentOpened(Data):
@@ -303,6 +331,9 @@ SCHEMAS: dict[str, type[Data]] = {
     "alarm.acknowledged": AlarmAction,
     "alarm.shelved": AlarmShelved,
     "alarm.resolved": AlarmAction,
+    "alarm.unshelved": AlarmAction,
+    "alarm.escalated": AlarmEscalated,
+    "alarm.requested": AlarmRequested,
     "incident.opened": IncidentOpened,
     "incident.noted": IncidentNoted,
     "incident.closed": IncidentClosed,
