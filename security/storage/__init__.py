@@ -1,5 +1,6 @@
 """The central event log: SQLAlchemy storage on SQLite or PostgreSQL, migrated at start-up."""
 
+from security.storage import office_models  # noqa: F401  (every table on one metadata)
 from security.storage.records import (
     BatchResult,
     Conflict,

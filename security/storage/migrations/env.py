@@ -7,6 +7,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
+from security.storage import office_models  # noqa: F401  (registers the back-office tables)
 from security.storage.engine import make_engine
 from security.storage.models import Base
 

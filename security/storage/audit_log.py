@@ -1,0 +1,56 @@
+"""The audit chain in the database: appends serialised across processes, and reading it back for `verify`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import Connection, insert, select, update
+
+from security.audit import AuditRecord, ChainHead, SealedRecord, append_all
+from security.storage import office_models  # noqa: F401  (registers the tables)
+from security.storage.models import table
+
+AUDIT = table("audit_log")
+HEAD = table("audit_head")
+
+
+def append_audit(
+    conn: Connection, records: Sequence[AuditRecord], *, key: bytes | None = None
+) -> list[SealedRecord]:
+    """Seal and store `records` after the chain's head, inside the caller's transaction.
+
+    The head row is written first, which takes the write lock (a row lock on PostgreSQL, the
+    database lock on SQLite) before it is read: two appenders never chain onto the same head.
+    """
+    if not records:
+        return []
+    conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+    seq, digest = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
+    sealed = append_all(ChainHead(seq, digest), records, key=key)
+    conn.execute(insert(AUDIT), [
+        {"seq": s.seq, "time": s.time, "actor": s.actor, "action": s.action, "subject": s.subject,
+         "details": dict(s.details), "prev_hash": s.prev_hash, "hash": s.hash}
+        for s in sealed
+    ])
+    last = sealed[-1]
+    conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=last.seq, hash=last.hash))
+    return sealed
+
+
+def chain_head(conn: Connection) -> ChainHead:
+    """The head as the database says: the last sequence number and hash appended."""
+    seq, digest = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
+    return ChainHead(int(seq), str(digest))
+
+
+def read_chain(conn: Connection, *, batch: int = 5000) -> Iterator[SealedRecord]:
+    """Every stored record in storage order (by primary key), streamed in batches."""
+    after = -1
+    while True:
+        rows = conn.execute(select(AUDIT).where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)).all()
+        for row in rows:
+            yield SealedRecord(row.seq, row.time, row.actor, row.action, row.subject, row.details,
+                               row.prev_hash, row.hash)
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
