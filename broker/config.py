@@ -18,6 +18,8 @@ ENV_MQTT = "GATEHOUSE_MQTT_URL"
 ENV_DB = "GATEHOUSE_DB_URL"
 ENV_DATA = "GATEHOUSE_DATA_DIR"
 ENV_CONFIG = "GATEHOUSE_CONFIG"
+SECTIONS = frozenset({"devices", "people", "broker", "access", "alarms", "notify", "retention", "api"})
+"""Sections of the TOML file that other parts read (the site's devices, the back office's settings)."""
 
 
 class ConfigError(ValueError):
@@ -136,7 +138,7 @@ def load(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     values: dict[str, Any] = {k: v for k, v in file_values.items() if k in Settings.model_fields}
-    unknown = set(file_values) - set(Settings.model_fields) - {"devices", "people", "broker"}
+    unknown = set(file_values) - set(Settings.model_fields) - SECTIONS
     if unknown:
         raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}")
     for key, cli, env_key in (
