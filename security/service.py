@@ -7,8 +7,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+
+from sqlalchemy import Connection
 
 from broker import topics
 from broker.bus import Bus
@@ -16,6 +20,8 @@ from broker.config import MqttUrl
 from broker.events import ContractError, Event, decode, encode, make_event
 from broker.messages import Ack, Status
 from broker.schemas import Data, DeliveryGap
+from security.backoffice.engine import BackOffice, Effects
+from security.backoffice.runtime import Host, OfficeRuntime, Step
 from security.storage import BatchResult, EventStore
 from security.storage.batch import first_line
 from security.watermarks import Watermarks
@@ -23,6 +29,8 @@ from security.watermarks import Watermarks
 log = logging.getLogger(__name__)
 
 SERVICE_DEVICE = "central"
+WAKE = ("", b"")
+"""Put in the inbox to wake the writer for a call; never stored."""
 MAX_HELD = 10_000
 """Dead letters held in memory while the store is down; beyond that the oldest are let go."""
 
@@ -55,8 +63,14 @@ class CentralService:
         linger: float = 0.02,
         gap_timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        office: Callable[[Host], OfficeRuntime] | None = None,
+        tick_s: float = 1.0,
     ) -> None:
-        """Wire the service to a broker and a store; nothing connects before `start()`."""
+        """Wire the service to a broker and a store; nothing connects before `start()`.
+
+        `office` builds the back office (access decisions, alarms) on this service; without it
+        the service only keeps the log.
+        """
         self.site = site
         self.store = store
         self.stats = Stats()
@@ -78,14 +92,19 @@ class CentralService:
         self._held_dead: list[Letter] = []
         self._held_status: dict[str, Status] = {}
         self._thread: threading.Thread | None = None
+        self._calls: queue.SimpleQueue[tuple[Step, Future[Effects]]] = queue.SimpleQueue()
+        self._tick_s = tick_s
         self.bus = Bus(
             url, client_id=client_id, site=site, device=SERVICE_DEVICE, kind="service", persistent=True
         )
+        self.office = office(self) if office is not None else None
 
     def start(self) -> None:
         """Load watermarks, subscribe and start the writer thread."""
         self._load_marks()
         self._own_seq = self.store.next_own_seq(self._own_source) - 1
+        if self.office is not None:
+            self.office.load(datetime.now(UTC))
         self.bus.subscribe(topics.all_events(self.site), self._enqueue)
         self.bus.subscribe(topics.all_statuses(self.site), self._enqueue)
         self.bus.on_connect(self._republish.set)
@@ -108,28 +127,70 @@ class CentralService:
             self._marks.restore(source, self.store.stored_seqs_above(source, mark))
         self._marks_stale = False
 
+    def make_own(self, event_type: str, data: Data) -> Event:
+        """A new event of the service's own source (the caller stores it; writer thread only)."""
+        self._own_seq += 1
+        return make_event(self.site, SERVICE_DEVICE, event_type, self._own_seq, data)
+
     def _emit_own(self, event_type: str, data: Data) -> None:
         """Record an event of the service's own: stored with the next batch, then published."""
-        self._own_seq += 1
-        self._own.append(make_event(self.site, SERVICE_DEVICE, event_type, self._own_seq, data))
+        self._own.append(self.make_own(event_type, data))
+
+    def call(self, step: Step) -> Future[Effects]:
+        """Run a back-office step (a person's action) on the writer thread; its effects, once stored."""
+        if self.office is None:
+            raise RuntimeError("this service runs no back office")
+        future: Future[Effects] = Future()
+        self._calls.put((step, future))
+        self._inbox.put(WAKE)
+        return future
 
     def _enqueue(self, topic: str, payload: bytes) -> None:
         self._inbox.put((topic, payload))
 
     def _run(self) -> None:
-        next_gap_check = self._clock() + 1.0
+        next_gap_check = next_tick = self._clock() + 1.0
         while True:
-            batch, stopping = self._take_batch(timeout=0.5)
+            batch, stopping = self._take_batch(timeout=min(0.5, self._tick_s))
             if batch or self._own or self._held_dead or self._held_status:
                 self._process(batch)
             if self._republish.is_set() and not self._marks_stale:
                 self._republish.clear()
                 self._publish_acks(self._marks.marks())
+            self._run_calls()
             if stopping:
+                self._fail_calls()
                 return
             if self._clock() >= next_gap_check:
                 next_gap_check = self._clock() + 1.0
                 self._check_gaps()
+            if self.office is not None and self._clock() >= next_tick:
+                next_tick = self._clock() + self._tick_s
+                self._tick(self.office)
+
+    def _run_calls(self) -> None:
+        while self.office is not None and not self._calls.empty():
+            step, future = self._calls.get_nowait()
+            try:
+                future.set_result(self.office.transact(step, datetime.now(UTC), self.bus))
+            except Exception as exc:
+                future.set_exception(exc)
+
+    def _fail_calls(self) -> None:
+        while not self._calls.empty():
+            self._calls.get_nowait()[1].set_exception(RuntimeError("the central service stopped"))
+
+    def _tick(self, office: OfficeRuntime) -> None:
+        """The back office's clock-driven work: shelve expiry, escalation, silent devices, closing time."""
+        now = datetime.now(UTC)
+        try:
+            with self.store.engine.begin() as conn:
+                office.refresh_directory(conn)
+            office.transact(lambda o: o.tick(now), now, self.bus)
+        except Exception as exc:
+            if not self._store_failing:
+                log.error("back office cannot store its work: %s; trying again", first_line(exc))
+            self._store_failing = True
 
     def _take_batch(self, timeout: float) -> tuple[list[tuple[str, bytes]], bool]:
         """Block for the first message, then gather more for up to `linger` seconds (group commit)."""
@@ -140,7 +201,8 @@ class CentralService:
         batch: list[tuple[str, bytes]] = []
         deadline = self._clock() + self._linger
         while item is not None:
-            batch.append(item)
+            if item is not WAKE:
+                batch.append(item)
             if len(batch) >= self._batch_size:
                 return batch, False
             try:
@@ -176,6 +238,8 @@ class CentralService:
                 log.warning("holding only the newest %d of %d dead letters", MAX_HELD, len(work.dead))
             self._held_dead = work.dead[-MAX_HELD:]
             self._held_status = work.statuses
+            if self.office is not None:
+                self.office.rolled_back()
             time.sleep(1.0)
             return
         if self._store_failing:
@@ -183,6 +247,8 @@ class CentralService:
             log.info("storing events again")
         for event in work.own:
             self.bus.publish(event.topic, encode(event), qos=1)
+        if self.office is not None:
+            self.office.published(self.bus, datetime.now(UTC))
 
     def _store(self, work: _Work, now: datetime) -> None:
         if self._marks_stale:
@@ -201,27 +267,33 @@ class CentralService:
             for source, seqs in work.poisoned.items():
                 taken.setdefault(source, set()).update(seqs)
             for source, seqs in taken.items():
+                if source == self._own_source:
+                    continue  # the back office writes its own events outside the batch's result
                 touched.add(source)
                 if self._marks.add(source, seqs, clock):
                     moved[source] = self._marks.get(source)
             return moved
 
+        def within(conn: Connection, result: BatchResult) -> None:
+            if self.office is not None:
+                self.office.on_batch(conn, result.stored, now)
+
+        # statuses first: a station's first request may come in the same batch as its status
+        self._store_statuses(work.statuses, now)
         outcome = None
         if work.events or work.poisoned:
-            outcome = self.store.store_batch(work.events, now, watermarks=advance)
+            outcome = self.store.store_batch(work.events, now, watermarks=advance, within=within)
             # the store keeps conflicting events as dead letters itself
             self.stats.stored += len(outcome.stored)
             self.stats.duplicates += len(outcome.duplicates)
             self.stats.dead_letters += len(outcome.conflicts)
+            if self.office is not None:  # committed: send the doors their commands now
+                self.office.published(self.bus, now)
         if work.dead:
             self.store.add_dead_letters(work.dead, now)
             self.stats.dead_letters += len(work.dead)
             first = work.dead[0]
             log.warning("%d dead letter(s) kept; first on %s: %s", len(work.dead), first[0], first[2])
-        for source, status in work.statuses.items():
-            self.store.set_status(source, status, now)
-            self._note_status(source, status)
-        self.stats.statuses += len(work.statuses)
         self.stats.batches += 1
         # a source that sends what is already stored did not get our ack: say it again (at most
         # once a second per source), or it would resend for ever
@@ -229,6 +301,15 @@ class CentralService:
         again = {s: self._marks.get(s) for s in touched - moved.keys()
                  if clock - self._last_ack.get(s, -1e9) >= 1.0}
         self._publish_acks({**again, **moved})
+
+    def _store_statuses(self, statuses: dict[str, Status], now: datetime) -> None:
+        for source, status in statuses.items():
+            self.store.set_status(source, status, now)
+            self._note_status(source, status)
+            if self.office is not None and source != self._own_source:
+                self.office.transact(partial(BackOffice.on_status, source=source, status=status, now=now),
+                                     now, self.bus)
+        self.stats.statuses += len(statuses)
 
     def _publish_acks(self, marks: dict[str, int]) -> None:
         now = self._clock()

@@ -14,6 +14,8 @@ from broker.device_link import DeviceLink
 from broker.events import Event, make_event
 from broker.schemas import Data
 from broker.source import EventSource
+from security.backoffice.config import OfficeConfig
+from security.backoffice.runtime import office_for
 from security.service import CentralService
 from security.storage import open_store
 
@@ -33,10 +35,17 @@ def unique_site() -> str:
 
 
 @contextmanager
-def running_service(url: MqttUrl, db_url: str, site: str, **options: float) -> Iterator[CentralService]:
-    """A central service connected to `url`, storing into `db_url`, stopped afterwards."""
+def running_service(
+    url: MqttUrl, db_url: str, site: str, office: OfficeConfig | None = None, **options: float
+) -> Iterator[CentralService]:
+    """A central service connected to `url`, storing into `db_url`, stopped afterwards.
+
+    With `office`, it runs the back office too (access decisions, alarms), ticking every 0.2 s.
+    """
     store = open_store(db_url)
-    service = CentralService(url, store, site=site, client_id=f"central-{site}", **options)  # type: ignore[arg-type]
+    build = office_for(store, office, audit_key=b"test-key") if office is not None else None
+    service = CentralService(url, store, site=site, client_id=f"central-{site}", office=build,
+                             tick_s=0.2, **options)  # type: ignore[arg-type]
     service.start()
     try:
         assert service.bus.wait_subscribed(10), f"service could not subscribe at {url.redacted()}"

@@ -104,10 +104,11 @@ class WatchlistConfig:
 
 @dataclass(frozen=True, slots=True)
 class DeviceOfflineConfig:
-    """A device whose retained status went `offline` (its Last Will)."""
+    """A device whose retained status went `offline` (its Last Will), unless of one of `ignored_kinds`."""
 
     enabled: bool = True
     priority: Priority = Priority.MEDIUM
+    ignored_kinds: frozenset[str] = frozenset({"station"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,7 @@ def evaluate_status(
     was_offline = source in state.offline
     new_state = state.observe_status(source, status, now)
     cfg = config.device_offline
-    if not cfg.enabled or status.state != "offline" or was_offline:
+    if not cfg.enabled or status.state != "offline" or was_offline or status.kind in cfg.ignored_kinds:
         return new_state, ()
     rule, device = RuleName.DEVICE_OFFLINE, source.rsplit("/", 1)[-1]
     detail = f": {status.detail}" if status.detail else ""

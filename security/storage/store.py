@@ -43,6 +43,8 @@ WATERMARKS = table("watermarks")
 
 Watermarks = Mapping[str, int] | Callable[[BatchResult], Mapping[str, int]]
 """Watermarks to save with a batch, or how to work them out from the batch's result."""
+Within = Callable[[Connection, BatchResult], None]
+"""Work to do inside a batch's transaction once its events are inserted."""
 
 
 def open_store(url: str, *, migrate: bool = True) -> EventStore:
@@ -103,6 +105,7 @@ class EventStore:
         received_at: datetime,
         *,
         watermarks: Watermarks | None = None,
+        within: Within | None = None,
     ) -> BatchResult:
         """Store new events in one transaction; repeats are duplicates, clashes become dead letters.
 
@@ -110,18 +113,19 @@ class EventStore:
         (source, seq) is held by another id, or whose id is stored under another seq, or that
         the database cannot hold, is a conflict and is kept as a dead letter in the same
         transaction. `watermarks` (a mapping, or a function of the result called inside the
-        transaction) are saved in that transaction too.
+        transaction) are saved in that transaction too. `within` runs in the transaction after the
+        inserts, with the result: what it writes commits or rolls back with the batch.
         """
         _require_aware(received_at, "received_at")
         try:
-            result = self._store_batch(events, received_at, watermarks, careful=False)
+            result = self._store_batch(events, received_at, watermarks, within, careful=False)
         except REFUSALS as exc:
             log.warning(
                 "the database refused a batch of %d event(s) (%s); storing them one at a time",
                 len(events),
                 first_line(exc),
             )
-            result = self._store_batch(events, received_at, watermarks, careful=True)
+            result = self._store_batch(events, received_at, watermarks, within, careful=True)
         if result.conflicts:
             log.warning(
                 "%d event(s) could not be stored and became dead letters; first: %s",
@@ -136,6 +140,7 @@ class EventStore:
         events: Sequence[Event],
         received_at: datetime,
         watermarks: Watermarks | None,
+        within: Within | None,
         *,
         careful: bool,
     ) -> BatchResult:
@@ -147,6 +152,8 @@ class EventStore:
                     self._insert(DEAD_LETTERS),
                     [DeadLetterRow.from_rejected(r, received_at) for r in letters],
                 )
+            if within is not None:
+                within(conn, result)
             marks = watermarks(result) if callable(watermarks) else watermarks
             if marks:
                 self._upsert_watermarks(conn, marks)
