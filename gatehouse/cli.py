@@ -12,6 +12,7 @@ from broker.config import ConfigError, Settings, load
 from broker.credentials import CredentialError
 from broker.embedded import BrokerError
 from broker.outbox import OutboxError
+from security.office_cli import add_commands as add_office_commands
 from security.storage import StorageError
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(run=_events)
 
     _add_bench(sub, common)
+    add_office_commands(sub, common)
     return parser
 
 

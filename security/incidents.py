@@ -1,0 +1,150 @@
+"""The incident desk: open, note, attach to and close incidents, and tell the event log each time.
+
+The desk is what the CLI and the HTTP API call. Each action commits the incident change and
+its audit record in one transaction, then emits the matching event (`incident.opened`,
+`incident.noted`, `incident.closed`) through `emit`: inside the central service that is the
+service's own emitter; in a command-line process it is `console_emitter`, which writes the
+event straight into the log as the site's `console` source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from broker.events import Event, make_event
+from broker.schemas import Data, IncidentClosed, IncidentNoted, IncidentOpened
+from security.storage import EventStore, StorageError
+from security.storage import incident_store as incidents
+from security.storage.batch import write_events
+from security.storage.incident_store import Incident, IncidentError, IncidentItem, ItemKind, StateFilter
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, Data], object]
+"""Put one event of the caller's own into the log: (event type, data); what it returns is ignored."""
+CONSOLE_DEVICE = "console"
+SEQ_ATTEMPTS = 20
+
+__all__ = [
+    "CONSOLE_DEVICE",
+    "Emit",
+    "Incident",
+    "IncidentDesk",
+    "IncidentError",
+    "IncidentItem",
+    "ItemKind",
+    "console_emitter",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IncidentDesk:
+    """Incidents for guards and managers: every change stored, audited, then emitted as an event."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        site: str,
+        audit_key: bytes | None,
+        emit: Emit,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """Work on the database at `engine`; seal audit records with `audit_key` (None: unkeyed)."""
+        if audit_key is not None and not audit_key:
+            raise ValueError("audit_key must not be empty; pass None for an unkeyed chain")
+        self._engine = engine
+        self.site = site
+        self._key = audit_key
+        self._emit = emit
+        self._clock = clock
+
+    def open(
+        self, title: str, by: str, *, alarm_ids: Sequence[str] = (), event_ids: Sequence[str] = ()
+    ) -> Incident:
+        """Open an incident from alarms and events (each must be stored); emit `incident.opened`."""
+        with self._engine.begin() as conn:
+            incident = incidents.open_incident(
+                conn, title=title, by=by, at=self._clock(), alarm_ids=alarm_ids, event_ids=event_ids,
+                audit_key=self._key,
+            )
+        alarms = tuple(i.ref for i in incident.items if i.kind is ItemKind.ALARM and i.ref)
+        self._emit("incident.opened", IncidentOpened(
+            incident_id=incident.id, title=incident.title, by=incident.opened_by, alarm_ids=alarms,
+        ))
+        log.info("incident %s opened by %s: %s", incident.id, incident.opened_by, incident.title)
+        return incident
+
+    def note(self, incident_id: str, by: str, note: str) -> IncidentItem:
+        """Add a note to an open incident; emit `incident.noted`."""
+        with self._engine.begin() as conn:
+            item = incidents.add_note(conn, incident_id, by=by, note=note, at=self._clock(),
+                                      audit_key=self._key)
+        text = item.note or note
+        self._emit("incident.noted", IncidentNoted(incident_id=incident_id, by=item.by, note=text))
+        return item
+
+    def attach(self, incident_id: str, by: str, *, kind: ItemKind, ref: str) -> IncidentItem:
+        """Attach a stored alarm, event or snapshot event; emit `incident.noted` saying what."""
+        with self._engine.begin() as conn:
+            item = incidents.attach(conn, incident_id, kind=kind, ref=ref, by=by, at=self._clock(),
+                                    audit_key=self._key)
+        text = f"attached {item.kind} {item.ref}" + (f" ({item.note})" if item.note else "")
+        self._emit("incident.noted", IncidentNoted(incident_id=incident_id, by=item.by, note=text[:4000]))
+        return item
+
+    def close(self, incident_id: str, by: str, outcome: str) -> Incident:
+        """Close an open incident with its outcome; emit `incident.closed`."""
+        with self._engine.begin() as conn:
+            incident = incidents.close_incident(conn, incident_id, by=by, outcome=outcome, at=self._clock(),
+                                                audit_key=self._key)
+        self._emit("incident.closed", IncidentClosed(
+            incident_id=incident.id, by=incident.closed_by or by, outcome=incident.outcome or outcome,
+        ))
+        log.info("incident %s closed by %s: %s", incident.id, incident.closed_by, incident.outcome)
+        return incident
+
+    def get(self, incident_id: str) -> Incident | None:
+        """One incident with its items in time order."""
+        with self._engine.connect() as conn:
+            return incidents.get_incident(conn, incident_id)
+
+    def list(self, state: StateFilter = "all", limit: int = 100) -> list[Incident]:
+        """Incidents newest first: open, closed or all."""
+        with self._engine.connect() as conn:
+            return incidents.list_incidents(conn, state=state, limit=limit)
+
+
+def console_emitter(
+    store: EventStore, site: str, *, clock: Callable[[], datetime] = _now
+) -> Callable[[str, Data], Event]:
+    """An `emit` for processes with no central service: store the event as `gatehouse/{site}/console`.
+
+    Each event takes the source's next free seq; when another process took that seq first
+    (the log's unique (source, seq)), it tries again with the next one. It writes through
+    `write_events` rather than `store_batch`, so a lost race is retried instead of being kept
+    as a dead letter.
+    """
+    source = f"gatehouse/{site}/{CONSOLE_DEVICE}"
+
+    def emit(event_type: str, data: Data) -> Event:
+        seq = store.next_own_seq(source)
+        for _ in range(SEQ_ATTEMPTS):
+            now = clock()
+            event = make_event(site, CONSOLE_DEVICE, event_type, seq, data, time=now)
+            with store.engine.begin() as conn:
+                result = write_events(conn, [event], now)
+            if result.stored:
+                return event
+            log.debug("seq %d of %s was taken by another process; trying the next", seq, source)
+            seq = max(seq + 1, store.next_own_seq(source))
+        raise StorageError(f"could not find a free seq for {source} after {SEQ_ATTEMPTS} attempts")
+
+    return emit

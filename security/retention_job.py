@@ -1,0 +1,130 @@
+"""The retention job: anonymise visitors' personal data in stored events older than the policy allows.
+
+`plan_retention` (pure) decides; this module reads the candidate events, writes their new
+`data` and appends the plan's audit record in one transaction. A second run finds nothing
+left to change and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection, bindparam, select, update
+
+from broker.config import ConfigError
+from security.audit import RetentionPlan, RetentionPolicy, plan_retention
+from security.storage import EventStore
+from security.storage.audit_log import HEAD, append_audit
+from security.storage.models import table
+
+log = logging.getLogger(__name__)
+
+EVENTS = table("events")
+SECTION = "retention"
+
+
+class RetentionConfig(BaseModel):
+    """The `[retention]` section of the TOML settings file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: int = Field(default=90, ge=0, description="Days visitors' personal data is kept in stored events.")
+    run_at: int = Field(default=3, ge=0, le=23, description="Hour of the day (local) the job runs at.")
+
+    def policy(self) -> RetentionPolicy:
+        """The retention policy these settings describe."""
+        return RetentionPolicy(days=self.days)
+
+
+def load_retention_config(config_file: str | Path | None) -> RetentionConfig:
+    """The `[retention]` section of `config_file` (defaults when there is no file or no section)."""
+    if not config_file:
+        return RetentionConfig()
+    try:
+        doc = tomllib.loads(Path(config_file).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {config_file} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+    section = doc.get(SECTION, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {config_file}: [{SECTION}] must be a table")
+    try:
+        return RetentionConfig.model_validate(section)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"config file {config_file} [{SECTION}]: {problems}") from None
+
+
+@dataclass(slots=True, frozen=True)
+class RetentionResult:
+    """What one run did (or, for a dry run, would do)."""
+
+    cutoff: datetime
+    anonymised: int
+    """How many events had personal data removed or pseudonymised."""
+    by_type: Mapping[str, int] = field(default_factory=dict)
+    audit_seq: int | None = None
+    """The sequence number of the run's audit record (None when nothing changed or a dry run)."""
+    dry_run: bool = False
+
+
+def _candidates(
+    conn: Connection, policy: RetentionPolicy, now: datetime
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Row keys and plan inputs of the stored events that may hold personal data past the cutoff."""
+    query = (
+        select(EVENTS.c.id, EVENTS.c.event_id, EVENTS.c.type, EVENTS.c.time, EVENTS.c.data)
+        .where(EVENTS.c.type.in_(list(policy.personal)), EVENTS.c.time < policy.cutoff(now))
+        .order_by(EVENTS.c.id)
+    )
+    keys: list[int] = []
+    records: list[dict[str, Any]] = []
+    for row in conn.execute(query):
+        keys.append(int(row.id))
+        records.append({"id": row.event_id, "type": row.type, "time": row.time, "data": row.data})
+    return keys, records
+
+
+def _result(plan: RetentionPlan, audit_seq: int | None, dry_run: bool) -> RetentionResult:
+    by_type: dict[str, int] = {}
+    for change in plan.changes:
+        by_type[change.type] = by_type.get(change.type, 0) + 1
+    return RetentionResult(plan.cutoff, len(plan.changes), by_type, audit_seq, dry_run)
+
+
+def run_retention(
+    store: EventStore,
+    policy: RetentionPolicy,
+    now: datetime,
+    actor: str,
+    audit_key: bytes | None,
+    *,
+    dry_run: bool = False,
+) -> RetentionResult:
+    """Anonymise what `policy` says is past its time, with the audit record, in one transaction."""
+    if dry_run:
+        with store.engine.connect() as conn:
+            _, records = _candidates(conn, policy, now)
+        return _result(plan_retention(records, policy, now, actor=actor), None, dry_run=True)
+    with store.engine.begin() as conn:
+        # the audit head first: the write lock before the read, so two runs never plan on the same rows
+        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+        keys, records = _candidates(conn, policy, now)
+        plan = plan_retention(records, policy, now, actor=actor)
+        if not plan.changes:
+            return _result(plan, None, dry_run=False)
+        stmt = update(EVENTS).where(EVENTS.c.id == bindparam("row_key")).values(data=bindparam("new_data"))
+        conn.execute(stmt, [{"row_key": keys[c.index], "new_data": dict(c.data)} for c in plan.changes])
+        sealed = append_audit(conn, plan.audit, key=audit_key)
+    result = _result(plan, sealed[-1].seq, dry_run=False)
+    log.info("retention: %d event(s) older than %s anonymised (audit record %s)",
+             result.anonymised, plan.cutoff.isoformat(), result.audit_seq)
+    return result

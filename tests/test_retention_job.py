@@ -1,0 +1,172 @@
+"""The retention job on SQLite and PostgreSQL, its `[retention]` settings and `gatehouse retention run`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from broker.config import ConfigError
+from broker.events import Event, make_event
+from broker.schemas import VisitorCheckedIn, VisitorCheckedOut, VisitorInvited, VisitorType
+from gatehouse.cli import main
+from security.audit import RetentionPolicy, pseudonym, verify
+from security.incidents import IncidentDesk, console_emitter
+from security.retention_job import RetentionConfig, load_retention_config, run_retention
+from security.storage import EventStore, open_store
+from security.storage.audit_log import chain_head, read_chain
+from security.storage.incident_store import get_incident
+from security.storage.models import table
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+OLD = NOW - timedelta(days=100)
+NEW = NOW - timedelta(days=10)
+KEY = b"retention-test-key"
+EVENTS = table("events")
+
+
+def _visit(visit_id: str, name: str, at: datetime, seq: int) -> list[Event]:
+    """Invited, checked in and checked out: two events with personal data and one without."""
+    invited = VisitorInvited(visit_id=visit_id, visitor_name=name, host_id="e-1", expected_at=at,
+                             company="Acme", email=f"{visit_id}@example.org")
+    checked_in = VisitorCheckedIn(visit_id=visit_id, visitor_name=name, visitor_type=VisitorType.GUEST,
+                                  company="Acme", host_id="e-1", photo=f"/photos/{visit_id}.jpg")
+    return [
+        make_event("lobby", "kiosk-1", "visitor.invited", seq, invited, time=at),
+        make_event("lobby", "kiosk-1", "visitor.checked_in", seq + 1, checked_in,
+                   time=at + timedelta(hours=1)),
+        make_event("lobby", "kiosk-1", "visitor.checked_out", seq + 2,
+                   VisitorCheckedOut(visit_id=visit_id, method="qr"), time=at + timedelta(hours=2)),
+    ]
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[EventStore]:
+    """A log with two visits 100 days old, one 10 days old, and an incident."""
+    events = _visit("v-1", "Siti Rahma", OLD, 1) + _visit("v-2", "John Doe", OLD, 4)
+    events += _visit("v-3", "Maria Lopez", NEW, 7)
+    with open_store(db_url) as opened:
+        assert len(opened.store_batch(events, NOW).stored) == 9
+        desk = IncidentDesk(opened.engine, site="lobby", audit_key=KEY, emit=console_emitter(opened, "lobby"))
+        desk.open("Visitor left without checking out", "guard:maria")
+        yield opened
+
+
+def _data(store: EventStore) -> dict[str, dict[str, Any]]:
+    """Every stored event's data by event id."""
+    with store.engine.connect() as conn:
+        return {r.event_id: dict(r.data) for r in conn.execute(select(EVENTS.c.event_id, EVENTS.c.data))}
+
+
+def _audit(store: EventStore) -> list[Any]:
+    with store.engine.connect() as conn:
+        return list(read_chain(conn))
+
+
+def test_old_personal_data_is_anonymised_once(store: EventStore) -> None:
+    """Four old events lose the visitor's identity; new ones, counts and the incident stay."""
+    before = _data(store)
+    events_before = store.count_events()
+    result = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    assert result.anonymised == 4
+    assert dict(result.by_type) == {"visitor.invited": 2, "visitor.checked_in": 2}
+    assert result.cutoff == NOW - timedelta(days=90)
+    assert store.count_events() == events_before
+
+    after = _data(store)
+    changed = {eid for eid in after if after[eid] != before[eid]}
+    old = {eid for eid, d in before.items() if d.get("visit_id") in ("v-1", "v-2") and "visitor_name" in d}
+    assert changed == old
+    for eid in changed:
+        data = after[eid]
+        assert data["visitor_name"] == pseudonym(data["visit_id"])
+        assert not {"company", "email", "photo"} & data.keys()
+        assert data["host_id"] == "e-1"
+    kept = [d for d in after.values() if d.get("visit_id") == "v-3" and "visitor_name" in d]
+    assert [d["visitor_name"] for d in kept] == ["Maria Lopez", "Maria Lopez"]
+    # the anonymised rows still read back as valid contract events
+    names = {e.data.visitor_name for e in store.query_events(types=["visitor.invited"], limit=None)
+             if isinstance(e.data, VisitorInvited)}
+    assert names == {pseudonym("v-1"), pseudonym("v-2"), "Maria Lopez"}
+
+    chain = _audit(store)
+    assert [r.action for r in chain] == ["incident.opened", "retention.anonymise"]
+    assert result.audit_seq == chain[-1].seq == 2
+    assert chain[-1].actor == "system:retention"
+    assert chain[-1].details["records"] == 4
+    assert sorted(chain[-1].details["event_ids"]) == sorted(changed)
+    with store.engine.connect() as conn:
+        assert verify(read_chain(conn), key=KEY, expected=chain_head(conn)).ok
+    with store.engine.connect() as conn:
+        incident = get_incident(conn, "i-1")
+    assert incident is not None
+    assert incident.title == "Visitor left without checking out"
+
+    again = run_retention(store, RetentionPolicy(days=90), NOW + timedelta(hours=1), "system:retention", KEY)
+    assert (again.anonymised, again.audit_seq) == (0, None)
+    assert _data(store) == after
+    assert len(_audit(store)) == 2
+
+
+def test_a_dry_run_writes_nothing(store: EventStore) -> None:
+    """A dry run counts what would change and leaves the events and the audit log alone."""
+    before = _data(store)
+    result = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY, dry_run=True)
+    assert (result.anonymised, result.audit_seq, result.dry_run) == (4, None, True)
+    assert _data(store) == before
+    assert [r.action for r in _audit(store)] == ["incident.opened"]
+
+
+def test_a_shorter_retention_reaches_newer_events(store: EventStore) -> None:
+    """With 5 days, the 10-day-old visit is anonymised too; with 365, nothing is."""
+    assert run_retention(store, RetentionPolicy(days=365), NOW, "system:retention", KEY).anonymised == 0
+    assert run_retention(store, RetentionPolicy(days=5), NOW, "system:retention", KEY).anonymised == 6
+
+
+def test_retention_settings_come_from_the_config_file(tmp_path: Path) -> None:
+    """`[retention]` gives days and run_at; unknown keys and negative days are refused."""
+    assert load_retention_config(None) == RetentionConfig(days=90, run_at=3)
+    config = tmp_path / "site.toml"
+    config.write_text('site = "lobby"\n')
+    assert load_retention_config(config) == RetentionConfig()
+    config.write_text("[retention]\ndays = 30\nrun_at = 4\n")
+    assert load_retention_config(config) == RetentionConfig(days=30, run_at=4)
+    assert load_retention_config(config).policy() == RetentionPolicy(days=30)
+    for bad in ("[retention]\ndays = -1\n", "[retention]\nkeep = 3\n", "[retention]\nrun_at = 24\n"):
+        config.write_text(bad)
+        with pytest.raises(ConfigError, match=r"\[retention\]"):
+            load_retention_config(config)
+
+
+def test_the_retention_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`gatehouse retention run` takes days from the config, `--days` overrides, a second run is a no-op."""
+    data = tmp_path / "data"
+    now = datetime.now(UTC)
+    with open_store(f"sqlite:///{data / 'gatehouse.db'}") as opened:
+        events = _visit("v-1", "Siti Rahma", now - timedelta(days=40), 1)
+        events += _visit("v-2", "John Doe", now - timedelta(days=20), 4)
+        opened.store_batch(events, now)
+    config = tmp_path / "site.toml"
+    config.write_text("[retention]\ndays = 30\n")
+    base = ["--data-dir", str(data), "--config", str(config), "retention", "run"]
+
+    assert main([*base, "--dry-run"]) == 0
+    assert "2 event(s)" in capsys.readouterr().out
+    assert main([*base, "--as", "manager:ana"]) == 0
+    assert "retention: 2 event(s)" in capsys.readouterr().out
+    assert main(base) == 0
+    assert "retention: 0 event(s)" in capsys.readouterr().out
+    assert main([*base, "--days", "10"]) == 0
+    assert "retention: 2 event(s)" in capsys.readouterr().out
+    assert main(["--data-dir", str(data), "audit", "verify"]) == 0
+    assert "audit log OK: 2 records" in capsys.readouterr().out
+    with open_store(f"sqlite:///{data / 'gatehouse.db'}") as opened:
+        chain = _audit(opened)
+    assert [(r.actor, r.details["retention_days"]) for r in chain] == [
+        ("manager:ana", 30), (chain[1].actor, 10),
+    ]
+    assert chain[1].actor.startswith("cli:")
