@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     station.add_argument("--screenshots", metavar="DIR", help="save station.png there when closing")
     station.add_argument("--size", type=_size, help="window WxH in pixels (default 1280x800)")
     station.add_argument("--position", type=_position, help="window X,Y on the desktop")
+    station.add_argument("--operator", metavar="NAME",
+                         help="who acts on alarms from this station (default guard:<device>)")
     station.set_defaults(run=_station)
 
     ev = sub.add_parser("events", parents=[common], help="list the stored event log")
@@ -228,7 +230,7 @@ def _station(settings: Settings, args: argparse.Namespace) -> int:
     return run(client_url(settings, args.device, Role.STATION), site=settings.site, device=args.device,
                data_dir=settings.data_dir, headless=args.headless, run_for=args.run_for,
                screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size,
-               position=args.position)
+               position=args.position, operator=args.operator)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

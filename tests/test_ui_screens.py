@@ -10,11 +10,22 @@ import os
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+
+from broker import topics
+from broker.config import MqttUrl
+from broker.events import decode
+from broker.messages import AlarmStatus, AlarmStep
+from broker.schemas import AlarmRequested
+from tests.fixtures.mqtt import MqttClientFactory
+from tests.support import unique_site
 
 pytestmark = pytest.mark.ui
 
@@ -140,3 +151,227 @@ def test_station_shows_events_posted_from_another_thread(tmp_path: Path) -> None
     assert pixels_near(image, (23, 18, 84), tol=4) > 5000, "no alert rows (red)"
     assert pixels_near(image, (10, 51, 69), tol=4) > 5000, "no warning rows (amber)"
     assert pixels_near(image, (132, 220, 61), tol=8) > 300, "no online dots (green)"
+
+
+STATION_ALARMS_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from kivy.clock import Clock
+    from kivy.tests.common import UnitTestTouch
+    from security.station.app import StationApp, run_station
+    from security.station.samples import sample_alarms, sample_events, sample_statuses
+    from security.station.viewmodel import StationViewModel
+
+    sent = []
+
+    def outbox(request):  # a station whose outbox cannot take a resolve (a full disk, say)
+        if request.action == "resolve":
+            raise OSError("disk full")
+        sent.append(request)
+
+    app = StationApp(StationViewModel(), site="lobby", operator="guard:ada", on_request=outbox)
+    for device, status in sample_statuses():
+        app.post_status(device, status)
+    for event in sample_events():
+        app.post_event(event)
+    for alarm in sample_alarms(datetime.now(UTC)):
+        app.post_alarm(alarm.id, alarm)
+    report = {"steps": []}
+
+    def ids():
+        return app.root.ids
+
+    def row(alarm_id):
+        return next(w for w in ids().alarms.children[0].children if w.alarm_id == alarm_id)
+
+    def tap(widget):
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def seen(label):
+        report["steps"].append({
+            "label": label, "error": app.alarm_error, "sent": [r.model_dump(mode="json") for r in sent],
+            "selected": app.vm.alarms.selected, "note": ids().alarm_note.text,
+            "buttons": [(b.text, b.disabled, b.height) for b in
+                        (ids().ack_button, ids().shelve_button, ids().resolve_button)],
+            "rows": [{"alarm_id": w.alarm_id, "priority": w.priority_label, "summary": w.summary,
+                      "count": w.count, "status_line": w.status_line, "age": w.age, "silent": w.silent,
+                      "selected": w.selected, "height": w.height}
+                     for w in sorted(ids().alarms.children[0].children, key=lambda w: -w.y)],
+        })
+
+    def type_note():
+        ids().alarm_note.text = "on my way"
+
+    steps = [
+        lambda: seen("start"),
+        lambda: tap(row("a-1")), lambda: tap(ids().ack_button), lambda: seen("ack acknowledged"),
+        lambda: tap(row("a-5")), type_note, lambda: tap(ids().ack_button), lambda: seen("ack a-5"),
+        lambda: tap(row("a-3")), lambda: seen("shelved selected"),
+        lambda: tap(ids().shelve_button), lambda: seen("unshelve a-3"),
+        lambda: tap(row("a-4")), lambda: tap(ids().resolve_button), lambda: seen("resolve not sent"),
+        app.stop,
+    ]
+
+    def play(_dt):
+        if len(app.vm.alarms.rows) < 5 or not ids().alarms.children[0].children:
+            Clock.schedule_once(play, 0.05)  # not drawn yet
+            return
+        step = steps.pop(0)
+        step()
+        if steps:  # a tap on a list row reaches the row once the list knows it is no scroll (0.2 s)
+            Clock.schedule_once(play, 0.4)
+
+    app.bind(on_start=lambda _app: Clock.schedule_once(play, 0.2))
+    run_station(app, screenshot_dir=Path(sys.argv[1]))
+    print(json.dumps(report))
+    """
+)
+
+
+def test_station_alarm_queue_shows_rows_and_a_touch_on_acknowledge_sends_a_request(tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    done = run(["-c", STATION_ALARMS_SCRIPT, str(shots)], tmp_path / "kivy")
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = {step["label"]: step for step in json.loads(done.stdout.strip().splitlines()[-1])["steps"]}
+
+    start = steps["start"]
+    assert [(r["alarm_id"], r["priority"]) for r in start["rows"]] == [
+        ("a-2", "CRITICAL"), ("a-1", "HIGH"), ("a-5", "HIGH"), ("a-3", "MEDIUM"), ("a-4", "LOW"),
+    ]  # fmt: skip
+    first = start["rows"][0]
+    assert first["status_line"] == "unacknowledged · escalated to level 1"
+    assert (first["silent"], first["age"], first["selected"]) == ("silent", "6 min", False)
+    assert start["rows"][1]["count"] == "\N{MULTIPLICATION SIGN}3"
+    assert start["rows"][1]["status_line"] == "acknowledged by guard:maria"
+    assert all(r["height"] >= 48 for r in start["rows"]), "alarm rows too small to tap"
+    assert [(text, disabled) for text, disabled, _h in start["buttons"]] == [
+        ("Acknowledge", True), ("Shelve 15 min", True), ("Resolve", True),
+    ]  # fmt: skip
+    assert all(height >= 48 for _t, _d, height in start["buttons"]), "buttons too small to tap"
+
+    refused = steps["ack acknowledged"]
+    assert refused["selected"] == "a-1"
+    assert refused["error"] == "alarm a-1 is already acknowledged"
+    assert refused["sent"] == []
+    assert [r["alarm_id"] for r in refused["rows"] if r["selected"]] == ["a-1"]
+
+    acked = steps["ack a-5"]
+    assert acked["sent"] == [
+        {"alarm_id": "a-5", "action": "acknowledge", "by": "guard:ada", "note": "on my way", "until": None}
+    ]
+    assert acked["error"] == ""
+    assert acked["note"] == ""
+    a5 = next(r for r in acked["rows"] if r["alarm_id"] == "a-5")
+    assert a5["status_line"] == "unacknowledged · acknowledge requested…"  # pending, not changed
+
+    assert steps["shelved selected"]["buttons"][1][:2] == ["Unshelve", False]
+    unshelved = steps["unshelve a-3"]
+    assert unshelved["sent"][-1]["action"] == "unshelve"
+    assert unshelved["sent"][-1]["alarm_id"] == "a-3"
+
+    not_sent = steps["resolve not sent"]
+    assert not_sent["error"] == "could not send the request: disk full"
+    assert len(not_sent["sent"]) == 2
+    assert next(r for r in not_sent["rows"] if r["alarm_id"] == "a-4")["status_line"] == "unacknowledged"
+
+    image = load_rendered(shots / "station.png", (1280, 800))
+    assert pixels_near(image, (20, 15, 97), tol=4) > 5000, "no critical alarm row (dark red)"
+    assert pixels_near(image, (10, 48, 64), tol=4) > 5000, "no medium alarm row (amber)"
+
+
+STATION_ON_BROKER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.tests.common import UnitTestTouch
+    from broker.config import MqttUrl
+    from security.station.runner import run
+
+    url, site, data = MqttUrl(**json.loads(sys.argv[1])), sys.argv[2], Path(sys.argv[3])
+    report = {"step": "waiting for a-1", "pending": None, "rows": None}
+    deadline = time.monotonic() + 45
+
+    def tap(widget):
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        touch.touch_up()
+
+    def drive(_dt):
+        app = App.get_running_app()
+        if app is None or app.root is None:
+            return
+        alarms, ids = app.vm.alarms, app.root.ids
+        drawn = {w.alarm_id: w for w in ids.alarms.children[0].children}
+        step = report["step"]
+        if time.monotonic() > deadline:
+            report["rows"] = [row.text for row in alarms.rows]
+            app.stop()
+        elif step == "waiting for a-1" and "a-1" in drawn and "a-2" in drawn:
+            tap(drawn["a-1"])
+            report["step"] = "selecting"
+        elif step == "selecting" and alarms.selected == "a-1":
+            ids.alarm_note.text = "on my way"
+            tap(ids.ack_button)  # a button outside a list reacts at once
+            report["pending"] = alarms.row("a-1").status_line
+            report["step"] = "waiting for the answer"
+        elif step == "waiting for the answer" and alarms.row("a-1").state == "acknowledged" \\
+                and alarms.row("a-2") is None:
+            report["rows"] = [row.text for row in alarms.rows]
+            report["step"] = "done"
+            app.stop()
+
+    Clock.schedule_interval(drive, 0.1)
+    code = run(url, site=site, device="station-1", data_dir=data, headless=True, operator="guard:ada")
+    print(json.dumps(report))
+    sys.exit(code)
+    """
+)
+
+
+def test_station_acknowledges_a_retained_alarm_on_mosquitto(
+    tmp_path: Path, mosquitto_url: MqttUrl, mqtt_client: MqttClientFactory
+) -> None:
+    site = unique_site()
+    requested = topics.event(site, "station-1", "alarm.requested")
+    probe = mqtt_client(mosquitto_url)
+    probe.subscribe(requested)
+    now = datetime.now(UTC).replace(microsecond=0)
+    raised = AlarmStep("raised", "system", now - timedelta(minutes=3))
+    door = AlarmStatus(
+        id="a-1", rule="door-forced", priority="high", summary="Side door forced open",
+        state="unacknowledged", raised_at=raised.at, updated_at=raised.at, history=(raised,),
+    )  # fmt: skip
+    camera = replace(door, id="a-2", rule="camera-offline", priority="low", summary="cam-lobby: no answer")
+    for alarm in (door, camera):
+        probe.publish(topics.alarm(site, alarm.id), alarm.encode(), retain=True)
+    args = ["-c", STATION_ON_BROKER_SCRIPT, json.dumps(asdict(mosquitto_url)), site, str(tmp_path / "data")]
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            station = pool.submit(run, args, tmp_path / "kivy", 120)
+            got = probe.expect(requested, timeout=60)
+            event = decode(got.payload, got.topic)
+            assert event.data == AlarmRequested(
+                alarm_id="a-1", action="acknowledge", by="guard:ada", note="on my way"
+            )
+            # the central service's answer: the retained state changes, the other alarm is resolved
+            step = AlarmStep("acknowledged", "guard:ada", now, "on my way")
+            acked = replace(door, state="acknowledged", updated_at=now, history=(raised, step))
+            probe.publish(topics.alarm(site, "a-1"), acked.encode(), retain=True)
+            probe.publish(topics.alarm(site, "a-2"), b"", retain=True)
+            done = station.result()
+    finally:  # leave nothing retained on the shared broker
+        for topic in (topics.alarm(site, "a-1"), topics.alarm(site, "a-2"), topics.status(site, "station-1")):
+            probe.publish(topic, b"", retain=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["step"] == "done", report
+    assert report["pending"] == "unacknowledged · acknowledge requested…"
+    assert report["rows"] == ["HIGH  Side door forced open  acknowledged by guard:ada  3 min"]

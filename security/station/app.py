@@ -1,8 +1,10 @@
-"""The guard station's Kivy window: the live feed and the devices table of a StationViewModel.
+"""The guard station's Kivy window: the alarm queue, the live feed and the devices table.
 
-`StationApp.post_event` and `StationApp.post_status` may be called from any thread (the bus
+`StationApp.post_event`, `post_status` and `post_alarm` may be called from any thread (the bus
 adapter's): they queue the message and wake the Kivy main thread, which alone touches the
 view-model and the widgets. This is the one place bus callbacks move onto the UI thread.
+A guard's button press becomes an `alarm.requested` handed to `on_request` (the station's outbox);
+the alarm itself changes only when the central service's retained state does.
 Import this module only after Kivy's environment is set (`KIVY_NO_ARGS=1`, and
 `SDL_VIDEODRIVER=offscreen` without a display): importing Kivy widgets opens the window.
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import queue
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,10 +29,12 @@ from kivy.properties import (
     NumericProperty,
     StringProperty,
 )
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
 from broker.events import Event
-from broker.messages import Status
+from broker.messages import AlarmStatus, Status
+from broker.schemas import AlarmRequested
 from security.station.viewmodel import StationViewModel
 
 log = logging.getLogger(__name__)
@@ -40,7 +46,19 @@ SIZE = (1280, 800)
 SCREENSHOT_NAME = "station.png"
 """The file `run_station` saves in its screenshot folder."""
 
-_Message = Event | tuple[str, Status]
+SHELVE_FOR = 15
+"""Minutes the Shelve button shelves an alarm for."""
+
+
+@dataclass(slots=True, frozen=True)
+class _AlarmUpdate:
+    alarm_id: str
+    status: AlarmStatus | None
+
+
+_Message = Event | tuple[str, Status] | _AlarmUpdate
+RequestSink = Callable[[AlarmRequested], object]
+"""Where a guard's request goes: the station's outbox (`link.source.emit('alarm.requested', ...)`)."""
 
 
 class FeedRow(BoxLayout):  # type: ignore[misc]
@@ -65,16 +83,39 @@ class DeviceRowView(BoxLayout):  # type: ignore[misc]
     index = NumericProperty(0)
 
 
+class AlarmRowView(ButtonBehavior, BoxLayout):  # type: ignore[misc]
+    """One open alarm of the queue (a RecycleView row); a tap selects it."""
+
+    alarm_id = StringProperty("")
+    priority = StringProperty("low")
+    priority_label = StringProperty("")
+    summary = StringProperty("")
+    count = StringProperty("")
+    status_line = StringProperty("")
+    age = StringProperty("")
+    silent = StringProperty("")
+    selected = BooleanProperty(False)
+    index = NumericProperty(0)
+
+
 class StationRoot(BoxLayout):  # type: ignore[misc]
     """The window's content (see station.kv)."""
 
 
 class StationApp(App):  # type: ignore[misc]
-    """The guard station window; feed it with `post_event` / `post_status` from any thread."""
+    """The guard station window; feed it with `post_event` / `post_status` / `post_alarm` from any thread."""
 
     headline = StringProperty("")
     clock = StringProperty("")
     site = StringProperty("")
+    operator = StringProperty("")
+    alarm_header = StringProperty("")
+    alarm_count = NumericProperty(0)
+    alarm_title = StringProperty("")
+    alarm_facts = StringProperty("")
+    alarm_history = StringProperty("")
+    alarm_error = StringProperty("")
+    selected_state = StringProperty("")
 
     def __init__(
         self,
@@ -82,12 +123,17 @@ class StationApp(App):  # type: ignore[misc]
         *,
         site: str = "",
         size: tuple[int, int] | None = SIZE,
+        operator: str = "guard",
+        on_request: RequestSink | None = None,
         **kwargs: Any,
     ) -> None:
-        """`size` sets the window size in pixels; None leaves Kivy's configuration alone."""
+        """`size` sets the window size in pixels (None: Kivy's configuration); requests go to `on_request`."""
         super().__init__(**kwargs)
         self.vm = viewmodel
         self.site = site
+        self.operator = operator
+        self._on_request = on_request
+        self._alarm_data: list[dict[str, Any]] | None = None
         self.title = "Gatehouse guard station" + (f" - {site}" if site else "")
         self._size = size
         self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
@@ -107,7 +153,57 @@ class StationApp(App):  # type: ignore[misc]
         self._inbox.put((device, status))
         self._wake()
 
+    def post_alarm(self, alarm_id: str, status: AlarmStatus | None) -> None:
+        """Queue an alarm's retained state (None: cleared) for the queue; safe to call from any thread."""
+        self._inbox.put(_AlarmUpdate(alarm_id, status))
+        self._wake()
+
     # main thread only
+    def select_alarm(self, alarm_id: str) -> None:
+        """Select an alarm of the queue (a tap on its row)."""
+        try:
+            self.vm.alarms.select(alarm_id)
+        except ValueError as exc:  # it was cleared between the draw and the tap
+            self.alarm_error = str(exc)
+        else:
+            self.alarm_error = ""
+        self.refresh_alarms()
+
+    def request_alarm(self, action: str) -> AlarmRequested | None:
+        """Ask the central service to act on the selected alarm; a refusal shows on the error line."""
+        note_input = self.root.ids.alarm_note if self.root is not None else None
+        minutes = SHELVE_FOR if action == "shelve" else None
+        try:
+            request = self.vm.alarms.request(
+                action, self.operator, note=note_input.text if note_input else None, shelve_minutes=minutes
+            )
+        except ValueError as exc:
+            self._show_error(str(exc))
+            return None
+        problem = self._send(request)
+        if problem is not None:
+            self.vm.alarms.forget_request(request.alarm_id)  # nothing went out: nothing is pending
+            self._show_error(problem)
+            return None
+        if note_input is not None:
+            note_input.text = ""
+        self._show_error("")
+        return request
+
+    def _send(self, request: AlarmRequested) -> str | None:
+        if self._on_request is None:
+            return "this station is not connected: requests cannot be sent"
+        try:
+            self._on_request(request)
+        except Exception as exc:  # the outbox refused it (disk full, closed): say so, keep running
+            log.exception("could not send %s of %s", request.action, request.alarm_id)
+            return f"could not send the request: {exc}"
+        return None
+
+    def _show_error(self, text: str) -> None:
+        self.alarm_error = text
+        self.refresh_alarms()
+
     def build(self) -> StationRoot:
         """Load the layout and show what the view-model holds."""
         if self._size is not None:
@@ -121,8 +217,11 @@ class StationApp(App):  # type: ignore[misc]
         return root
 
     def refresh(self) -> None:
-        """Copy the view-model into the lists, if it changed since the last time."""
-        if self.root is None or self._drawn == self.vm.version:
+        """Copy the view-model into the lists and the alarm panel, if it changed since the last time."""
+        if self.root is None:
+            return
+        self.refresh_alarms()
+        if self._drawn == self.vm.version:
             return
         self._drawn = self.vm.version
         self.root.ids.feed.data = [
@@ -149,6 +248,40 @@ class StationApp(App):  # type: ignore[misc]
         self.headline = self.vm.headline
         self.refreshed_frame = Clock.frames_displayed
 
+    def refresh_alarms(self) -> None:
+        """Copy the alarm queue and the selected alarm's details into the panel, if they changed."""
+        if self.root is None:
+            return
+        alarms = self.vm.alarms
+        selected = alarms.selected
+        data = [
+            {
+                "alarm_id": row.alarm_id,
+                "priority": row.priority,
+                "priority_label": row.priority.upper(),
+                "summary": row.summary,
+                "count": row.count,
+                "status_line": row.status_line,
+                "age": row.age,
+                "silent": row.silent,
+                "selected": row.alarm_id == selected,
+                "index": i,
+            }
+            for i, row in enumerate(alarms.rows)
+        ]
+        details = alarms.details()
+        row = alarms.row(selected) if selected else None
+        self.alarm_header = alarms.header
+        self.alarm_count = len(data)
+        self.alarm_title = details.title if details else "Tap an alarm to act on it"
+        self.alarm_facts = details.facts if details else ""
+        self.alarm_history = "\n".join(details.history) if details else ""
+        self.selected_state = row.state if row else ""
+        if data != self._alarm_data:
+            self._alarm_data = data
+            self.root.ids.alarms.data = data
+            self.refreshed_frame = Clock.frames_displayed
+
     @property
     def settled(self) -> bool:
         """True when nothing is queued and the last redraw has been on screen for two frames."""
@@ -165,6 +298,8 @@ class StationApp(App):  # type: ignore[misc]
             try:
                 if isinstance(message, Event):
                     self.vm.on_event(message)
+                elif isinstance(message, _AlarmUpdate):
+                    self.vm.alarms.on_alarm(message.alarm_id, message.status)
                 else:
                     self.vm.on_status(*message)
             except Exception:  # one bad message must not stop the station
@@ -175,6 +310,7 @@ class StationApp(App):  # type: ignore[misc]
 
     def _update_clock(self, _dt: float) -> None:
         self.clock = datetime.now().astimezone().strftime("%H:%M:%S")
+        self.refresh_alarms()  # ages and pending marks move on with the clock
 
 
 def _detail_line(state: str, since: str, detail: str, last_event: str) -> str:

@@ -1,4 +1,4 @@
-"""A believable morning at a lobby, as events and statuses, for demos and screenshots (pure)."""
+"""A believable morning at a lobby, as events, statuses and open alarms, for demos and screenshots (pure)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from broker import schemas as s
 from broker.events import Event, make_event
-from broker.messages import Status
+from broker.messages import AlarmStatus, AlarmStep, Status
 
 SITE = "lobby"
 """The site every sample comes from."""
@@ -72,3 +72,46 @@ def sample_events(start: datetime | None = None) -> list[Event]:
     add("printer-1", "device.fault", s.DeviceFault(fault="paper_out", cleared=True))
     add("central", "alarm.acknowledged", s.AlarmAction(alarm_id="door-forced-side", by="guard-2"))
     return out
+
+
+def sample_alarms(now: datetime | None = None) -> list[AlarmStatus]:
+    """Five open alarms as the central service retains them at `now`: every priority and state."""
+    t = now or datetime(2026, 11, 22, 8, 20, tzinfo=UTC)
+
+    def ago(minutes: float) -> datetime:
+        return t - timedelta(minutes=minutes)
+
+    def raised(minutes: float) -> AlarmStep:
+        return AlarmStep("raised", "system", ago(minutes))
+
+    return [
+        AlarmStatus(
+            id="a-1", rule="door-forced", priority="high", summary="Side door forced open",
+            state="acknowledged", raised_at=ago(14), updated_at=ago(9), count=3,
+            cause=("ev-101", "ev-107", "ev-115"),
+            history=(raised(14), AlarmStep("repeated", "system", ago(12)),
+                     AlarmStep("acknowledged", "guard:maria", ago(9), "on my way to the side door")),
+        ),
+        AlarmStatus(
+            id="a-2", rule="watchlist-match", priority="critical",
+            summary="Watchlist match at check-in: visit K7QX4M2P9A", state="unacknowledged",
+            raised_at=ago(6), updated_at=ago(1), silent=True, escalation_level=1, cause=("ev-120",),
+            history=(raised(6), AlarmStep("escalated", "system", ago(1), "level 1: security-lead")),
+        ),
+        AlarmStatus(
+            id="a-3", rule="device-fault", priority="medium", summary="printer-1: label roll empty",
+            state="shelved", raised_at=ago(31), updated_at=ago(25), shelved_until=ago(-20),
+            cause=("ev-090",),
+            history=(raised(31), AlarmStep("shelved", "guard:maria", ago(25), "new roll ordered")),
+        ),
+        AlarmStatus(
+            id="a-4", rule="camera-offline", priority="low", summary="cam-lobby: no answer",
+            state="unacknowledged", raised_at=ago(80), updated_at=ago(80), cause=("ev-042",),
+            history=(raised(80),),
+        ),
+        AlarmStatus(
+            id="a-5", rule="door-held-open", priority="high", summary="Main door held open 90 s",
+            state="unacknowledged", raised_at=ago(2), updated_at=ago(2), cause=("ev-130",),
+            history=(raised(2),),
+        ),
+    ]

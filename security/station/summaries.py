@@ -78,7 +78,8 @@ def _scanned(d: s.CodeScanned) -> str:
 
 def _granted(d: s.AccessGranted) -> str:
     who = f" ({d.person_id})" if d.person_id else ""
-    return f"credential {d.credential}{who} at door {d.door}"
+    way = f" {d.direction}" if d.direction else ""
+    return f"credential {d.credential}{who} at door {d.door}{way}"
 
 
 def _denied(d: s.AccessDenied) -> str:
@@ -131,6 +132,15 @@ def _shelved(d: s.AlarmShelved) -> str:
     return f"{d.alarm_id} by {d.by} until {d.until:%H:%M}"
 
 
+def _escalated(d: s.AlarmEscalated) -> str:
+    return f"{d.alarm_id} not acknowledged: level {d.level}, told {', '.join(d.notify) or 'nobody'}"
+
+
+def _requested(d: s.AlarmRequested) -> str:
+    note = f": {d.note}" if d.note else ""
+    return f"{d.by} asks to {d.action} {d.alarm_id}{note}"
+
+
 def _incident_opened(d: s.IncidentOpened) -> str:
     return f"{d.incident_id} {d.title} (by {d.by})"
 
@@ -164,6 +174,8 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.AlarmRaised: _alarm_raised,
     s.AlarmAction: _alarm_action,
     s.AlarmShelved: _shelved,
+    s.AlarmEscalated: _escalated,
+    s.AlarmRequested: _requested,
     s.IncidentOpened: _incident_opened,
     s.IncidentNoted: _incident_noted,
     s.IncidentClosed: _incident_closed,

@@ -1,7 +1,7 @@
-"""What the guard station shows: a bounded live event feed and the devices table (pure).
+"""What the guard station shows: a bounded live event feed, the devices table, the alarm queue (pure).
 
-No toolkit is imported here. `on_event` and `on_status` must be called from one thread (the
-Kivy app moves bus callbacks onto its main thread before calling them).
+No toolkit is imported here. `on_event`, `on_status` and `alarms.on_alarm` must be called from one
+thread (the Kivy app moves bus callbacks onto its main thread before calling them).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 
 from broker.events import Event
 from broker.messages import Status
+from security.station.alarms import AlarmQueue
 from security.station.summaries import Severity, severity, summarize
 
 FEED_SIZE = 200
@@ -61,7 +62,7 @@ class DeviceRow:
 
 
 class StationViewModel:
-    """The guard station's live feed, device table and counters."""
+    """The guard station's live feed, device table, counters and alarm queue."""
 
     def __init__(
         self,
@@ -80,6 +81,8 @@ class StationViewModel:
         self._tz = tz
         self._now = now
         self._counts = dict.fromkeys(Severity, 0)
+        self.alarms = AlarmQueue(tz=tz, now=now)
+        """The open alarms from the retained alarm topics (it counts its own versions)."""
         self.version = 0
         """Goes up by one on every change, so a screen can tell whether to redraw."""
 
