@@ -13,6 +13,7 @@ from broker.credentials import CredentialError
 from broker.embedded import BrokerError
 from broker.outbox import OutboxError
 from security.office_cli import add_commands as add_office_commands
+from security.people_cli import add_commands as _add_people_commands
 from security.storage import StorageError
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(run=_events)
 
     _add_bench(sub, common)
+    _add_people_commands(sub, common)
     add_office_commands(sub, common)
     return parser
 

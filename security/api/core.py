@@ -1,0 +1,165 @@
+"""The API's plumbing with no HTTP server in it: requests, responses, errors, routes and roles."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from security.alarms import Action, Output
+from security.storage import EventStore
+from security.storage.people import Change
+from security.storage.tokens import ROLES, Caller
+
+MAX_BODY = 5 * 1024 * 1024
+"""The largest request body accepted (a CSV of tens of thousands of employees fits)."""
+
+AlarmActions = Callable[[Action], Sequence[Output]]
+"""The central service's way to apply a person's action to its alarm book."""
+
+
+class ApiError(Exception):
+    """An error answer: an HTTP status and a message for the `{"error": ...}` body."""
+
+    def __init__(self, status: int, message: str) -> None:
+        """Keep the status and the message."""
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """What every handler works with: the store, the site, the audit key, the clock, the alarm hook."""
+
+    store: EventStore
+    site: str
+    audit_key: bytes | None
+    now: Callable[[], datetime]
+    alarm_actions: AlarmActions | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed request: path parameters, query, body, headers and who sent it."""
+
+    method: str
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    headers: Mapping[str, str]
+    caller: Caller | None = None
+
+    def change(self, app: App) -> Change:
+        """The audit context of a change made by this request's caller."""
+        who = self.caller.name if self.caller else "anonymous"
+        return Change(f"api:{who}", app.now(), app.audit_key)
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; ApiError 400 when it is not one."""
+        if not self.body:
+            return {}
+        try:
+            doc = json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise ApiError(400, "the body must be a JSON object")
+        return doc
+
+    def flag(self, name: str) -> bool:
+        """Whether a query flag such as `?dry_run=1` is on."""
+        return self.query.get(name, "").lower() in ("1", "true", "yes", "on")
+
+    @property
+    def role(self) -> str:
+        """The caller's role (empty for an unauthenticated request)."""
+        return self.caller.role if self.caller else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An answer: status, body bytes and content type."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def json_response(doc: Any, status: int = 200) -> Response:
+    """A JSON answer."""
+    return Response(status, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+
+
+def text_response(text: str, status: int = 200) -> Response:
+    """A plain-text UTF-8 answer."""
+    return Response(status, text.encode("utf-8"), "text/plain; charset=utf-8")
+
+
+def error_response(status: int, message: str) -> Response:
+    """The `{"error": ...}` answer."""
+    return json_response({"error": message}, status)
+
+
+Handler = Callable[[App, Request], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A method and path pattern (`{name}` captures one segment), the least role allowed, the handler."""
+
+    method: str
+    pattern: str
+    role: str | None
+    handler: Handler
+    regex: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Compile the pattern; refuse an unknown role."""
+        if self.role is not None and self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern)
+        object.__setattr__(self, "regex", re.compile(f"^{regex}$"))
+
+
+def allowed(role: str, least: str) -> bool:
+    """Whether `role` may do what `least` may (guard < manager < admin)."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(least)
+
+
+def text_field(doc: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    """A string field of a JSON body; ApiError 400 naming the field when it is missing or not text."""
+    value = doc.get(name)
+    if value is None or value == "":
+        if required:
+            raise ApiError(400, f"{name}: required")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"{name}: must be a string")
+    return value
+
+
+def strings_field(doc: Mapping[str, Any], name: str) -> list[str]:
+    """A list-of-strings field (absent: empty)."""
+    value = doc.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(400, f"{name}: must be a list of strings")
+    return value
+
+
+def time_field(doc: Mapping[str, Any], name: str) -> datetime | None:
+    """An ISO 8601 time with an offset (absent: None)."""
+    text = text_field(doc, name)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(400, f"{name}: not an ISO 8601 time: {text!r}") from None
+    if moment.utcoffset() is None:
+        raise ApiError(400, f"{name}: give a time zone offset, e.g. {text}+01:00 or {text}Z")
+    return moment

@@ -1,0 +1,91 @@
+"""JSON shapes of people, credentials, rights, alarms, tokens and the muster list (shared by API and CLI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from security.access import AccessRight, Credential, OnSite
+from security.alarms import Alarm
+from security.storage.directory import schedule_to_json
+from security.storage.people import ImportReport, PersonView, mask
+from security.storage.tokens import TokenInfo
+
+
+def iso(moment: datetime | None) -> str | None:
+    """An aware time as ISO 8601, or None."""
+    return moment.isoformat() if moment is not None else None
+
+
+def credential_state(cred: Credential, now: datetime) -> str:
+    """Whether a credential is valid, revoked, expired or not yet valid at `now`."""
+    if cred.is_revoked(now):
+        return "revoked"
+    if cred.is_expired(now):
+        return "expired"
+    if cred.is_not_yet_valid(now):
+        return "not_yet_valid"
+    return "valid"
+
+
+def credential_json(cred: Credential, now: datetime, *, values: bool) -> dict[str, Any]:
+    """A credential; without `values` its number is masked to the last 4 digits."""
+    return {
+        "value": cred.value if values else mask(cred.value), "format": str(cred.format),
+        "valid_from": iso(cred.valid_from), "valid_until": iso(cred.valid_until),
+        "revoked_at": iso(cred.revoked_at), "state": credential_state(cred, now),
+    }
+
+
+def right_json(right_id: int, right: AccessRight) -> dict[str, Any]:
+    """An access right with its id and schedule."""
+    return {
+        "id": right_id, "door_group": right.door_group, "person_id": right.person_id, "group": right.group,
+        "schedule": schedule_to_json(right.schedule),
+    }
+
+
+def person_json(view: PersonView, now: datetime, *, values: bool) -> dict[str, Any]:
+    """A person with their credentials (values shown only with `values`) and rights."""
+    person = view.person
+    return {
+        "id": person.id, "name": person.name, "kind": str(person.kind), "groups": sorted(person.groups),
+        "email": person.email,
+        "credentials": [credential_json(c, now, values=values) for c in view.credentials],
+        "rights": [right_json(i, r) for i, r in view.rights],
+    }
+
+
+def import_json(report: ImportReport) -> dict[str, Any]:
+    """What a CSV import did, with each failed row."""
+    return {
+        "dry_run": report.dry_run, "added": list(report.added), "updated": list(report.updated),
+        "credentials": report.credentials,
+        "errors": [{"row": e.row, "reason": e.reason} for e in report.errors],
+    }
+
+
+def onsite_json(entry: OnSite) -> dict[str, Any]:
+    """One person on the muster list."""
+    return {
+        "person_id": entry.person_id, "name": entry.name, "kind": str(entry.kind), "since": iso(entry.since),
+        "last_door": entry.last_door, "company": entry.company, "host": entry.host,
+    }
+
+
+def alarm_json(alarm: Alarm) -> dict[str, Any]:
+    """An alarm's state and history."""
+    return {
+        "id": alarm.id, "rule": alarm.rule, "key": alarm.key, "priority": str(alarm.priority),
+        "summary": alarm.summary, "state": str(alarm.state), "count": alarm.count, "silent": alarm.silent,
+        "raised_at": iso(alarm.raised_at), "last_seen": iso(alarm.last_seen),
+        "shelved_until": iso(alarm.shelved_until), "escalation_level": alarm.escalation_level,
+        "cause": list(alarm.cause),
+        "history": [{"action": t.action, "by": t.by, "at": iso(t.at), "note": t.note} for t in alarm.history],
+    }
+
+
+def token_json(info: TokenInfo) -> dict[str, Any]:
+    """A stored token without its secret."""
+    return {"id": info.id, "name": info.name, "role": info.role, "created_at": iso(info.created_at),
+            "revoked_at": iso(info.revoked_at)}
