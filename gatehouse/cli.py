@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from broker.config import ConfigError, Settings, load
+from broker.config import ENV_CONFIG, ConfigError, Settings, load
 from broker.credentials import CredentialError
 from broker.embedded import BrokerError
 from broker.outbox import OutboxError
@@ -41,7 +42,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from security.service import SERVICE_DEVICE
 
     url = client_url(settings, SERVICE_DEVICE, Role.SERVICE)
-    return run_service(settings, url, gap_timeout=args.gap_timeout)
+    config = getattr(args, "config", None) or os.environ.get(ENV_CONFIG)
+    return run_service(settings, url, gap_timeout=args.gap_timeout, config_path=config)
 
 
 def _events(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -9,8 +10,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+from urllib.request import Request, urlopen
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -21,12 +24,34 @@ from broker.config import EMBEDDED_PORT, MqttUrl, Settings
 from broker.credentials import Principal, Role
 from broker.embedded import EmbeddedBroker, accepts_connections, free_port
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
-from security.service import SERVICE_DEVICE, CentralService
+from security.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
+from security.central import Central, CentralConfig
+from security.service import SERVICE_DEVICE
 from security.station.summaries import summarize
 from security.storage import EventStore, open_store
+from security.storage.people import (
+    Change,
+    add_credential,
+    add_person,
+    grant_right,
+    list_people,
+    list_rights,
+    set_door_group,
+)
+from security.storage.tokens import create_token
 
 log = logging.getLogger(__name__)
 
+DEMO_BACK_OFFICE = {
+    "access": {
+        "readers": [{"device": "reader-1", "reader": 1, "door": "main-door", "unlock_s": 1.0},
+                    {"device": "reader-2", "reader": 2, "door": "main-door", "unlock_s": 1.0}],
+        "doors": {"main-door": "door-1"},
+    },
+    "api": {"port": 0},
+}
+"""The demo's readers open the main door (briefly, so the scenario's later push counts as forced)."""
+EMPLOYEE = Person("e-1001", "Budi Santoso", groups=frozenset({"staff"}), email="budi@example.org")
 
 
 class Timeline:
@@ -64,13 +89,18 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         ))
         line.say(f"embedded broker (amqtt, own process) on {broker.url.redacted()}, passwords and ACLs on")
         store = stack.enter_context(open_store(settings.db_url()))
-        service = CentralService(broker.url_for(principals[SERVICE_DEVICE]), store, site=settings.site)
-        service.start()
-        stack.callback(service.stop)
-        if not service.bus.wait_subscribed(10):
+        central = Central(settings, broker.url_for(principals[SERVICE_DEVICE]), store,
+                          CentralConfig.from_document(DEMO_BACK_OFFICE, "the demo's settings"))
+        _enrol(store, central.audit_key)
+        central.start()
+        stack.callback(central.stop)
+        if not central.service.bus.wait_subscribed(10):
             line.say("the central service cannot reach the broker; see logs/demo.log")
             return 1
-        line.say(f"central service storing into {settings.db_url()}")
+        api = central.api.url if central.api else "off"
+        line.say(f"central service storing into {settings.db_url()}; HTTP API on {api}")
+        line.say(f"employee {EMPLOYEE.name} ({EMPLOYEE.id}) enrolled with badge {EMPLOYEE_BADGE}, "
+                 "allowed through main-door at any hour")
         apps = _Apps(broker.url, settings, data_dir, shots, scripted)
         station = stack.enter_context(apps.spawn("station"))
         if not _wait(lambda: _online(store, settings.site, "station-1"), 30):
@@ -88,6 +118,7 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         if scripted:
             _scenario(line, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
                       store=store)
+            _api_tour(line, central, out)
             time.sleep(1.5)  # let the station draw the last events before its screenshot
             station.terminate()
             station.wait(timeout=30)
@@ -174,6 +205,43 @@ class _Apps:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+def _enrol(store: EventStore, audit_key: bytes | None) -> None:
+    """The demo's employee, badge, door group and right (kept from an earlier run of the demo)."""
+    change = Change("demo", datetime.now(UTC), audit_key)
+    engine = store.engine
+    if not any(p.person.id == EMPLOYEE.id for p in list_people(engine)):
+        add_person(engine, EMPLOYEE, change)
+        add_credential(engine, Credential(EMPLOYEE_BADGE, CredentialFormat.EM4100, EMPLOYEE.id), change)
+    set_door_group(engine, "lobby", ["main-door"], change)
+    if not list_rights(engine):
+        grant_right(engine, AccessRight("lobby", WeeklySchedule.all_hours(), group="staff"), change)
+
+
+def _api_tour(line: Timeline, central: Central, out: TextIO) -> None:
+    """Ask the HTTP API what a manager would: the open alarms and the muster list."""
+    if central.api is None:
+        return
+    change = Change("demo", datetime.now(UTC), central.audit_key)
+    _info, token = create_token(central.store.engine, "demo-manager", "manager", change)
+    alarms = json.loads(_get(f"{central.api.url}/api/alarms?open=1", token))
+    line.say(f"GET /api/alarms?open=1 (a manager's token): {len(alarms)} open alarm(s)")
+    for alarm in alarms:
+        print(f"           {alarm['id']:<5} {alarm['priority']:<8} {alarm['state']:<15} {alarm['summary']}",
+              file=out)
+    muster = _get(f"{central.api.url}/api/onsite.txt", token).decode()
+    line.say("GET /api/onsite.txt: the muster list to print")
+    for text in muster.splitlines():
+        print(f"           {text}", file=out)
+
+
+def _get(url: str, token: str) -> bytes:
+    """The body of a GET on our own API (an http:// URL we built)."""
+    request = Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    with urlopen(request, timeout=10) as answer:  # noqa: S310
+        body: bytes = answer.read()
+    return body
 
 
 def _log_to_file(path: Path) -> None:

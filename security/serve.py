@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 
 from broker.config import MqttUrl, Settings, redact_db
-from security.service import CentralService
+from security.central import Central, CentralConfig
 from security.storage import open_store
 
 log = logging.getLogger(__name__)
 
 
-def run_service(settings: Settings, url: MqttUrl, *, gap_timeout: float = 30.0) -> int:
+def run_service(
+    settings: Settings, url: MqttUrl, *, gap_timeout: float = 30.0, config_path: str | Path | None = None
+) -> int:
     """Serve until a signal arrives; return the process exit code."""
+    config = CentralConfig.read(config_path)  # a bad file fails before anything starts
     store = open_store(settings.db_url())
-    service = CentralService(url, store, site=settings.site, gap_timeout=gap_timeout)
+    central = Central(settings, url, store, config, gap_timeout=gap_timeout)
     done = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -28,13 +32,13 @@ def run_service(settings: Settings, url: MqttUrl, *, gap_timeout: float = 30.0) 
     signal.signal(signal.SIGTERM, on_signal)
     log.info("central service for site %s: broker %s, store %s",
              settings.site, url.redacted(), redact_db(settings.db_url()))
-    service.start()
-    if not service.bus.wait_connected(10):
+    central.start()
+    if not central.service.bus.wait_connected(10):
         log.warning("broker %s not reachable yet; will keep trying", url.redacted())
     done.wait()
-    service.stop()
+    central.stop()
     store.close()
-    stats = service.stats
+    stats = central.service.stats
     log.info("stopped: %d received, %d stored, %d duplicate, %d dead letters",
              stats.received, stats.stored, stats.duplicates, stats.dead_letters)
     return 0

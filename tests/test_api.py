@@ -1,4 +1,4 @@
-"""The HTTP API on a real port: tokens and roles, people CRUD, CSV import, the muster list and alarms."""
+"""The HTTP API on a real port: tokens, roles, people, CSV import, the muster list, alarms and incidents."""
 
 from __future__ import annotations
 
@@ -14,12 +14,25 @@ from urllib.error import HTTPError
 
 import pytest
 
-from broker.events import make_event
-from broker.schemas import AccessGranted, Priority, VisitorCheckedIn, VisitorCheckedOut
+from broker.events import Event, make_event
+from broker.schemas import (
+    AccessGranted,
+    CameraSnapshot,
+    DoorChange,
+    IncidentClosed,
+    IncidentNoted,
+    IncidentOpened,
+    Priority,
+    VisitorCheckedIn,
+    VisitorCheckedOut,
+)
 from security.alarms import Action, ActionRejected, AlarmBook, BookConfig, Condition, Output, RuleName
 from security.api import MAX_BODY, ApiServer
+from security.audit import verify
+from security.incidents import IncidentDesk, console_emitter
 from security.storage import EventStore, open_store
 from security.storage.alarm_store import save_alarms
+from security.storage.audit_log import chain_head, read_chain
 from security.storage.people import Change
 from security.storage.tokens import create_token, revoke_token
 
@@ -91,10 +104,12 @@ class Alarms:
         return outputs
 
 
-def _site(url: str, alarm_actions: Any = None) -> Iterator[Site]:
+def _site(url: str, alarm_actions: Any = None, *, incidents: bool = False) -> Iterator[Site]:
     with open_store(url) as store:
+        desk = IncidentDesk(store.engine, site="hq", audit_key=KEY, emit=console_emitter(store, "hq"),
+                            clock=lambda: NOW) if incidents else None
         server = ApiServer(store, host="127.0.0.1", port=0, site="hq", audit_key=KEY, now=lambda: NOW,
-                           alarm_actions=alarm_actions(store) if alarm_actions else None)
+                           alarm_actions=alarm_actions(store) if alarm_actions else None, incidents=desk)
         site = Site(server, store)
         for role in ("guard", "manager", "admin"):
             site.tokens[role] = create_token(store.engine, role + "-1", role, Change("test", NOW, KEY))[1]
@@ -352,3 +367,129 @@ def test_an_internal_error_is_logged_once_and_answered_generically(
     failures = [r for r in caplog.records if r.name == "security.api.server"]
     assert len(failures) == 1
     assert failures[0].exc_info is not None
+
+
+SNAP_PATH = "/data/snapshots/cam-1/20261123-095959.jpg"
+
+
+def _console(site: Site) -> list[Event]:
+    """The events the incident desk emitted, in order."""
+    return site.store.query_events(sources=["gatehouse/hq/console"], limit=None)
+
+
+@pytest.fixture
+def incident_site(sqlite_url: str) -> Iterator[Site]:
+    """An API server with a real incident desk, an alarm a-1, a door.forced event and its snapshot."""
+    for running in _site(sqlite_url, incidents=True):
+        Alarms(running.store).raise_(RuleName.DOOR_FORCED, "door:main")
+        forced = make_event("hq", "door-1", "door.forced", 1, DoorChange(door="main-door"),
+                            time=NOW - timedelta(minutes=1), event_id="ev-forced")
+        snap = make_event("hq", "cam-1", "camera.snapshot", 1,
+                          CameraSnapshot(camera="cam-1", path=SNAP_PATH, for_event="ev-forced"),
+                          time=NOW - timedelta(minutes=1), event_id="ev-snap")
+        assert len(running.store.store_batch([forced, snap], NOW).stored) == 2
+        yield running
+
+
+def test_an_incident_from_an_alarm_to_its_close(incident_site: Site) -> None:
+    """Open from an alarm, note, attach an event and a snapshot, close as manager: logged and audited."""
+    call = incident_site.call
+    opened = call("POST", "/api/incidents", "guard", {"title": "Door forced at main", "alarm_ids": ["a-1"]})
+    assert opened.status == 201
+    assert (opened.json["id"], opened.json["state"], opened.json["opened_by"]) == (
+        "i-1", "open", "api:guard-1")
+    assert opened.json["items"] == [{"kind": "alarm", "ref": "a-1", "note": None, "by": "api:guard-1",
+                                     "at": NOW.isoformat()}]
+    noted = call("POST", "/api/incidents/i-1/notes", "guard", {"note": "Patrol sent"})
+    assert (noted.status, noted.json["items"][-1]["note"]) == (201, "Patrol sent")
+    event = call("POST", "/api/incidents/i-1/attach", "guard", {"event_id": "ev-forced"})
+    assert (event.status, event.json["items"][-1]["kind"], event.json["items"][-1]["ref"]) == (
+        201, "event", "ev-forced")
+    snap = call("POST", "/api/incidents/i-1/attach", "guard", {"snapshot_event_id": "ev-snap"}).json
+    assert (snap["items"][-1]["kind"], snap["items"][-1]["note"]) == ("snapshot", SNAP_PATH)
+    twice = call("POST", "/api/incidents/i-1/attach", "guard", {"alarm_id": "a-1"})
+    assert (twice.status, "already attached" in twice.json["error"]) == (409, True)
+    listed = call("GET", "/api/incidents?state=open", "guard").json
+    assert [(i["id"], i["item_count"], "items" in i) for i in listed] == [("i-1", 4, False)]
+
+    refused = call("POST", "/api/incidents/i-1/close", "guard", {"outcome": "done"})
+    assert refused.status == 403
+    closed = call("POST", "/api/incidents/i-1/close", "manager", {"outcome": "Contractor; briefed"})
+    assert closed.status == 200
+    assert (closed.json["state"], closed.json["closed_by"], closed.json["outcome"]) == (
+        "closed", "api:manager-1", "Contractor; briefed")
+    again = call("POST", "/api/incidents/i-1/close", "manager", {"outcome": "again"})
+    assert (again.status, "cannot be closed again" in again.json["error"]) == (409, True)
+    late = call("POST", "/api/incidents/i-1/notes", "guard", {"note": "late"})
+    assert (late.status, "cannot be noted" in late.json["error"]) == (409, True)
+    assert call("GET", "/api/incidents?state=open", "guard").json == []
+    assert [i["id"] for i in call("GET", "/api/incidents?state=closed&limit=5", "guard").json] == ["i-1"]
+    shown = call("GET", "/api/incidents/i-1", "guard").json
+    assert [(i["kind"], i["ref"]) for i in shown["items"]] == [
+        ("alarm", "a-1"), ("note", None), ("event", "ev-forced"), ("snapshot", "ev-snap")]
+
+    events = _console(incident_site)
+    assert [e.type for e in events] == [
+        "incident.opened", "incident.noted", "incident.noted", "incident.noted", "incident.closed"]
+    assert events[0].data == IncidentOpened(incident_id="i-1", title="Door forced at main", by="api:guard-1",
+                                            alarm_ids=("a-1",))
+    assert events[1].data == IncidentNoted(incident_id="i-1", by="api:guard-1", note="Patrol sent")
+    assert events[4].data == IncidentClosed(incident_id="i-1", by="api:manager-1",
+                                            outcome="Contractor; briefed")
+    with incident_site.store.engine.connect() as conn:
+        chain = [r for r in read_chain(conn) if r.subject == "incident:i-1"]
+        assert verify(read_chain(conn), key=KEY, expected=chain_head(conn)).ok
+    assert [(r.actor, r.action) for r in chain] == [
+        ("api:guard-1", "incident.opened"), ("api:guard-1", "incident.noted"),
+        ("api:guard-1", "incident.attached"), ("api:guard-1", "incident.attached"),
+        ("api:manager-1", "incident.closed"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error"),
+    [
+        ("GET", "/api/incidents/i-9", None, 404, "no incident i-9"),
+        ("POST", "/api/incidents/i-9/notes", {"note": "hello"}, 404, "no incident i-9"),
+        ("POST", "/api/incidents/i-9/attach", {"alarm_id": "a-1"}, 404, "no incident i-9"),
+        ("POST", "/api/incidents", {"title": "ghost", "alarm_ids": ["a-9"]}, 404, "no alarm a-9"),
+        ("POST", "/api/incidents", {"title": "ghost", "event_ids": ["ev-none"]}, 404, "no event ev-none"),
+        ("POST", "/api/incidents", {}, 400, "title: required"),
+        ("POST", "/api/incidents", {"title": "   "}, 400, "title: required"),
+        ("POST", "/api/incidents", {"title": "x" * 201}, 400, "an incident's title is longer"),
+        ("POST", "/api/incidents", {"title": "t", "alarm_ids": "a-1"}, 400, "alarm_ids:"),
+        ("POST", "/api/incidents/i-1/notes", {"note": 5}, 400, "note: must be a string"),
+        ("POST", "/api/incidents/i-1/attach", {}, 400, "event_id/alarm_id/snapshot_event_id:"),
+        ("POST", "/api/incidents/i-1/attach", {"event_id": "ev-forced", "alarm_id": "a-1"}, 400,
+         "event_id/alarm_id/snapshot_event_id:"),
+        ("POST", "/api/incidents/i-1/attach", {"snapshot_event_id": "ev-forced"}, 400,
+         "event ev-forced is a door.forced event"),
+        ("POST", "/api/incidents/i-1/close", {}, 400, "outcome: required"),
+        ("GET", "/api/incidents?state=shut", None, 400, "state:"),
+        ("GET", "/api/incidents?limit=0", None, 400, "limit:"),
+        ("GET", "/api/incidents?limit=ten", None, 400, "limit:"),
+    ],
+)
+def test_refused_incident_requests(
+    incident_site: Site, method: str, path: str, body: Any, status: int, error: str
+) -> None:
+    """Unknown incidents, alarms and events are 404, bad bodies and queries 400; nothing is emitted."""
+    assert incident_site.call("POST", "/api/incidents", "guard", {"title": "real"}).status == 201
+    reply = incident_site.call(method, path, "manager", body)
+    assert (reply.status, reply.json["error"].startswith(error)) == (status, True), reply.json
+    assert [e.type for e in _console(incident_site)] == ["incident.opened"]
+
+
+def test_malformed_incident_json_is_400(incident_site: Site) -> None:
+    """A body that is not JSON is 400 and opens nothing."""
+    reply = incident_site.call("POST", "/api/incidents", "guard", data=b"{title")
+    assert reply.status == 400
+    assert incident_site.call("GET", "/api/incidents", "guard").json == []
+
+
+def test_incidents_without_a_desk_are_503(site: Site) -> None:
+    """A server given no incident desk says so for every incident route."""
+    for method, path in (("GET", "/api/incidents"), ("GET", "/api/incidents/i-1"),
+                         ("POST", "/api/incidents"), ("POST", "/api/incidents/i-1/close")):
+        reply = site.call(method, path, "admin", {"title": "t", "outcome": "o"} if method == "POST" else None)
+        assert (reply.status, reply.json["error"]) == (503, "incidents are not served by this process")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -279,3 +282,14 @@ def test_rule_settings_from_the_file_reach_the_rules() -> None:
     assert rules.camera_tamper.priority is Priority.CRITICAL
     assert str(rules.visitor_after_closing.tz) == "Asia/Jakarta"
     assert rules.visitor_after_closing.closing.hour == 20
+
+
+def test_the_settings_example_in_docs_alarms_md_is_valid() -> None:
+    """The `[access]`/`[alarms]` example a reader copies from docs/alarms.md loads as written."""
+    text = (Path(__file__).parents[1] / "docs" / "alarms.md").read_text()
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if b.startswith("[access]")]
+    assert len(blocks) == 1
+    config = OfficeConfig.from_document(tomllib.loads(blocks[0]))
+    assert config.access.reader_points()[("reader-1", 1)].door == "main-door"
+    assert config.alarms.rules_config().repeated_denials.count == 3
+    assert config.alarms.book_config().escalation[Priority.CRITICAL][1].notify == ("manager",)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from security.alarms import Action, Output
+from security.incidents import IncidentDesk
 from security.storage import EventStore
 from security.storage.people import Change
 from security.storage.tokens import ROLES, Caller
@@ -33,13 +34,20 @@ class ApiError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class App:
-    """What every handler works with: the store, the site, the audit key, the clock, the alarm hook."""
+    """What every handler works with: the store, the site, the audit key, the clock, alarm hook, incidents."""
 
     store: EventStore
     site: str
     audit_key: bytes | None
     now: Callable[[], datetime]
     alarm_actions: AlarmActions | None = None
+    incidents: IncidentDesk | None = None
+
+    def incident_desk(self) -> IncidentDesk:
+        """The incident desk; ApiError 503 when this process serves no incidents."""
+        if self.incidents is None:
+            raise ApiError(503, "incidents are not served by this process")
+        return self.incidents
 
 
 @dataclass(frozen=True, slots=True)

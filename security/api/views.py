@@ -1,4 +1,4 @@
-"""JSON shapes of people, credentials, rights, alarms, tokens and the muster list (shared by API and CLI)."""
+"""JSON shapes of people, credentials, rights, alarms, incidents, tokens and the muster list (API and CLI)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from security.access import AccessRight, Credential, OnSite
 from security.alarms import Alarm
+from security.incidents import Incident, IncidentItem
 from security.storage.directory import schedule_to_json
 from security.storage.people import ImportReport, PersonView, mask
 from security.storage.tokens import TokenInfo
@@ -83,6 +84,24 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "cause": list(alarm.cause),
         "history": [{"action": t.action, "by": t.by, "at": iso(t.at), "note": t.note} for t in alarm.history],
     }
+
+
+def incident_item_json(item: IncidentItem) -> dict[str, Any]:
+    """One incident item: an alarm, event or snapshot (ref; a snapshot's path in note) or a note."""
+    return {"kind": str(item.kind), "ref": item.ref, "note": item.note, "by": item.by, "at": iso(item.at)}
+
+
+def incident_json(incident: Incident, *, items: bool = True) -> dict[str, Any]:
+    """An incident with its item count and, with `items`, its items in time order."""
+    doc: dict[str, Any] = {
+        "id": incident.id, "number": incident.number, "title": incident.title, "state": incident.state,
+        "opened_by": incident.opened_by, "opened_at": iso(incident.opened_at),
+        "closed_by": incident.closed_by, "closed_at": iso(incident.closed_at), "outcome": incident.outcome,
+        "item_count": len(incident.items),
+    }
+    if items:
+        doc["items"] = [incident_item_json(i) for i in incident.items]
+    return doc
 
 
 def token_json(info: TokenInfo) -> dict[str, Any]:

@@ -36,6 +36,14 @@ class IncidentError(ValueError):
     """An incident action that cannot be done; the text says why."""
 
 
+class IncidentNotFoundError(IncidentError):
+    """The incident, or an alarm or event named in the action, does not exist."""
+
+
+class IncidentConflictError(IncidentError):
+    """The action clashes with the incident's state: it is closed, or the item is already on it."""
+
+
 class ItemKind(StrEnum):
     """What an incident item is."""
 
@@ -104,14 +112,14 @@ def _record(
 def _row(conn: Connection, incident_id: str) -> Any:
     row = conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == incident_id)).one_or_none()
     if row is None:
-        raise IncidentError(f"no incident {incident_id}")
+        raise IncidentNotFoundError(f"no incident {incident_id}")
     return row
 
 
 def _open_row(conn: Connection, incident_id: str, doing: str) -> Any:
     row = _row(conn, incident_id)
     if row.state != "open":
-        raise IncidentError(
+        raise IncidentConflictError(
             f"incident {incident_id} was closed by {row.closed_by} at {row.closed_at.isoformat()}; "
             f"it cannot be {doing}"
         )
@@ -123,7 +131,7 @@ def _stored_event(conn: Connection, event_id: str) -> tuple[str, dict[str, Any]]
     query = select(EVENTS.c.type, EVENTS.c.data).where(EVENTS.c.event_id == event_id)
     row = conn.execute(query).one_or_none()
     if row is None:
-        raise IncidentError(f"no event {event_id} in the log")
+        raise IncidentNotFoundError(f"no event {event_id} in the log")
     return str(row.type), dict(row.data or {})
 
 
@@ -131,7 +139,7 @@ def _resolve(conn: Connection, kind: ItemKind, ref: str) -> tuple[ItemKind, str 
     """Check that `ref` exists; the item kind to store (a snapshot event stays a snapshot) and path."""
     if kind is ItemKind.ALARM:
         if get_alarm(conn, ref) is None:
-            raise IncidentError(f"no alarm {ref}")
+            raise IncidentNotFoundError(f"no alarm {ref}")
         return kind, None
     event_type, data = _stored_event(conn, ref)
     if event_type == SNAPSHOT_TYPE:
@@ -200,7 +208,7 @@ def attach(
         ITEMS.c.incident_id == incident_id, ITEMS.c.ref == ref, ITEMS.c.kind != str(ItemKind.NOTE),
     ).limit(1)).first()
     if taken is not None:
-        raise IncidentError(f"{kind} {ref} is already attached to incident {incident_id}")
+        raise IncidentConflictError(f"{kind} {ref} is already attached to incident {incident_id}")
     item = _add_item(conn, incident_id, IncidentItem(stored_kind, ref, path, by, at))
     details: dict[str, JsonValue] = {"kind": str(stored_kind), "ref": ref}
     if path is not None:

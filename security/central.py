@@ -1,0 +1,188 @@
+"""The whole central service of a site in one object: the event log, the back office, escalation
+delivery, the HTTP API and the nightly retention run, started and stopped together.
+
+`gatehouse serve` and `gatehouse demo` both run a `Central`; the settings come from the sections
+of the TOML file (`[access]`, `[alarms]`, `[notify]`, `[retention]`, `[api]`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
+
+from broker.config import ConfigError, MqttUrl, Settings
+from broker.schemas import Data
+from security.alarms import Action, AlarmEscalated, Output
+from security.api import ApiServer
+from security.backoffice.config import OfficeConfig
+from security.backoffice.engine import BackOffice, Effects
+from security.backoffice.runtime import office_for
+from security.incidents import IncidentDesk
+from security.notify import Notifier, NotifyConfig, enqueue_escalation
+from security.office_cli import ensure_audit_key
+from security.retention_job import RetentionConfig, run_retention
+from security.service import CentralService
+from security.storage import EventStore
+
+log = logging.getLogger(__name__)
+
+CALL_TIMEOUT_S = 15.0
+"""How long an API request waits for the service to apply an action."""
+
+
+class ApiSection(BaseModel):
+    """`[api]`: where the HTTP API listens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(default=True, description="Serve the HTTP API.")
+    host: str = Field(default="127.0.0.1", description="Address to bind (loopback by default).")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port (0: any free port).")
+
+
+@dataclass(frozen=True, slots=True)
+class CentralConfig:
+    """Every back-office section of the settings file."""
+
+    office: OfficeConfig = field(default_factory=OfficeConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    api: ApiSection = field(default_factory=ApiSection)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], where: str = "settings") -> CentralConfig:
+        """Read the sections of a parsed TOML document; ConfigError names what is wrong."""
+        try:
+            return cls(OfficeConfig.from_document(doc, where),
+                       NotifyConfig.model_validate(doc.get("notify", {})),
+                       RetentionConfig.model_validate(doc.get("retention", {})),
+                       ApiSection.model_validate(doc.get("api", {})))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"{where}: {problems}") from None
+
+    @classmethod
+    def read(cls, path: str | Path | None) -> CentralConfig:
+        """The sections of the TOML file at `path` (None: every default)."""
+        if path is None:
+            return cls()
+        try:
+            doc = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        return cls.from_document(doc, f"config file {path}")
+
+
+def next_run(now: datetime, hour: int, tz: ZoneInfo) -> datetime:
+    """The next time after `now` that it is `hour`:00 in `tz` (the nightly retention run)."""
+    local = now.astimezone(tz)
+    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if at <= local:
+        at = (at + timedelta(days=1)).replace(hour=hour)
+    return at.astimezone(UTC)
+
+
+class Central:
+    """The central service with its back office, notifier, API and retention, as one context manager."""
+
+    def __init__(
+        self, settings: Settings, url: MqttUrl, store: EventStore, config: CentralConfig, *,
+        gap_timeout: float = 30.0,
+    ) -> None:
+        """Build everything; nothing runs before `start()`."""
+        self.settings, self.store, self.config = settings, store, config
+        self.audit_key = ensure_audit_key(settings)
+        site = settings.site
+        self.notifier = Notifier(store.engine, config.notify)
+        enqueue = partial(_enqueue, config=config.notify, site=site)
+        build = office_for(store, config.office, audit_key=self.audit_key, enqueue=enqueue,
+                           wake_notifier=self.notifier.wake)
+        self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
+                                      tick_s=config.office.alarms.tick_s)
+        self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
+        self.api: ApiServer | None = None
+        if config.api.enabled:
+            self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,
+                                 audit_key=self.audit_key, alarm_actions=self.act, incidents=self.incidents)
+        self._stop = threading.Event()
+        self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
+
+    def start(self) -> None:
+        """Start the service, the notifier, the API and the nightly retention run."""
+        self.service.start()
+        self.notifier.start()
+        if self.api is not None:
+            self.api.start()
+            log.info("HTTP API on %s", self.api.url)
+        self._retention.start()
+
+    def stop(self) -> None:
+        """Stop everything, the service last so that what it holds is stored."""
+        self._stop.set()
+        if self.api is not None:
+            self.api.stop()
+        self.notifier.stop()
+        self.service.stop()
+        if self._retention.is_alive():
+            self._retention.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        """Start."""
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        """Stop."""
+        self.stop()
+
+    def act(self, action: Action) -> list[Output]:
+        """Apply a person's action on an alarm through the service's writer (for the API)."""
+        step = partial(_act, action=action)
+        fx = self.service.call(step).result(timeout=CALL_TIMEOUT_S)
+        return [*fx.rejected]
+
+    def emit(self, event_type: str, data: Data) -> None:
+        """Store and publish an event of the service's own (incidents opened through the API)."""
+        service = self.service
+
+        def step(_office: BackOffice) -> Effects:
+            return Effects(events=[service.make_own(event_type, data)])
+
+        service.call(step).result(timeout=CALL_TIMEOUT_S)
+
+    def _retain(self) -> None:
+        tz = ZoneInfo(self.config.office.alarms.timezone)
+        policy = self.config.retention.policy()
+        while not self._stop.is_set():
+            due = next_run(datetime.now(UTC), self.config.retention.run_at, tz)
+            if self._stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+                return
+            try:
+                now = datetime.now(UTC)
+                result = run_retention(self.store, policy, now, "system:retention", self.audit_key)
+                log.info("retention: %d visitor record(s) anonymised (older than %d days)",
+                         result.anonymised, policy.days)
+            except Exception:
+                log.exception("the nightly retention run failed; it runs again tomorrow")
+
+
+def _act(office: BackOffice, action: Action) -> Effects:
+    return office.act(action, datetime.now(UTC), origin="api")
+
+
+def _enqueue(conn: Connection, escalated: AlarmEscalated, now: datetime, *, config: NotifyConfig,
+             site: str) -> int:
+    return enqueue_escalation(conn, config, site, escalated, now)
