@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -63,14 +63,10 @@ class CentralConfig:
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], where: str = "settings") -> CentralConfig:
         """Read the sections of a parsed TOML document; ConfigError names what is wrong."""
-        try:
-            return cls(OfficeConfig.from_document(doc, where),
-                       NotifyConfig.model_validate(doc.get("notify", {})),
-                       RetentionConfig.model_validate(doc.get("retention", {})),
-                       ApiSection.model_validate(doc.get("api", {})))
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"{where}: {problems}") from None
+        return cls(OfficeConfig.from_document(doc, where),
+                   _section(NotifyConfig, doc, "notify", where),
+                   _section(RetentionConfig, doc, "retention", where),
+                   _section(ApiSection, doc, "api", where))
 
     @classmethod
     def read(cls, path: str | Path | None) -> CentralConfig:
@@ -84,6 +80,18 @@ class CentralConfig:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
         return cls.from_document(doc, f"config file {path}")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _section(model: type[M], doc: Mapping[str, Any], name: str, where: str) -> M:
+    """Section `name` of `doc` as `model`; ConfigError naming each bad key as `name.key`."""
+    try:
+        return model.model_validate(doc.get(name, {}))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, (name, *e['loc'])))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{where}: {problems}") from None
 
 
 def next_run(now: datetime, hour: int, tz: ZoneInfo) -> datetime:

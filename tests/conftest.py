@@ -12,4 +12,4 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="gatehouse-kivy-"))
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.mqtt"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.mqtt", "tests.fixtures.servers"]

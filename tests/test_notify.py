@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import email
-import email.policy
 import json
 import logging
 import re
-import threading
 import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import ValidationError
 
@@ -50,6 +43,7 @@ from security.notify.messages import escalation_payload
 from security.notify.queue import claim
 from security.storage import EventStore, open_store
 from security.storage.engine import make_engine
+from tests.fixtures.servers import HookServer, MailServer, hook_server
 from tests.support import wait_until
 
 T0 = datetime(2026, 11, 22, 8, 15, tzinfo=UTC)
@@ -323,121 +317,6 @@ def test_a_claimed_row_is_not_taken_twice(store: EventStore) -> None:
 
 
 # --- real servers ------------------------------------------------------------------------------------
-
-
-class MailRecorder:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        """Start empty."""
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        """Keep the message."""
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
-
-    def count(self) -> int:
-        """How many messages arrived."""
-        with self.lock:
-            return len(self.messages)
-
-
-class MailServer:
-    """A real SMTP server on loopback, started and stopped by the test."""
-
-    def __init__(self, port: int, **smtp: Any) -> None:
-        """Serve on `port` once started."""
-        self.port = port
-        self.recorder = MailRecorder()
-        self._controller = Controller(self.recorder, hostname="127.0.0.1", port=port, **smtp)
-
-    def start(self) -> None:
-        """Listen."""
-        self._controller.start()
-
-    def stop(self) -> None:
-        """Stop listening."""
-        self._controller.stop()
-
-
-@pytest.fixture
-def mail() -> Iterator[MailServer]:
-    """A running SMTP server."""
-    server = MailServer(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-class HookServer(ThreadingHTTPServer):
-    """A webhook receiver answering with scripted statuses (then 200), keeping every JSON body."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        """Listen on a free loopback port."""
-        super().__init__(("127.0.0.1", 0), HookHandler)
-        self.statuses = list(statuses)
-        self.bodies: list[tuple[int, Any]] = []
-        self.authorization: list[str | None] = []
-        self.delay_s = 0.0
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        """Where the hook is."""
-        return f"http://127.0.0.1:{self.server_address[1]}/hook"
-
-    def answered(self, status: int | None = None) -> list[Any]:
-        """The bodies received, all or those answered with `status`."""
-        with self.lock:
-            return [body for code, body in self.bodies if status is None or code == status]
-
-
-class HookHandler(BaseHTTPRequestHandler):
-    """Reads the JSON body and answers with the server's next status."""
-
-    server: HookServer
-
-    def do_POST(self) -> None:
-        """Record and answer."""
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.server.delay_s:
-            time.sleep(self.server.delay_s)  # a slow receiver, for the client's timeout
-        with self.server.lock:
-            status = self.server.statuses.pop(0) if self.server.statuses else 200
-            self.server.bodies.append((status, body))
-            self.server.authorization.append(self.headers["Authorization"])
-        self.send_response(status)
-        if status in (301, 302):
-            self.send_header("Location", "/elsewhere")
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        with contextlib.suppress(ConnectionError):  # the client gave up waiting (the timeout test)
-            self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Stay quiet."""
-
-
-def hook_server(statuses: list[int]) -> HookServer:
-    """A started webhook receiver (the caller shuts it down)."""
-    server = HookServer(statuses)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-@pytest.fixture
-def hook() -> Iterator[HookServer]:
-    """A webhook receiver that answers 200."""
-    server = hook_server([])
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def notify_config(smtp_port: int, *, emails: list[str], webhooks: list[str], **retry: Any) -> NotifyConfig:
