@@ -202,6 +202,8 @@ def mosquitto_files(
         "autosave_interval 60",
         "# the central service may fall behind in a burst: queue for it rather than drop at 1000",
         f"max_queued_messages {MAX_QUEUED}",
+        "# send small packets at once: Nagle's delay added ~10 ms to a badge -> alarm round trip",
+        "set_tcp_nodelay true",
         "log_dest stderr",
         "log_type error",
         "log_type warning",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -85,6 +86,7 @@ class Bus:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_socket_open = _no_delay
         self._client.on_subscribe = self._on_subscribe
 
     @property
@@ -242,3 +244,11 @@ class Bus:
         if was and not self._stopping:
             self._say("unreachable", logging.WARNING, "lost broker %s (%s); reconnecting",
                       self.url.redacted(), reason)
+
+
+def _no_delay(_client: mqtt.Client, _userdata: object, sock: object) -> None:
+    """Send small packets at once: Nagle's algorithm held alarms and commands back by milliseconds."""
+    setsockopt = getattr(sock, "setsockopt", None)
+    if setsockopt is not None:
+        with contextlib.suppress(OSError):
+            setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

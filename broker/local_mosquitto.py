@@ -26,6 +26,7 @@ def anonymous_config(folder: Path, port: int) -> Path:
         "allow_anonymous true",
         "persistence false",
         f"max_queued_messages {MAX_QUEUED}",
+        "set_tcp_nodelay true",
         "log_dest stderr",
     ]
     if os.geteuid() == 0:

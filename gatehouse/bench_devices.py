@@ -78,7 +78,7 @@ def _row(label: str, latency: Latency) -> str:
     return f"  {label:<38} p50 {latency.p50:6.2f} ms, p99 {latency.p99:6.2f} ms"
 
 
-class _Arrivals:
+class Arrivals:
     """perf_counter time of the first arrival of each key, with a wait."""
 
     def __init__(self) -> None:
@@ -100,7 +100,7 @@ class _Arrivals:
             return self._seen[key]
 
 
-def _measure(count: int, interval: float, send: Callable[[str], None], arrivals: _Arrivals,
+def _measure(count: int, interval: float, send: Callable[[str], None], arrivals: Arrivals,
              key: Callable[[int], str]) -> list[float]:
     """Send `count` keys one at a time, `interval` apart; the seconds from each send to its arrival."""
     samples = []
@@ -131,7 +131,7 @@ def bench_badge(url: MqttUrl, *, frames: int, interval: float, folder: Path) -> 
     from devices.serial_port import SerialTransport
     from devices.simulator import SimulatedRdm6300
 
-    arrivals = _Arrivals()
+    arrivals = Arrivals()
     subscribed = threading.Event()
     sub = _client(url, "sub")
     sub.on_subscribe = lambda *_: subscribed.set()

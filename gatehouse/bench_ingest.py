@@ -50,7 +50,8 @@ class IngestFigures:
         return self.persisted_rate / self.ceiling_rate if self.ceiling_rate else 0.0
 
 
-def _client(url: MqttUrl, client_id: str) -> mqtt.Client:
+def paho_client(url: MqttUrl, client_id: str) -> mqtt.Client:
+    """A paho client for `url` (not yet connected), with room for 1000 messages in flight."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5 if url.version == 5 else mqtt.MQTTv311)
     client.max_inflight_messages_set(1000)
@@ -78,7 +79,7 @@ def _payloads(site: str, count: int, offset: int = 0) -> list[tuple[str, str, in
 def _publish_all(url: MqttUrl, items: list[tuple[str, str, int, bytes]], rate: float | None,
                  sent_at: dict[tuple[str, int], float] | None = None) -> float:
     """Publish at QoS 1 (paced at `rate` per second if given); return the start time."""
-    client = _client(url, f"bench-pub-{os.getpid()}")
+    client = paho_client(url, f"bench-pub-{os.getpid()}")
     client.connect(url.host, url.port)
     client.loop_start()
     start = time.monotonic()
@@ -112,7 +113,7 @@ def count_subscriber(url: MqttUrl, site: str, expect: int, out: TextIO) -> None:
         if state["n"] >= expect:
             done.set()
 
-    client = _client(url, f"bench-count-{os.getpid()}")
+    client = paho_client(url, f"bench-count-{os.getpid()}")
     client.on_message = on_message
     client.on_connect = lambda c, *_a: _subscribe(c, topics.all_events(site))
     client.connect(url.host, url.port)
@@ -150,7 +151,7 @@ class _AckWatcher:
         self.latencies: list[float] = []
         self.service_online = threading.Event()
         self._site = site
-        self._client = _client(url, f"bench-acks-{os.getpid()}")
+        self._client = paho_client(url, f"bench-acks-{os.getpid()}")
         self._client.on_message = self._on_message
         self._client.on_connect = lambda c, *_a: _subscribe(
             c, f"{topics.ROOT}/{site}/+/ack", topics.status(site, "central")

@@ -77,6 +77,12 @@ def _bench_devices(settings: Settings, args: argparse.Namespace) -> int:
     return bench_devices_command(settings, args)
 
 
+def _bench_alarms(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.bench_alarms import bench_alarms_command
+
+    return bench_alarms_command(settings, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (every subcommand takes the common options)."""
     common = _common()
@@ -169,7 +175,7 @@ def _add_device_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`bench ingest` and `bench devices`."""
+    """`bench ingest`, `bench devices` and `bench alarms`."""
     bench = sub.add_parser("bench", parents=[common], help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     ingest = bench_sub.add_parser("ingest", parents=[common], help="events/s stored vs a bare subscriber")
@@ -192,6 +198,15 @@ def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
                      help="without --mqtt: start this broker for the run (default: Mosquitto if "
                      "installed, else the embedded one)")
     dev.set_defaults(run=_bench_devices)
+    alarms = bench_sub.add_parser("alarms", parents=[common],
+                                  help="badge.read -> alarm.raised at a station, under background load")
+    alarms.add_argument("--samples", type=int, default=300, help="unknown badges timed (default 300)")
+    alarms.add_argument("--rate", type=float, default=10.0, help="badges a second (default 10)")
+    alarms.add_argument("--background", type=float, default=200.0, help="background events/s (default 200)")
+    alarms.add_argument("--broker", choices=["mosquitto", "embedded"],
+                        help="without --mqtt: only this broker (default: Mosquitto if installed, "
+                        "then the embedded one)")
+    alarms.set_defaults(run=_bench_alarms)
 
 
 

@@ -61,6 +61,7 @@ class CentralService:
         client_id: str = "gatehouse-central",
         batch_size: int = 1000,
         linger: float = 0.02,
+        linger_gap: float = 0.002,
         gap_timeout: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         office: Callable[[Host], OfficeRuntime] | None = None,
@@ -76,6 +77,7 @@ class CentralService:
         self.stats = Stats()
         self._batch_size = batch_size
         self._linger = linger
+        self._linger_gap = linger_gap
         self._gap_timeout = gap_timeout
         self._clock = clock
         self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
@@ -193,7 +195,11 @@ class CentralService:
             self._store_failing = True
 
     def _take_batch(self, timeout: float) -> tuple[list[tuple[str, bytes]], bool]:
-        """Block for the first message, then gather more for up to `linger` seconds (group commit)."""
+        """Block for the first message, then gather more for up to `linger` seconds (group commit).
+
+        Gathering stops early when nothing more arrives for `linger_gap` seconds: a lone badge read
+        is stored (and decided) at once, a burst still goes in large batches.
+        """
         try:
             item = self._inbox.get(timeout=timeout)
         except queue.Empty:
@@ -212,7 +218,7 @@ class CentralService:
                 if left <= 0 or self._stop.is_set():
                     return batch, False
                 try:
-                    item = self._inbox.get(timeout=left)
+                    item = self._inbox.get(timeout=min(left, self._linger_gap))
                 except queue.Empty:
                     return batch, False
         return batch, True

@@ -1,7 +1,8 @@
-"""`gatehouse bench ingest` runs end to end and prints its figures (their values are not judged here)."""
+"""`gatehouse bench ingest` and `bench alarms` run end to end and print their figures (values not judged)."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from broker.embedded import EmbeddedBroker
 from broker.local_mosquitto import MOSQUITTO_BIN
+from gatehouse import bench_alarms
 
 pytestmark = pytest.mark.slow
 
@@ -29,3 +32,23 @@ def test_bench_ingest_prints_its_figures(broker: str, tmp_path: Path) -> None:
         assert re.search(rf"{re.escape(label)}\s+\d+ events/s", out), out
     assert re.search(r"ratio persisted / ceiling\s+\d+\.\d\d", out), out
     assert re.search(r"at 200 events/s: p50 \d+\.\d ms, p99 \d+\.\d ms", out), out
+
+
+def test_bench_alarms_prints_its_figures_and_every_sample_arrives(
+    embedded_broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    figures = bench_alarms.run(embedded_broker.url, samples=5, rate=20.0, background=20.0, folder=tmp_path)
+    out = io.StringIO()
+    bench_alarms.report(figures, "the embedded broker", out)
+    text = out.getvalue()
+    assert (figures.missing, figures.baseline_missing) == (0, 0), text
+    assert figures.alarm.count == figures.baseline.count == 5
+    assert figures.service.stored > 5  # the reader's badges and the background events
+    spread = r"\s+p50\s+\d+\.\d\d\s+p95\s+\d+\.\d\d\s+p99\s+\d+\.\d\d\s+max\s+\d+\.\d\d ms"
+    for label in ("baseline: badge.read -> bare subscriber", "badge.read -> alarm.raised at the station"):
+        assert re.search(re.escape(label) + spread, text), text
+    assert re.search(r"ratio to the baseline\s+p50\s+\d+\.\d\d\s+p99\s+\d+\.\d\d", text), text
+    assert re.search(r"background: \d+ events/s achieved of 20 asked", text), text
+    assert "0 alarms, 0 reads, of 5" in text
+    assert re.search(r"service: received \d+, stored \d+, duplicates \d+", text), text
+    assert re.search(r"target p99 < 50 ms: (met|not met)$", text, re.MULTILINE), text
