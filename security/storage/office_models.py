@@ -191,3 +191,38 @@ class ApiTokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InvitationRow(Base):
+    """A visit announced ahead by its host: the visitor checks in by showing its QR code."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_expected_at", "expected_at"),)
+
+    visit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(128), unique=True)
+    visitor_name: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    visitor_type: Mapped[str] = mapped_column(String(16))
+    host_id: Mapped[str] = mapped_column(String(64))
+    expected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchlistRow(Base):
+    """A person the site wants to know about when they check in: a name, aliases and why."""
+
+    __tablename__ = "watchlist"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    aliases: Mapped[list[str]] = mapped_column(JsonDoc)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
