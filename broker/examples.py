@@ -19,6 +19,10 @@ EXAMPLES: dict[str, s.Data] = {
     ),
     "visitor.checked_out": s.VisitorCheckedOut(visit_id="v-7f3a", method="qr"),
     "visitor.screened": s.VisitorScreened(visit_id="v-7f3a", result="clear", score=0.12),
+    "visitor.photo": s.VisitorPhoto(visit_id="v-7f3a", jpeg="/9j/4AAQSkZJRgABAQ==", width=320, height=240),
+    "visitor.agreed": s.VisitorAgreed(
+        visit_id="v-7f3a", agreement="contractor-v1", language="pl", signature="M10 40 L20 35 L35 42",
+    ),
     "host.notified": s.HostNotified(visit_id="v-7f3a", host_id="e-1001", channel="email", ok=True),
     "badge.printed": s.BadgePrinted(visit_id="v-7f3a", printer="desk-printer", ok=True),
     "badge.read": s.BadgeRead(credential="0A1B2C3D4E", reader=1, format="rdm6300"),

@@ -12,6 +12,7 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 Credential = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[0-9A-F]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+Language = Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[a-z]{2,3}([-_][A-Za-z0-9]+)?$")]
 
 
 class Data(BaseModel):
@@ -93,6 +94,9 @@ class VisitorCheckedIn(Data):
     badge: Credential | None = None
     invited: bool = False
     photo: Text | None = None
+    badge_format: Literal["qr", "em4100", "wiegand26", "osdp"] | None = None
+    email: Text | None = None
+    language: Language | None = None
 
 
 class VisitorCheckedOut(Data):
@@ -109,6 +113,24 @@ class VisitorScreened(Data):
     result: Literal["clear", "match", "error"]
     score: float | None = Field(default=None, ge=0, le=1)
     entry_id: Id | None = None
+
+
+class VisitorPhoto(Data):
+    """The photo a kiosk took of a visitor: a small JPEG, base64 (removed by retention)."""
+
+    visit_id: Id
+    jpeg: Annotated[str, Field(min_length=1, max_length=180_000, pattern=r"^[A-Za-z0-9+/=]+$")] | None = None
+    width: int | None = Field(default=None, ge=1, le=4096)
+    height: int | None = Field(default=None, ge=1, le=4096)
+
+
+class VisitorAgreed(Data):
+    """A visitor signed the agreement of their visitor type (the signature as an SVG path)."""
+
+    visit_id: Id
+    agreement: Name
+    language: Language
+    signature: Annotated[str, Field(min_length=1, max_length=60_000)] | None = None
 
 
 class HostNotified(Data):
@@ -311,6 +333,8 @@ SCHEMAS: dict[str, type[Data]] = {
     "visitor.checked_in": VisitorCheckedIn,
     "visitor.checked_out": VisitorCheckedOut,
     "visitor.screened": VisitorScreened,
+    "visitor.photo": VisitorPhoto,
+    "visitor.agreed": VisitorAgreed,
     "host.notified": HostNotified,
     "badge.printed": BadgePrinted,
     "badge.read": BadgeRead,

@@ -41,6 +41,8 @@ VISITOR_FIELDS: Mapping[str, Treatment] = {
 DEFAULT_PERSONAL: Mapping[str, Mapping[str, Treatment]] = {
     "visitor.invited": VISITOR_FIELDS,
     "visitor.checked_in": VISITOR_FIELDS,
+    "visitor.photo": {"jpeg": Treatment.REMOVE},
+    "visitor.agreed": {"signature": Treatment.REMOVE},
 }
 """Event types that carry visitors' personal data, and the treatment of each personal field."""
 
