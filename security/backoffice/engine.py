@@ -30,6 +30,7 @@ from broker.schemas import AlarmEscalated as AlarmEscalatedData
 from security.access import (
     AntiPassbackState,
     Credential,
+    CredentialFormat,
     Direction,
     Directory,
     Person,
@@ -259,8 +260,8 @@ class BackOffice:
     def _visits(self, event: Event) -> None:
         data, visitors = event.data, self.state.visitors
         if isinstance(data, VisitorCheckedIn) and data.badge:
-            badge = visitor_badge(data.visit_id, data.visitor_name, data.badge,
-                                  self.config.access.visitor_badge_format, event.time)
+            fmt = CredentialFormat(data.badge_format or self.config.access.visitor_badge_format)
+            badge = visitor_badge(data.visit_id, data.visitor_name, data.badge, fmt, event.time)
             visitors = MappingProxyType({**visitors, data.visit_id: badge})
         elif isinstance(data, VisitorCheckedOut) and data.visit_id in visitors:
             person, credential = visitors[data.visit_id]
