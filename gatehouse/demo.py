@@ -287,10 +287,10 @@ def _wait(check: Callable[[], bool], timeout: float) -> bool:
 
 def _print_log(settings: Settings, out: TextIO) -> None:
     with open_store(settings.db_url()) as store:
-        events = store.query_events(limit=30, newest_first=True)[::-1]
+        events = store.query_events(limit=60, newest_first=True)[::-1]
         letters = store.list_dead_letters(limit=5)
         states = store.list_status()
-    print("\nThe central log now holds (newest 30; `gatehouse events` lists it all):", file=out)
+    print("\nThe central log now holds (newest 60; `gatehouse events` lists it all):", file=out)
     for event in events:
         when = event.time.astimezone().strftime("%H:%M:%S")
         print(f"  {when}  {event.device:<10} #{event.seq:<4} {event.type:<20} {summarize(event)}", file=out)

@@ -25,6 +25,9 @@ def test_demo_runs_the_whole_site(tmp_path: Path) -> None:
     for seen in ("credential 62E3086CED at reader 1", "credential 1293D8 at reader 2",
                  "qr GH-VISIT-2026-0042 at scanner scanner-1", "door.forced", "door.held_open",
                  "camera.tamper", "camera.person", "visitor.checked_in",
+                 "credential 62E3086CED (e-1001) at door main-door in",
+                 "credential 1293D8 at door main-door: unknown credential",
+                 "HIGH Door main-door forced open", "open alarm(s)", "MUSTER LIST demo",
                  "reader-1/event/badge.read: id must be a non-empty string, got None"):
         assert seen in out, f"{seen!r} missing from the demo's output:\n{out}"
     shots = tmp_path / "data" / "screenshots"
@@ -42,4 +45,5 @@ def test_demo_runs_the_whole_site(tmp_path: Path) -> None:
     )
     types = {json.loads(line)["type"] for line in listing.stdout.splitlines()}
     assert {"badge.read", "visitor.checked_in", "code.scanned", "door.forced", "door.held_open",
-            "camera.tamper", "camera.person", "camera.snapshot"} <= types
+            "camera.tamper", "camera.person", "camera.snapshot", "access.granted", "access.denied",
+            "alarm.raised"} <= types
