@@ -196,9 +196,8 @@ class BackOffice:
     def act(self, action: Action, now: datetime, *, origin: str) -> Effects:
         """A person's action on an alarm (from a station's request or the HTTP API), audited."""
         fx = Effects()
-        before = len(fx.rejected)
         self._apply(action, now, fx)
-        rejected = fx.rejected[before:]
+        rejected = fx.rejected
         verb = type(action).__name__.lower()
         details: dict[str, object] = {"origin": origin}
         if action.note:
