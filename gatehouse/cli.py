@@ -16,6 +16,7 @@ from broker.outbox import OutboxError
 from security.office_cli import add_commands as add_office_commands
 from security.people_cli import add_commands as _add_people_commands
 from security.storage import StorageError
+from security.visitors_cli import add_commands as add_visitor_commands
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub, common)
     _add_people_commands(sub, common)
     add_office_commands(sub, common)
+    add_visitor_commands(sub, common)
     return parser
 
 

@@ -23,14 +23,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from broker.config import ConfigError, MqttUrl, Settings
-from broker.schemas import Data
+from broker.schemas import Data, HostNotified
 from security.alarms import Action, AlarmEscalated, Output
 from security.api import ApiServer
 from security.backoffice.config import OfficeConfig
 from security.backoffice.engine import BackOffice, Effects
 from security.backoffice.runtime import office_for
 from security.incidents import IncidentDesk
-from security.notify import Notifier, NotifyConfig, enqueue_escalation
+from security.invitations import ARRIVAL, InvitationDesk, mark_invited_check_ins, queue_host_notices
+from security.notify import Notification, Notifier, NotifyConfig, enqueue_escalation
+from security.notify.messages import one_line
 from security.office_cli import ensure_audit_key
 from security.retention_job import RetentionConfig, run_retention
 from security.service import CentralService
@@ -114,17 +116,22 @@ class Central:
         self.settings, self.store, self.config = settings, store, config
         self.audit_key = ensure_audit_key(settings)
         site = settings.site
-        self.notifier = Notifier(store.engine, config.notify)
+        tz = ZoneInfo(config.office.alarms.timezone)
+        self.notifier = Notifier(store.engine, config.notify, on_result=self._notified)
         enqueue = partial(_enqueue, config=config.notify, site=site)
+        hosts = partial(queue_host_notices, config=config.notify, site=site, tz=tz)
         build = office_for(store, config.office, audit_key=self.audit_key, enqueue=enqueue,
-                           wake_notifier=self.notifier.wake)
+                           wake_notifier=self.notifier.wake, hooks=(mark_invited_check_ins, hosts))
         self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
                                       tick_s=config.office.alarms.tick_s)
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
+        self.invitations = InvitationDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit,
+                                          tz=tz, on_queued=self.notifier.wake)
         self.api: ApiServer | None = None
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,
-                                 audit_key=self.audit_key, alarm_actions=self.act, incidents=self.incidents)
+                                 audit_key=self.audit_key, alarm_actions=self.act, incidents=self.incidents,
+                                 invitations=self.invitations)
         self._stop = threading.Event()
         self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
 
@@ -170,6 +177,15 @@ class Central:
             return Effects(events=[service.make_own(event_type, data)])
 
         service.call(step).result(timeout=CALL_TIMEOUT_S)
+
+    def _notified(self, notification: Notification, ok: bool, detail: str | None) -> None:
+        """The notifier delivered or gave up on a message: a host's is told to the log as `host.notified`."""
+        payload = notification.payload
+        if payload.get("type") != ARRIVAL:
+            return
+        shown = one_line(detail)[:200] if detail else None
+        self.emit("host.notified", HostNotified(visit_id=payload["visit_id"], host_id=payload["host_id"],
+                                                channel=str(notification.channel), ok=ok, detail=shown))
 
     def _retain(self) -> None:
         tz = ZoneInfo(self.config.office.alarms.timezone)

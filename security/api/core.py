@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +14,7 @@ from typing import Any
 
 from security.alarms import Action, Output
 from security.incidents import IncidentDesk
+from security.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change
 from security.storage.tokens import ROLES, Caller
@@ -20,6 +24,43 @@ MAX_BODY = 5 * 1024 * 1024
 
 AlarmActions = Callable[[Action], Sequence[Output]]
 """The central service's way to apply a person's action to its alarm book."""
+
+KIOSK = "kiosk"
+RANKING: tuple[str, ...] = ROLES if KIOSK in ROLES else (KIOSK, *ROLES)
+"""API roles from least to most allowed: a kiosk token reaches only the kiosk routes, a guard's those too."""
+PICK_TTL_S = 300.0
+PICK_MAX = 5000
+
+
+class Picks:
+    """Short-lived opaque tokens a kiosk trades for one returning visitor's details (kept in memory)."""
+
+    def __init__(self, ttl_s: float = PICK_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        """Tokens live `ttl_s` seconds; at most PICK_MAX are kept (the oldest go first)."""
+        self._ttl, self._clock = ttl_s, clock
+        self._items: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def issue(self, details: Mapping[str, Any]) -> str:
+        """A new random token for `details`."""
+        token = secrets.token_urlsafe(18)
+        with self._lock:
+            now = self._clock()
+            for old in [k for k, (at, _) in self._items.items() if now - at > self._ttl]:
+                del self._items[old]
+            while len(self._items) >= PICK_MAX:
+                del self._items[next(iter(self._items))]
+            self._items[token] = (now, dict(details))
+        return token
+
+    def resolve(self, token: str) -> dict[str, Any] | None:
+        """The details of a live token, or None when it is unknown or ran out."""
+        with self._lock:
+            item = self._items.get(token)
+            if item is None or self._clock() - item[0] > self._ttl:
+                self._items.pop(token, None)
+                return None
+            return dict(item[1])
 
 
 class ApiError(Exception):
@@ -34,7 +75,7 @@ class ApiError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class App:
-    """What every handler works with: the store, the site, the audit key, the clock, alarm hook, incidents."""
+    """What every handler works with: the store, the site, the audit key, the clock, alarm hook, desks."""
 
     store: EventStore
     site: str
@@ -42,12 +83,20 @@ class App:
     now: Callable[[], datetime]
     alarm_actions: AlarmActions | None = None
     incidents: IncidentDesk | None = None
+    invitations: InvitationDesk | None = None
+    picks: Picks = field(default_factory=Picks)
 
     def incident_desk(self) -> IncidentDesk:
         """The incident desk; ApiError 503 when this process serves no incidents."""
         if self.incidents is None:
             raise ApiError(503, "incidents are not served by this process")
         return self.incidents
+
+    def invitation_desk(self) -> InvitationDesk:
+        """The invitation desk; ApiError 503 when this process serves no invitations."""
+        if self.invitations is None:
+            raise ApiError(503, "invitations are not served by this process")
+        return self.invitations
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,15 +177,15 @@ class Route:
 
     def __post_init__(self) -> None:
         """Compile the pattern; refuse an unknown role."""
-        if self.role is not None and self.role not in ROLES:
+        if self.role is not None and self.role not in RANKING:
             raise ValueError(f"unknown role {self.role!r}")
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern)
         object.__setattr__(self, "regex", re.compile(f"^{regex}$"))
 
 
 def allowed(role: str, least: str) -> bool:
-    """Whether `role` may do what `least` may (guard < manager < admin)."""
-    return role in ROLES and ROLES.index(role) >= ROLES.index(least)
+    """Whether `role` may do what `least` may (kiosk < guard < manager < admin)."""
+    return role in RANKING and RANKING.index(role) >= RANKING.index(least)
 
 
 def text_field(doc: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:

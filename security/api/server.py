@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import Engine
 
-from security.api import incident_routes, ops_routes, people_routes
+from security.api import incident_routes, ops_routes, people_routes, visitor_routes
 from security.api.core import (
     MAX_BODY,
     AlarmActions,
@@ -27,13 +27,15 @@ from security.api.core import (
     error_response,
 )
 from security.incidents import IncidentDesk
+from security.invitations import InvitationDesk
 from security.storage import EventStore, StorageError
 from security.storage.people import DuplicateError, NotFoundError, PeopleError
 from security.storage.tokens import Caller, verify_token
 
 log = logging.getLogger(__name__)
 
-ROUTES: tuple[Route, ...] = ops_routes.ROUTES + people_routes.ROUTES + incident_routes.ROUTES
+ROUTES: tuple[Route, ...] = (ops_routes.ROUTES + people_routes.ROUTES + incident_routes.ROUTES
+                             + visitor_routes.ROUTES)
 DRAIN_LIMIT = 4 * MAX_BODY
 """An oversized body up to this size is read and dropped, so the client gets its 413 (not a reset)."""
 
@@ -197,12 +199,13 @@ class ApiServer:
         now: Callable[[], datetime] = _utcnow,
         alarm_actions: AlarmActions | None = None,
         incidents: IncidentDesk | None = None,
+        invitations: InvitationDesk | None = None,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0-65535, got {port}")
         store = engine_or_store if isinstance(engine_or_store, EventStore) else EventStore(engine_or_store)
-        self._app = App(store, site, audit_key, now, alarm_actions, incidents)
+        self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations)
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -9,8 +10,10 @@ from security.access import AccessRight, Credential, OnSite
 from security.alarms import Alarm
 from security.incidents import Incident, IncidentItem
 from security.storage.directory import schedule_to_json
+from security.storage.invitations import Invitation
 from security.storage.people import ImportReport, PersonView, mask
 from security.storage.tokens import TokenInfo
+from security.storage.watchlist import WatchEntry
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -108,3 +111,67 @@ def token_json(info: TokenInfo) -> dict[str, Any]:
     """A stored token without its secret."""
     return {"id": info.id, "name": info.name, "role": info.role, "created_at": iso(info.created_at),
             "revoked_at": iso(info.revoked_at)}
+
+
+_UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ß": "ss",
+                               "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "\u0131": "i"})  # dotless i
+
+
+def fold(text: str) -> str:
+    """`text` for matching: accents dropped (Łódź: lodz), case folded, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def _mask_word(word: str, keep: int) -> str:
+    return word[:keep] + "*" * max(len(word) - keep, 0)
+
+
+def mask_name(name: str) -> str:
+    """A name as a stranger may see it: the first letter of each word (`Ana Lopez`: `A** L****`)."""
+    return " ".join(_mask_word(w, 1) for w in name.split())
+
+
+def mask_company(company: str | None) -> str | None:
+    """A company as a stranger may see it: 3 letters of the first word, 1 of the others."""
+    if not company:
+        return None
+    words = company.split()
+    return " ".join(_mask_word(w, 3 if i == 0 else 1) for i, w in enumerate(words))
+
+
+def invitation_json(invitation: Invitation, host_name: str | None, *, valid_from: datetime) -> dict[str, Any]:
+    """An invitation as guards and managers see it, with its code and state."""
+    return {
+        "visit_id": invitation.visit_id, "code": invitation.code, "visitor_name": invitation.visitor_name,
+        "company": invitation.company, "email": invitation.email, "visitor_type": invitation.visitor_type,
+        "host_id": invitation.host_id, "host_name": host_name, "expected_at": iso(invitation.expected_at),
+        "valid_from": iso(valid_from), "valid_until": iso(invitation.valid_until), "state": invitation.state,
+        "created_by": invitation.created_by, "created_at": iso(invitation.created_at),
+        "cancelled_at": iso(invitation.cancelled_at), "checked_in_at": iso(invitation.checked_in_at),
+    }
+
+
+def kiosk_invitation_json(
+    invitation: Invitation, host_name: str | None, *, valid_from: datetime, code: bool
+) -> dict[str, Any]:
+    """An invitation as a kiosk needs it for the confirm screen (with `code`: for its offline cache)."""
+    doc = {
+        "visit_id": invitation.visit_id, "visitor_name": invitation.visitor_name,
+        "company": invitation.company, "email": invitation.email, "visitor_type": invitation.visitor_type,
+        "host_id": invitation.host_id, "host_name": host_name, "expected_at": iso(invitation.expected_at),
+        "valid_from": iso(valid_from), "valid_until": iso(invitation.valid_until),
+    }
+    if code:
+        doc["code"] = invitation.code
+    return doc
+
+
+def watch_json(entry: WatchEntry, *, full: bool) -> dict[str, Any]:
+    """A watchlist entry; without `full` (kiosks) only its id, name and aliases."""
+    doc: dict[str, Any] = {"id": entry.id, "name": entry.name, "aliases": list(entry.aliases)}
+    if full:
+        doc.update(reason=entry.reason, added_by=entry.added_by, added_at=iso(entry.added_at),
+                   removed_at=iso(entry.removed_at))
+    return doc

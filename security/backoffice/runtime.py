@@ -31,6 +31,8 @@ Step = Callable[[BackOffice], Effects]
 """One thing for the back office to do (an event, a status, an action, a tick)."""
 Enqueue = Callable[[Connection, AlarmEscalated, datetime], int]
 """Queue an escalation's notifications inside the caller's transaction; how many were queued."""
+BatchHook = Callable[[Connection, Sequence[Event], datetime], int]
+"""Work on newly stored events inside their batch's transaction; how many notifications it queued."""
 
 REPLAYED = ("visitor.checked_in", "visitor.checked_out", "access.granted")
 """Event types read again at start: visitors on site, revoked badges, who is inside."""
@@ -55,12 +57,13 @@ def office_for(
     audit_key: bytes | None = None,
     enqueue: Enqueue | None = None,
     wake_notifier: Callable[[], None] | None = None,
+    hooks: Sequence[BatchHook] = (),
 ) -> Callable[[Host], OfficeRuntime]:
     """How a central service builds its back office (pass as `CentralService(office=...)`)."""
 
     def build(host: Host) -> OfficeRuntime:
         return OfficeRuntime(store, config, site=host.site, emit=host.make_own, audit_key=audit_key,
-                             enqueue=enqueue, wake_notifier=wake_notifier)
+                             enqueue=enqueue, wake_notifier=wake_notifier, hooks=hooks)
 
     return build
 
@@ -78,14 +81,17 @@ class OfficeRuntime:
         audit_key: bytes | None = None,
         enqueue: Enqueue | None = None,
         wake_notifier: Callable[[], None] | None = None,
+        hooks: Sequence[BatchHook] = (),
     ) -> None:
-        """Wire to `store`; `emit` makes events of the service's own source."""
+        """Wire to `store`; `emit` makes events of the service's own source; `hooks` see each batch."""
         self.store = store
         self.site = site
         self.office = BackOffice(config, emit)
         self._audit_key = audit_key
         self._enqueue = enqueue
         self._wake = wake_notifier
+        self._hooks = tuple(hooks)
+        self._queued = 0
         self._fx = Effects()
         self._committed = self.office.state
         self._version = -1
@@ -123,14 +129,18 @@ class OfficeRuntime:
     def on_batch(self, conn: Connection, events: Sequence[Event], now: datetime) -> None:
         """Handle newly stored events inside their batch's transaction."""
         before, pending, self._fx = self.office.state, self._fx, Effects()
+        queued = self._queued
         try:
             if any(e.type == "badge.read" for e in events):
                 self.refresh_directory(conn)
             for event in events:
                 self.step(conn, partial(BackOffice.on_event, event=event, now=now), now)
+            for hook in self._hooks:
+                self._queued += hook(conn, events, now)
         except BaseException:  # the batch is tried again (one event at a time): start from before it
             self.office.restore(before)
             self._fx = pending
+            self._queued = queued
             raise
         pending.extend(self._fx)
         self._fx = pending
@@ -163,10 +173,12 @@ class OfficeRuntime:
         """The transaction failed: forget its effects and go back to the last committed state."""
         self.office.restore(self._committed)
         self._fx = Effects()
+        self._queued = 0
 
     def published(self, bus: Bus, now: datetime) -> Effects:
         """The transaction committed: publish its events, door commands and alarm states."""
         fx, self._fx = self._fx, Effects()
+        queued, self._queued = self._queued, 0
         self._committed = self.office.state
         for device, command in fx.commands:
             bus.publish(topics.command(self.site, device, command.name), command.encode(), qos=1)
@@ -175,6 +187,6 @@ class OfficeRuntime:
         for alarm in fx.alarms.values():
             payload = alarm_status(alarm, now).encode() if alarm.is_open else b""  # empty: cleared
             bus.publish(topics.alarm(self.site, alarm.id), payload, qos=1, retain=True)
-        if fx.escalations and self._wake is not None:
+        if (fx.escalations or queued) and self._wake is not None:
             self._wake()
         return fx

@@ -91,6 +91,20 @@ class RoleTargets(BaseModel):
         return [check_webhook(u) for u in value]
 
 
+class HostTargets(BaseModel):
+    """How hosts are told that their visitor checked in: their own e-mail, and webhooks for every arrival."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: bool = Field(default=True, description="E-mail the host at the address in the people directory.")
+    webhooks: list[str] = Field(default_factory=list, description="http(s) URLs told of every arrival.")
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, value: list[str]) -> list[str]:
+        return [check_webhook(u) for u in value]
+
+
 class NotifyConfig(BaseModel):
     """Escalation delivery: the mail server, each role's targets, and the retry policy."""
 
@@ -100,6 +114,7 @@ class NotifyConfig(BaseModel):
     roles: dict[str, RoleTargets] = Field(
         default_factory=dict, description="Targets per role name, as escalation steps name them."
     )
+    hosts: HostTargets = Field(default_factory=HostTargets, description="Telling hosts of arrivals.")
     max_attempts: int = Field(default=8, ge=1, description="Tries per message before it is marked failed.")
     backoff_s: float = Field(default=5.0, gt=0, description="Wait after a first failure; doubles.")
     max_backoff_s: float = Field(default=600.0, gt=0, description="The longest wait between two tries.")

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 MIN_WAIT_S = 0.05
 """The shortest pause between two rounds of the thread, so a clock mismatch never spins a core."""
 
+OnResult = Callable[[Notification, bool, str | None], None]
+"""Told when a notification is delivered (True, None) or given up (False, the last error)."""
+
 
 def utc_now() -> datetime:
     """The current time, aware, in UTC."""
@@ -54,8 +57,12 @@ class Notifier:
         poll_s: float = 30.0,
         retry_db_s: float = 5.0,
         batch: int = 50,
+        on_result: OnResult | None = None,
     ) -> None:
-        """Deliver from `engine`'s notifications table; the thread looks at least every `poll_s` seconds."""
+        """Deliver from `engine`'s notifications table; the thread looks at least every `poll_s` seconds.
+
+        `on_result` is called after a notification is marked sent or failed (never for a retry).
+        """
         if poll_s <= 0 or retry_db_s <= 0 or batch < 1:
             raise ValueError("poll_s and retry_db_s must be positive and batch at least 1")
         self._engine = engine
@@ -64,6 +71,7 @@ class Notifier:
         self._poll_s = poll_s
         self._retry_db_s = retry_db_s
         self._batch = batch
+        self._on_result = on_result
         longest = max(config.smtp.timeout_s, config.webhook_timeout_s)
         self._lease = timedelta(seconds=max(300.0, 20 * longest))
         self._failing: set[tuple[Channel, str]] = set()
@@ -131,7 +139,17 @@ class Notifier:
         if key in self._failing:
             self._failing.discard(key)
             log.info("delivering %s to %s again", notification.channel, shown_target(notification))
+        self._tell(notification, True, None)
         return 1
+
+    def _tell(self, notification: Notification, ok: bool, detail: str | None) -> None:
+        """Call `on_result`; its failure is logged, never the delivery's."""
+        if self._on_result is None:
+            return
+        try:
+            self._on_result(notification, ok, detail)
+        except Exception:  # the message is sent (or given up) whatever the callback does
+            log.exception("the result callback of notification %d failed", notification.id)
 
     def _failed(self, notification: Notification, error: str, now: datetime, *, unexpected: bool) -> None:
         attempts = notification.attempts + 1
@@ -144,6 +162,7 @@ class Notifier:
                 notification.channel, target, notification.alarm_id or "-", attempts, error,
             )
             self._failing.add((notification.channel, notification.target))
+            self._tell(notification, False, error)
             return
         wait = self._config.backoff(attempts)
         with self._engine.begin() as conn:

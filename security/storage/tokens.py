@@ -14,7 +14,7 @@ from security.storage.models import table
 from security.storage.people import Change, DuplicateError, NotFoundError, PeopleError, new_id, record_change
 
 TOKENS = table("api_tokens")
-ROLES = ("guard", "manager", "admin")
+ROLES = ("kiosk", "guard", "manager", "admin")
 """Roles from least to most allowed: each may do everything the ones before it may."""
 PREFIX = "gh_"
 

@@ -1,0 +1,308 @@
+"""The API's visitor routes: invitations and the watchlist for staff, and what kiosks look up.
+
+Kiosk routes (least role `kiosk`, so guards may call them too) never show one visitor another's
+data: host search answers employees' ids and names only, returning visitors and visitors on site
+come masked (`A** L****`), and a returning visitor's details are given only for the opaque token
+of the entry that visitor picked.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from broker.schemas import VisitorType
+from security.api.core import (
+    ApiError,
+    App,
+    Request,
+    Response,
+    Route,
+    json_response,
+    strings_field,
+    text_field,
+    time_field,
+)
+from security.api.views import (
+    fold,
+    invitation_json,
+    iso,
+    kiosk_invitation_json,
+    mask_company,
+    mask_name,
+    watch_json,
+)
+from security.invitations import valid_from
+from security.storage import invitations as invitation_store
+from security.storage import watchlist
+from security.storage.invitations import (
+    Invitation,
+    InvitationClosedError,
+    InvitationError,
+    InvitationNotFoundError,
+    VisitRecord,
+)
+
+HOSTS_SHOWN = 8
+VISITORS_SHOWN = 5
+MIN_QUERY = 2
+RETURNING_DAYS = 400
+"""How far back returning visitors are looked for (retention anonymises older check-ins anyway)."""
+ONSITE_HOURS = 24
+MAX_UPCOMING_H = 168
+PSEUDONYM = re.compile(r"^visitor [0-9a-f]{8}$")
+"""The name retention leaves in an anonymised check-in: never offered as a returning visitor."""
+
+
+def _by(req: Request) -> str:
+    return f"api:{req.caller.name if req.caller else 'anonymous'}"
+
+
+def _staff_view(app: App, found: list[Invitation]) -> list[dict[str, Any]]:
+    desk = app.invitation_desk()
+    names = desk.host_names()
+    return [invitation_json(i, names.get(i.host_id), valid_from=valid_from(i, desk.tz)) for i in found]
+
+
+def create_invitation(app: App, req: Request) -> Response:
+    """POST /api/invitations: `{visitor_name, host_id, company?, email?, visitor_type?, expected_at?, ..}`."""
+    desk, doc = app.invitation_desk(), req.json()
+    send = doc.get("send_email", False)
+    if not isinstance(send, bool):
+        raise ApiError(400, "send_email: must be true or false")
+    try:
+        issued = desk.invite(
+            visitor_name=text_field(doc, "visitor_name", required=True) or "",
+            host_id=text_field(doc, "host_id", required=True) or "", by=_by(req),
+            company=text_field(doc, "company"), email=text_field(doc, "email"),
+            visitor_type=text_field(doc, "visitor_type") or VisitorType.GUEST,
+            expected_at=time_field(doc, "expected_at"), valid_until=time_field(doc, "valid_until"),
+            send_email=send)
+    except InvitationError as exc:
+        raise ApiError(400, str(exc)) from None
+    [shown] = _staff_view(app, [issued.invitation])
+    shown["qr_png"] = f"/api/invitations/{issued.invitation.visit_id}/qr.png"
+    shown["emailed"] = issued.emailed
+    return json_response(shown, 201)
+
+
+def list_invitations(app: App, req: Request) -> Response:
+    """GET /api/invitations[?day=today|YYYY-MM-DD]: open ones not run out, or every one of a local day."""
+    desk = app.invitation_desk()
+    day = req.query.get("day")
+    if day is None:
+        return json_response(_staff_view(app, desk.pending()))
+    if day == "today":
+        chosen = desk.now().astimezone(desk.tz).date()
+    else:
+        try:
+            chosen = date.fromisoformat(day)
+        except ValueError:
+            raise ApiError(400, f"day: today or YYYY-MM-DD, got {day!r}") from None
+    return json_response(_staff_view(app, desk.on_day(chosen)))
+
+
+def cancel_invitation(app: App, req: Request) -> Response:
+    """DELETE /api/invitations/{visit_id}: cancel an open invitation (409 when used or cancelled)."""
+    try:
+        cancelled = app.invitation_desk().cancel(req.params["visit_id"], _by(req))
+    except InvitationNotFoundError as exc:
+        raise ApiError(404, str(exc)) from None
+    except InvitationClosedError as exc:
+        raise ApiError(409, str(exc)) from None
+    return json_response(_staff_view(app, [cancelled])[0])
+
+
+def invitation_qr(app: App, req: Request) -> Response:
+    """GET /api/invitations/{visit_id}/qr.png: the QR code to print or send."""
+    try:
+        png = app.invitation_desk().qr(req.params["visit_id"])
+    except InvitationNotFoundError as exc:
+        raise ApiError(404, str(exc)) from None
+    return Response(200, png, "image/png")
+
+
+def _employees(app: App) -> list[dict[str, str]]:
+    with app.store.engine.connect() as conn:
+        return [{"id": p.id, "name": p.name} for p in invitation_store.employees(conn)]
+
+
+def kiosk_hosts(app: App, req: Request) -> Response:
+    """GET /api/kiosk/hosts?q=PREFIX: up to 8 employees whose name or a name word starts with it."""
+    wanted = fold(req.query.get("q", ""))
+    if not wanted:
+        raise ApiError(400, "q: required")
+    found = []
+    for person in _employees(app):
+        words = fold(person["name"]).split()
+        if any(" ".join(words[i:]).startswith(wanted) for i in range(len(words))):
+            found.append(person)
+            if len(found) == HOSTS_SHOWN:
+                break
+    return json_response(found)
+
+
+def kiosk_all_hosts(app: App, req: Request) -> Response:
+    """GET /api/kiosk/hosts/all: every employee's id and name, for a kiosk's offline cache."""
+    return json_response(_employees(app))
+
+
+def kiosk_invitation(app: App, req: Request) -> Response:
+    """GET /api/kiosk/invitations/{code}: the scanned invitation while it is usable, else 404."""
+    desk = app.invitation_desk()
+    found = desk.lookup(req.params["code"])
+    if found is None:
+        raise ApiError(404, "no usable invitation has this code")
+    host = desk.host_names().get(found.host_id)
+    shown = kiosk_invitation_json(found, host, valid_from=valid_from(found, desk.tz), code=False)
+    return json_response(shown)
+
+
+def kiosk_upcoming(app: App, req: Request) -> Response:
+    """GET /api/kiosk/invitations?upcoming_h=24: open invitations usable within the hours, with codes."""
+    desk = app.invitation_desk()
+    text = req.query.get("upcoming_h", "24")
+    hours = int(text) if text.isdigit() else 0
+    if not 1 <= hours <= MAX_UPCOMING_H:
+        raise ApiError(400, f"upcoming_h: a whole number from 1 to {MAX_UPCOMING_H}, got {text!r}")
+    names = desk.host_names()
+    return json_response([kiosk_invitation_json(i, names.get(i.host_id), valid_from=valid_from(i, desk.tz),
+                                                code=True) for i in desk.upcoming(hours)])
+
+
+def _records(app: App, since: datetime, types: tuple[str, ...]) -> list[VisitRecord]:
+    with app.store.engine.connect() as conn:
+        return invitation_store.visit_records(conn, since, types=types)
+
+
+def _query(req: Request) -> str:
+    text = " ".join(req.query.get("q", "").split())
+    if len(text) < MIN_QUERY:
+        raise ApiError(400, f"q: at least {MIN_QUERY} characters")
+    return text
+
+
+def kiosk_visitors(app: App, req: Request) -> Response:
+    """GET /api/kiosk/visitors?q=TEXT: up to 5 returning visitors by name or exact e-mail, masked."""
+    text = _query(req)
+    wanted, by_email = fold(text), "@" in text
+    starts: list[VisitRecord] = []
+    contains: list[VisitRecord] = []
+    seen: set[str] = set()
+    for record in _records(app, app.now() - timedelta(days=RETURNING_DAYS), ("visitor.checked_in",)):
+        name, email = str(record.data.get("visitor_name") or ""), str(record.data.get("email") or "")
+        key = fold(name)
+        if not name or PSEUDONYM.match(name) or key in seen:
+            continue
+        if (email.casefold() != text.casefold()) if by_email else (wanted not in key):
+            continue
+        seen.add(key)  # newest first: the first record of a person is their last visit
+        (starts if by_email or key.startswith(wanted) else contains).append(record)
+        if len(starts) == VISITORS_SHOWN:
+            break
+    return json_response([_returning(app, r) for r in (starts + contains)[:VISITORS_SHOWN]])
+
+
+def _returning(app: App, record: VisitRecord) -> dict[str, Any]:
+    """A returning visitor masked, with the token that gives their details to the kiosk."""
+    data = record.data
+    last = record.time.date().isoformat()
+    details = {"visitor_name": data.get("visitor_name"), "company": data.get("company"),
+               "email": data.get("email"), "visitor_type": data.get("visitor_type"),
+               "language": data.get("language"), "last_visit": last}
+    return {"token": app.picks.issue(details), "name": mask_name(str(data.get("visitor_name"))),
+            "company": mask_company(data.get("company")), "last_visit": last}
+
+
+def kiosk_visitor(app: App, req: Request) -> Response:
+    """GET /api/kiosk/visitors/{token}: the full details of the returning visitor who picked this entry."""
+    details = app.picks.resolve(req.params["token"])
+    if details is None:
+        raise ApiError(404, "the token is unknown or ran out; search again")
+    return json_response(details)
+
+
+def _on_site(app: App) -> list[tuple[datetime, dict[str, Any]]]:
+    """Visitors checked in within ONSITE_HOURS and not checked out, newest first."""
+    records = _records(app, app.now() - timedelta(hours=ONSITE_HOURS),
+                       ("visitor.checked_in", "visitor.checked_out"))
+    gone = {r.data.get("visit_id") for r in records if r.type == "visitor.checked_out"}
+    present: dict[str, tuple[datetime, dict[str, Any]]] = {}
+    for record in records:
+        visit_id = record.data.get("visit_id")
+        if record.type == "visitor.checked_in" and visit_id not in gone and visit_id not in present:
+            present[str(visit_id)] = (record.time, record.data)
+    return list(present.values())
+
+
+def _onsite_json(since: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {"visit_id": data.get("visit_id"), "name": mask_name(str(data.get("visitor_name") or "")),
+            "company": mask_company(data.get("company")), "since": iso(since)}
+
+
+def kiosk_onsite_badge(app: App, req: Request) -> Response:
+    """GET /api/kiosk/onsite-badge/{badge}: the visit on site holding this badge value (or visit id)."""
+    value = req.params["badge"].strip()
+    for since, data in _on_site(app):
+        if str(data.get("badge") or "") == value.upper() or data.get("visit_id") == value:
+            return json_response(_onsite_json(since, data))
+    raise ApiError(404, "no visitor on site holds this badge")
+
+
+def kiosk_onsite(app: App, req: Request) -> Response:
+    """GET /api/kiosk/onsite?q=TEXT: visitors on site whose name contains the text, masked."""
+    wanted = fold(_query(req))
+    return json_response([_onsite_json(since, data) for since, data in _on_site(app)
+                          if wanted in fold(str(data.get("visitor_name") or ""))][:VISITORS_SHOWN])
+
+
+def kiosk_watchlist(app: App, req: Request) -> Response:
+    """GET /api/kiosk/watchlist: id, name and aliases of the active entries, for screening at the kiosk."""
+    return json_response([watch_json(e, full=False) for e in watchlist.list_entries(app.store.engine)])
+
+
+def list_watchlist(app: App, req: Request) -> Response:
+    """GET /api/watchlist[?removed=1]: the entries with why and by whom."""
+    entries = watchlist.list_entries(app.store.engine, removed=req.flag("removed"))
+    return json_response([watch_json(e, full=True) for e in entries])
+
+
+def add_watch(app: App, req: Request) -> Response:
+    """POST /api/watchlist: `{name, aliases?: [..], reason?}`."""
+    doc = req.json()
+    name = text_field(doc, "name", required=True) or ""
+    aliases = strings_field(doc, "aliases")
+    entry = watchlist.add_entry(app.store.engine, name, req.change(app), aliases=aliases,
+                                reason=text_field(doc, "reason"))
+    return json_response(watch_json(entry, full=True), 201)
+
+
+def remove_watch(app: App, req: Request) -> Response:
+    """DELETE /api/watchlist/{id}: take an entry off the watchlist."""
+    text = req.params["id"]
+    if not text.isdigit():
+        raise ApiError(404, f"no watchlist entry {text!r}")
+    entry = watchlist.remove_entry(app.store.engine, int(text), req.change(app))
+    return json_response(watch_json(entry, full=True))
+
+
+ROUTES = (
+    Route("POST", "/api/invitations", "guard", create_invitation),
+    Route("GET", "/api/invitations", "guard", list_invitations),
+    Route("DELETE", "/api/invitations/{visit_id}", "manager", cancel_invitation),
+    Route("GET", "/api/invitations/{visit_id}/qr.png", "guard", invitation_qr),
+    Route("GET", "/api/kiosk/hosts", "kiosk", kiosk_hosts),
+    Route("GET", "/api/kiosk/hosts/all", "kiosk", kiosk_all_hosts),
+    Route("GET", "/api/kiosk/invitations", "kiosk", kiosk_upcoming),
+    Route("GET", "/api/kiosk/invitations/{code}", "kiosk", kiosk_invitation),
+    Route("GET", "/api/kiosk/visitors", "kiosk", kiosk_visitors),
+    Route("GET", "/api/kiosk/visitors/{token}", "kiosk", kiosk_visitor),
+    Route("GET", "/api/kiosk/onsite", "kiosk", kiosk_onsite),
+    Route("GET", "/api/kiosk/onsite-badge/{badge}", "kiosk", kiosk_onsite_badge),
+    Route("GET", "/api/kiosk/watchlist", "kiosk", kiosk_watchlist),
+    Route("GET", "/api/watchlist", "guard", list_watchlist),
+    Route("POST", "/api/watchlist", "manager", add_watch),
+    Route("DELETE", "/api/watchlist/{id}", "manager", remove_watch),
+)
+"""Visitor routes: invitations and the watchlist for staff, lookups for kiosks (least role kiosk)."""
