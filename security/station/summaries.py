@@ -132,6 +132,16 @@ def _shelved(d: s.AlarmShelved) -> str:
     return f"{d.alarm_id} by {d.by} until {d.until:%H:%M}"
 
 
+def _photo(d: s.VisitorPhoto) -> str:
+    size = f" {d.width}x{d.height}" if d.width and d.height else ""
+    return f"photo{size} of visit {d.visit_id}" if d.jpeg else f"photo of visit {d.visit_id} (removed)"
+
+
+def _agreed(d: s.VisitorAgreed) -> str:
+    how = "signed" if d.signature else "accepted"
+    return f"visit {d.visit_id} {how} {d.agreement} ({d.language})"
+
+
 def _escalated(d: s.AlarmEscalated) -> str:
     return f"{d.alarm_id} not acknowledged: level {d.level}, told {', '.join(d.notify) or 'nobody'}"
 
@@ -158,6 +168,8 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.VisitorCheckedIn: _checked_in,
     s.VisitorCheckedOut: lambda d: f"visit {d.visit_id} by {d.method}",
     s.VisitorScreened: _screened,
+    s.VisitorPhoto: _photo,
+    s.VisitorAgreed: _agreed,
     s.HostNotified: _notified,
     s.BadgePrinted: _printed,
     s.BadgeRead: _badge,
