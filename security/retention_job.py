@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, bindparam, select, update
 
 from broker.config import ConfigError
-from security.audit import RetentionPlan, RetentionPolicy, plan_retention
+from security.audit import AuditRecord, RetentionPlan, RetentionPolicy, plan_retention, pseudonym
 from security.storage import EventStore
 from security.storage.audit_log import HEAD, append_audit
 from security.storage.models import table
@@ -27,6 +27,7 @@ from security.storage.models import table
 log = logging.getLogger(__name__)
 
 EVENTS = table("events")
+INVITATIONS = table("invitations")
 SECTION = "retention"
 
 
@@ -93,11 +94,34 @@ def _candidates(
     return keys, records
 
 
-def _result(plan: RetentionPlan, audit_seq: int | None, dry_run: bool) -> RetentionResult:
+def _result(
+    plan: RetentionPlan, invitations: int, audit_seq: int | None, dry_run: bool
+) -> RetentionResult:
     by_type: dict[str, int] = {}
     for change in plan.changes:
         by_type[change.type] = by_type.get(change.type, 0) + 1
-    return RetentionResult(plan.cutoff, len(plan.changes), by_type, audit_seq, dry_run)
+    if invitations:
+        by_type["invitation"] = invitations
+    return RetentionResult(plan.cutoff, len(plan.changes) + invitations, by_type, audit_seq, dry_run)
+
+
+def _old_invitations(conn: Connection, cutoff: datetime) -> list[str]:
+    """Visit ids of invitations expected before `cutoff` that still name their visitor."""
+    query = select(INVITATIONS.c.visit_id, INVITATIONS.c.visitor_name)
+    query = query.where(INVITATIONS.c.expected_at < cutoff)
+    return [row.visit_id for row in conn.execute(query) if row.visitor_name != pseudonym(row.visit_id)]
+
+
+def _forget_invitations(
+    conn: Connection, visit_ids: list[str], now: datetime, actor: str
+) -> AuditRecord | None:
+    """Pseudonymise the visitor of old invitations and drop their company and e-mail."""
+    if not visit_ids:
+        return None
+    stmt = update(INVITATIONS).where(INVITATIONS.c.visit_id == bindparam("key")).values(
+        visitor_name=bindparam("name"), company=None, email=None)
+    conn.execute(stmt, [{"key": v, "name": pseudonym(v)} for v in visit_ids])
+    return AuditRecord(now, actor, "retention.invitations", "invitations", {"anonymised": len(visit_ids)})
 
 
 def run_retention(
@@ -113,18 +137,26 @@ def run_retention(
     if dry_run:
         with store.engine.connect() as conn:
             _, records = _candidates(conn, policy, now)
-        return _result(plan_retention(records, policy, now, actor=actor), None, dry_run=True)
+            invitations = _old_invitations(conn, policy.cutoff(now))
+        plan = plan_retention(records, policy, now, actor=actor)
+        return _result(plan, len(invitations), None, dry_run=True)
     with store.engine.begin() as conn:
         # the audit head first: the write lock before the read, so two runs never plan on the same rows
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
         keys, records = _candidates(conn, policy, now)
         plan = plan_retention(records, policy, now, actor=actor)
-        if not plan.changes:
-            return _result(plan, None, dry_run=False)
-        stmt = update(EVENTS).where(EVENTS.c.id == bindparam("row_key")).values(data=bindparam("new_data"))
-        conn.execute(stmt, [{"row_key": keys[c.index], "new_data": dict(c.data)} for c in plan.changes])
-        sealed = append_audit(conn, plan.audit, key=audit_key)
-    result = _result(plan, sealed[-1].seq, dry_run=False)
+        invitations = _old_invitations(conn, plan.cutoff)
+        if not plan.changes and not invitations:
+            return _result(plan, 0, None, dry_run=False)
+        audit = list(plan.audit) if plan.changes else []
+        if plan.changes:
+            stmt = update(EVENTS).where(EVENTS.c.id == bindparam("row_key"))
+            rows = [{"row_key": keys[c.index], "new_data": dict(c.data)} for c in plan.changes]
+            conn.execute(stmt.values(data=bindparam("new_data")), rows)
+        forgotten = _forget_invitations(conn, invitations, now, actor)
+        audit += [forgotten] if forgotten else []
+        sealed = append_audit(conn, audit, key=audit_key)
+    result = _result(plan, len(invitations), sealed[-1].seq, dry_run=False)
     log.info("retention: %d event(s) older than %s anonymised (audit record %s)",
              result.anonymised, plan.cutoff.isoformat(), result.audit_seq)
     return result

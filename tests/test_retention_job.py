@@ -170,3 +170,28 @@ def test_the_retention_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ("manager:ana", 30), (chain[1].actor, 10),
     ]
     assert chain[1].actor.startswith("cli:")
+
+
+def test_old_invitations_forget_their_visitor_too(store: EventStore) -> None:
+    """An invitation's visitor name is pseudonymised and company and e-mail dropped, once, audited."""
+    invitations = table("invitations")
+    rows = [{"visit_id": vid, "code": f"GH1:{vid}:s", "visitor_name": name, "company": "Acme",
+             "email": f"{vid}@example.org", "visitor_type": "guest", "host_id": "e-1", "expected_at": at,
+             "valid_until": at + timedelta(hours=8), "created_by": "cli:joe", "created_at": at,
+             "cancelled_at": None, "checked_in_at": None}
+            for vid, name, at in (("OLDVISIT01", "Siti Rahma", OLD), ("NEWVISIT01", "Maria Lopez", NEW))]
+    with store.engine.begin() as conn:
+        conn.execute(invitations.insert(), rows)
+    first = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    again = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    with store.engine.connect() as conn:
+        stored = {r.visit_id: r for r in conn.execute(select(invitations))}
+        actions = [r.action for r in read_chain(conn)]
+        report = verify(read_chain(conn), key=KEY, expected=chain_head(conn))
+    old, new = stored["OLDVISIT01"], stored["NEWVISIT01"]
+    assert (old.visitor_name, old.company, old.email) == (pseudonym("OLDVISIT01"), None, None)
+    assert (new.visitor_name, new.company) == ("Maria Lopez", "Acme")
+    assert first.by_type["invitation"] == 1
+    assert again.anonymised == 0
+    assert actions.count("retention.invitations") == 1
+    assert report.ok
