@@ -30,6 +30,7 @@ from security.notify.messages import one_line
 from security.notify.queue import Channel, enqueue
 from security.storage import invitations as store
 from security.storage.audit_log import append_audit
+from security.storage.engine import writing
 from security.storage.invitations import Invitation, InvitationError, InvitationNotFoundError
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class InvitationDesk:
             raise InvitationError("email: needed to send the invitation")
         invitation = Invitation(visit_id, new_code(visit_id), data.visitor_name, data.company, data.email,
                                 str(data.visitor_type), host_id, expected, until, by, now)
-        with self._engine.begin() as conn:
+        with writing(self._engine) as conn:
             host = store.employee(conn, host_id)
             if host is None:
                 raise InvitationError(f"host_id: no employee {host_id!r}")
@@ -210,7 +211,7 @@ class InvitationDesk:
     def cancel(self, visit_id: str, by: str) -> Invitation:
         """Cancel an open invitation (audited); InvitationNotFoundError / InvitationClosedError otherwise."""
         now = self._clock()
-        with self._engine.begin() as conn:
+        with writing(self._engine) as conn:
             cancelled = store.cancel_invitation(conn, visit_id, now)
             append_audit(conn, [AuditRecord(now, by, "invitation.cancelled", f"visit:{visit_id}", {})],
                          key=self._key)

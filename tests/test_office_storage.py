@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from broker.schemas import Priority
 from security.access import CredentialFormat, PersonKind, WeeklySchedule
@@ -29,6 +30,7 @@ from security.storage.directory import (
     schedule_from_json,
     schedule_to_json,
 )
+from security.storage.engine import writing
 from security.storage.models import table
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -125,3 +127,28 @@ def test_audit_chain_in_the_database_detects_edits_deletes_and_reorders(db_url: 
     assert (2, ProblemKind.EDITED) in kinds
     assert any(seq in (4, 5) and kind is ProblemKind.MISSING for seq, kind in kinds), kinds
     assert any(seq in (5, 6) for seq, _ in kinds)
+
+
+def test_read_then_write_transactions_do_not_fail_while_another_connection_writes(sqlite_url: str) -> None:
+    """`writing()` takes SQLite's write lock at BEGIN: a stale read snapshot never refuses the write."""
+    stop = threading.Event()
+    with open_store(sqlite_url) as store:
+        version = table("directory_version")
+
+        def busy_writer() -> None:
+            while not stop.is_set():
+                with store.engine.begin() as conn:
+                    bump_version(conn, T0)
+
+        writer = threading.Thread(target=busy_writer)
+        writer.start()
+        try:
+            for _ in range(50):
+                with writing(store.engine) as conn:
+                    conn.execute(select(func.count()).select_from(version)).scalar_one()  # read first
+                    bump_version(conn, T0)  # then write
+        finally:
+            stop.set()
+            writer.join()
+        with store.engine.connect() as conn:
+            assert directory_version(conn) >= 50

@@ -23,6 +23,7 @@ from security.notify.queue import (
 )
 from security.notify.senders import DeliveryError, post_webhook, send_email, shown_url
 from security.storage.batch import first_line
+from security.storage.engine import writing
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class Notifier:
             with self._engine.connect() as conn:
                 batch = due(conn, now, self._batch)
             for notification in batch:
-                with self._engine.begin() as conn:
+                with writing(self._engine) as conn:
                     if not claim(conn, notification, now + self._lease):
                         continue  # another worker has it
                 delivered += self._deliver(notification, now)
@@ -134,7 +135,7 @@ class Notifier:
             error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             self._failed(notification, error, now, unexpected=not isinstance(exc, DeliveryError))
             return 0
-        with self._engine.begin() as conn:
+        with writing(self._engine) as conn:
             mark_sent(conn, notification.id, now)
         if key in self._failing:
             self._failing.discard(key)
@@ -155,7 +156,7 @@ class Notifier:
         attempts = notification.attempts + 1
         target = shown_target(notification)
         if attempts >= self._config.max_attempts:
-            with self._engine.begin() as conn:
+            with writing(self._engine) as conn:
                 mark_failed(conn, notification.id, error)
             log.error(
                 "gave up on %s to %s for alarm %s after %d attempt(s); last error: %s",
@@ -165,7 +166,7 @@ class Notifier:
             self._tell(notification, False, error)
             return
         wait = self._config.backoff(attempts)
-        with self._engine.begin() as conn:
+        with writing(self._engine) as conn:
             mark_retry(conn, notification.id, error, now + timedelta(seconds=wait))
         key = (notification.channel, notification.target)
         if key in self._failing:

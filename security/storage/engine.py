@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +80,28 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
         cursor.close()
 
 
+_BEGIN = threading.local()
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for a transaction that reads, then writes.
+
+    On SQLite it is BEGIN IMMEDIATE: a deferred transaction that read first cannot take the write
+    lock once another connection has written since ("database is locked" at once, no busy wait).
+    Elsewhere it is a plain transaction.
+    """
+    _BEGIN.immediate = True
+    try:
+        with engine.begin() as conn:
+            _BEGIN.immediate = False
+            yield conn
+    finally:
+        _BEGIN.immediate = False
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if getattr(_BEGIN, "immediate", False) else "BEGIN")
 
 
 def alembic_config() -> Config:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine, insert, select, update
 
+from security.storage.engine import writing
 from security.storage.models import table
 from security.storage.people import Change, DuplicateError, NotFoundError, PeopleError, new_id, record_change
 
@@ -50,7 +51,7 @@ def create_token(engine: Engine, name: str, role: str, change: Change) -> tuple[
     if role not in ROLES:
         raise PeopleError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     text = PREFIX + secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         live = select(TOKENS.c.id).where(TOKENS.c.name == name, TOKENS.c.revoked_at.is_(None))
         if conn.execute(live).first() is not None:
             raise DuplicateError(f"a live token named {name!r} exists; revoke it first")
@@ -75,7 +76,7 @@ def verify_token(engine: Engine, token: str) -> Caller | None:
 
 def revoke_token(engine: Engine, token_id: int, change: Change) -> TokenInfo:
     """Revoke a token by id from `change.now`; NotFoundError when there is no live token with that id."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(select(TOKENS).where(TOKENS.c.id == token_id)).one_or_none()
         if row is None or row.revoked_at is not None:
             raise NotFoundError(f"no live API token {token_id}")

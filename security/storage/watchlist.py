@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from security.storage import office_models  # noqa: F401  (registers the tables)
+from security.storage.engine import writing
 from security.storage.models import table
 from security.storage.people import Change, NotFoundError, PeopleError, new_id, record_change
 
@@ -56,7 +57,7 @@ def add_entry(
     why = " ".join(reason.split()) if reason else None
     if why is not None and len(why) > MAX_REASON:
         raise PeopleError(f"reason: at most {MAX_REASON} characters")
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         result = conn.execute(insert(WATCHLIST).values(
             name=clean, aliases=list(unique), reason=why or None, added_by=change.actor, added_at=change.now,
             removed_at=None))
@@ -67,7 +68,7 @@ def add_entry(
 
 def remove_entry(engine: Engine, entry_id: int, change: Change) -> WatchEntry:
     """Take an active entry off the watchlist; NotFoundError when there is no active entry with that id."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         row = conn.execute(select(WATCHLIST).where(WATCHLIST.c.id == entry_id)).one_or_none()
         if row is None or row.removed_at is not None:
             raise NotFoundError(f"no watchlist entry {entry_id}")
