@@ -78,6 +78,12 @@ def _bench_devices(settings: Settings, args: argparse.Namespace) -> int:
     return bench_devices_command(settings, args)
 
 
+def _bench_kiosk(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.bench_kiosk import bench_kiosk_command
+
+    return bench_kiosk_command(settings, args)
+
+
 def _bench_alarms(settings: Settings, args: argparse.Namespace) -> int:
     from gatehouse.bench_alarms import bench_alarms_command
 
@@ -119,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--device", default="kiosk-1", help="this kiosk's device name (default kiosk-1)")
     kiosk.add_argument("--demo", action="store_true", help="play the scripted walk-in, then exit")
     kiosk.add_argument("--headless", action="store_true", help="render offscreen (no display needed)")
-    kiosk.add_argument("--screenshots", metavar="DIR", help="save a PNG of every screen shown")
+    kiosk.add_argument("--screenshots", metavar="DIR", help="with --demo: a PNG of each screen shown; alone: "
+                       "every screen in every language, offscreen, into DIR/<lang>/ (no broker needed)")
     kiosk.add_argument("--size", type=_size, help="window WxH in pixels (default 1080x1920)")
     kiosk.add_argument("--position", type=_position, help="window X,Y on the desktop")
     kiosk.set_defaults(run=_kiosk)
@@ -177,7 +184,7 @@ def _add_device_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`bench ingest`, `bench devices` and `bench alarms`."""
+    """`bench ingest`, `bench devices`, `bench alarms` and `bench kiosk`."""
     bench = sub.add_parser("bench", parents=[common], help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     ingest = bench_sub.add_parser("ingest", parents=[common], help="events/s stored vs a bare subscriber")
@@ -209,6 +216,11 @@ def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
                         help="without --mqtt: only this broker (default: Mosquitto if installed, "
                         "then the embedded one)")
     alarms.set_defaults(run=_bench_alarms)
+    kiosk = bench_sub.add_parser("kiosk", parents=[common], help="kiosk touches per check-in, screen change "
+                                 "time and Confirm -> print time, through the real screens offscreen")
+    kiosk.add_argument("--transitions", type=int, default=400, help="screen changes timed (default 400)")
+    kiosk.add_argument("--prints", type=int, default=20, help="check-ins timed to the print (default 20)")
+    kiosk.set_defaults(run=_bench_kiosk)
 
 
 
@@ -233,12 +245,14 @@ def _kiosk(settings: Settings, args: argparse.Namespace) -> int:
 
     from broker.broker_cli import client_url
     from broker.credentials import Role
-    from kiosk.runner import run
+    from kiosk.runner import run, screenshots
 
+    if args.screenshots and not args.demo:
+        return screenshots(Path(args.screenshots), size=args.size)
     return run(client_url(settings, args.device, Role.KIOSK), site=settings.site, device=args.device,
-               data_dir=settings.data_dir, scripted=args.demo, headless=args.headless,
-               screenshot_dir=Path(args.screenshots) if args.screenshots else None, size=args.size,
-               position=args.position)
+               data_dir=settings.data_dir, config_file=getattr(args, "config", None), scripted=args.demo,
+               headless=args.headless, screenshot_dir=Path(args.screenshots) if args.screenshots else None,
+               size=args.size, position=args.position)
 
 
 def _station(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,16 +1,167 @@
-"""`gatehouse kiosk`: the kiosk window wired to the site, its check-ins sent through the outbox."""
+"""`gatehouse kiosk`: the kiosk window wired to its adapters, its events sent through the outbox.
+
+Three ways to run: interactive (the real adapters of the `[kiosk]` settings), `--demo` (a scripted
+walk-in played with touches on the real widgets; on the built-in demo adapters when no `[kiosk]`
+section is configured), and `--screenshots DIR` alone (every screen in every language, offscreen,
+on the demo adapters, nothing sent anywhere).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from broker.config import MqttUrl
+from broker.config import ENV_CONFIG, MqttUrl
 from broker.device_link import DeviceLink
-from broker.schemas import VisitorCheckedIn
+from broker.schemas import Data, VisitorCheckedIn, VisitorCheckedOut
+from kiosk.config import FileAgreements, KioskConfig, load_kiosk
+from kiosk.i18n import LANGUAGES
+from kiosk.ports import Emit, Ports
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+    from kiosk.autopilot import Pilot
 
 log = logging.getLogger(__name__)
+
+SCRIPTS = ("walk_in", "invited")
+"""The visitor scripts `--demo` can play."""
+QR_EVERY_S = 0.3
+"""How often the camera's picture is searched for a QR code while the kiosk takes codes."""
+
+
+class OwnVisits(Protocol):
+    """Where a kiosk keeps its own check-ins (check-out works before they reach the service)."""
+
+    def remember(self, visit_id: str, badge: str, name: str) -> None:
+        """Record a check-in made here."""
+        ...
+
+    def forget(self, visit_id: str) -> None:
+        """Drop a visit that checked out."""
+        ...
+
+
+@dataclass(slots=True)
+class Adapters:
+    """What the view-model and the window are given, and what to stop at the end."""
+
+    ports: Ports
+    own: OwnVisits
+    camera: Any = None
+    """A `kiosk.app.CameraFeed` (KioskCamera or the demo's), or None."""
+    online: Callable[[], bool] = lambda: True
+    """The central service answers (always True for the demo adapters)."""
+    stops: list[Callable[[], object]] = field(default_factory=list)
+
+
+def kivy_environment(*, headless: bool) -> None:
+    """Set Kivy's environment before it is imported (it must not read our command line)."""
+    os.environ["KIVY_NO_ARGS"] = "1"
+    os.environ["KIVY_NO_CONSOLELOG"] = "1"  # its records reach our log handler once, not twice
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+
+
+def remembering(emit: Emit, own: OwnVisits) -> Emit:
+    """`emit` that also records this kiosk's check-ins (with a badge) and forgets its check-outs."""
+
+    def send(event_type: str, data: Data) -> object:
+        sent = emit(event_type, data)
+        try:
+            if isinstance(data, VisitorCheckedIn) and data.badge:
+                own.remember(data.visit_id, data.badge, data.visitor_name)
+            elif isinstance(data, VisitorCheckedOut):
+                own.forget(data.visit_id)
+        except Exception:
+            log.exception("the kiosk's own record of visit %s could not be kept", data)
+        return sent
+
+    return send
+
+
+def real_adapters(config: KioskConfig, emit: Emit) -> Adapters:
+    """The central service's client with its offline cache, the printer and the camera of `config`."""
+    from kiosk.central_client import CentralClient
+    from kiosk.printer import printer_for
+
+    client = CentralClient.from_config(config)
+    client.start()
+    ports = Ports(
+        directory=client.hosts, agreements=FileAgreements(config),
+        screener=client.screener(config.screen_threshold, check_company=config.screen_company),
+        printer=printer_for(config, emit), invitations=client.invitations, visitors=client.visitors,
+        visits=client.visits,
+    )  # fmt: skip
+    adapters = Adapters(ports, client.visits, online=lambda: client.online, stops=[client.stop])
+    if config.camera is not None:
+        from kiosk.camera import KioskCamera
+
+        camera = KioskCamera(config.camera)
+        camera.start()
+        adapters.stops.append(camera.stop)
+        if not camera.wait_available(5.0):
+            log.warning("%s gives no picture yet; the photo step is skipped until it does", camera.name)
+        adapters.camera = camera
+    return adapters
+
+
+def demo_adapters(badge_folder: Path | None) -> Adapters:
+    """The built-in demo adapters (`kiosk.demo_ports`); badges drawn into `badge_folder`."""
+    from kiosk.demo_ports import demo_site
+
+    site = demo_site(badge_folder)
+    return Adapters(site.ports, site.visits, camera=site.camera)
+
+
+def has_kiosk_section(config_file: str | Path | None) -> bool:
+    """True when the settings file (or $GATEHOUSE_CONFIG) has a `[kiosk]` section."""
+    path = config_file or os.environ.get(ENV_CONFIG)
+    if not path:
+        return False
+    try:
+        return "kiosk" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return True  # let load_kiosk say what is wrong
+
+
+class QrWatcher:
+    """Looks for a QR code in the camera's picture while `active()`, handing each new one to `found`."""
+
+    def __init__(self, camera: Any, found: Callable[[str], object], active: Callable[[], bool],
+                 *, hold_s: float = 3.0) -> None:
+        """Watch `camera` (a CameraFeed); a code seen again within `hold_s` seconds is not repeated."""
+        self._camera, self._found, self._active, self._hold = camera, found, active, hold_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kiosk-qr", daemon=True)
+
+    def start(self) -> None:
+        """Start watching in a thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+        self._thread.join(2.0)
+
+    def _run(self) -> None:
+        from kiosk.camera import read_qr
+
+        last, last_at = "", 0.0
+        while not self._stop.wait(QR_EVERY_S):
+            frame = self._camera.preview() if self._active() else None
+            code = read_qr(frame) if frame is not None else None
+            if code and (code != last or time.monotonic() - last_at > self._hold):
+                last, last_at = code, time.monotonic()
+                log.info("QR code read by the camera (%d characters)", len(code))
+                self._found(code)
 
 
 def run(
@@ -19,39 +170,110 @@ def run(
     site: str,
     device: str,
     data_dir: Path,
+    config_file: str | Path | None = None,
+    config: KioskConfig | None = None,
     scripted: bool = False,
+    script: str = "walk_in",
     headless: bool = False,
     screenshot_dir: Path | None = None,
     size: tuple[int, int] | None = None,
     position: tuple[int, int] | None = None,
     step_delay: float = 0.3,
 ) -> int:
-    """Run the kiosk until its window closes (or its demo script ends); return an exit code."""
-    os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not read our command line
-    os.environ["KIVY_NO_CONSOLELOG"] = "1"  # its records reach our log handler once, not twice
-    if headless:
-        os.environ["SDL_VIDEODRIVER"] = "offscreen"
-    from kiosk import walkin
-    from kiosk.app import PORTRAIT, run_kiosk  # opens the window: only after the environment is set
-    from kiosk.viewmodel import KioskViewModel
+    """Run the kiosk until its window closes (or its script ends); return an exit code.
 
+    `--screenshots` without `--demo` makes the screenshot tour instead (see `screenshots`).
+    """
+    if screenshot_dir is not None and not scripted:
+        return screenshots(screenshot_dir, size=size)
+    if script not in SCRIPTS:
+        raise ValueError(f"script must be one of {SCRIPTS}, got {script!r}")
+    demo = config is None and scripted and not has_kiosk_section(config_file)
+    if config is None and not demo:
+        config = load_kiosk(config_file, data_dir=data_dir)
+    kivy_environment(headless=headless)
     if position is not None:
-        from kivy.core.window import Window
+        from kivy.core.window import Window  # opens the window: only after the environment is set
 
         Window.left, Window.top = position
-    with DeviceLink(url, site=site, device=device, kind="kiosk", outbox_dir=data_dir / "outbox") as link:
+    link = DeviceLink(url, site=site, device=device, kind="kiosk", outbox_dir=data_dir / "outbox")
+    adapters = demo_adapters(screenshot_dir) if demo or config is None else real_adapters(
+        config, link.source.emit)
+    app = open_kiosk(link, adapters, None if demo else config, size=size)
+    pilot = play(app, script, screenshot_dir, step_delay) if scripted else None
+    try:
+        with link:
+            app.run()
+            if not link.drain(10):
+                log.warning("%d event(s) not yet confirmed; they wait in the outbox", link.source.pending())
+    finally:
+        for stop in reversed(adapters.stops):
+            stop()
+    if pilot is not None and (pilot.failure is not None or not pilot.finished):
+        log.error("the script did not finish: %s", pilot.failure)
+        return 1
+    log.info("kiosk closed; %d touches in the last visit", app.vm.last_touches or app.vm.touches)
+    return 0
 
-        def check_in(visit: VisitorCheckedIn) -> None:
-            event = link.source.emit("visitor.checked_in", visit)
-            log.info("checked in %s (visit %s, seq %d)", visit.visitor_name, visit.visit_id, event.seq)
 
-        run_kiosk(
-            KioskViewModel(check_in),
-            script=walkin.DEMO_SCRIPT if scripted else None,
-            screenshot_dir=screenshot_dir,
-            step_delay=step_delay,
-            size=size or PORTRAIT,
-        )
-        if not link.drain(10):
-            log.warning("%d check-in(s) not yet confirmed; they wait in the outbox", link.source.pending())
+def open_kiosk(link: DeviceLink, adapters: Adapters, config: KioskConfig | None, *,
+               size: tuple[int, int] | None = None) -> KioskApp:
+    """The kiosk window on `adapters`, emitting through `link`; its scanner and QR reader started."""
+    from kiosk.app import PORTRAIT, KioskApp
+    from kiosk.viewmodel import KioskViewModel
+
+    vm = KioskViewModel(
+        remembering(link.source.emit, adapters.own), adapters.ports,
+        language=config.default_language if config is not None else "en",
+        camera=adapters.camera is not None and bool(adapters.camera.available),
+        idle_timeout=config.idle_s if config is not None else 30.0,
+    )  # fmt: skip
+    app = KioskApp(vm, camera=adapters.camera, online=lambda: link.bus.connected and adapters.online(),
+                   size=size or PORTRAIT)
+    if config is not None and config.scanner is not None:
+        from kiosk.scanner import KioskScanner
+
+        scanner = KioskScanner.from_config(config.scanner, app.post_code)
+        scanner.start()
+        adapters.stops.append(scanner.stop)
+    if adapters.camera is not None:
+        watcher = QrWatcher(adapters.camera, app.post_code, lambda: app.scanning)
+        watcher.start()
+        adapters.stops.append(watcher.stop)
+    return app
+
+
+def play(app: KioskApp, script: str, screenshot_dir: Path | None, step_delay: float) -> Pilot:
+    """Play visitor `script` ("walk_in" or "invited") through `app`'s widgets once it runs."""
+    from kiosk.autopilot import Pilot, Shooter, invited, walk_in
+
+    def begin(_app: object) -> None:
+        scripted = walk_in if script == "walk_in" else invited
+        pilot.begin(scripted(app, Shooter(app.root, screenshot_dir)))  # the window exists only now
+
+    pilot = Pilot(app, step_delay=step_delay)
+    app.bind(on_start=begin)
+    return pilot
+
+
+def screenshots(folder: Path, *, size: tuple[int, int] | None = None, large: str = "pl") -> int:
+    """Every screen in every language, offscreen, on the demo adapters: `folder/<lang>/NN-<step>.png`."""
+    kivy_environment(headless=True)
+    from kiosk.app import PORTRAIT, KioskApp
+    from kiosk.autopilot import ManualClock, Pilot, tour
+    from kiosk.viewmodel import KioskViewModel
+
+    adapters = demo_adapters(None)
+    clock = ManualClock()
+    sent: list[tuple[str, Data]] = []
+    vm = KioskViewModel(lambda kind, data: sent.append((kind, data)), adapters.ports, clock=clock)
+    app = KioskApp(vm, camera=adapters.camera, size=size or PORTRAIT)
+    pilot = Pilot(app, tour(app, clock, folder, LANGUAGES, large))
+    app.bind(on_start=lambda _app: pilot.begin())
+    app.run()
+    if pilot.failure is not None or not pilot.finished:
+        log.error("the screenshot tour failed: %s", pilot.failure)
+        return 1
+    count = sum(1 for _ in folder.rglob("*.png"))
+    print(f"{count} screenshots in {folder}")
     return 0

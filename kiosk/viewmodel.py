@@ -1,28 +1,51 @@
 """What the kiosk's screens show and the calls they make, with no toolkit imported.
 
-`KioskViewModel` owns the walk-in flow state, words it for the screens, publishes the
-check-in through an injected callable and resets itself after a period of no activity.
-Time and visit ids are injected so tests drive it like a function.
+`KioskViewModel` holds the flow's `Session`, words it in the visitor's language, asks the
+adapters (`kiosk.ports`) and feeds their answers to the flow, records check-ins through
+`kiosk.checkin.Registrar`, counts touches, and resets itself when nobody touches it. Screens read
+its properties after every change (`listen`) and call one method per touch; a timer calls `tick`.
+Time, ids and badge values are injected so tests drive it like a function.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from broker.schemas import VisitorCheckedIn, VisitorType
-from kiosk import walkin
-from kiosk.walkin import Intent, Problem, Step, WalkIn
+from broker.schemas import VisitorCheckedIn
+from kiosk import flow
+from kiosk import flow_intents as i
+from kiosk import flow_texts as t
+from kiosk.checkin import UNAVAILABLE_AGREEMENT, Registrar
+from kiosk.flow_state import FINAL_STEPS, SCANNING_STEPS, Mode, Notice, Session, Step, fresh
+from kiosk.flow_values import (
+    BadgeCode,
+    InvitationCode,
+    Point,
+    clamp_stroke,
+    clean,
+    new_badge_value,
+    parse_code,
+)
+from kiosk.flow_view import HOST_SEARCH_FROM, PEOPLE_SEARCH_FROM, View, closes_in, render
+from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from kiosk.ports import Emit, OnSiteVisit, PastVisitor, Photo, Ports
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 IDLE_TIMEOUT = 30.0
-"""Seconds without a touch after which a half-finished check-in is wiped."""
+"""Seconds without a touch after which a half-finished visit is wiped."""
 DONE_TIMEOUT = 10.0
-"""Seconds the 'you are checked in' screen stays before the kiosk is ready again."""
+"""Seconds a final screen (done, seat, goodbye) stays before the kiosk is ready again."""
+CAPTURE_TIMEOUT = 5.0
+"""Seconds the countdown waits for the camera's picture before going on without one."""
+BADGE_VALIDITY = timedelta(hours=12)
 
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -32,224 +55,319 @@ def new_visit_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
 
 
-@dataclass(slots=True, frozen=True)
-class Choice:
-    """One button of a choice step: the value sent back, its label and a hint line."""
-
-    value: str
-    label: str
-    hint: str
-
-
-VISITOR_TYPES: tuple[Choice, ...] = (
-    Choice(VisitorType.GUEST, "Guest", "Here for a meeting"),
-    Choice(VisitorType.CONTRACTOR, "Contractor", "Here to work on site"),
-    Choice(VisitorType.DELIVERY, "Delivery", "Dropping off or collecting"),
-    Choice(VisitorType.INTERVIEW, "Interview", "Here for a job interview"),
-)
-"""The visitor-type buttons, in the order they are shown."""
-
-_TEXTS: dict[Step, tuple[str, str]] = {
-    Step.WELCOME: ("Welcome", "Touch Check in to register your visit"),
-    Step.NAME: ("What is your name?", "Your first and last name"),
-    Step.COMPANY: ("Which company are you with?", "Leave empty or touch Skip if none"),
-    Step.VISITOR_TYPE: ("Why are you visiting?", "Choose the one that fits best"),
-    Step.HOST: ("Who are you visiting?", "The name of the person expecting you"),
-    Step.CONFIRM: ("Is this right?", "Check your details, then touch Check in"),
-    Step.DONE: ("Thank you", "You are checked in"),
-}
-
-_PROBLEMS: dict[Problem, str] = {
-    Problem.NAME_REQUIRED: "Please type your name",
-    Problem.HOST_REQUIRED: "Please type the name of the person you are visiting",
-    Problem.TOO_LONG: f"That is too long: at most {walkin.MAX_TEXT} characters",
-    Problem.UNKNOWN_TYPE: "Please choose one of the options",
-    Problem.CHECK_IN_FAILED: "Sorry, that did not work. Please try again or ask at the desk",
-}
-
-
 class KioskViewModel:
-    """The walk-in kiosk's state and texts; screens read its properties and call its methods."""
+    """The kiosk's state and texts; screens read its properties and call its methods."""
 
     def __init__(
         self,
-        check_in: Callable[[VisitorCheckedIn], None],
+        emit: Emit,
+        ports: Ports,
         *,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         new_id: Callable[[], str] = new_visit_id,
+        new_badge: Callable[[], str] = new_badge_value,
+        language: str = DEFAULT_LANGUAGE,
+        camera: bool = True,
         idle_timeout: float = IDLE_TIMEOUT,
         done_timeout: float = DONE_TIMEOUT,
+        badge_validity: timedelta = BADGE_VALIDITY,
     ) -> None:
-        """Publish finished check-ins through `check_in`; `clock` is monotonic seconds."""
+        """Emit events through `emit`; `clock` is monotonic seconds, `now` the wall clock."""
         if idle_timeout <= 0 or done_timeout <= 0:
             raise ValueError("idle_timeout and done_timeout must be > 0 seconds")
-        self._check_in = check_in
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+        self._ports = ports
         self._clock = clock
-        self._new_id = new_id
         self._idle_timeout = idle_timeout
         self._done_timeout = done_timeout
-        self._state = walkin.INITIAL
-        self._last_visit: VisitorCheckedIn | None = None
-        self._last_activity = clock()
+        self._registrar = Registrar(
+            emit, ports, clock=clock, now=now, new_id=new_id, new_badge=new_badge,
+            badge_validity=badge_validity,
+        )  # fmt: skip
+        self._state = Session(default_language=language, language=language, camera=camera)
+        self._last_activity = self._countdown_mark = clock()
         self._listeners: list[Callable[[], None]] = []
+        self._closes_in = 0
+        self._view: View | None = None
+        self._view_of: Session | None = None
+        self._agreements: dict[tuple[str, str], tuple[str, str]] = {}
+        self.touches = 0
+        """Touches in the current visit (typing, signing and scanning do not count)."""
+        self.last_touches = 0
+        """Touches of the visit that ended last (when the kiosk went back to welcome)."""
+        self.last_visit: VisitorCheckedIn | None = None
+        """The check-in just recorded, while its final screen shows."""
+        self.confirmed_at: float | None = None
+        """Clock reading when the visitor last touched Check in / Confirm."""
+        self.print_sent_at: float | None = None
+        """Clock reading when the last badge print command was sent."""
 
     # what the screens read
     @property
-    def state(self) -> WalkIn:
-        """The current flow state."""
+    def view(self) -> View:
+        """Everything the current screen shows, in the visitor's language (see `kiosk.flow_view`)."""
+        if self._view is None or self._view_of is not self._state:
+            self._view, self._view_of = render(self._state, agreement_text=self._agreement()[1]), self._state
+        return self._view
+
+    @property
+    def session(self) -> Session:
+        """The flow's current state."""
         return self._state
 
     @property
     def screen(self) -> str:
-        """The name of the screen to show (the step's value)."""
+        """The name of the screen to show (a `Step` value)."""
         return self._state.step.value
 
     @property
-    def title(self) -> str:
-        """The big heading of the current screen."""
-        return _TEXTS[self._state.step][0]
-
-    @property
-    def prompt(self) -> str:
-        """The line under the heading."""
-        return _TEXTS[self._state.step][1]
-
-    @property
-    def error(self) -> str:
-        """What went wrong with the last touch, or an empty string."""
-        return _PROBLEMS[self._state.error] if self._state.error else ""
-
-    @property
-    def progress(self) -> str:
-        """'Step n of m' on the steps a visitor works through, else empty."""
-        steps = walkin.STEPS_WITH_PROGRESS
-        if self._state.step not in steps:
+    def closes_in(self) -> str:
+        """'This screen closes in n seconds' on the final screens, else empty."""
+        if self._state.step not in FINAL_STEPS:
             return ""
-        return f"Step {steps.index(self._state.step) + 1} of {len(steps)}"
+        return closes_in(self._state.language, self._seconds_left())
 
-    @property
-    def field_text(self) -> str:
-        """What the current text step's box should hold (so Back shows what was typed)."""
-        match self._state.step:
-            case Step.NAME:
-                return self._state.name
-            case Step.COMPANY:
-                return self._state.company or ""
-            case Step.HOST:
-                return self._state.host
-        return ""
-
-    @property
-    def choices(self) -> tuple[Choice, ...]:
-        """The options of the visitor-type step."""
-        return VISITOR_TYPES
-
-    @property
-    def summary(self) -> tuple[tuple[str, str], ...]:
-        """(label, value) rows for the confirm screen."""
+    def _agreement(self) -> tuple[str, str]:
+        """(name, text) of the agreement the visitor signs now; ("", "") off the agreement step."""
         s = self._state
-        kind = next((c.label for c in VISITOR_TYPES if c.value == s.visitor_type), "")
-        return (
-            ("Name", s.name),
-            ("Company", s.company or "-"),
-            ("Visiting as", kind),
-            ("Host", s.host),
-        )
+        if s.step is not Step.AGREEMENT or s.visitor_type is None:
+            return "", ""
+        key = (s.visitor_type.value, s.language)
+        if key not in self._agreements:
+            try:
+                self._agreements[key] = self._ports.agreements.text(s.visitor_type, s.language)
+            except Exception:
+                log.exception("agreement for %s in %s not available", *key)
+                unavailable = translator(s.language).gettext(t.AGREEMENT_UNAVAILABLE)
+                return UNAVAILABLE_AGREEMENT, unavailable
+        return self._agreements[key]
 
-    @property
-    def done_text(self) -> str:
-        """The message of the done screen."""
-        visit = self._last_visit
-        if visit is None:
-            return ""
-        first = visit.visitor_name.split()[0]
-        host = visit.host_name or "your host"
-        return f"Welcome, {first}. Please take a seat; we are letting {host} know you are here."
-
-    @property
-    def last_visit(self) -> VisitorCheckedIn | None:
-        """The check-in just sent, while the done screen shows; None otherwise."""
-        return self._last_visit
-
-    # what the screens call
+    # what the screens call: one call per touch
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback` after every change; returns a function that stops it."""
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
 
-    def start(self) -> None:
-        """The welcome screen was touched."""
-        self.dispatch(walkin.Start())
+    def choose_language(self, code: str) -> None:
+        """A language button."""
+        self._touch(i.ChooseLanguage(code))
+
+    def toggle_large_text(self) -> None:
+        """The large-text, high-contrast switch."""
+        self._touch(i.ToggleLargeText())
+
+    def start(self, mode: str) -> None:
+        """One of the welcome screen's starts: walk_in, invited, returning or check_out."""
+        self._touch(i.Start(Mode(mode)))
 
     def enter(self, text: str) -> None:
-        """Next was touched on a text step with `text` in the box."""
-        self.dispatch(walkin.Enter(text))
-
-    def choose(self, value: str) -> None:
-        """An option button was touched."""
-        self.dispatch(walkin.Choose(value))
+        """Next on a text step (name, company, host when typed in full)."""
+        self._touch(i.Enter(text))
 
     def skip(self) -> None:
-        """Skip was touched on an optional step."""
-        self.dispatch(walkin.Skip())
+        """Skip on the company step."""
+        self._touch(i.Skip())
 
-    def back(self) -> None:
-        """Back was touched."""
-        self.dispatch(walkin.Back())
+    def choose(self, value: str) -> None:
+        """A visitor-type button."""
+        self._touch(i.Choose(value))
+
+    def pick(self, key: str) -> None:
+        """A row of the result list (its `Row.key`)."""
+        self._count()
+        s = self._state
+        if s.step is Step.HOST and (host := next((h for h in s.hosts if h.id == key), None)):
+            self.dispatch(i.PickHost(host))
+        elif s.step is Step.RETURNING and (past := next((p for p in s.past if p.token == key), None)):
+            self.dispatch(i.PickPast(past, self._safely(self._ports.visitors.details, key, None)))
+        elif s.step is Step.CHECK_OUT and (visit := next((v for v in s.on_site if v.visit_id == key), None)):
+            self.dispatch(i.PickOnSite(visit))
+
+    def retake(self) -> None:
+        """Retake on the photo step."""
+        self._touch(i.Retake())
+
+    def use_photo(self) -> None:
+        """Use photo on the photo step."""
+        self._touch(i.UsePhoto())
+
+    def clear_signature(self) -> None:
+        """Clear on the agreement step."""
+        self._touch(i.ClearSignature())
+
+    def accept(self) -> None:
+        """Accept on the agreement step."""
+        self._touch(i.Accept(self._agreement()[0]))
 
     def confirm(self) -> None:
-        """Check in (on confirm) or Done (on done) was touched."""
-        self.dispatch(walkin.Confirm())
+        """Check in (summary), Confirm (invitation) or Check out (check-out confirmation)."""
+        self._count()
+        s = self._state
+        if s.step in (Step.SUMMARY, Step.INVITATION) and flow.ready(s):
+            self.confirmed_at = self._clock()
+            try:
+                record = self._registrar.check_in(s)
+            except Exception:
+                log.exception("check-in could not be recorded")
+                self.dispatch(i.Failed())
+                return
+            self.last_visit = record.visit
+            self.print_sent_at = record.print_sent_at
+            self.dispatch(i.CheckedIn(record.outcome))
+        elif s.step is Step.CHECK_OUT_CONFIRM and s.leaving is not None:
+            self._check_out(s.leaving, "name")
+
+    def done(self) -> None:
+        """Done on a final screen."""
+        self._touch(i.Finish())
+
+    def back(self) -> None:
+        """Back."""
+        self._touch(i.Back())
 
     def cancel(self) -> None:
-        """Cancel was touched: forget everything."""
-        self.dispatch(walkin.Cancel())
+        """Cancel (or 'This is not me'): back to welcome, language kept."""
+        self._touch(i.Cancel())
 
-    def touch(self) -> None:
-        """Any activity that is no intent (typing) keeps the idle timer from firing."""
-        self._last_activity = self._clock()
+    # what the screen's adapters call: no touches
+    def search(self, text: str) -> None:
+        """The search box changed (host, returning or check-out): ask the adapter."""
+        self._awake()
+        s, query = self._state, clean(text)
+        if s.step is Step.HOST and len(query) < HOST_SEARCH_FROM:  # too short to ask: the mode stays
+            self.dispatch(i.DirectoryDown(query) if s.directory_down else i.HostsFound(query, ()))
+        elif s.step is Step.HOST:
+            try:
+                found = self._ports.directory.search(query)
+            except Exception:
+                log.exception("host directory unavailable; the host's name is typed instead")
+                self.dispatch(i.DirectoryDown(query))
+                return
+            self.dispatch(i.HostsFound(query, tuple(found)))
+        elif s.step is Step.RETURNING:
+            past: list[PastVisitor] = []
+            if len(query) >= PEOPLE_SEARCH_FROM:
+                past = self._safely(self._ports.visitors.search, query, past)
+            self.dispatch(i.PastFound(query, tuple(past)))
+        elif s.step is Step.CHECK_OUT:
+            visits: list[OnSiteVisit] = []
+            if len(query) >= PEOPLE_SEARCH_FROM:
+                visits = self._safely(self._ports.visits.search, query, visits)
+            self.dispatch(i.OnSiteFound(query, tuple(visits)))
+
+    def keep_awake(self) -> None:
+        """Typing or any activity that is no touch: keeps the idle reset away."""
+        self._awake()
+
+    def add_stroke(self, points: Iterable[Point]) -> None:
+        """One finger stroke on the signature box, points 0..1 with y from the bottom."""
+        self._awake()
+        self.dispatch(i.AddStroke(clamp_stroke(points)))
+
+    def photo_taken(self, jpeg: bytes, width: int, height: int) -> None:
+        """The camera's picture, after `capture_requested` turned True."""
+        self._awake()
+        self.dispatch(i.PhotoTaken(Photo(jpeg, width, height)))
+
+    def camera_failed(self) -> None:
+        """The camera could not take the picture: go on without one."""
+        self.dispatch(i.CameraFailed())
+
+    def set_camera_available(self, available: bool) -> None:
+        """Whether the kiosk has a working camera (the photo step is skipped without one)."""
+        self.dispatch(i.SetCamera(available))
+
+    def scanned(self, code: str) -> None:
+        """A QR code was read (invitation or badge); taken on welcome, scan and check-out."""
+        if self._state.step not in SCANNING_STEPS:
+            return
+        self._awake()
+        parsed = parse_code(code)
+        if isinstance(parsed, InvitationCode):
+            found = self._safely(self._ports.invitations.find, parsed.text, None)
+            if found is not None and found.visit_id == parsed.visit_id:
+                self.dispatch(i.InvitationFound(found))
+            else:
+                self.dispatch(i.CodeRejected(Notice.UNKNOWN_INVITATION))
+        elif isinstance(parsed, BadgeCode):
+            visit = self._safely(self._ports.visits.find_by_badge, parsed.badge, None)
+            if visit is None:
+                self.dispatch(i.CodeRejected(Notice.UNKNOWN_BADGE))
+            else:
+                self._check_out(visit, "qr")
+        else:
+            self.dispatch(i.CodeRejected(Notice.UNKNOWN_CODE))
 
     def tick(self) -> bool:
-        """Call about once a second: start over after the idle timeout; True if it did."""
-        if self._state.step is Step.WELCOME:
+        """Call a few times a second: runs the photo countdown and the resets; True if it reset."""
+        now, s = self._clock(), self._state
+        if s.step is Step.PHOTO and s.countdown and now - self._countdown_mark >= 1:
+            self._countdown_mark += 1
+            self.dispatch(i.Countdown())
+        elif s.step is Step.PHOTO and s.countdown == 0 and now - self._countdown_mark >= CAPTURE_TIMEOUT:
+            log.warning("the camera gave no picture in %.0f s; going on without a photo", CAPTURE_TIMEOUT)
+            self.dispatch(i.CameraFailed())
+        s = self._state
+        if s.step is Step.WELCOME and s == fresh(s):
             return False
-        limit = self._done_timeout if self._state.step is Step.DONE else self._idle_timeout
-        if self._clock() - self._last_activity < limit:
-            return False
-        log.info("kiosk idle for %.0f s on %s; starting over", limit, self._state.step.value)
-        self.dispatch(walkin.Timeout())
-        return True
+        if now - self._last_activity >= (self._done_timeout if s.step in FINAL_STEPS else self._idle_timeout):
+            log.info("kiosk idle on %s; starting over", s.step.value)
+            self.dispatch(i.Finish() if s.step in FINAL_STEPS else i.Timeout())
+            return True
+        if s.step in FINAL_STEPS and self._seconds_left() != self._closes_in:
+            self._closes_in = self._seconds_left()
+            self._notify()
+        return False
 
-    def dispatch(self, intent: Intent) -> None:
-        """Apply one intent; on the final confirmation, publish the check-in."""
-        self._last_activity = self._clock()
+    def dispatch(self, intent: i.Intent) -> None:
+        """Apply one intent to the flow (touches are counted by the methods above, not here)."""
         before = self._state
-        after = walkin.next_step(before, intent)
-        if before.step is Step.CONFIRM and after.step is Step.DONE:
-            after = self._publish(before, after)
-        if after.step is Step.WELCOME:
-            self._last_visit = None
+        after = flow.next_step(before, intent)
         self._state = after
+        restarted = after.countdown == flow.COUNTDOWN_FROM and before.countdown != flow.COUNTDOWN_FROM
+        if after.step is Step.PHOTO and restarted:
+            self._countdown_mark = self._clock()
+        if after.step is Step.WELCOME and (before.step is not Step.WELCOME or isinstance(intent, i.Timeout)):
+            self.last_touches, self.touches, self.last_visit = self.touches, 0, None
+        if after.step in FINAL_STEPS and before.step not in FINAL_STEPS:
+            self._last_activity = self._clock()
         if after != before:
-            for listener in list(self._listeners):
-                listener()
+            self._notify()
 
-    def _publish(self, before: WalkIn, after: WalkIn) -> WalkIn:
-        visit_id = self._new_id()
+    def _touch(self, intent: i.Intent) -> None:
+        self._count()
+        self.dispatch(intent)
+
+    def _count(self) -> None:
+        self.touches += 1
+        self._awake()
+
+    def _awake(self) -> None:
+        self._last_activity = self._clock()
+
+    def _seconds_left(self) -> int:
+        return max(0, math.ceil(self._done_timeout - (self._clock() - self._last_activity)))
+
+    def _check_out(self, visit: OnSiteVisit, method: str) -> None:
         try:
-            if after.visitor_type is None:  # the flow does not let this happen
-                raise ValueError("no visitor type")
-            visit = VisitorCheckedIn(
-                visit_id=visit_id,
-                visitor_name=after.name,
-                visitor_type=after.visitor_type,
-                company=after.company,
-                host_name=after.host,
-            )
-            self._check_in(visit)
+            self._registrar.check_out(visit, method)
         except Exception:
-            log.exception("check-in %s could not be sent", visit_id)
-            return walkin.with_problem(before, Problem.CHECK_IN_FAILED)
-        log.info("visitor checked in: visit %s", visit_id)
-        self._last_visit = visit
-        return after
+            log.exception("check-out of visit %s could not be recorded", visit.visit_id)
+            confirming = self._state.step is Step.CHECK_OUT_CONFIRM
+            self.dispatch(i.Failed() if confirming else i.CodeRejected(Notice.FAILED))
+            return
+        self.dispatch(i.CheckedOut(visit))
+
+    def _safely(self, call: Callable[[str], _T], argument: str, default: _T) -> _T:
+        """`call(argument)`, or `default` (logged) when the adapter raises."""
+        try:
+            return call(argument)
+        except Exception:
+            log.exception("kiosk adapter failed; going on without its answer")
+            return default
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()

@@ -30,10 +30,6 @@ from tests.support import unique_site
 pytestmark = pytest.mark.ui
 
 ROOT = Path(__file__).resolve().parent.parent
-KIOSK_SHOTS = [
-    "01-welcome", "02-name", "03-name", "04-company",
-    "05-visitor_type", "06-host", "07-confirm", "08-done",
-]  # fmt: skip
 
 
 def run(args: list[str], home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -76,66 +72,102 @@ def pixels_near(image: np.ndarray, bgr: tuple[int, int, int], tol: int = 12) -> 
     return int((diff <= tol).sum())
 
 
-@pytest.mark.parametrize("label", ["1080x1920", "1280x800"])
-def test_kiosk_walk_in_plays_through_the_real_screens(tmp_path: Path, label: str) -> None:
-    width, height = (int(n) for n in label.split("x"))
-    size = (width, height)
-    shots, record = tmp_path / "shots", tmp_path / "check-ins.jsonl"
-    done = run(
-        ["-m", "kiosk", "--demo", "--headless", "--size", label, "--step-delay", "0.1",
-         "--screenshots", str(shots), "--record", str(record)],
-        tmp_path / "kivy",
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert sorted(p.stem for p in shots.glob("*.png")) == KIOSK_SHOTS
-    images = {name: load_rendered(shots / f"{name}.png", size) for name in KIOSK_SHOTS}
-    assert pixels_near(images["03-name"], (32, 0, 176)) > 200, "the error text is not shown"
-    assert pixels_near(images["08-done"], (59, 127, 27)) > 2000, "no green check mark"
-    visits = [json.loads(line) for line in record.read_text().splitlines()]
-    assert len(visits) == 1
-    visit = visits[0]
-    assert len(visit.pop("visit_id")) == 10
-    assert visit == {
-        "visitor_name": "Ada Lovelace",
-        "visitor_type": "contractor",
-        "company": "Analytical Engines Ltd",
-        "host_name": "Grace Hopper",
-        "invited": False,
-    }
-
-
-SCRIPT_THAT_BREAKS = textwrap.dedent(
+KIOSK_TOUR_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    from kiosk.app import LANDSCAPE, run_kiosk
-    from kiosk.autopilot import ScriptError
+    from pathlib import Path
+    from kivy.core.window import Window
+    from kivy.metrics import mm
+    from kivy.uix.behaviors import ButtonBehavior
+    from kivy.uix.label import Label
+    from kivy.uix.textinput import TextInput
+    from kiosk.app import KioskApp
+    from kiosk.autopilot import ManualClock, Pilot, tour
+    from kiosk.demo_ports import demo_site
+    from kiosk.i18n import LANGUAGES
     from kiosk.viewmodel import KioskViewModel
-    from kiosk.walkin import Back, Cancel, Choose, Enter, Skip, Start
+    from kiosk.widgets import SignaturePad
 
-    visits = []
-    vm = KioskViewModel(visits.append)
-    seen = []
-    vm.listen(lambda: seen.append((vm.screen, vm.field_text)))
-    script = [Start(), Enter("Ada"), Skip(), Back(), Back(), Cancel(), Choose("guest")]
-    try:
-        run_kiosk(vm, script=script, step_delay=0.05, size=LANDSCAPE)
-    except ScriptError as exc:
-        print(json.dumps({"error": str(exc), "seen": seen, "visits": len(visits)}))
-        sys.exit(3)
+    folder, size = Path(sys.argv[1]), tuple(int(n) for n in sys.argv[2].split("x"))
+    site, clock = demo_site(), ManualClock()
+    app = KioskApp(KioskViewModel(lambda *_a: None, site.ports, clock=clock), camera=site.camera, size=size)
+    report = {"target": mm(12), "shots": {}}
+
+    def seen(path):
+        screen = app.manager.current_screen
+        targets, texts, fonts = [], [], [0]
+        for w in screen.walk(restrict=True):
+            if w.opacity == 0 or w.width == 0 or w.get_root_window() is None:
+                continue
+            if isinstance(w, (ButtonBehavior, TextInput, SignaturePad)):
+                targets.append([type(w).__name__, getattr(w, "text", ""), w.width, w.height])
+            if isinstance(w, Label) and w.text:
+                texts.append(w.text)
+                fonts.append(w.font_size)
+            inside = w.x >= -1 and w.right <= Window.width + 1 and w.y >= -1 and w.top <= Window.height + 1
+            if not inside and getattr(w, "text", ""):
+                report.setdefault("outside", []).append([str(path), w.text])
+        report["shots"][f"{path.parent.name}/{path.stem}"] = {
+            "screen": screen.name, "targets": targets, "texts": texts,
+            "largest_font": max(fonts),
+        }
+
+    pilot = Pilot(app, tour(app, clock, folder, LANGUAGES, "pl", on_shot=seen))
+    app.bind(on_start=lambda _app: pilot.begin())
+    app.run()
+    report["failure"] = str(pilot.failure) if pilot.failure else None
+    print(json.dumps(report))
     """
 )
 
+STEPS = {
+    "welcome", "scan", "name", "company", "host", "visitor_type", "photo", "agreement", "summary",
+    "invitation", "returning", "check_out", "check_out_confirm", "done", "seat", "goodbye",
+}  # fmt: skip
 
-def test_kiosk_back_cancel_and_an_impossible_step(tmp_path: Path) -> None:
-    done = run(["-c", SCRIPT_THAT_BREAKS], tmp_path / "kivy")
-    assert done.returncode == 3, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["error"] == "Choose(value='guest') cannot be played on screen 'welcome'"
-    assert [screen for screen, _ in result["seen"]] == [
-        "name", "company", "visitor_type", "company", "name", "welcome",
-    ]  # fmt: skip
-    assert result["seen"][4] == ["name", "Ada"]
-    assert result["visits"] == 0
+
+def english_only_words() -> set[str]:
+    """Every English text of the kiosk whose Polish translation differs from it."""
+    from kiosk import flow_texts as t
+    from kiosk.i18n import translator
+
+    english = {text for pair in t.TITLES.values() for text in pair}
+    english |= set(t.BUTTONS.values()) | set(t.FIELDS.values()) | set(t.PROBLEMS.values())
+    english |= {c.label for c in t.VISITOR_TYPES} | {c.hint for c in t.VISITOR_TYPES}
+    polish = translator("pl").gettext
+    return {text for text in english if polish(text) != text}
+
+
+@pytest.mark.parametrize("label", ["1080x1920", "1280x800"])
+def test_every_kiosk_screen_renders_in_every_language_with_large_touch_targets(
+    tmp_path: Path, label: str
+) -> None:
+    width, height = (int(n) for n in label.split("x"))
+    shots = tmp_path / "shots"
+    done = run(["-c", KIOSK_TOUR_SCRIPT, str(shots), label], tmp_path / "kivy", timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["failure"] is None
+    assert report.get("outside") is None, "text drawn outside the window"
+    by_language: dict[str, set[str]] = {}
+    for name, shot in report["shots"].items():
+        by_language.setdefault(name.split("/")[0], set()).add(shot["screen"])
+    assert by_language == dict.fromkeys(("en", "id", "pl", "pl-large"), STEPS)
+    target = report["target"]
+    assert target >= 40  # 12 mm at no less than 85 dpi
+    for name, shot in report["shots"].items():
+        small = [t for t in shot["targets"] if min(t[2], t[3]) < target]
+        assert not small, f"{name}: touch targets under 12 mm: {small}"
+    english = english_only_words()
+    for name, shot in report["shots"].items():
+        if name.startswith("pl"):
+            assert not english & set(shot["texts"]), f"{name} shows English: {english & set(shot['texts'])}"
+    for name in report["shots"]:
+        image = load_rendered(shots / f"{name}.png", (width, height))
+        if name.startswith("pl-large/"):
+            assert pixels_near(image, (0, 0, 0), tol=2) > image.shape[0] * image.shape[1] // 3, name
+    normal, large = report["shots"]["pl/01-welcome"], report["shots"]["pl-large/01-welcome"]
+    assert large["largest_font"] == pytest.approx(1.4 * normal["largest_font"])
 
 
 def test_station_shows_events_posted_from_another_thread(tmp_path: Path) -> None:

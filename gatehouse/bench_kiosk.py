@@ -1,0 +1,168 @@
+"""`gatehouse bench kiosk`: touches per check-in, screen change time and Confirm-to-print time.
+
+Everything runs through the real Kivy screens offscreen, with simulated touches, on the demo
+adapters and a simulated Zebra on TCP (`devices.printers.simulators`); nothing is asserted, the
+figures are printed next to their targets and to a baseline (an empty frame flip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+
+from broker.config import Settings
+from broker.schemas import Data
+
+WALK_IN_TARGET, INVITED_TARGET = 8, 2
+SCREEN_CHANGE_TARGET_MS, PRINT_TARGET_MS = 100.0, 1000.0
+
+
+@dataclass
+class Figures:
+    """What the bench measured."""
+
+    walk_in_touches: int = 0
+    invited_touches: int = 0
+    changes_ms: list[float] = field(default_factory=list)
+    baseline_ms: list[float] = field(default_factory=list)
+    print_ms: list[float] = field(default_factory=list)
+
+
+def bench_kiosk_command(_settings: Settings, args: argparse.Namespace) -> int:
+    """Run the kiosk benchmark and print its figures."""
+    from kiosk.runner import kivy_environment
+
+    kivy_environment(headless=True)
+    figures = measure(transitions=args.transitions, prints=args.prints)
+    report(figures, print)
+    return 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of `values`, nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+def report(f: Figures, say: Callable[[str], object]) -> None:
+    """Print the figures with their targets."""
+    say(f"touches, walk-in (typing aside):     {f.walk_in_touches}   (target <= {WALK_IN_TARGET})")
+    say(f"touches, invited check-in:           {f.invited_touches}   (target {INVITED_TARGET})")
+    base = statistics.median(f.baseline_ms)
+    p50, p99 = percentile(f.changes_ms, 0.5), percentile(f.changes_ms, 0.99)
+    say(f"screen change, touch -> first frame: p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(f.changes_ms)} "
+        f"changes (target < {SCREEN_CHANGE_TARGET_MS:.0f} ms)")
+    say(f"  baseline, an empty frame flip:     p50 {base:.1f} ms; "
+        f"screen change p50 = {p50 / base:.1f}x baseline")
+    q50, qmax = percentile(f.print_ms, 0.5), max(f.print_ms)
+    say(f"Confirm -> print command sent:       p50 {q50:.1f} ms, max {qmax:.1f} ms over {len(f.print_ms)} "
+        f"check-ins (target < {PRINT_TARGET_MS:.0f} ms), simulated Zebra over TCP")
+
+
+def measure(*, transitions: int, prints: int) -> Figures:
+    """Open the kiosk window and play the four measurements through it."""
+    from devices.printers.drivers import DRIVERS
+    from devices.printers.simulators import SimulatedZebra, TcpPrinter
+    from devices.printers.transport import TcpPrinterPort
+    from kiosk.app import KioskApp
+    from kiosk.autopilot import Pilot, Shooter
+    from kiosk.demo_ports import demo_site
+    from kiosk.printer import KioskPrinter
+    from kiosk.viewmodel import KioskViewModel
+
+    figures = Figures()
+    sent: list[tuple[str, Data]] = []
+    with TcpPrinter(SimulatedZebra()) as zebra:
+        printer = KioskPrinter(TcpPrinterPort("127.0.0.1", zebra.port), DRIVERS["zpl"](), printer="bench")
+        site = demo_site()
+        ports = replace(site.ports, printer=printer)
+        vm = KioskViewModel(lambda kind, data: sent.append((kind, data)), ports, clock=time.perf_counter)
+        app = KioskApp(vm, camera=site.camera)
+        pilot = Pilot(app)
+        app.bind(on_start=lambda _a: pilot.begin(_script(app, printer, figures, (transitions, prints),
+                                                         Shooter(app.root, None))))
+        app.run()
+        printer.close()
+    if pilot.failure is not None:
+        raise RuntimeError(f"the kiosk benchmark stopped: {pilot.failure}") from pilot.failure
+    return figures
+
+
+def _script(app: Any, printer: Any, figures: Figures, counts: tuple[int, int], shoot: Any) -> Any:
+    """The benchmark as an autopilot script; `counts` are (transitions, prints)."""
+    from kivy.core.window import Window
+    from kivy.graphics.opengl import glFinish
+
+    from kiosk.autopilot import Until, invited, on_screen, screen_ids, tap, walk_in
+    from kiosk.demo_ports import INVITATION_CODE
+
+    vm, (transitions, prints) = app.vm, counts
+    yield from walk_in(app, shoot)
+    figures.walk_in_touches = vm.touches
+    tap(screen_ids(app, "done").done, "Done")
+    yield on_screen(app, "welcome")
+    app.post_code(INVITATION_CODE)  # as the scanner's thread does
+    yield from invited(app, shoot)
+    figures.invited_touches = vm.last_touches
+
+    flipped: list[float] = []
+
+    def drawn(*_args: object) -> None:
+        glFinish()  # the frame is drawn, not only queued for the GPU (llvmpipe here)
+        flipped.append(time.perf_counter())
+
+    Window.bind(on_flip=drawn)
+    for _ in range(50):  # the baseline: a redraw asked for with nothing changed, to its frame drawn
+        start, count = time.perf_counter(), len(flipped)
+        Window.canvas.ask_update()
+        yield Until(partial(_past, flipped, count, app, None), "a frame")
+        figures.baseline_ms.append((flipped[count] - start) * 1000)
+    cycle = [("welcome", "check_out", "check_out"), ("check_out", "back", "welcome"),
+             ("welcome", "invited", "scan"), ("scan", "cancel", "welcome"),
+             ("welcome", "returning", "returning"), ("returning", "back", "welcome"),
+             ("welcome", "walk_in", "name"), ("name", "cancel", "welcome")]
+    for n in range(transitions):
+        screen, button, target = cycle[n % len(cycle)]
+        ids = screen_ids(app, screen)
+        widget = ids[button] if button in ids else _footer(app, screen, button)
+        start, count = time.perf_counter(), len(flipped)
+        tap(widget, button)
+        yield Until(partial(_past, flipped, count, app, target), target)
+        figures.changes_ms.append((flipped[count] - start) * 1000)
+    for n in range(prints):
+        vm.start("walk_in")
+        vm.enter(f"Bench Visitor {n}")
+        vm.skip()
+        vm.search("Gr")
+        vm.pick("e-1001")
+        vm.set_camera_available(False)
+        vm.choose("guest")
+        vm.add_stroke(((0.1, 0.4), (0.5, 0.6), (0.9, 0.4)))
+        vm.accept()
+        yield on_screen(app, "summary")
+        start = time.perf_counter()
+        tap(screen_ids(app, "summary").confirm, "Check in")
+        if vm.print_sent_at is None or printer.last_send_s is None:
+            raise RuntimeError("the badge was not sent to the printer")
+        figures.print_ms.append((vm.print_sent_at - start + printer.last_send_s) * 1000)
+        yield on_screen(app, "done")
+        vm.done()
+        yield on_screen(app, "welcome")
+
+
+def _past(flipped: list[float], count: int, app: Any, screen: str | None) -> bool:
+    """A frame was drawn after the first `count` (showing `screen`, if given)."""
+    return len(flipped) > count and (screen is None or app.manager.current == screen)
+
+
+def _footer(app: Any, screen: str, button: str) -> Any:
+    """Back or Cancel of a screen (they belong to its footer's rule)."""
+    from kiosk.app import StepFooter
+
+    footer = next(w for w in app.manager.get_screen(screen).walk(restrict=True) if isinstance(w, StepFooter))
+    return footer.ids[button]

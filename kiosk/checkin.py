@@ -1,0 +1,164 @@
+"""Records a confirmed check-in or check-out: screens, emits the events, prints the badge.
+
+The order of a check-in: the watchlist is asked; `visitor.checked_in` is emitted (with a fresh
+badge credential, unless the watchlist matched), then `visitor.photo` (if one was taken),
+`visitor.agreed` and `visitor.screened`; then, unless the watchlist matched, the badge is sent to
+the printer. On a match the central service raises a silent alarm from `visitor.screened`, with
+the check-in and the photo already in its log; the kiosk prints nothing and says nothing of it.
+A screening error counts as clear (the visitor is not held up; the central log shows the error).
+An invited visitor accepted the agreement with the invitation: their `visitor.agreed` carries no
+signature.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from broker.schemas import (
+    Data,
+    VisitorAgreed,
+    VisitorCheckedIn,
+    VisitorCheckedOut,
+    VisitorPhoto,
+    VisitorScreened,
+)
+from kiosk.flow_state import Outcome, Session
+from kiosk.ports import BadgeRequest, Emit, OnSiteVisit, Ports, PrintResult, ScreenResult
+from kiosk.signature import svg_path
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTO_BASE64 = 180_000
+"""The contract's limit on a photo's base64 text; a larger photo is not sent."""
+PHOTO_REFERENCE = "visitor.photo"
+"""`VisitorCheckedIn.photo` when a photo was taken: it travels as the visit's `visitor.photo`."""
+UNAVAILABLE_AGREEMENT = "unavailable"
+"""The agreement name recorded when the agreements adapter could not say which one it was."""
+
+
+@dataclass(slots=True, frozen=True)
+class CheckInRecord:
+    """What a confirmed check-in did."""
+
+    visit: VisitorCheckedIn
+    outcome: Outcome
+    screened: ScreenResult
+    printed: PrintResult | None
+    print_sent_at: float | None
+    """The clock's reading just before the print command was sent (None: not printed)."""
+
+
+class Registrar:
+    """Turns a confirmed session into events and a badge."""
+
+    def __init__(
+        self,
+        emit: Emit,
+        ports: Ports,
+        *,
+        clock: Callable[[], float],
+        now: Callable[[], datetime],
+        new_id: Callable[[], str],
+        new_badge: Callable[[], str],
+        badge_validity: timedelta,
+    ) -> None:
+        """`clock` is monotonic seconds; `now` the wall clock for the badge's validity."""
+        self._emit = emit
+        self._ports = ports
+        self._clock = clock
+        self._now = now
+        self._new_id = new_id
+        self._new_badge = new_badge
+        self._validity = badge_validity
+
+    def check_in(self, s: Session) -> CheckInRecord:
+        """Record the check-in of `s`; raise when `visitor.checked_in` itself cannot be emitted."""
+        if s.visitor_type is None:
+            raise ValueError("a check-in needs a visitor type")
+        visit_id = s.invitation.visit_id if s.invitation else self._new_id()
+        screened = self._screen(s)
+        referred = screened.result == "match"
+        badge = None if referred else self._new_badge()
+        photo = self._photo_event(visit_id, s)
+        visit = VisitorCheckedIn(
+            visit_id=visit_id, visitor_name=s.name, visitor_type=s.visitor_type, company=s.company,
+            host_id=s.host_id, host_name=s.host_name or None, badge=badge, invited=s.invitation is not None,
+            photo=PHOTO_REFERENCE if photo else None, badge_format="qr" if badge else None, email=s.email,
+            language=s.language,
+        )  # fmt: skip
+        self._emit("visitor.checked_in", visit)
+        log.info("visitor checked in: visit %s (%s)", visit_id, "referred" if referred else "clear")
+        if photo is not None:
+            self._also("visitor.photo", photo)
+        self._also("visitor.agreed", lambda: self._agreed(visit_id, s))
+        self._also(
+            "visitor.screened",
+            VisitorScreened(visit_id=visit_id, result=screened.result, score=screened.score,
+                            entry_id=screened.entry_id),
+        )  # fmt: skip
+        if referred or badge is None:
+            return CheckInRecord(visit, Outcome.REFERRED, screened, None, None)
+        request = BadgeRequest(
+            visit_id=visit_id, visitor_name=s.name, company=s.company, host_name=s.host_name,
+            visitor_type=s.visitor_type, badge=badge, valid_until=self._now() + self._validity,
+            photo=s.photo.jpeg if s.photo else None, language=s.language,
+        )  # fmt: skip
+        sent = self._clock()
+        printed = self._print(request)
+        outcome = Outcome.PRINTED if printed.ok else Outcome.PRINT_FAILED
+        return CheckInRecord(visit, outcome, screened, printed, sent)
+
+    def check_out(self, visit: OnSiteVisit, method: str) -> None:
+        """Emit `visitor.checked_out` (`method` "qr" or "name"); raise when it cannot be emitted."""
+        if method not in ("qr", "name"):
+            raise ValueError(f"a kiosk checks out by qr or name, not {method!r}")
+        self._emit("visitor.checked_out", VisitorCheckedOut(visit_id=visit.visit_id, method=method))
+        log.info("visitor checked out: visit %s by %s", visit.visit_id, method)
+
+    def _screen(self, s: Session) -> ScreenResult:
+        try:
+            return self._ports.screener.screen(s.name, s.company)
+        except Exception:
+            log.exception("screening failed; checking in with result 'error'")
+            return ScreenResult("error")
+
+    def _photo_event(self, visit_id: str, s: Session) -> VisitorPhoto | None:
+        if s.photo is None:
+            return None
+        jpeg = base64.b64encode(s.photo.jpeg).decode("ascii")
+        if not jpeg or len(jpeg) > MAX_PHOTO_BASE64:
+            log.warning("photo of visit %s not sent: %d base64 characters", visit_id, len(jpeg))
+            return None
+        return VisitorPhoto(visit_id=visit_id, jpeg=jpeg, width=s.photo.width, height=s.photo.height)
+
+    def _agreed(self, visit_id: str, s: Session) -> VisitorAgreed:
+        if s.invitation is not None:  # accepted when the invitation was made: no signature here
+            try:
+                name = self._ports.agreements.text(s.invitation.visitor_type, s.language)[0]
+            except Exception:
+                log.exception("agreement of invited visit %s unknown", visit_id)
+                name = UNAVAILABLE_AGREEMENT
+            return VisitorAgreed(visit_id=visit_id, agreement=name, language=s.language)
+        signature = svg_path(s.strokes, y_up=True) or None
+        return VisitorAgreed(
+            visit_id=visit_id, agreement=s.agreement or UNAVAILABLE_AGREEMENT, language=s.language,
+            signature=signature,
+        )  # fmt: skip
+
+    def _also(self, event_type: str, data: Data | Callable[[], Data]) -> None:
+        """Emit an event that follows the check-in; a failure is logged, the check-in stands."""
+        try:
+            self._emit(event_type, data if isinstance(data, Data) else data())
+        except Exception:
+            log.exception("%s could not be emitted", event_type)
+
+    def _print(self, request: BadgeRequest) -> PrintResult:
+        try:
+            return self._ports.printer.print(request)
+        except Exception as exc:
+            log.exception("badge of visit %s not printed", request.visit_id)
+            return PrintResult(False, str(exc) or type(exc).__name__)
