@@ -119,6 +119,16 @@ class Settings(BaseModel):
         return self.db or f"sqlite:///{(self.data_dir / 'gatehouse.db').resolve()}"
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The settings file at `path`, parsed; ConfigError when it is missing or not TOML."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
 def load(
     *,
     config_file: str | None = None,
@@ -131,14 +141,7 @@ def load(
     """Resolve settings: command-line values, then environment, then the TOML file, then defaults."""
     env = os.environ if environ is None else environ
     path = config_file or env.get(ENV_CONFIG)
-    file_values: dict[str, Any] = {}
-    if path:
-        try:
-            file_values = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    file_values: dict[str, Any] = read_toml(path) if path else {}
     values: dict[str, Any] = {k: v for k, v in file_values.items() if k in Settings.model_fields}
     unknown = set(file_values) - set(Settings.model_fields) - SECTIONS
     if unknown:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
 from importlib import resources
@@ -36,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from broker.config import ENV_CONFIG, ConfigError
+from broker.config import ENV_CONFIG, ConfigError, read_toml
 from broker.schemas import VisitorType
 from devices.printers.badge import BROTHER_62, ESCPOS_58, ESCPOS_80, ZEBRA_4X2, LabelSize
 from devices.printers.drivers import DRIVERS, PrinterDriver
@@ -164,13 +163,7 @@ def load_kiosk(
     if not path:
         return parse_kiosk({}, data_dir=data_dir, environ=env)
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    return parse_kiosk(doc, data_dir=data_dir, environ=env, where=f"config file {path}",
+    return parse_kiosk(read_toml(path), data_dir=data_dir, environ=env, where=f"config file {path}",
                        folder=path.resolve().parent)
 
 

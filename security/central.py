@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from broker.config import ConfigError, MqttUrl, Settings
+from broker.config import ConfigError, MqttUrl, Settings, read_toml
 from broker.schemas import Data, HostNotified
 from security.alarms import Action, AlarmEscalated, Output
 from security.api import ApiServer
@@ -75,13 +74,7 @@ class CentralConfig:
         """The sections of the TOML file at `path` (None: every default)."""
         if path is None:
             return cls()
-        try:
-            doc = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-        return cls.from_document(doc, f"config file {path}")
+        return cls.from_document(read_toml(path), f"config file {path}")
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -8,7 +8,6 @@ left to change and writes nothing.
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, bindparam, select, update
 
-from broker.config import ConfigError
+from broker.config import ConfigError, read_toml
 from security.audit import AuditRecord, RetentionPlan, RetentionPolicy, plan_retention, pseudonym
 from security.storage import EventStore
 from security.storage.audit_log import HEAD, append_audit
@@ -48,12 +47,7 @@ def load_retention_config(config_file: str | Path | None) -> RetentionConfig:
     """The `[retention]` section of `config_file` (defaults when there is no file or no section)."""
     if not config_file:
         return RetentionConfig()
-    try:
-        doc = tomllib.loads(Path(config_file).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {config_file} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from None
+    doc = read_toml(config_file)
     section = doc.get(SECTION, {})
     if not isinstance(section, dict):
         raise ConfigError(f"config file {config_file}: [{SECTION}] must be a table")

@@ -7,7 +7,6 @@ Rule settings are written per rule under `[alarms.rules.<rule-name>]`, with the 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from datetime import time, tzinfo
 from pathlib import Path
@@ -17,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from broker import topics
-from broker.config import ConfigError
+from broker.config import ConfigError, read_toml
 from broker.schemas import Priority
 from security.access import AntiPassbackMode, CredentialFormat, Direction, ReaderPoint
 from security.alarms import BookConfig, EscalationStep, RuleName, RulesConfig, ZoneSchedule
@@ -214,13 +213,7 @@ def read_office_config(path: str | Path | None) -> OfficeConfig:
     """The back office's settings from the TOML file at `path` (None: every default)."""
     if path is None:
         return OfficeConfig()
-    try:
-        doc = tomllib.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    return OfficeConfig.from_document(doc, f"config file {path}")
+    return OfficeConfig.from_document(read_toml(path), f"config file {path}")
 
 
 class OfficeConfig(BaseModel):
