@@ -394,3 +394,17 @@ def test_times_are_shown_in_the_station_zone_and_the_view_model_shares_its_clock
     clock.advance(minutes=10)
     row = vm.alarms.rows[0]
     assert (row.shelved_until, row.age) == ("until 09:45", "15 min")
+
+
+@pytest.mark.parametrize(
+    ("rule", "cause"),
+    [("watchlist-match", ("ev-120",)), ("door-forced", ("ev-1", "ev-2")), ("device-offline", ())],
+)
+def test_the_details_carry_the_rule_and_the_causes_for_the_visitor_lookup(
+    rule: str, cause: tuple[str, ...]
+) -> None:
+    queue = queue_of(replace(alarm("a-1", cause=cause), rule=rule))
+    queue.select("a-1")
+    details = queue.details()
+    assert details is not None
+    assert (details.rule, details.cause) == (rule, cause)

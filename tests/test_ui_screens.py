@@ -316,6 +316,132 @@ def test_station_alarm_queue_shows_rows_and_a_touch_on_acknowledge_sends_a_reque
     assert pixels_near(image, (10, 48, 64), tol=4) > 5000, "no medium alarm row (amber)"
 
 
+STATION_WATCHLIST_SCRIPT = textwrap.dedent(
+    """
+    import base64, json, sys
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+    from kivy.clock import Clock
+    from kivy.tests.common import UnitTestTouch
+    from security.station.app import StationApp, run_station
+    from security.station.samples import sample_alarms, sample_events, sample_statuses
+    from security.station.samples import sample_watchlist_events
+    from security.station.viewmodel import StationViewModel
+
+    app = StationApp(StationViewModel(), site="lobby", operator="guard:ada", on_request=lambda _r: None)
+    for device, status in sample_statuses():
+        app.post_status(device, status)
+    for event in sample_events():  # the check-in, but not its photo nor its screening
+        app.post_event(event)
+    for alarm in sample_alarms(datetime.now(UTC)):
+        app.post_alarm(alarm.id, alarm)
+    report = {"steps": {}}
+
+    def ids():
+        return app.root.ids
+
+    def tap(alarm_id):
+        row = next(w for w in ids().alarms.children[0].children if w.alarm_id == alarm_id)
+        touch = UnitTestTouch(*row.to_window(*row.center))
+        touch.touch_down()
+        touch.touch_up()
+
+    def seen(label):
+        box, image = ids().visitor_box, ids().visitor_photo
+        texture = image.texture if image.opacity else None
+        x, y = box.to_window(*box.pos)
+        report["steps"][label] = {
+            "selected": app.vm.alarms.selected, "title": app.alarm_title,
+            "name": ids().visitor_name.text,
+            "line": [ids().visitor_company.text, ids().visitor_match.text],
+            "note": ids().photo_note.text, "box": [x, y, box.width, box.height, box.opacity],
+            "texture": list(texture.size) if texture is not None else None,
+            "drawn": list(image.norm_image_size), "note_input_top": ids().alarm_note.top,
+        }
+
+    def post_a_broken_photo():  # a JPEG's first bytes, then nothing Kivy can decode
+        photo, screened = sample_watchlist_events()
+        broken = photo.data.model_copy(update={"jpeg": base64.b64encode(b"\\xff\\xd8 cut off").decode()})
+        app.post_event(replace(photo, id="ev-100", time=photo.time - timedelta(seconds=30), data=broken))
+        app.post_event(screened)
+
+    def post_the_photo():  # newer than the broken one; the screening again is a repeat
+        for event in sample_watchlist_events():
+            app.post_event(event)
+
+    steps = [
+        lambda: tap("a-2"), lambda: seen("photo not seen"),
+        post_a_broken_photo, lambda: seen("broken photo"),
+        post_the_photo, lambda: seen("photo"),
+        lambda: tap("a-1"), lambda: seen("door alarm"),
+        lambda: tap("a-2"), lambda: seen("photo again"),
+        app.stop,
+    ]
+
+    def play(_dt):
+        if len(app.vm.alarms.rows) < 5 or not ids().alarms.children[0].children or not app.settled:
+            Clock.schedule_once(play, 0.05)  # not drawn yet
+            return
+        steps.pop(0)()
+        if steps:  # a tap on a list row reaches the row once the list knows it is no scroll (0.2 s)
+            Clock.schedule_once(play, 0.4)
+
+    app.bind(on_start=lambda _app: Clock.schedule_once(play, 0.2))
+    run_station(app, screenshot_dir=Path(sys.argv[1]))
+    print(json.dumps(report))
+    """
+)
+
+
+def test_station_shows_the_photo_of_a_watchlist_alarm_once_it_has_seen_it(tmp_path: Path) -> None:
+    from security.station.samples import PHOTO_SIZE
+
+    shots = tmp_path / "shots"
+    done = run(["-c", STATION_WATCHLIST_SCRIPT, str(shots)], tmp_path / "kivy")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    steps = report["steps"]
+
+    unseen = steps["photo not seen"]
+    assert unseen["selected"] == "a-2"
+    assert (unseen["name"], unseen["line"]) == ("visitor not known at this station", ["", ""])
+    assert unseen["note"] == "photo not available at this station"
+    assert unseen["texture"] is None
+    assert unseen["box"][2:] == [120, 160, 1]  # the frame that says so
+
+    broken = steps["broken photo"]
+    assert (broken["name"], broken["line"]) == (
+        "Ada Lovelace", ["Analytical Engines Ltd", "watchlist match 93% · entry wl-0042"]
+    )
+    assert (broken["note"], broken["texture"]) == ("the photo could not be shown", None)
+    assert broken["box"][2:] == [120, 160, 1]
+
+    for label in ("photo", "photo again"):
+        shown = steps[label]
+        assert shown["selected"] == "a-2", label
+        assert shown["name"] == "Ada Lovelace", label
+        assert shown["line"] == ["Analytical Engines Ltd", "watchlist match 93% · entry wl-0042"], label
+        assert shown["note"] == "", label
+        assert shown["texture"] == list(PHOTO_SIZE), label
+        x, y, width, height, opacity = shown["box"]
+        assert (round(width), height, opacity) == (213, 160, 1), label  # 4:3, 160 px tall
+        assert shown["drawn"] == [pytest.approx(213, abs=1), pytest.approx(160, abs=1)], label
+        assert y >= shown["note_input_top"], f"{label}: the photo covers the note field"
+
+    door = steps["door alarm"]
+    assert door["selected"] == "a-1"
+    assert (door["name"], door["line"], door["note"], door["texture"]) == ("", ["", ""], "", None)
+    assert door["box"][2::2] == [0, 0]  # no photo area for a door alarm
+
+    image = load_rendered(shots / "station.png", (1280, 800))
+    x, y, width, height, _ = (round(n) for n in steps["photo again"]["box"])
+    top = image.shape[0] - (y + height)
+    photo = image[top : top + height, x : x + width]
+    assert pixels_near(photo, (135, 175, 220), tol=14) > 2000, "no face drawn in the details panel"
+    assert pixels_near(photo, (105, 70, 40), tol=14) > 2000, "no jacket drawn in the details panel"
+
+
 STATION_ON_BROKER_SCRIPT = textwrap.dedent(
     """
     import json, sys, time

@@ -78,6 +78,8 @@ class AlarmDetails:
     title: str
     facts: str
     history: tuple[str, ...]
+    rule: str = ""
+    cause: tuple[str, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -196,7 +198,7 @@ class AlarmQueue:
             for step in reversed(alarm.history[-HISTORY_LINES:])
         )
         title = f"{alarm.summary} {TIMES}{alarm.count}" if alarm.count > 1 else alarm.summary
-        return AlarmDetails(alarm.id, title, " · ".join(facts), history)
+        return AlarmDetails(alarm.id, title, " · ".join(facts), history, alarm.rule, alarm.cause)
 
     # what a guard asks for
     def request(

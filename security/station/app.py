@@ -16,13 +16,16 @@ import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.lang import Builder
+from kivy.metrics import dp
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -36,6 +39,7 @@ from broker.events import Event
 from broker.messages import AlarmStatus, Status
 from broker.schemas import AlarmRequested
 from security.station.viewmodel import StationViewModel
+from security.station.visits import Photo, VisitorDetails
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,12 @@ SCREENSHOT_NAME = "station.png"
 
 SHELVE_FOR = 15
 """Minutes the Shelve button shelves an alarm for."""
+PHOTO_HEIGHT = 160
+"""Height of the visitor photo in the alarm details, in dp; its width follows the photo's shape."""
+PHOTO_WIDTHS = (90, 214)
+"""The narrowest and the widest the visitor photo is drawn, in dp."""
+PLACEHOLDER_WIDTH = 120
+"""Width of the frame that says why a visitor alarm has no photo, in dp."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -116,6 +126,12 @@ class StationApp(App):  # type: ignore[misc]
     alarm_history = StringProperty("")
     alarm_error = StringProperty("")
     selected_state = StringProperty("")
+    visitor_name = StringProperty("")
+    visitor_company = StringProperty("")
+    visitor_match = StringProperty("")
+    photo_note = StringProperty("")
+    photo_shown = BooleanProperty(False)
+    photo_width = NumericProperty(0)
 
     def __init__(
         self,
@@ -134,6 +150,7 @@ class StationApp(App):  # type: ignore[misc]
         self.operator = operator
         self._on_request = on_request
         self._alarm_data: list[dict[str, Any]] | None = None
+        self._photo: Photo | None = None
         self.title = "Gatehouse guard station" + (f" - {site}" if site else "")
         self._size = size
         self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
@@ -277,10 +294,43 @@ class StationApp(App):  # type: ignore[misc]
         self.alarm_facts = details.facts if details else ""
         self.alarm_history = "\n".join(details.history) if details else ""
         self.selected_state = row.state if row else ""
+        self._show_visitor(self.vm.selected_visitor())
         if data != self._alarm_data:
             self._alarm_data = data
             self.root.ids.alarms.data = data
             self.refreshed_frame = Clock.frames_displayed
+
+    def _show_visitor(self, visitor: VisitorDetails | None) -> None:
+        """Show the visitor behind the selected alarm: name, match and photo (or why there is none)."""
+        self.visitor_name = visitor.who if visitor else ""
+        self.visitor_company = (visitor.company or "") if visitor else ""
+        self.visitor_match = visitor.match if visitor else ""
+        photo = visitor.photo if visitor else None
+        note = visitor.photo_note if visitor else ""
+        if photo is not self._photo:
+            self._photo = photo
+            self.root.ids.visitor_photo.texture = self._texture(photo)
+        texture = self.root.ids.visitor_photo.texture
+        if photo is not None and texture is None:
+            note = "the photo could not be shown"
+        self.photo_shown = photo is not None and texture is not None
+        self.photo_note = "" if self.photo_shown else note
+        low, high = PHOTO_WIDTHS
+        if self.photo_shown:
+            width, height = texture.size
+            self.photo_width = dp(min(max(PHOTO_HEIGHT * width / max(height, 1), low), high))
+        else:
+            self.photo_width = dp(PLACEHOLDER_WIDTH) if visitor else 0
+
+    @staticmethod
+    def _texture(photo: Photo | None) -> Any:
+        if photo is None:
+            return None
+        try:
+            return CoreImage(BytesIO(photo.jpeg), ext="jpg").texture
+        except Exception:  # a photo Kivy cannot decode must not stop the station
+            log.exception("could not decode a visitor photo of %d bytes", len(photo.jpeg))
+            return None
 
     @property
     def settled(self) -> bool:

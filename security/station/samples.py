@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
+
+import cv2
+import numpy as np
 
 from broker import schemas as s
 from broker.events import Event, make_event
@@ -10,6 +14,12 @@ from broker.messages import AlarmStatus, AlarmStep, Status
 
 SITE = "lobby"
 """The site every sample comes from."""
+WATCHLIST_VISIT = "K7QX4M2P9A"
+"""The visit of the sample check-in that matched the watchlist (alarm a-2)."""
+WATCHLIST_CAUSE = "ev-120"
+"""The id of the sample `visitor.screened` event that raised alarm a-2."""
+PHOTO_SIZE = (320, 240)
+"""Width and height of the sample visitor photo, as a kiosk sends it (4:3)."""
 
 
 def sample_statuses(start: datetime | None = None) -> list[tuple[str, Status]]:
@@ -95,7 +105,7 @@ def sample_alarms(now: datetime | None = None) -> list[AlarmStatus]:
         AlarmStatus(
             id="a-2", rule="watchlist-match", priority="critical",
             summary="Watchlist match at check-in: visit K7QX4M2P9A", state="unacknowledged",
-            raised_at=ago(6), updated_at=ago(1), silent=True, escalation_level=1, cause=("ev-120",),
+            raised_at=ago(6), updated_at=ago(1), silent=True, escalation_level=1, cause=(WATCHLIST_CAUSE,),
             history=(raised(6), AlarmStep("escalated", "system", ago(1), "level 1: security-lead")),
         ),
         AlarmStatus(
@@ -114,4 +124,44 @@ def sample_alarms(now: datetime | None = None) -> list[AlarmStatus]:
             state="unacknowledged", raised_at=ago(2), updated_at=ago(2), cause=("ev-130",),
             history=(raised(2),),
         ),
+    ]
+
+
+def sample_photo(size: tuple[int, int] = PHOTO_SIZE) -> bytes:
+    """A small JPEG of a drawn head and shoulders against a lobby wall, as a kiosk camera takes it."""
+    width, height = size
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:] = (150, 170, 185)  # a warm grey wall (BGR)
+    image[int(height * 0.72):] = (120, 135, 150)
+    cx, cy, unit = width // 2, int(height * 0.45), min(width, height) / 240
+    def px(value: float) -> int:
+        return round(value * unit)
+    cv2.ellipse(image, (cx, height + px(30)), (px(110), px(95)), 0, 180, 360, (105, 70, 40), -1)  # jacket
+    cv2.rectangle(image, (cx - px(16), cy + px(45)), (cx + px(16), cy + px(78)), (120, 160, 205), -1)  # neck
+    cv2.ellipse(image, (cx, cy - px(8)), (px(58), px(68)), 0, 0, 360, (40, 45, 60), -1)  # hair
+    cv2.ellipse(image, (cx, cy + px(8)), (px(48), px(60)), 0, 0, 360, (135, 175, 220), -1)  # face
+    for side in (-1, 1):
+        cv2.ellipse(image, (cx + side * px(19), cy - px(2)), (px(9), px(5)), 0, 0, 360, (245, 245, 245), -1)
+        cv2.circle(image, (cx + side * px(19), cy - px(2)), px(4), (50, 40, 35), -1)
+        brow = (cx + side * px(30), cy - px(16)), (cx + side * px(10), cy - px(14))
+        cv2.line(image, *brow, (40, 45, 60), px(3))
+    cv2.line(image, (cx, cy + px(2)), (cx - px(5), cy + px(24)), (110, 145, 190), px(2))  # nose
+    cv2.ellipse(image, (cx, cy + px(36)), (px(16), px(7)), 0, 10, 170, (80, 90, 170), px(3))  # mouth
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the sample photo")
+    return jpeg.tobytes()
+
+
+def sample_watchlist_events(start: datetime | None = None) -> list[Event]:
+    """The photo and the watchlist match of the sample check-in: the causes behind alarm a-2."""
+    t0 = start or datetime(2026, 11, 22, 8, 15, 31, tzinfo=UTC)
+    width, height = PHOTO_SIZE
+    jpeg = base64.b64encode(sample_photo()).decode("ascii")
+    photo = s.VisitorPhoto(visit_id=WATCHLIST_VISIT, jpeg=jpeg, width=width, height=height)
+    screened = s.VisitorScreened(visit_id=WATCHLIST_VISIT, result="match", score=0.93, entry_id="wl-0042")
+    return [
+        make_event(SITE, "kiosk-1", "visitor.photo", 2, photo, time=t0, event_id="ev-119"),
+        make_event(SITE, "kiosk-1", "visitor.screened", 3, screened, time=t0 + timedelta(seconds=2),
+                   event_id=WATCHLIST_CAUSE),
     ]

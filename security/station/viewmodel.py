@@ -1,4 +1,5 @@
-"""What the guard station shows: a bounded live event feed, the devices table, the alarm queue (pure).
+"""What the guard station shows: a bounded live event feed, the devices table, the alarm queue and
+the visitor behind a watchlist alarm (pure).
 
 No toolkit is imported here. `on_event`, `on_status` and `alarms.on_alarm` must be called from one
 thread (the Kivy app moves bus callbacks onto its main thread before calling them).
@@ -15,6 +16,7 @@ from broker.events import Event
 from broker.messages import Status
 from security.station.alarms import AlarmQueue
 from security.station.summaries import Severity, severity, summarize
+from security.station.visits import VISITS, VisitorDetails, Visits
 
 FEED_SIZE = 200
 """How many lines the live feed keeps by default."""
@@ -68,10 +70,11 @@ class StationViewModel:
         self,
         *,
         feed_size: int = FEED_SIZE,
+        visits: int = VISITS,
         tz: tzinfo | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """Keep the newest `feed_size` lines; show times in `tz` (None: this machine's zone)."""
+        """Keep the newest `feed_size` lines and `visits` visits; show times in `tz` (None: local)."""
         if feed_size < 1:
             raise ValueError(f"feed_size must be >= 1, got {feed_size}")
         self._feed: deque[FeedLine] = deque(maxlen=feed_size)
@@ -83,6 +86,8 @@ class StationViewModel:
         self._counts = dict.fromkeys(Severity, 0)
         self.alarms = AlarmQueue(tz=tz, now=now)
         """The open alarms from the retained alarm topics (it counts its own versions)."""
+        self.visits = Visits(limit=visits)
+        """The newest visits seen live: who checked in, their photo, the screenings of their check-ins."""
         self.version = 0
         """Goes up by one on every change, so a screen can tell whether to redraw."""
 
@@ -116,6 +121,11 @@ class StationViewModel:
             f"{_plural(warnings, 'warning')} · {online} of {len(self._devices)} devices online"
         )
 
+    def selected_visitor(self) -> VisitorDetails | None:
+        """The visitor behind the selected alarm (name, match, photo), or None when it is no visitor's."""
+        details = self.alarms.details()
+        return self.visits.for_alarm(details.rule, details.cause) if details is not None else None
+
     # what the bus (through the app) calls
     def on_event(self, event: Event) -> FeedLine | None:
         """Add one event to the feed; returns its line, or None for a repeat of a known id."""
@@ -134,6 +144,7 @@ class StationViewModel:
             severity=level,
         )
         self._feed.appendleft(line)
+        self.visits.on_event(event)
         self._counts[level] += 1
         row = self._devices.get(event.device)
         if row is not None:
