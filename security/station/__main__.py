@@ -10,7 +10,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from security.station.samples import SITE, sample_events, sample_statuses
+from security.station.samples import (
+    SITE,
+    sample_alarms,
+    sample_events,
+    sample_statuses,
+    sample_watchlist_events,
+)
 
 log = logging.getLogger("security.station")
 
@@ -45,9 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         def feed() -> None:
             for device, status in sample_statuses():
                 app.post_status(device, status)
-            for event in sample_events():
+            for event in [*sample_events(), *sample_watchlist_events()]:
                 app.post_event(event)
                 time.sleep(0.02)
+            for alarm in sample_alarms():
+                app.post_alarm(alarm.id, alarm)
 
         threading.Thread(target=feed, name="sample-feed", daemon=True).start()
     run_station(app, run_for=args.run_for, screenshot_dir=args.screenshots)
