@@ -1,8 +1,10 @@
 """`gatehouse bench kiosk`: touches per check-in, screen change time and Confirm-to-print time.
 
 Everything runs through the real Kivy screens offscreen, with simulated touches, on the demo
-adapters and a simulated Zebra on TCP (`devices.printers.simulators`); nothing is asserted, the
-figures are printed next to their targets and to a baseline (an empty frame flip).
+adapters and a simulated Zebra on TCP (`devices.printers.simulators`), printing on the kiosk's own
+print worker (`kiosk.printer.PrintQueue`) as the kiosk does; nothing is asserted, the figures are
+printed next to their targets and to a baseline (an empty frame flip). A few check-ins are made
+with the Zebra silent, to time the done screen while the printer does not answer.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from broker.schemas import Data
 
 WALK_IN_TARGET, INVITED_TARGET = 8, 2
 SCREEN_CHANGE_TARGET_MS, PRINT_TARGET_MS = 100.0, 1000.0
+SILENT_PRINTS = 3
+"""Check-ins made while the simulated Zebra does not answer its status query."""
 
 
 @dataclass
@@ -31,6 +35,12 @@ class Figures:
     changes_ms: list[float] = field(default_factory=list)
     baseline_ms: list[float] = field(default_factory=list)
     print_ms: list[float] = field(default_factory=list)
+    done_ms: list[float] = field(default_factory=list)
+    """Confirm to the done screen's first frame, the printer answering."""
+    silent_done_ms: list[float] = field(default_factory=list)
+    """Confirm to the done screen's first frame, the printer silent."""
+    silent_failed_ms: list[float] = field(default_factory=list)
+    """Confirm to 'collect your badge at reception' on the done screen, the printer silent."""
 
 
 def bench_kiosk_command(_settings: Settings, args: argparse.Namespace) -> int:
@@ -62,6 +72,13 @@ def report(f: Figures, say: Callable[[str], object]) -> None:
     q50, qmax = percentile(f.print_ms, 0.5), max(f.print_ms)
     say(f"Confirm -> print command sent:       p50 {q50:.1f} ms, max {qmax:.1f} ms over {len(f.print_ms)} "
         f"check-ins (target < {PRINT_TARGET_MS:.0f} ms), simulated Zebra over TCP")
+    d50, dmax = percentile(f.done_ms, 0.5), max(f.done_ms)
+    say(f"Confirm -> done screen drawn:        p50 {d50:.1f} ms, max {dmax:.1f} ms over {len(f.done_ms)} "
+        f"check-ins (target < {SCREEN_CHANGE_TARGET_MS:.0f} ms)")
+    s50, smax = percentile(f.silent_done_ms, 0.5), max(f.silent_done_ms)
+    fail50 = percentile(f.silent_failed_ms, 0.5)
+    say(f"  printer silent: done screen drawn  p50 {s50:.1f} ms, max {smax:.1f} ms over "
+        f"{len(f.silent_done_ms)} check-ins; 'collect at reception' shown p50 {fail50:.0f} ms")
 
 
 def measure(*, transitions: int, prints: int) -> Figures:
@@ -69,32 +86,37 @@ def measure(*, transitions: int, prints: int) -> Figures:
     from devices.printers.drivers import DRIVERS
     from devices.printers.simulators import SimulatedZebra, TcpPrinter
     from devices.printers.transport import TcpPrinterPort
-    from kiosk.app import KioskApp
+    from kiosk.app import KioskApp, on_ui_thread
     from kiosk.autopilot import Pilot, Shooter
     from kiosk.demo_ports import demo_site
-    from kiosk.printer import KioskPrinter
+    from kiosk.printer import KioskPrinter, PrintQueue
     from kiosk.viewmodel import KioskViewModel
 
     figures = Figures()
     sent: list[tuple[str, Data]] = []
-    with TcpPrinter(SimulatedZebra()) as zebra:
+    model = SimulatedZebra()
+    with TcpPrinter(model) as zebra:
         printer = KioskPrinter(TcpPrinterPort("127.0.0.1", zebra.port), DRIVERS["zpl"](), printer="bench")
+        printing = PrintQueue(printer, deliver=on_ui_thread, clock=time.perf_counter)
         site = demo_site()
         ports = replace(site.ports, printer=printer)
-        vm = KioskViewModel(lambda kind, data: sent.append((kind, data)), ports, clock=time.perf_counter)
+        vm = KioskViewModel(lambda kind, data: sent.append((kind, data)), ports, clock=time.perf_counter,
+                            printing=printing)
         app = KioskApp(vm, camera=site.camera)
         pilot = Pilot(app)
-        app.bind(on_start=lambda _a: pilot.begin(_script(app, printer, figures, (transitions, prints),
-                                                         Shooter(app.root, None))))
+        app.bind(on_start=lambda _a: pilot.begin(_script(app, (printer, model), figures,
+                                                         (transitions, prints), Shooter(app.root, None))))
         app.run()
+        printing.stop()
         printer.close()
     if pilot.failure is not None:
         raise RuntimeError(f"the kiosk benchmark stopped: {pilot.failure}") from pilot.failure
     return figures
 
 
-def _script(app: Any, printer: Any, figures: Figures, counts: tuple[int, int], shoot: Any) -> Any:
-    """The benchmark as an autopilot script; `counts` are (transitions, prints)."""
+def _script(app: Any, printers: tuple[Any, Any], figures: Figures, counts: tuple[int, int],
+            shoot: Any) -> Any:
+    """The bench as an autopilot script; `printers` (printer, its Zebra), `counts` (transitions, prints)."""
     from kivy.core.window import Window
     from kivy.graphics.opengl import glFinish
 
@@ -134,7 +156,19 @@ def _script(app: Any, printer: Any, figures: Figures, counts: tuple[int, int], s
         tap(widget, button)
         yield Until(partial(_past, flipped, count, app, target), target)
         figures.changes_ms.append((flipped[count] - start) * 1000)
-    for n in range(prints):
+    yield from _check_ins(app, printers, figures, prints, flipped)
+
+
+def _check_ins(app: Any, printers: tuple[Any, Any], figures: Figures, prints: int,
+               flipped: list[float]) -> Any:
+    """`prints` check-ins timed to the print command and the done screen, then some with the Zebra silent."""
+    from kiosk.autopilot import Until, on_screen, screen_ids, tap
+    from kiosk.flow_state import Outcome
+
+    vm, (printer, zebra) = app.vm, printers
+    for n in range(prints + SILENT_PRINTS):
+        silent = n >= prints
+        zebra.answering = not silent
         vm.start("walk_in")
         vm.enter(f"Bench Visitor {n}")
         vm.skip()
@@ -145,14 +179,22 @@ def _script(app: Any, printer: Any, figures: Figures, counts: tuple[int, int], s
         vm.add_stroke(((0.1, 0.4), (0.5, 0.6), (0.9, 0.4)))
         vm.accept()
         yield on_screen(app, "summary")
-        start = time.perf_counter()
+        printer.last_send_s = None
+        start, count = time.perf_counter(), len(flipped)
         tap(screen_ids(app, "summary").confirm, "Check in")
-        if vm.print_sent_at is None or printer.last_send_s is None:
+        yield Until(partial(_past, flipped, count, app, "done"), "done")
+        (figures.silent_done_ms if silent else figures.done_ms).append((flipped[count] - start) * 1000)
+        yield Until(lambda: vm.print_sent_at is not None, "the printer's report", 15)
+        if silent:
+            yield Until(lambda: vm.session.outcome is Outcome.PRINT_FAILED, "the failed print shown")
+            figures.silent_failed_ms.append((time.perf_counter() - start) * 1000)
+        elif printer.last_send_s is None or vm.session.outcome is not Outcome.PRINTED:
             raise RuntimeError("the badge was not sent to the printer")
-        figures.print_ms.append((vm.print_sent_at - start + printer.last_send_s) * 1000)
-        yield on_screen(app, "done")
+        else:
+            figures.print_ms.append((vm.print_sent_at - start + printer.last_send_s) * 1000)
         vm.done()
         yield on_screen(app, "welcome")
+    zebra.answering = True
 
 
 def _past(flipped: list[float], count: int, app: Any, screen: str | None) -> bool:

@@ -2,10 +2,11 @@
 
 Screens copy `vm.view` into widgets and call one view-model method per touch; the look is in
 `screens.kv` and every word comes from the view. `KioskApp.post_code` may be called from any
-thread (the scanner's, the camera's QR reader): it is the one place where device callbacks move
-onto the UI thread. A 0.2 s timer calls `vm.tick()` (countdowns, idle reset) and polls the
-discreet staff-only online dot. Import only after Kivy's environment is set (`KIVY_NO_ARGS=1`,
-and `SDL_VIDEODRIVER=offscreen` without a display): importing Kivy widgets opens the window.
+thread (the scanner's, the camera's QR reader), and `on_ui_thread` from the printer's worker (its
+reports, for `vm.print_finished`): they are where device callbacks move onto the UI thread. A
+0.2 s timer calls `vm.tick()` (countdowns, idle reset) and polls the discreet staff-only online
+dot. Import only after Kivy's environment is set (`KIVY_NO_ARGS=1`, and
+`SDL_VIDEODRIVER=offscreen` without a display): importing Kivy widgets opens the window.
 """
 
 from __future__ import annotations
@@ -466,6 +467,11 @@ class KioskApp(App):  # type: ignore[misc]
         self.fs = self.scale * (LARGE_TEXT if self.large_text else 1.0)
 
 
+def on_ui_thread(call: Callable[[], object]) -> None:
+    """Run `call` on Kivy's thread at its next frame; safe from any thread (Kivy's clock is)."""
+    Clock.schedule_once(lambda _dt: call())
+
+
 def _two_lines(label: str, detail: str) -> str:
     """A bold line and a smaller one under it, as button markup (the detail at 75 %)."""
     text = f"[b]{escape_markup(label)}[/b]"
@@ -476,4 +482,4 @@ def _two_lines(label: str, detail: str) -> str:
 
 
 __all__ = ["LANDSCAPE", "PORTRAIT", "CameraPicture", "KeyButton", "KioskApp", "OnScreenKeyboard",
-           "SignaturePad", "fit_scale"]
+           "SignaturePad", "fit_scale", "on_ui_thread"]

@@ -1,10 +1,12 @@
-"""Records a confirmed check-in or check-out: screens, emits the events, prints the badge.
+"""Records a confirmed check-in or check-out: screens, emits the events, asks for the badge.
 
 The order of a check-in: the watchlist is asked; `visitor.checked_in` is emitted (with a fresh
 badge credential, unless the watchlist matched), then `visitor.photo` (if one was taken),
-`visitor.agreed` and `visitor.screened`; then, unless the watchlist matched, the badge is sent to
-the printer. On a match the central service raises a silent alarm from `visitor.screened`, with
-the check-in and the photo already in its log; the kiosk prints nothing and says nothing of it.
+`visitor.agreed` and `visitor.screened`; then, unless the watchlist matched, the record carries the
+badge to print. The view-model hands it to a `PrintJobs` (`kiosk.printer.PrintQueue` prints on its
+own thread, so the screen never waits for the printer) and hears back a `PrintReport`. On a match
+the central service raises a silent alarm from `visitor.screened`, with the check-in and the photo
+already in its log; the kiosk prints nothing and says nothing of it.
 A screening error counts as clear (the visitor is not held up; the central log shows the error).
 An invited visitor accepted the agreement with the invitation: their `visitor.agreed` carries no
 signature.
@@ -17,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from broker.schemas import (
     Data,
@@ -27,7 +30,7 @@ from broker.schemas import (
     VisitorScreened,
 )
 from kiosk.flow_state import Outcome, Session
-from kiosk.ports import BadgeRequest, Emit, OnSiteVisit, Ports, PrintResult, ScreenResult
+from kiosk.ports import BadgePrinter, BadgeRequest, Emit, OnSiteVisit, Ports, PrintResult, ScreenResult
 from kiosk.signature import svg_path
 
 log = logging.getLogger(__name__)
@@ -42,14 +45,53 @@ UNAVAILABLE_AGREEMENT = "unavailable"
 
 @dataclass(slots=True, frozen=True)
 class CheckInRecord:
-    """What a confirmed check-in did."""
+    """What a confirmed check-in did, and the badge it asks for (None: referred, nothing printed)."""
 
     visit: VisitorCheckedIn
     outcome: Outcome
     screened: ScreenResult
-    printed: PrintResult | None
-    print_sent_at: float | None
-    """The clock's reading just before the print command was sent (None: not printed)."""
+    badge: BadgeRequest | None
+
+
+@dataclass(slots=True, frozen=True)
+class PrintReport:
+    """How the print of one visit's badge went."""
+
+    visit_id: str
+    result: PrintResult
+    sent_at: float
+    """The clock's reading just before the print command was sent."""
+
+
+class PrintJobs(Protocol):
+    """Prints badges for the view-model, one after another, and reports each."""
+
+    def submit(self, badge: BadgeRequest, on_done: Callable[[PrintReport], object]) -> None:
+        """Queue `badge`; `on_done(report)` follows on the view-model's thread (never a worker's)."""
+        ...
+
+
+class PrintNow:
+    """`PrintJobs` that prints at once on the caller's thread (tests, tools; the window uses `PrintQueue`)."""
+
+    def __init__(self, printer: BadgePrinter, clock: Callable[[], float]) -> None:
+        """Print on `printer`; `sent_at` is read from `clock`."""
+        self._printer = printer
+        self._clock = clock
+
+    def submit(self, badge: BadgeRequest, on_done: Callable[[PrintReport], object]) -> None:
+        """Print `badge` now and report it before returning."""
+        sent = self._clock()
+        on_done(PrintReport(badge.visit_id, print_badge(self._printer, badge), sent))
+
+
+def print_badge(printer: BadgePrinter, badge: BadgeRequest) -> PrintResult:
+    """`printer.print(badge)`; a printer that raises is a failed print (logged)."""
+    try:
+        return printer.print(badge)
+    except Exception as exc:
+        log.exception("badge of visit %s not printed", badge.visit_id)
+        return PrintResult(False, str(exc) or type(exc).__name__)
 
 
 class Registrar:
@@ -60,16 +102,14 @@ class Registrar:
         emit: Emit,
         ports: Ports,
         *,
-        clock: Callable[[], float],
         now: Callable[[], datetime],
         new_id: Callable[[], str],
         new_badge: Callable[[], str],
         badge_validity: timedelta,
     ) -> None:
-        """`clock` is monotonic seconds; `now` the wall clock for the badge's validity."""
+        """`now` is the wall clock for the badge's validity."""
         self._emit = emit
         self._ports = ports
-        self._clock = clock
         self._now = now
         self._new_id = new_id
         self._new_badge = new_badge
@@ -101,16 +141,13 @@ class Registrar:
                             entry_id=screened.entry_id),
         )  # fmt: skip
         if referred or badge is None:
-            return CheckInRecord(visit, Outcome.REFERRED, screened, None, None)
+            return CheckInRecord(visit, Outcome.REFERRED, screened, None)
         request = BadgeRequest(
             visit_id=visit_id, visitor_name=s.name, company=s.company, host_name=s.host_name,
             visitor_type=s.visitor_type, badge=badge, valid_until=self._now() + self._validity,
             photo=s.photo.jpeg if s.photo else None, language=s.language,
         )  # fmt: skip
-        sent = self._clock()
-        printed = self._print(request)
-        outcome = Outcome.PRINTED if printed.ok else Outcome.PRINT_FAILED
-        return CheckInRecord(visit, outcome, screened, printed, sent)
+        return CheckInRecord(visit, Outcome.PRINTED, screened, request)
 
     def check_out(self, visit: OnSiteVisit, method: str) -> None:
         """Emit `visitor.checked_out` (`method` "qr" or "name"); raise when it cannot be emitted."""
@@ -155,10 +192,3 @@ class Registrar:
             self._emit(event_type, data if isinstance(data, Data) else data())
         except Exception:
             log.exception("%s could not be emitted", event_type)
-
-    def _print(self, request: BadgeRequest) -> PrintResult:
-        try:
-            return self._ports.printer.print(request)
-        except Exception as exc:
-            log.exception("badge of visit %s not printed", request.visit_id)
-            return PrintResult(False, str(exc) or type(exc).__name__)

@@ -5,10 +5,11 @@ welcome → invitation (a scanned QR) → "is this you?" → done
 welcome → returning: search → pick → host → ... as walk-in
 welcome → check-out: scan the badge, or search → pick → confirm → goodbye
 A watchlist match ends on the neutral "seat" screen instead of done.
+The badge prints while done shows; a failure the printer reports later changes done's message.
 
 No toolkit and no adapter is called here: the view-model asks the adapters (directory, watchlist,
-printer...) and feeds their answers back as intents (`HostsFound`, `CheckedIn`...). Problems come
-back as data (`Session.error`, `Session.notice`), never as exceptions.
+printer...) and feeds their answers back as intents (`HostsFound`, `CheckedIn`, `PrintFailed`...).
+Problems come back as data (`Session.error`, `Session.notice`), never as exceptions.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from kiosk.flow_intents import (
     PickHost,
     PickOnSite,
     PickPast,
+    PrintFailed,
     Retake,
     SetCamera,
     Skip,
@@ -293,6 +295,13 @@ def _on_confirming(s: Session, intent: Intent) -> Session:
     return s
 
 
+def _on_done(s: Session, intent: Intent) -> Session:
+    match intent:
+        case PrintFailed() if s.outcome is Outcome.PRINTED:
+            return replace(s, outcome=Outcome.PRINT_FAILED)
+    return s
+
+
 def _on_returning(s: Session, intent: Intent) -> Session:
     match intent:
         case PastFound(query=query, visitors=visitors):
@@ -338,4 +347,5 @@ _ON_STEP: dict[Step, Callable[[Session, Intent], Session]] = {
     Step.RETURNING: _on_returning,
     Step.CHECK_OUT: _on_check_out,
     Step.CHECK_OUT_CONFIRM: _on_check_out_confirm,
+    Step.DONE: _on_done,
 }

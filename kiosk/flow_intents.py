@@ -198,6 +198,11 @@ class CheckedIn:
 
 
 @dataclass(slots=True, frozen=True)
+class PrintFailed:
+    """The printer said no (or never answered) to the badge of the check-in on the done screen."""
+
+
+@dataclass(slots=True, frozen=True)
 class CheckedOut:
     """The check-out was recorded."""
 
@@ -213,6 +218,6 @@ Intent = (
     Start | ChooseLanguage | ToggleLargeText | Enter | Skip | PickHost | Choose | Retake | UsePhoto
     | AddStroke | ClearSignature | Accept | PickPast | PickOnSite | Back | Cancel | Finish | Timeout
     | Countdown | PhotoTaken | CameraFailed | SetCamera | HostsFound | DirectoryDown | PastFound
-    | OnSiteFound | InvitationFound | CodeRejected | CheckedIn | CheckedOut | Failed
+    | OnSiteFound | InvitationFound | CodeRejected | CheckedIn | PrintFailed | CheckedOut | Failed
 )  # fmt: skip
 """Everything that can move the flow."""

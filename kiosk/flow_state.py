@@ -68,6 +68,7 @@ class Outcome(StrEnum):
     """How a confirmed check-in ended."""
 
     PRINTED = "printed"
+    """The badge went to the printer (printing on its own; a failure it reports later is PRINT_FAILED)."""
     PRINT_FAILED = "print_failed"
     REFERRED = "referred"
     """The watchlist matched: no badge, the visitor is asked to wait for reception."""

@@ -138,7 +138,7 @@ class BadgePrinter(Protocol):
     """The kiosk's label printer."""
 
     def print(self, badge: BadgeRequest) -> PrintResult:
-        """Send the badge to the printer; return quickly (the printer works on its own)."""
+        """Send the badge to the printer and say whether it took it (may block: run it off the UI thread)."""
         ...
 
 

@@ -4,16 +4,22 @@ The badge is laid out by `devices.printers.badge`, encoded by the printer family
 (ZPL, ESC/POS, Brother QL) and written to the printer's port (TCP 9100 or serial). A printer
 that can tell its status is asked first, so paper out is said before the visitor waits for a
 badge that never comes. Each attempt is reported as `badge.printed` through `emit`.
+
+Asking and sending take seconds when the printer does not answer, so the kiosk never prints on
+its UI thread: `PrintQueue` prints one badge after another on its own worker thread and hands each
+`PrintReport` back through `deliver` (the window's `kiosk.app.on_ui_thread`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from PIL import Image, UnidentifiedImageError
 
@@ -24,8 +30,9 @@ from devices.printers.drivers import PrinterDriver
 from devices.printers.status import Condition, describe
 from devices.printers.transport import PrinterPort, SerialPrinterPort, TcpPrinterPort, query
 from devices.serial_port import PortError
+from kiosk.checkin import PrintReport, print_badge
 from kiosk.config import KioskConfig, KioskPrinterConfig
-from kiosk.ports import BadgeRequest, Emit, PrintResult
+from kiosk.ports import BadgePrinter, BadgeRequest, Emit, PrintResult
 
 _LOG = logging.getLogger(__name__)
 
@@ -150,6 +157,73 @@ class NoPrinter:
         """Say that no badge was printed."""
         _LOG.info("no printer: badge for visit %s not printed", badge.visit_id)
         return PrintResult(ok=False, detail="this kiosk has no printer")
+
+
+_Job = tuple[BadgeRequest, Callable[[PrintReport], object]]
+
+
+class PrintQueue:
+    """`PrintJobs` on one worker thread: badges print in the order given, the caller never waits."""
+
+    def __init__(
+        self,
+        printer: BadgePrinter,
+        *,
+        deliver: Callable[[Callable[[], object]], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "kiosk-print",
+    ) -> None:
+        """Print on `printer`; `deliver(call)` runs each report's call where the caller lives.
+
+        Without `deliver` the reports are made on the worker thread. `clock` stamps `sent_at`: give
+        it the view-model's clock. The worker starts with the first badge.
+        """
+        self._printer = printer
+        self._deliver = deliver
+        self._clock = clock
+        self._name = name
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def submit(self, badge: BadgeRequest, on_done: Callable[[PrintReport], object]) -> None:
+        """Queue `badge` behind the prints still waiting; `on_done(report)` follows through `deliver`."""
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the print queue is stopped")
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._jobs.put((badge, on_done))
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Print what is queued (for at most `timeout` s) and end the worker; True if it ended."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+            self._jobs.put(None)
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            _LOG.warning("%s: still printing after %.0f s; left behind", self._name, timeout)
+        return not thread.is_alive()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            badge, on_done = job
+            sent = self._clock()
+            report = PrintReport(badge.visit_id, print_badge(self._printer, badge), sent)
+            call = partial(on_done, report)
+            try:
+                if self._deliver is None:
+                    call()
+                else:
+                    self._deliver(call)
+            except Exception:
+                _LOG.exception("%s: the report on visit %s could not be delivered", self._name,
+                               badge.visit_id)
 
 
 def printer_for(config: KioskConfig, emit: Emit | None = None) -> KioskPrinter | NoPrinter:

@@ -28,6 +28,7 @@ from kiosk.ports import Emit, Ports
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
     from kiosk.autopilot import Pilot
+    from kiosk.printer import PrintQueue
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ SCRIPTS = ("walk_in", "invited")
 """The visitor scripts `--demo` can play."""
 QR_EVERY_S = 0.3
 """How often the camera's picture is searched for a QR code while the kiosk takes codes."""
+PRINTS_FINISH_S = 10.0
+"""How long a closing kiosk waits for the badges still printing (their `badge.printed` is sent)."""
 
 
 class OwnVisits(Protocol):
@@ -60,6 +63,8 @@ class Adapters:
     online: Callable[[], bool] = lambda: True
     """The central service answers (always True for the demo adapters)."""
     stops: list[Callable[[], object]] = field(default_factory=list)
+    printing: PrintQueue | None = None
+    """The worker printing the badges off the UI thread (made by `open_kiosk`, stopped by `run`)."""
 
 
 def kivy_environment(*, headless: bool) -> None:
@@ -203,7 +208,11 @@ def run(
     pilot = play(app, script, screenshot_dir, step_delay) if scripted else None
     try:
         with link:
-            app.run()
+            try:
+                app.run()
+            finally:
+                if adapters.printing is not None:  # its badge.printed events reach the outbox first
+                    adapters.printing.stop(PRINTS_FINISH_S)
             if not link.drain(10):
                 log.warning("%d event(s) not yet confirmed; they wait in the outbox", link.source.pending())
     finally:
@@ -218,15 +227,18 @@ def run(
 
 def open_kiosk(link: DeviceLink, adapters: Adapters, config: KioskConfig | None, *,
                size: tuple[int, int] | None = None) -> KioskApp:
-    """The kiosk window on `adapters`, emitting through `link`; its scanner and QR reader started."""
-    from kiosk.app import PORTRAIT, KioskApp
+    """The kiosk window on `adapters`, emitting through `link`; its print worker, scanner, QR reader."""
+    from kiosk.app import PORTRAIT, KioskApp, on_ui_thread
+    from kiosk.printer import PrintQueue
     from kiosk.viewmodel import KioskViewModel
 
+    clock = time.monotonic
+    adapters.printing = PrintQueue(adapters.ports.printer, deliver=on_ui_thread, clock=clock)
     vm = KioskViewModel(
-        remembering(link.source.emit, adapters.own), adapters.ports,
+        remembering(link.source.emit, adapters.own), adapters.ports, clock=clock,
         language=config.default_language if config is not None else "en",
         camera=adapters.camera is not None and bool(adapters.camera.available),
-        idle_timeout=config.idle_s if config is not None else 30.0,
+        idle_timeout=config.idle_s if config is not None else 30.0, printing=adapters.printing,
     )  # fmt: skip
     app = KioskApp(vm, camera=adapters.camera, online=lambda: link.bus.connected and adapters.online(),
                    size=size or PORTRAIT)

@@ -2,9 +2,11 @@
 
 `KioskViewModel` holds the flow's `Session`, words it in the visitor's language, asks the
 adapters (`kiosk.ports`) and feeds their answers to the flow, records check-ins through
-`kiosk.checkin.Registrar`, counts touches, and resets itself when nobody touches it. Screens read
-its properties after every change (`listen`) and call one method per touch; a timer calls `tick`.
-Time, ids and badge values are injected so tests drive it like a function.
+`kiosk.checkin.Registrar`, hands the badge to a `PrintJobs` (the window's prints on a worker: the
+done screen never waits for the printer) and takes its answer in `print_finished`, counts touches,
+and resets itself when nobody touches it. Screens read its properties after every change (`listen`)
+and call one method per touch; a timer calls `tick`. Time, ids and badge values are injected so
+tests drive it like a function.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from broker.schemas import VisitorCheckedIn
 from kiosk import flow
 from kiosk import flow_intents as i
 from kiosk import flow_texts as t
-from kiosk.checkin import UNAVAILABLE_AGREEMENT, Registrar
+from kiosk.checkin import UNAVAILABLE_AGREEMENT, PrintJobs, PrintNow, PrintReport, Registrar
 from kiosk.flow_state import FINAL_STEPS, SCANNING_STEPS, Mode, Notice, Session, Step, fresh
 from kiosk.flow_values import (
     BadgeCode,
@@ -34,7 +36,7 @@ from kiosk.flow_values import (
 )
 from kiosk.flow_view import HOST_SEARCH_FROM, PEOPLE_SEARCH_FROM, View, closes_in, render
 from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from kiosk.ports import Emit, OnSiteVisit, PastVisitor, Photo, Ports
+from kiosk.ports import BadgeRequest, Emit, OnSiteVisit, PastVisitor, Photo, Ports, PrintResult
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -72,8 +74,9 @@ class KioskViewModel:
         idle_timeout: float = IDLE_TIMEOUT,
         done_timeout: float = DONE_TIMEOUT,
         badge_validity: timedelta = BADGE_VALIDITY,
+        printing: PrintJobs | None = None,
     ) -> None:
-        """Emit events through `emit`; `clock` is monotonic seconds, `now` the wall clock."""
+        """Emit through `emit`; `clock` is monotonic seconds; `printing` None prints on this thread."""
         if idle_timeout <= 0 or done_timeout <= 0:
             raise ValueError("idle_timeout and done_timeout must be > 0 seconds")
         if language not in LANGUAGES:
@@ -83,9 +86,10 @@ class KioskViewModel:
         self._idle_timeout = idle_timeout
         self._done_timeout = done_timeout
         self._registrar = Registrar(
-            emit, ports, clock=clock, now=now, new_id=new_id, new_badge=new_badge,
-            badge_validity=badge_validity,
+            emit, ports, now=now, new_id=new_id, new_badge=new_badge, badge_validity=badge_validity,
         )  # fmt: skip
+        self._printing: PrintJobs = printing if printing is not None else PrintNow(ports.printer, clock)
+        self._printing_for: str | None = None
         self._state = Session(default_language=language, language=language, camera=camera)
         self._last_activity = self._countdown_mark = clock()
         self._listeners: list[Callable[[], None]] = []
@@ -102,7 +106,7 @@ class KioskViewModel:
         self.confirmed_at: float | None = None
         """Clock reading when the visitor last touched Check in / Confirm."""
         self.print_sent_at: float | None = None
-        """Clock reading when the last badge print command was sent."""
+        """Clock reading just before the last check-in's print command was sent (None until reported)."""
 
     # what the screens read
     @property
@@ -214,8 +218,10 @@ class KioskViewModel:
                 self.dispatch(i.Failed())
                 return
             self.last_visit = record.visit
-            self.print_sent_at = record.print_sent_at
+            self.print_sent_at = None
             self.dispatch(i.CheckedIn(record.outcome))
+            if record.badge is not None:
+                self._print(record.badge)
         elif s.step is Step.CHECK_OUT_CONFIRM and s.leaving is not None:
             self._check_out(s.leaving, "name")
 
@@ -256,6 +262,17 @@ class KioskViewModel:
             if len(query) >= PEOPLE_SEARCH_FROM:
                 visits = self._safely(self._ports.visits.search, query, visits)
             self.dispatch(i.OnSiteFound(query, tuple(visits)))
+
+    def print_finished(self, visit_id: str, result: PrintResult, sent_at: float | None = None) -> None:
+        """The printer's answer for `visit_id` (UI thread): a failure changes its done screen, if shown."""
+        if visit_id == self._printing_for:
+            self.print_sent_at = sent_at
+        if result.ok or self.last_visit is None or self.last_visit.visit_id != visit_id:
+            return
+        before = self._state
+        self.dispatch(i.PrintFailed())
+        if self._state is not before:
+            self._awake()  # the visitor gets the done screen's whole time to read where the badge is
 
     def keep_awake(self) -> None:
         """Typing or any activity that is no touch: keeps the idle reset away."""
@@ -349,6 +366,18 @@ class KioskViewModel:
 
     def _seconds_left(self) -> int:
         return max(0, math.ceil(self._done_timeout - (self._clock() - self._last_activity)))
+
+    def _print(self, badge: BadgeRequest) -> None:
+        """Hand the badge to the printer's queue; its answer comes back through `print_finished`."""
+        self._printing_for = badge.visit_id
+        try:
+            self._printing.submit(badge, self._printed)
+        except Exception as exc:
+            log.exception("badge of visit %s could not be queued for printing", badge.visit_id)
+            self.print_finished(badge.visit_id, PrintResult(False, str(exc) or type(exc).__name__))
+
+    def _printed(self, report: PrintReport) -> None:
+        self.print_finished(report.visit_id, report.result, report.sent_at)
 
     def _check_out(self, visit: OnSiteVisit, method: str) -> None:
         try:

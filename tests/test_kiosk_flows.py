@@ -26,6 +26,7 @@ from kiosk.flow_intents import (
     PastFound,
     PickOnSite,
     PickPast,
+    PrintFailed,
     Start,
 )
 from kiosk.flow_state import Mode, Notice, Outcome, Problem, Session, Step
@@ -60,6 +61,8 @@ PICKED = replace(CHECK_OUT, step=Step.CHECK_OUT_CONFIRM, query="ana", on_site=(L
 GOODBYE = replace(INITIAL, step=Step.GOODBYE, mode=Mode.CHECK_OUT, leaving=LEAVER)
 SCAN = replace(INITIAL, step=Step.SCAN, mode=Mode.INVITED)
 POLISH = replace(INITIAL, language="pl", large_text=True)
+DONE = replace(INVITED, step=Step.DONE, outcome=Outcome.PRINTED)
+SEAT = replace(INVITED, step=Step.SEAT, outcome=Outcome.REFERRED)
 
 TRANSITIONS: list[tuple[str, Session, Intent, Session]] = [
     ("welcome: I have an invitation", INITIAL, Start(Mode.INVITED), SCAN),
@@ -80,6 +83,13 @@ TRANSITIONS: list[tuple[str, Session, Intent, Session]] = [
                                                                            outcome=Outcome.PRINTED)),
     ("invitation: referred", INVITED, CheckedIn(Outcome.REFERRED), replace(INVITED, step=Step.SEAT,
                                                                           outcome=Outcome.REFERRED)),
+    ("done: the print failed later", DONE, PrintFailed(), replace(DONE, outcome=Outcome.PRINT_FAILED)),
+    ("done: a second failure", replace(DONE, outcome=Outcome.PRINT_FAILED), PrintFailed(),
+     replace(DONE, outcome=Outcome.PRINT_FAILED)),
+    ("seat: no badge, no print failure", SEAT, PrintFailed(), SEAT),
+    ("welcome: a late print failure", INITIAL, PrintFailed(), INITIAL),
+    ("invitation: a print failure before done", INVITED, PrintFailed(), INVITED),
+    ("done: finish after the failure", replace(DONE, outcome=Outcome.PRINT_FAILED), Finish(), INITIAL),
     ("invitation: not me", INVITED, Cancel(), INITIAL),
     ("invitation: back", INVITED, Back(), INITIAL),
     ("invitation: not recorded", INVITED, Failed(), replace(INVITED, error=Problem.FAILED)),

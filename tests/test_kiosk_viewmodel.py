@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+import queue
 import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from broker.schemas import (
+    BadgePrinted,
     Data,
     VisitorAgreed,
     VisitorCheckedIn,
@@ -18,9 +23,12 @@ from broker.schemas import (
     VisitorScreened,
     VisitorType,
 )
+from devices.printers import TcpPrinterPort, zebra
+from kiosk.checkin import PrintJobs
 from kiosk.flow_state import Session
 from kiosk.flow_texts import Button
 from kiosk.ports import (
+    BadgePrinter,
     BadgeRequest,
     Host,
     Invitation,
@@ -31,13 +39,18 @@ from kiosk.ports import (
     ScreenResult,
     VisitorDetails,
 )
+from kiosk.printer import KioskPrinter, PrintQueue
 from kiosk.viewmodel import KioskViewModel, new_visit_id
+from tests.support import wait_until
+from tests.test_kiosk_printer import SilentPrinter
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(200))
 SIGNATURE = [(0.1, 0.2), (0.4, 0.6), (0.8, 0.3)]
 CODE = "GH1:v-7f3a:Zx81-secret"
 BADGE = "0A1B2C3D4E5F6071"
+PRINTING = "Your badge is printing… Your host has been told."
+COLLECT = "Please collect your badge at reception."
 
 
 class Clock:
@@ -107,15 +120,26 @@ class Watchlist:
         return self.hits.get(name, ScreenResult("clear", 0.1))
 
 
+def opened() -> threading.Event:
+    gate = threading.Event()
+    gate.set()
+    return gate
+
+
 @dataclass
 class Printer:
+    """Prints once `gate` is open (it is, unless a test closes it)."""
+
     clock: Clock
     ok: bool = True
     broken: bool = False
     jobs: list[tuple[float, BadgeRequest]] = field(default_factory=list)
+    gate: threading.Event = field(default_factory=opened)
 
     def print(self, badge: BadgeRequest) -> PrintResult:
         self.jobs.append((self.clock(), badge))
+        if not self.gate.wait(10):
+            raise TimeoutError("the test never opened the printer's gate")
         if self.broken:
             raise OSError("printer port gone")
         return PrintResult(self.ok, None if self.ok else "paper out")
@@ -167,6 +191,27 @@ ANA = PastVisitor("tok-ana", "A** K*******", "A*** S** z o.o.", date(2026, 10, 1
 LEAVER = OnSiteVisit("v-0042", "A** L*******")
 
 
+class UiThread:
+    """The window's `on_ui_thread` by hand: calls handed over by the print worker, run when the test says."""
+
+    def __init__(self) -> None:
+        self.calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
+        self.queues: list[PrintQueue] = []
+
+    def post(self, call: Callable[[], object]) -> None:
+        self.calls.put(call)
+
+    def print_queue(self, printer: BadgePrinter, clock: Clock) -> PrintQueue:
+        """The kiosk's print worker on `printer`, reporting through this 'UI thread'."""
+        self.queues.append(PrintQueue(printer, deliver=self.post, clock=clock))
+        return self.queues[-1]
+
+    def run(self, count: int, what: str) -> None:
+        wait_until(lambda: self.calls.qsize() >= count, 15, what)
+        for _ in range(count):
+            self.calls.get()()
+
+
 @dataclass
 class Kiosk:
     vm: KioskViewModel
@@ -179,7 +224,11 @@ class Kiosk:
     visitors: PastBook
 
 
-def make_kiosk(*, camera: bool = True, language: str = "en") -> Kiosk:
+PrintingFor = Callable[[Clock, Outbox, Printer], PrintJobs]
+"""Makes the view-model's `printing` from the test kiosk's clock, outbox and printer."""
+
+
+def make_kiosk(*, camera: bool = True, language: str = "en", printing: PrintingFor | None = None) -> Kiosk:
     clock, outbox = Clock(), Outbox()
     hosts = [GRACE, Host("e-1002", "Greg House"), *(Host(f"e-2{n:03d}", f"Gr Number{n}") for n in range(8))]
     directory, rules, watchlist, printer = Directory(hosts), Rules(), Watchlist(), Printer(clock)
@@ -196,6 +245,7 @@ def make_kiosk(*, camera: bool = True, language: str = "en") -> Kiosk:
         outbox, ports, clock=clock, now=lambda: NOW, new_id=lambda: next(ids),
         new_badge=lambda: "00FF00FF00FF00FF",
         language=language, camera=camera,
+        printing=printing(clock, outbox, printer) if printing is not None else None,
     )  # fmt: skip
     return Kiosk(vm, outbox, clock, directory, rules, watchlist, printer, visitors)
 
@@ -203,6 +253,14 @@ def make_kiosk(*, camera: bool = True, language: str = "en") -> Kiosk:
 @pytest.fixture
 def k() -> Kiosk:
     return make_kiosk()
+
+
+@pytest.fixture
+def ui() -> Iterator[UiThread]:
+    thread = UiThread()
+    yield thread
+    for jobs in thread.queues:
+        assert jobs.stop(10)
 
 
 def take_photo(k: Kiosk) -> None:
@@ -344,6 +402,103 @@ def test_a_failed_print_still_checks_in_and_sends_to_reception(k: Kiosk, broken:
     k.vm.confirm()
     assert k.vm.screen == "done"
     assert k.vm.view.message == "Please collect your badge at reception."
+    assert "visitor.checked_in" in k.outbox.types
+
+
+def test_a_printer_that_hangs_never_holds_the_done_screen_and_its_failure_changes_the_message(
+    ui: UiThread,
+) -> None:
+    printers: list[KioskPrinter] = []
+
+    def hung(clock: Clock, outbox: Outbox, _printer: Printer) -> PrintQueue:
+        port = TcpPrinterPort("127.0.0.1", silent.port)
+        printers.append(KioskPrinter(port, zebra(), printer="kiosk-printer", emit=outbox, answer_timeout=2.0))
+        return ui.print_queue(printers[0], clock)
+
+    with SilentPrinter() as silent:
+        k = make_kiosk(printing=hung)
+        changes: list[str] = []
+        k.vm.listen(lambda: changes.append(k.vm.view.message))
+        to_summary(k)
+        started = time.perf_counter()
+        k.vm.confirm()
+        assert time.perf_counter() - started < 1.0  # the printer is found silent only after 2 s
+        assert (k.vm.screen, k.vm.view.message) == ("done", PRINTING)
+        assert k.vm.print_sent_at is None  # not yet reported
+        assert k.outbox.types == ["visitor.checked_in", "visitor.photo", "visitor.agreed", "visitor.screened"]
+        wait_until(lambda: bool(silent.accepted), 10, "the print worker connecting to the printer")
+        k.clock.now += 6
+        k.vm.tick()
+        assert k.vm.closes_in == "This screen closes in 4 seconds"
+        ui.run(1, "the silent printer's report")
+        printers[0].close()
+    assert (k.vm.screen, k.vm.view.message) == ("done", COLLECT)
+    assert changes[-1] == COLLECT
+    assert k.vm.closes_in == "This screen closes in 10 seconds"  # the whole time to read where to go
+    assert k.vm.print_sent_at == k.vm.confirmed_at  # the worker's clock reading, the test clock unmoved then
+    printed = k.outbox.one("badge.printed")
+    assert isinstance(printed, BadgePrinted)
+    assert (printed.visit_id, printed.ok) == ("VISIT00001", False)
+    assert printed.detail == "printer not ready: no answer"
+
+
+@pytest.mark.parametrize("leaving", ["idle reset", "Done"])
+def test_a_print_result_after_the_visitor_left_changes_nothing_on_screen(leaving: str, ui: UiThread) -> None:
+    k = make_kiosk(printing=lambda clock, _outbox, printer: ui.print_queue(printer, clock))
+    k.printer.ok = False
+    k.printer.gate.clear()
+    to_summary(k)
+    k.vm.confirm()
+    assert (k.vm.screen, k.vm.view.message) == ("done", PRINTING)
+    if leaving == "Done":
+        k.vm.done()
+    else:
+        k.clock.now += 10
+        assert k.vm.tick() is True
+    welcome, changes = k.vm.session, []
+    k.vm.listen(lambda: changes.append(k.vm.screen))
+    k.printer.gate.set()
+    ui.run(1, "the late report")
+    assert k.vm.session is welcome
+    assert changes == []
+    assert (k.vm.screen, k.vm.view.message) == ("welcome", "")
+
+
+def test_two_quick_check_ins_print_in_order_and_each_answer_goes_to_its_own_visit(ui: UiThread) -> None:
+    k = make_kiosk(printing=lambda clock, _outbox, printer: ui.print_queue(printer, clock))
+    k.printer.ok = False
+    k.printer.gate.clear()  # the first badge's print hangs until the gate opens
+    to_summary(k)
+    k.vm.confirm()
+    wait_until(lambda: len(k.printer.jobs) == 1, 10, "the first badge's print to begin")
+    k.vm.done()
+    k.clock.now += 1
+    k.vm.scanned(CODE)
+    k.vm.confirm()  # the invited visitor's badge queues behind the first
+    assert (k.vm.screen, k.vm.view.message) == ("done", PRINTING)
+    assert [job.visit_id for _, job in k.printer.jobs] == ["VISIT00001"]
+    k.printer.gate.set()
+    wait_until(lambda: ui.calls.qsize() == 2, 10, "both reports")
+    assert [(at, job.visit_id) for at, job in k.printer.jobs] == [(1003.0, "VISIT00001"), (1004.0, "v-7f3a")]
+    ui.run(1, "the first visitor's report")
+    assert k.vm.view.message == PRINTING  # not this visitor's
+    assert k.vm.print_sent_at is None
+    ui.run(1, "the invited visitor's report")
+    assert k.vm.view.message == COLLECT
+    assert k.vm.print_sent_at == 1004.0
+
+
+def test_a_print_queue_that_takes_no_more_says_at_once_to_collect_the_badge(ui: UiThread) -> None:
+    def stopped(clock: Clock, _outbox: Outbox, printer: Printer) -> PrintQueue:
+        jobs = ui.print_queue(printer, clock)
+        jobs.stop()
+        return jobs
+
+    k = make_kiosk(printing=stopped)
+    to_summary(k)
+    k.vm.confirm()
+    assert (k.vm.screen, k.vm.view.message) == ("done", COLLECT)
+    assert k.printer.jobs == []
     assert "visitor.checked_in" in k.outbox.types
 
 
