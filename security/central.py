@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
+from broker.broker_cli import CREDENTIALS_FILE
 from broker.config import ConfigError, MqttUrl, Settings, read_toml
+from broker.credentials import CredentialStore, Role
 from broker.schemas import Data, HostNotified
 from security.alarms import Action, AlarmEscalated, Output
 from security.api import ApiServer
@@ -114,7 +116,8 @@ class Central:
         enqueue = partial(_enqueue, config=config.notify, site=site)
         hosts = partial(queue_host_notices, config=config.notify, site=site, tz=tz)
         build = office_for(store, config.office, audit_key=self.audit_key, enqueue=enqueue,
-                           wake_notifier=self.notifier.wake, hooks=(mark_invited_check_ins, hosts))
+                           wake_notifier=self.notifier.wake, hooks=(mark_invited_check_ins, hosts),
+                           stations=known_stations(settings))
         self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
                                       tick_s=config.office.alarms.tick_s)
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
@@ -129,12 +132,17 @@ class Central:
         self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
 
     def start(self) -> None:
-        """Start the service, the notifier, the API and the nightly retention run."""
+        """Start the service, the notifier, the API and the nightly retention run (all or none)."""
         self.service.start()
-        self.notifier.start()
-        if self.api is not None:
-            self.api.start()
-            log.info("HTTP API on %s", self.api.url)
+        try:
+            self.notifier.start()
+            if self.api is not None:
+                self.api.start()
+                log.info("HTTP API on %s", self.api.url)
+        except BaseException:  # e.g. the API's port is taken: stop what already runs
+            self.notifier.stop()
+            self.service.stop()
+            raise
         self._retention.start()
 
     def stop(self) -> None:
@@ -194,6 +202,16 @@ class Central:
                          result.anonymised, policy.days)
             except Exception:
                 log.exception("the nightly retention run failed; it runs again tomorrow")
+
+
+def known_stations(settings: Settings) -> frozenset[str] | None:
+    """Devices whose credentials are a guard station's; None without a credential store (anonymous)."""
+    path = settings.data_dir / CREDENTIALS_FILE
+    if not path.exists():
+        log.warning("no credential store at %s: any device whose status says 'station' may act on "
+                    "alarms (fine on an anonymous test broker, not on a site)", path)
+        return None
+    return frozenset(p.name for p in CredentialStore(path).principals() if p.role is Role.STATION)
 
 
 def _act(office: BackOffice, action: Action) -> Effects:

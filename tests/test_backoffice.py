@@ -293,3 +293,33 @@ def test_the_settings_example_in_docs_alarms_md_is_valid() -> None:
     assert config.access.reader_points()[("reader-1", 1)].door == "main-door"
     assert config.alarms.rules_config().repeated_denials.count == 3
     assert config.alarms.book_config().escalation[Priority.CRITICAL][1].notify == ("manager",)
+
+
+def test_a_visitor_badge_the_contract_allows_but_no_credential_can_be_is_skipped() -> None:
+    """A 4-digit 'em4100' badge is valid in the contract, not as a credential: logged, no door, no crash."""
+    site = Site()
+    visit = VisitorCheckedIn(visit_id="v-9", visitor_name="Ana", visitor_type="guest", badge="0A1B",
+                             badge_format="em4100")
+    assert site.feed("kiosk-1", "visitor.checked_in", visit).events == []
+    assert site.office.directory().person("v-9") is None
+    assert types(site.read()) == ["access.granted"]  # the office goes on deciding
+
+
+def test_with_known_stations_a_device_cannot_make_itself_one() -> None:
+    """Only devices with station credentials may act on alarms; a kiosk saying 'station' is not one."""
+    emit = Site().emit
+    office = BackOffice(CONFIG, emit, stations=frozenset({"station-1"}))
+    office.set_directory(directory())
+    for device in ("station-1", "kiosk-1"):
+        office.on_status(f"gatehouse/{SITE}/{device}", Status("online", kind="station"), T0)
+    forced = make_event(SITE, "door-1", "door.forced", 1, DoorChange(door="main-door"), time=T0)
+    [alarm_id] = office.on_event(forced, T0).alarms
+    resolve = AlarmRequested(alarm_id=alarm_id, action="resolve", by="guard:mallory")
+    refused = office.on_event(make_event(SITE, "kiosk-1", "alarm.requested", 1, resolve, time=T0), T0)
+    assert types(refused) == []
+    assert refused.audit[0].details["refused"] == "kiosk-1 is not a guard station"
+    obeyed = office.on_event(make_event(SITE, "station-1", "alarm.requested", 1, resolve, time=T0), T0)
+    assert types(obeyed) == ["alarm.resolved"]
+    # the impostor's own Last Will is not muted as a station's would be
+    gone = office.on_status(f"gatehouse/{SITE}/kiosk-1", Status("offline", kind="station"), T0)
+    assert [a.rule for a in gone.alarms.values()] == [RuleName.DEVICE_OFFLINE]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, insert, select, update
 
+from broker.events import make_event
 from broker.schemas import Priority
 from security.access import CredentialFormat, PersonKind, WeeklySchedule
 from security.alarms import (
@@ -20,6 +21,9 @@ from security.alarms import (
     RuleName,
 )
 from security.audit import AuditRecord, ProblemKind, verify
+from security.backoffice.config import OfficeConfig
+from security.backoffice.engine import BackOffice, Effects
+from security.backoffice.runtime import OfficeRuntime
 from security.storage import open_store
 from security.storage.alarm_store import list_alarms, load_book, save_alarms
 from security.storage.audit_log import append_audit, chain_head, read_chain
@@ -152,3 +156,40 @@ def test_read_then_write_transactions_do_not_fail_while_another_connection_write
             writer.join()
         with store.engine.connect() as conn:
             assert directory_version(conn) >= 50
+
+
+def test_after_a_rolled_back_transaction_the_directory_is_loaded_again(sqlite_url: str) -> None:
+    """A directory refreshed in a transaction that then failed is not kept stale: the next refresh reloads."""
+    seqs = iter(range(1, 1000))
+    with open_store(sqlite_url) as store:
+        runtime = OfficeRuntime(store, OfficeConfig(), site="hq",
+                                emit=lambda t, d: make_event("hq", "central", t, next(seqs), d))
+        runtime.load(T0)
+        with store.engine.begin() as conn:
+            conn.execute(insert(table("people")), [{
+                "id": "e-1", "name": "Budi", "kind": "employee", "groups": [], "email": None,
+                "created_at": T0, "updated_at": T0}])
+            bump_version(conn, T0)
+        with store.engine.begin() as conn:
+            runtime.refresh_directory(conn)  # loads e-1 ...
+        runtime.rolled_back()  # ... but that transaction failed: back to the committed state
+        assert runtime.office.directory().person("e-1") is None
+        with store.engine.begin() as conn:
+            runtime.refresh_directory(conn)
+        assert runtime.office.directory().person("e-1") is not None
+
+
+def test_a_step_the_back_office_cannot_take_is_skipped_and_the_batch_goes_on(sqlite_url: str) -> None:
+    """A failing step in the back office's logic is logged and skipped; the state is as before it."""
+    def broken(_office: BackOffice) -> Effects:
+        raise RuntimeError("a bug in a rule")
+
+    seqs = iter(range(1, 1000))
+    with open_store(sqlite_url) as store:
+        runtime = OfficeRuntime(store, OfficeConfig(), site="hq",
+                                emit=lambda t, d: make_event("hq", "central", t, next(seqs), d))
+        runtime.load(T0)
+        before = runtime.office.state
+        with store.engine.begin() as conn:
+            runtime.step(conn, broken, T0)
+        assert runtime.office.state is before

@@ -125,9 +125,17 @@ class BackOffice:
         state: OfficeState | None = None,
         *,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        stations: frozenset[str] | None = None,
     ) -> None:
-        """Start from `state` (default: nothing known) with the settings of `config`."""
+        """Start from `state` (default: nothing known) with the settings of `config`.
+
+        `stations` are the device names whose credentials are a guard station's: only they may act
+        on alarms or call themselves a station. None (no credential store, an anonymous broker)
+        trusts the kind a device's status says, which any device could claim.
+        """
         self.config = config
+        self._stations = stations
+        self._impostors: set[str] = set()
         self._emit = emit
         self._new_id = new_id
         self._points: dict[tuple[str, int], ReaderPoint] = config.access.reader_points()
@@ -187,6 +195,12 @@ class BackOffice:
     def on_status(self, source: str, status: Status, now: datetime) -> Effects:
         """Handle a device's availability (a Last Will raises `device-offline`)."""
         fx = Effects()
+        device = source.rsplit("/", 1)[-1]
+        if status.kind == "station" and self._stations is not None and device not in self._stations:
+            if device not in self._impostors:
+                self._impostors.add(device)
+                log.warning("%s says it is a station but its credentials are not a station's", source)
+            status = replace(status, kind="device")  # no station rights, no muted offline alarm
         rules, conditions = evaluate_status(source, status, now, self.state.rules, self._rules)
         self.state = replace(self.state, rules=rules)
         for condition in conditions:
@@ -260,7 +274,11 @@ class BackOffice:
         data, visitors = event.data, self.state.visitors
         if isinstance(data, VisitorCheckedIn) and data.badge:
             fmt = CredentialFormat(data.badge_format or self.config.access.visitor_badge_format)
-            badge = visitor_badge(data.visit_id, data.visitor_name, data.badge, fmt, event.time)
+            try:
+                badge = visitor_badge(data.visit_id, data.visitor_name, data.badge, fmt, event.time)
+            except ValueError as exc:  # the contract allows what a credential cannot be
+                log.warning("visit %s: badge %s opens no door: %s", data.visit_id, data.badge, exc)
+                return
             visitors = MappingProxyType({**visitors, data.visit_id: badge})
         elif isinstance(data, VisitorCheckedOut) and data.visit_id in visitors:
             person, credential = visitors[data.visit_id]
@@ -278,7 +296,7 @@ class BackOffice:
 
     def _request(self, event: Event, data: AlarmRequested, now: datetime, fx: Effects) -> None:
         origin, reason = event.source, None
-        if self.state.rules.kinds.get(origin) != "station":
+        if not self._is_station(event.device, self.state.rules.kinds.get(origin)):
             reason = f"{event.device} is not a guard station"
         elif data.action == "shelve" and data.until is None:
             reason = "a shelve needs until"
@@ -288,6 +306,10 @@ class BackOffice:
                                         f"alarm:{data.alarm_id}", {"origin": origin, "refused": reason}))
             return
         fx.extend(self.act(_action(data), now, origin=origin))
+
+    def _is_station(self, device: str, kind: str | None) -> bool:
+        """Whether `device` may act as a guard station (its credentials, else its status's kind)."""
+        return device in self._stations if self._stations is not None else kind == "station"
 
     def _apply(self, item: Condition | Action, now: datetime, fx: Effects) -> None:
         book, outputs = self.state.book.apply(item, now)

@@ -40,6 +40,16 @@ PASSBACK_HOURS = 24
 """How far back `access.granted` is read again to know who is inside."""
 
 
+def _describe(step: Step) -> str:
+    """What a step was, for the log: the event or action it carried."""
+    if isinstance(step, partial):
+        event = step.keywords.get("event")
+        if isinstance(event, Event):
+            return f"{event.type} {event.id} from {event.source}"
+        return ", ".join(f"{k}={v!r}" for k, v in step.keywords.items() if k != "now")
+    return getattr(step, "__name__", "a step")
+
+
 class Host(Protocol):
     """What the back office needs of the service it runs in."""
 
@@ -58,12 +68,13 @@ def office_for(
     enqueue: Enqueue | None = None,
     wake_notifier: Callable[[], None] | None = None,
     hooks: Sequence[BatchHook] = (),
+    stations: frozenset[str] | None = None,
 ) -> Callable[[Host], OfficeRuntime]:
     """How a central service builds its back office (pass as `CentralService(office=...)`)."""
 
     def build(host: Host) -> OfficeRuntime:
         return OfficeRuntime(store, config, site=host.site, emit=host.make_own, audit_key=audit_key,
-                             enqueue=enqueue, wake_notifier=wake_notifier, hooks=hooks)
+                             enqueue=enqueue, wake_notifier=wake_notifier, hooks=hooks, stations=stations)
 
     return build
 
@@ -82,11 +93,15 @@ class OfficeRuntime:
         enqueue: Enqueue | None = None,
         wake_notifier: Callable[[], None] | None = None,
         hooks: Sequence[BatchHook] = (),
+        stations: frozenset[str] | None = None,
     ) -> None:
-        """Wire to `store`; `emit` makes events of the service's own source; `hooks` see each batch."""
+        """Wire to `store`; `emit` makes events of the service's own source; `hooks` see each batch.
+
+        `stations`: the device names whose credentials are a guard station's (see `BackOffice`).
+        """
         self.store = store
         self.site = site
-        self.office = BackOffice(config, emit)
+        self.office = BackOffice(config, emit, stations=stations)
         self._audit_key = audit_key
         self._enqueue = enqueue
         self._wake = wake_notifier
@@ -112,7 +127,11 @@ class OfficeRuntime:
         for event in self.store.query_events(types=REPLAYED, since=horizon, limit=None):
             if event.type == "access.granted" and event.time < now - timedelta(hours=PASSBACK_HOURS):
                 continue
-            office.replay(event)
+            try:
+                office.replay(event)
+            except Exception:
+                log.exception("back office: event %s could not be replayed; skipped", event.id)
+                continue
             replayed += 1
         self._committed = office.state
         log.info("back office: %d people, %d open alarm(s), %d event(s) replayed",
@@ -141,13 +160,24 @@ class OfficeRuntime:
             self.office.restore(before)
             self._fx = pending
             self._queued = queued
+            self._version = -1  # the directory may have been reloaded in it: load it again next time
             raise
         pending.extend(self._fx)
         self._fx = pending
 
     def step(self, conn: Connection, step: Step, now: datetime) -> None:
-        """Run one step and store its effects in `conn`'s transaction (published by `published`)."""
-        fx = step(self.office)
+        """Run one step and store its effects in `conn`'s transaction (published by `published`).
+
+        A step that fails in the back office's own logic is logged and skipped, so one event the
+        logic cannot take never holds up the log; a failure to store its effects fails the batch.
+        """
+        before = self.office.state
+        try:
+            fx = step(self.office)
+        except Exception:
+            self.office.restore(before)
+            log.exception("back office: a step failed and was skipped (%s)", _describe(step))
+            return
         if fx.events:
             write_events(conn, fx.events, now)
         if fx.alarms:
@@ -173,6 +203,7 @@ class OfficeRuntime:
         """The transaction failed: forget its effects and go back to the last committed state."""
         self.office.restore(self._committed)
         self._fx = Effects()
+        self._version = -1  # the committed state may hold an older directory: reload it
         self._queued = 0
 
     def published(self, bus: Bus, now: datetime) -> Effects:
