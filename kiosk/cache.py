@@ -28,6 +28,7 @@ from kiosk.screening import normalise
 
 _LOG = logging.getLogger(__name__)
 _NAME = re.compile(r"[a-z0-9-]{1,64}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 OWN_VISITS = "own-visits"
 """The cache file of the visits this kiosk checked in today."""
 
@@ -181,7 +182,7 @@ def find_invitation(rows: list[dict[str, Any]], code: str, now: datetime) -> Inv
     if found is None:
         return None
     start, end = parse_time(found.get("valid_from")), parse_time(found.get("valid_until"))
-    if (start is not None and now < start) or (end is not None and now > end):
+    if (start is not None and now < start) or (end is not None and now >= end):  # as the service
         _LOG.info("cached invitation %s is not usable now", found.get("visit_id"))
         return None
     return invitation_from_json(found)
@@ -240,11 +241,23 @@ def invitation_from_json(doc: Any) -> Invitation:
 
 
 def cacheable_invitation(row: Mapping[str, Any]) -> dict[str, Any]:
-    """An upcoming invitation as cached: its code kept only as a SHA-256 hash."""
+    """An upcoming invitation as cached: the API gives its code only as a SHA-256 hash, kept as is.
+
+    ValueError, KeyError or TypeError if malformed (no `code_sha256` of 64 hex digits); a plain
+    `code` or an e-mail the API might still send is not kept.
+    """
     invitation_from_json(row)  # refuse a malformed one now, not when a visitor is waiting
-    doc = {k: v for k, v in row.items() if k != "code"}
-    doc["code_sha256"] = code_digest(str(row["code"]))
+    digest = row["code_sha256"]
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise ValueError(f"invitation {row.get('visit_id')!r}: code_sha256 is not a SHA-256 in hex")
+    doc = {k: v for k, v in row.items() if k not in ("code", "email")}
+    doc["code_sha256"] = digest.lower()
     return doc
+
+
+def without_invitation(rows: list[dict[str, Any]], visit_id: str) -> list[dict[str, Any]]:
+    """The cached invitations but the one of `visit_id` (used at this kiosk: not to be used again)."""
+    return [row for row in rows if str(row.get("visit_id")) != visit_id]
 
 
 def code_digest(code: str) -> str:

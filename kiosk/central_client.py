@@ -4,6 +4,8 @@
 `refresh_s` seconds in a thread. Each adapter asks the API (2 s at most); when the service is down
 it answers from the cache (hosts by prefix, invitations by code hash, check-out from the kiosk's
 own check-ins of today; no returning visitors), without waiting on the network until the retry.
+When the service refuses the kiosk's token (401/403, e.g. it was revoked) that is logged as an
+error and invitations are no longer taken from the cache: a revoked kiosk admits no invited visitor.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from kiosk.cache import (
     mask_name,
     search_hosts,
     text_field,
+    without_invitation,
 )
 from kiosk.config import KioskConfig
 from kiosk.ports import Host, Invitation, OnSiteVisit, PastVisitor, VisitorDetails
@@ -65,6 +68,10 @@ class UnavailableError(ApiError):
     """The API cannot answer now: no network, a timeout, a server error, or a refused token."""
 
 
+class TokenRefusedError(UnavailableError):
+    """The API refused the kiosk's token (HTTP 401 or 403), now or last time it was reached."""
+
+
 class CentralApi:
     """GET JSON from the central service with the kiosk's bearer token; knows whether it is up."""
 
@@ -83,11 +90,21 @@ class CentralApi:
         self._online = False
         self._down_since: float | None = None  # set while an outage has been logged
         self._failed_at: float | None = None
+        self._refused = False  # the last answer refused the token (logged once)
 
     @property
     def online(self) -> bool:
         """True when the last call reached the service (for a discreet staff-only indicator)."""
         return self._online
+
+    @property
+    def refused(self) -> bool:
+        """True when the service refused the kiosk's token last time it answered."""
+        return self._refused
+
+    def _unavailable(self, message: str) -> UnavailableError:
+        """The error for a call not answered: TokenRefusedError while the token stands refused."""
+        return TokenRefusedError(message) if self._refused else UnavailableError(message)
 
     def get(self, path: str, query: Mapping[str, str] | None = None, *, probe: bool = False) -> Any:
         """The JSON at `path`; NotFoundError, RefusedError or UnavailableError otherwise.
@@ -96,7 +113,7 @@ class CentralApi:
         """
         with self._lock:
             if not probe and self._failed_at is not None and self._clock() - self._failed_at < self.retry_s:
-                raise UnavailableError("central service down; retrying later")
+                raise self._unavailable("central service down or token refused; retrying later")
         url = self.base_url + path + (f"?{urlencode(query)}" if query else "")
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 (http(s) only)
         if self._token:
@@ -108,12 +125,12 @@ class CentralApi:
             self._answer_error(exc.code, _error_text(exc))
         except (OSError, ValueError) as exc:  # URLError, timeouts, resets
             self._mark_down(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}")
-            raise UnavailableError(str(exc)) from None
+            raise self._unavailable(str(exc)) from None
         try:
             doc = json.loads(body)
         except ValueError:
             self._mark_down("the answer is not JSON")
-            raise UnavailableError(f"{path}: the answer is not JSON") from None
+            raise self._unavailable(f"{path}: the answer is not JSON") from None
         self._mark_up()
         return doc
 
@@ -122,19 +139,32 @@ class CentralApi:
         if status == 404:
             self._mark_up()
             raise NotFoundError(text)
-        if status in (401, 403) or status >= 500:
+        if status in (401, 403):
+            self._mark_refused(f"HTTP {status}: {text}")
+            raise TokenRefusedError(f"HTTP {status}: {text}")
+        if status >= 500:
             self._mark_down(f"HTTP {status}: {text}")
-            raise UnavailableError(f"HTTP {status}: {text}")
+            raise self._unavailable(f"HTTP {status}: {text}")
         self._mark_up()
         raise RefusedError(f"HTTP {status}: {text}")
 
     def _mark_up(self) -> None:
-        """The service answered: log the recovery once."""
+        """The service answered with the token accepted: log the recovery once."""
         with self._lock:
             if self._down_since is not None:
                 _LOG.info("central service %s is reachable again after %.0f s", self.base_url,
                           self._clock() - self._down_since)
-            self._online, self._down_since, self._failed_at = True, None, None
+            if self._refused:
+                _LOG.info("the kiosk's API token is accepted again by %s", self.base_url)
+            self._online, self._down_since, self._failed_at, self._refused = True, None, None, False
+
+    def _mark_refused(self, reason: str) -> None:
+        """The service refused the token: log it once as an error; the kiosk counts as offline."""
+        with self._lock:
+            if not self._refused:
+                _LOG.error("the kiosk's API token was refused by %s (%s): ask an admin for a new one; "
+                           "invited visitors cannot check in until then", self.base_url, reason)
+            self._refused, self._online, self._failed_at = True, False, self._clock()
 
     def _mark_down(self, reason: str) -> None:
         """The service did not answer: log the outage once."""
@@ -159,6 +189,8 @@ class CentralClient:
         self._refresh_s, self._upcoming_h, self._now = refresh_s, upcoming_h, now
         self.own_visits = OwnVisits(cache, today=today)
         self._watchlist = _load_watchlist(cache)
+        self._invitations_lock = threading.Lock()  # the cached invitations' read-change-write
+        self._used: set[str] = set()  # invitations checked in here, kept out of the cache
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.hosts = CentralHosts(self)
@@ -202,7 +234,9 @@ class CentralClient:
         self._watchlist = watchlist
         try:
             self.cache.write(HOSTS, hosts)
-            self.cache.write(INVITATIONS, invitations)
+            with self._invitations_lock:  # one checked in here but not yet delivered stays out
+                invitations = [i for i in invitations if str(i.get("visit_id")) not in self._used]
+                self.cache.write(INVITATIONS, invitations)
             self.cache.write(WATCHLIST, rows)
         except OSError as exc:
             _LOG.error("offline cache cannot be written in %s: %s", self.cache.folder, exc)
@@ -248,10 +282,25 @@ class CentralClient:
     def cached_invitation(self, code: str) -> Invitation | None:
         """The cached invitation with `code` that is usable now (codes compared in constant time)."""
         try:
-            return find_invitation(json_rows(self.cache.read(INVITATIONS) or []), code, self._now())
+            with self._invitations_lock:
+                rows = json_rows(self.cache.read(INVITATIONS) or [])
+                rows = [row for row in rows if str(row.get("visit_id")) not in self._used]
+            return find_invitation(rows, code, self._now())
         except _MALFORMED as exc:
             _LOG.error("cached invitations are damaged, ignored: %s", exc)
             return None
+
+    def forget_invitation(self, visit_id: str) -> None:
+        """Drop the invitation of `visit_id` from the cache: it was checked in here, its code is spent."""
+        with self._invitations_lock:
+            self._used.add(visit_id)
+            try:
+                rows = json_rows(self.cache.read(INVITATIONS) or [])
+            except ValueError:
+                return  # damaged: ignored when read anyway
+            kept = without_invitation(rows, visit_id)
+            if len(kept) != len(rows):
+                self.cache.write(INVITATIONS, kept)
 
 
 class CentralHosts:
@@ -296,6 +345,8 @@ class CentralInvitations:
         except _MALFORMED as exc:
             _LOG.error("invitation answer is malformed: %s", exc)
             return None
+        except TokenRefusedError:
+            return None  # a revoked kiosk admits no invited visitor, not even from its cache
         except UnavailableError:
             return self._client.cached_invitation(code)
 
@@ -322,12 +373,14 @@ class CentralVisitors:
             return []
 
     def details(self, token: str) -> VisitorDetails | None:
-        """The details behind a search result's token (None offline or when it ran out)."""
+        """The details behind a search result's single-use token (None offline, when used or ran out).
+
+        The service gives no e-mail: the visitor types it again if the site asks for one.
+        """
         try:
             doc = self._client.api.get(f"/api/kiosk/visitors/{quote(token, safe='')}")
             name = str(first_field(doc, "name", "visitor_name"))
-            company, email = text_field(doc, "company"), text_field(doc, "email")
-            return VisitorDetails(name=name, company=company, email=email)
+            return VisitorDetails(name=name, company=text_field(doc, "company"), email=None)
         except (ApiError, *_MALFORMED) as exc:
             _LOG.debug("returning-visitor details not answered: %s", exc)
             return None
@@ -342,6 +395,8 @@ class CentralVisits:
         self._own = client.own_visits
         self.remember, self.forget = self._own.remember, self._own.forget
         """Record a check-in made at this kiosk; drop a visit that checked out here."""
+        self.forget_invitation = client.forget_invitation
+        """Drop the cached invitation of an invited check-in made here (its code is spent)."""
 
     def find_by_badge(self, badge: str) -> OnSiteVisit | None:
         """The on-site visit holding `badge` (a 404 still looks at this kiosk's undelivered check-ins)."""

@@ -2,14 +2,16 @@
 
 The order of a check-in: the watchlist is asked; `visitor.checked_in` is emitted (with a fresh
 badge credential, unless the watchlist matched), then `visitor.photo` (if one was taken),
-`visitor.agreed` and `visitor.screened`; then, unless the watchlist matched, the record carries the
-badge to print. The view-model hands it to a `PrintJobs` (`kiosk.printer.PrintQueue` prints on its
-own thread, so the screen never waits for the printer) and hears back a `PrintReport`. On a match
-the central service raises a silent alarm from `visitor.screened`, with the check-in and the photo
-already in its log; the kiosk prints nothing and says nothing of it.
+`visitor.agreed` (not for an invited visitor, see below) and `visitor.screened`; then, unless the
+watchlist matched, the record carries the badge to print. The view-model hands it to a
+`PrintJobs` (`kiosk.printer.PrintQueue` prints on its own thread, so the screen never waits for the
+printer) and hears back a `PrintReport`. On a match the central service raises a silent alarm from
+`visitor.screened`, with the check-in and the photo already in its log; the kiosk prints nothing and
+says nothing of it.
 A screening error counts as clear (the visitor is not held up; the central log shows the error).
-An invited visitor accepted the agreement with the invitation: their `visitor.agreed` carries no
-signature.
+An invited visitor is shown no agreement and signs none at the kiosk, and nothing in the invitation
+path records one, so their check-in emits no `visitor.agreed`: the log does not claim an acceptance
+that did not happen.
 """
 
 from __future__ import annotations
@@ -134,7 +136,8 @@ class Registrar:
         log.info("visitor checked in: visit %s (%s)", visit_id, "referred" if referred else "clear")
         if photo is not None:
             self._also("visitor.photo", photo)
-        self._also("visitor.agreed", lambda: self._agreed(visit_id, s))
+        if s.invitation is None:  # an invited visitor saw and signed no agreement: nothing to record
+            self._also("visitor.agreed", lambda: self._agreed(visit_id, s))
         self._also(
             "visitor.screened",
             VisitorScreened(visit_id=visit_id, result=screened.result, score=screened.score,
@@ -173,13 +176,7 @@ class Registrar:
         return VisitorPhoto(visit_id=visit_id, jpeg=jpeg, width=s.photo.width, height=s.photo.height)
 
     def _agreed(self, visit_id: str, s: Session) -> VisitorAgreed:
-        if s.invitation is not None:  # accepted when the invitation was made: no signature here
-            try:
-                name = self._ports.agreements.text(s.invitation.visitor_type, s.language)[0]
-            except Exception:
-                log.exception("agreement of invited visit %s unknown", visit_id)
-                name = UNAVAILABLE_AGREEMENT
-            return VisitorAgreed(visit_id=visit_id, agreement=name, language=s.language)
+        """The agreement `s` signed at the kiosk (walk-in or returning visitor)."""
         signature = svg_path(s.strokes, y_up=True) or None
         return VisitorAgreed(
             visit_id=visit_id, agreement=s.agreement or UNAVAILABLE_AGREEMENT, language=s.language,

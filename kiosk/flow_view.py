@@ -115,7 +115,7 @@ def _prompt(s: Session, tr: Translator) -> str:
 
 def _message(s: Session, tr: Translator) -> str:
     if s.step is Step.INVITATION:
-        return tr.gettext(t.AGREED_WITH_INVITATION)
+        return tr.gettext(t.HOST_WILL_BE_TOLD)
     if s.step is not Step.DONE:
         return ""
     if s.outcome is Outcome.PRINTED:

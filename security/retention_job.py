@@ -1,8 +1,11 @@
 """The retention job: anonymise visitors' personal data in stored events older than the policy allows.
 
 `plan_retention` (pure) decides; this module reads the candidate events, writes their new
-`data` and appends the plan's audit record in one transaction. A second run finds nothing
-left to change and writes nothing.
+`data` and appends the plan's audit record in one transaction. In the same transaction it
+pseudonymises old invitations and deletes delivered (`sent`) or given-up (`failed`)
+notifications created before the cutoff: host notices and invitation e-mails name the
+visitor, carry their e-mail address and the invitation code. Pending notifications stay,
+they are still being delivered. A second run finds nothing left to change and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from broker.config import ConfigError, read_toml
 from security.audit import AuditRecord, RetentionPlan, RetentionPolicy, plan_retention, pseudonym
+from security.notify.queue import NOTIFICATIONS, NotificationState
 from security.storage import EventStore
 from security.storage.audit_log import HEAD, append_audit
 from security.storage.models import table
@@ -64,7 +68,7 @@ class RetentionResult:
 
     cutoff: datetime
     anonymised: int
-    """How many events had personal data removed or pseudonymised."""
+    """How many records lost personal data: events and invitations anonymised, notifications deleted."""
     by_type: Mapping[str, int] = field(default_factory=dict)
     audit_seq: int | None = None
     """The sequence number of the run's audit record (None when nothing changed or a dry run)."""
@@ -89,14 +93,17 @@ def _candidates(
 
 
 def _result(
-    plan: RetentionPlan, invitations: int, audit_seq: int | None, dry_run: bool
+    plan: RetentionPlan, invitations: int, notifications: int, audit_seq: int | None, dry_run: bool
 ) -> RetentionResult:
     by_type: dict[str, int] = {}
     for change in plan.changes:
         by_type[change.type] = by_type.get(change.type, 0) + 1
     if invitations:
         by_type["invitation"] = invitations
-    return RetentionResult(plan.cutoff, len(plan.changes) + invitations, by_type, audit_seq, dry_run)
+    if notifications:
+        by_type["notification"] = notifications
+    total = len(plan.changes) + invitations + notifications
+    return RetentionResult(plan.cutoff, total, by_type, audit_seq, dry_run)
 
 
 def _old_invitations(conn: Connection, cutoff: datetime) -> list[str]:
@@ -118,6 +125,27 @@ def _forget_invitations(
     return AuditRecord(now, actor, "retention.invitations", "invitations", {"anonymised": len(visit_ids)})
 
 
+_DONE = (str(NotificationState.SENT), str(NotificationState.FAILED))
+
+
+def _old_notifications(conn: Connection, cutoff: datetime) -> int:
+    """How many sent or failed notifications were created before `cutoff`."""
+    query = select(func.count()).select_from(NOTIFICATIONS).where(
+        NOTIFICATIONS.c.state.in_(_DONE), NOTIFICATIONS.c.created_at < cutoff)
+    return int(conn.execute(query).scalar_one())
+
+
+def _delete_notifications(
+    conn: Connection, cutoff: datetime, now: datetime, actor: str
+) -> tuple[int, AuditRecord | None]:
+    """Delete sent or failed notifications created before `cutoff` (pending ones are still delivered)."""
+    stmt = delete(NOTIFICATIONS).where(NOTIFICATIONS.c.state.in_(_DONE), NOTIFICATIONS.c.created_at < cutoff)
+    deleted = int(conn.execute(stmt).rowcount or 0)
+    if not deleted:
+        return 0, None
+    return deleted, AuditRecord(now, actor, "retention.notifications", "notifications", {"deleted": deleted})
+
+
 def run_retention(
     store: EventStore,
     policy: RetentionPolicy,
@@ -132,16 +160,17 @@ def run_retention(
         with store.engine.connect() as conn:
             _, records = _candidates(conn, policy, now)
             invitations = _old_invitations(conn, policy.cutoff(now))
+            notifications = _old_notifications(conn, policy.cutoff(now))
         plan = plan_retention(records, policy, now, actor=actor)
-        return _result(plan, len(invitations), None, dry_run=True)
+        return _result(plan, len(invitations), notifications, None, dry_run=True)
     with store.engine.begin() as conn:
         # the audit head first: the write lock before the read, so two runs never plan on the same rows
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
         keys, records = _candidates(conn, policy, now)
         plan = plan_retention(records, policy, now, actor=actor)
         invitations = _old_invitations(conn, plan.cutoff)
-        if not plan.changes and not invitations:
-            return _result(plan, 0, None, dry_run=False)
+        if not plan.changes and not invitations and not _old_notifications(conn, plan.cutoff):
+            return _result(plan, 0, 0, None, dry_run=False)
         audit = list(plan.audit) if plan.changes else []
         if plan.changes:
             stmt = update(EVENTS).where(EVENTS.c.id == bindparam("row_key"))
@@ -149,8 +178,12 @@ def run_retention(
             conn.execute(stmt.values(data=bindparam("new_data")), rows)
         forgotten = _forget_invitations(conn, invitations, now, actor)
         audit += [forgotten] if forgotten else []
+        notifications, deleted = _delete_notifications(conn, plan.cutoff, now, actor)
+        audit += [deleted] if deleted else []
+        if not audit:  # the counted notifications went meanwhile: nothing changed, nothing to audit
+            return _result(plan, 0, 0, None, dry_run=False)
         sealed = append_audit(conn, audit, key=audit_key)
-    result = _result(plan, len(invitations), sealed[-1].seq, dry_run=False)
+    result = _result(plan, len(invitations), notifications, sealed[-1].seq, dry_run=False)
     log.info("retention: %d event(s) older than %s anonymised (audit record %s)",
              result.anonymised, plan.cutoff.isoformat(), result.audit_seq)
     return result

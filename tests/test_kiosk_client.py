@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -17,11 +18,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from broker.config import ConfigError
-from broker.schemas import VisitorType
-from kiosk.cache import JsonCache, OwnVisits, mask_name
+from broker.schemas import VisitorCheckedIn, VisitorType
+from kiosk.cache import JsonCache, OwnVisits, cacheable_invitation, find_invitation, mask_name
 from kiosk.central_client import CentralApi, CentralClient
 from kiosk.config import ENV_TOKEN, FileAgreements, agreement_text, load_kiosk, parse_kiosk
 from kiosk.ports import Host, Invitation, OnSiteVisit, PastVisitor, ScreenResult, VisitorDetails
+from kiosk.runner import remembering
 from tests.support import wait_until
 
 TOKEN = "kiosk-secret-token"
@@ -30,7 +32,7 @@ CODE = "GH1:V7F3A2K9QX:abcdefgh12345678"
 
 
 def invitation_doc(visit_id: str, code: str, name: str, valid_until: datetime) -> dict[str, Any]:
-    """An upcoming invitation as the service lists it for kiosks (with its code)."""
+    """An invitation as the service answers a kiosk's scan, with the code it is found by."""
     return {"visit_id": visit_id, "visitor_name": name, "company": "Acme", "email": "ana@acme.test",
             "visitor_type": "contractor", "host_id": "e2", "host_name": "Budi Santoso",
             "expected_at": (NOW + timedelta(hours=1)).isoformat(),
@@ -49,11 +51,11 @@ class FakeCentral:
                             invitation_doc("VOLD000001", "GH1:VOLD000001:zzzzzzzz00000000", "Old Visit",
                                            NOW - timedelta(hours=1))]
         self.visitors = {"tok-1": {"visitor_name": "Maria Garcia", "company": "Globex",
-                                   "email": "m@globex.test", "visitor_type": "guest", "language": "en",
-                                   "last_visit": "2026-10-01"}}
+                                   "visitor_type": "guest", "language": "en", "last_visit": "2026-10-01"}}
         self.onsite = [{"visit_id": "V100", "visitor_name": "Jan Kowalski", "badge": "0A1B2C3D4E5F6071"}]
         self.watchlist = [{"id": 7, "name": "Lukasz Zolc", "aliases": ["Lucky Z"]}]
         self.fail_with: int | None = None
+        self.revoked = False  # the kiosk's token was revoked: 401 for everything
         self.paths: list[str] = []
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -94,7 +96,7 @@ class FakeCentral:
 
     def answer(self, path: str, auth: str) -> tuple[int, Any]:
         """(status, JSON) for one GET."""
-        if auth != f"Bearer {TOKEN}":
+        if auth != f"Bearer {TOKEN}" or self.revoked:
             return 401, {"error": "a kiosk token is needed"}
         if self.fail_with:
             return self.fail_with, {"error": "the service is unwell"}
@@ -106,7 +108,7 @@ class FakeCentral:
         if route == "/api/kiosk/hosts/all":
             return 200, self.hosts
         if route == "/api/kiosk/invitations":
-            return 200, self.invitations
+            return 200, [self.listed(i) for i in self.invitations]
         if route.startswith("/api/kiosk/invitations/"):
             found = [{k: v for k, v in i.items() if k != "code"}
                      for i in self.invitations if i["code"] == tail]
@@ -127,6 +129,13 @@ class FakeCentral:
         if route == "/api/kiosk/watchlist":
             return 200, self.watchlist
         return 404, {"error": "no such route"}
+
+    @staticmethod
+    def listed(invitation: dict[str, Any]) -> dict[str, Any]:
+        """An upcoming invitation as the service lists it for kiosks: the code hashed, no e-mail."""
+        doc = {k: v for k, v in invitation.items() if k not in ("code", "email")}
+        doc["code_sha256"] = hashlib.sha256(invitation["code"].encode()).hexdigest()
+        return doc
 
     @staticmethod
     def shown(visit: dict[str, str]) -> dict[str, Any]:
@@ -180,7 +189,7 @@ def test_online_answers_come_from_the_service(central: FakeCentral, tmp_path: Pa
                                                          masked_company="Glo***",
                                                          last_visit_date=date(2026, 10, 1))]
     assert client.visitors.search("m") == []
-    assert client.visitors.details("tok-1") == VisitorDetails("Maria Garcia", "Globex", "m@globex.test")
+    assert client.visitors.details("tok-1") == VisitorDetails("Maria Garcia", "Globex", None)  # no e-mail
     assert client.visitors.details("tok-gone") is None
     assert client.visits.find_by_badge("0A1B2C3D4E5F6071") == OnSiteVisit("V100", "J** K*******")
     assert client.visits.search("kowal") == [OnSiteVisit("V100", "J** K*******")]
@@ -193,7 +202,10 @@ def test_refresh_fills_the_cache_without_plain_invitation_codes(central: FakeCen
     assert client.screener(0.88).screen("Łukasz Żółć", None) == ScreenResult(result="error")
     assert client.refresh()
     assert {p.name for p in tmp_path.iterdir()} == {"hosts.json", "invitations.json", "watchlist.json"}
-    assert CODE not in (tmp_path / "invitations.json").read_text()
+    cached = (tmp_path / "invitations.json").read_text()
+    for secret in (CODE, CODE.rsplit(":", 1)[1], "ana@acme.test"):
+        assert secret not in cached
+    assert hashlib.sha256(CODE.encode()).hexdigest() in cached
     assert (tmp_path / "hosts.json").stat().st_mode & 0o077 == 0
     match = client.screener(0.88).screen("Łukasz Żółć", None)
     assert (match.result, match.entry_id) == ("match", "7")
@@ -261,14 +273,95 @@ def test_while_down_calls_wait_for_the_retry_not_the_network(central: FakeCentra
     assert client.online
 
 
-def test_a_refused_token_counts_as_the_service_being_unavailable(
+def test_a_wrong_token_is_an_error_and_nothing_is_answered(
     central: FakeCentral, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = client_for(central, tmp_path, token="wrong")
     assert not client.refresh()
     assert client.hosts.search("bu") == []
+    assert client.invitations.find(CODE) is None
     assert not client.online
-    assert any("HTTP 401: a kiosk token is needed" in r.getMessage() for r in caplog.records)
+    assert client.api.refused
+    [refused] = [r for r in caplog.records if "token was refused" in r.getMessage()]
+    assert refused.levelno == logging.ERROR
+    assert "ask an admin for a new one" in refused.getMessage()
+    assert "HTTP 401: a kiosk token is needed" in refused.getMessage()
+
+
+def test_a_revoked_token_admits_no_invited_visitor_from_the_cache(
+    central: FakeCentral, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kiosk.central_client")
+    clock = Clock()
+    client = client_for(central, tmp_path, clock=clock)
+    assert client.refresh()
+    assert client.invitations.find(CODE) is not None
+    central.revoked = True  # the service now answers 401
+    assert client.invitations.find(CODE) is None  # not from the cache
+    assert not client.online
+    assert client.hosts.search("bu") == [Host(id="e2", name="Budi Santoso")]  # hosts still from the cache
+    assert client.invitations.find(CODE) is None  # while waiting for the retry too
+    clock.now += 11
+    assert not client.refresh()
+    assert client.invitations.find(CODE) is None
+    central.stop()  # then the network goes too: still refused, still no cache
+    clock.now += 11
+    assert client.invitations.find(CODE) is None
+    refusals = [r for r in caplog.records if "token was refused" in r.getMessage()]
+    assert [r.levelno for r in refusals] == [logging.ERROR]  # logged once
+    central.revoked = False
+    central.start()
+    clock.now += 11
+    assert client.refresh()
+    assert client.online
+    assert not client.api.refused
+    assert client.invitations.find(CODE) is not None
+
+
+def test_an_invitation_checked_in_here_leaves_the_cache(central: FakeCentral, tmp_path: Path) -> None:
+    clock = Clock()
+    client = client_for(central, tmp_path, clock=clock)
+    assert client.refresh()
+    sent: list[tuple[str, object]] = []
+    emit = remembering(lambda kind, data: sent.append((kind, data)), client.visits)
+    central.stop()
+    clock.now += 60
+    found = client.invitations.find(CODE)
+    assert found is not None  # offline, from the cache
+    emit("visitor.checked_in", VisitorCheckedIn(
+        visit_id=found.visit_id, visitor_name=found.visitor_name, visitor_type=found.visitor_type,
+        host_id=found.host_id, badge="FFFF0000FFFF0000", invited=True))
+    assert [kind for kind, _ in sent] == ["visitor.checked_in"]
+    assert client.invitations.find(CODE) is None  # the code cannot be used twice here
+    assert found.visit_id not in (tmp_path / "invitations.json").read_text()
+    assert client.visits.find_by_badge("FFFF0000FFFF0000") == OnSiteVisit(found.visit_id, "A** L****")
+    central.start()  # the check-in is not delivered yet: the service still lists the invitation
+    clock.now += 60
+    assert client.refresh()
+    assert found.visit_id not in (tmp_path / "invitations.json").read_text()
+
+
+def test_a_walk_in_check_in_leaves_the_cached_invitations_alone(central: FakeCentral, tmp_path: Path) -> None:
+    client = client_for(central, tmp_path)
+    assert client.refresh()
+    emit = remembering(lambda kind, data: None, client.visits)
+    emit("visitor.checked_in", VisitorCheckedIn(visit_id="V7F3A2K9QX", visitor_name="Ana Lopez",
+                                                 visitor_type=VisitorType.GUEST, badge="FFFF0000FFFF0000"))
+    assert client.cached_invitation(CODE) is not None
+
+
+def test_a_cached_invitation_ends_at_valid_until_as_on_the_service(tmp_path: Path) -> None:
+    end = NOW + timedelta(hours=8)
+    rows = [FakeCentral.listed(invitation_doc("V7F3A2K9QX", CODE, "Ana Lopez", end))]
+    cached = [cacheable_invitation(row) for row in rows]
+    assert find_invitation(cached, CODE, end - timedelta(microseconds=1)) is not None
+    assert find_invitation(cached, CODE, end) is None  # the service refuses at valid_until: now < valid_until
+    assert find_invitation(cached, CODE, NOW - timedelta(hours=2)) is not None  # from valid_from on
+    assert find_invitation(cached, CODE, NOW - timedelta(hours=3)) is None
+    with pytest.raises(KeyError):
+        cacheable_invitation({k: v for k, v in rows[0].items() if k != "code_sha256"})
+    with pytest.raises(ValueError, match="code_sha256"):
+        cacheable_invitation({**rows[0], "code_sha256": CODE})  # a plain code is refused
 
 
 def test_a_check_in_not_yet_delivered_is_found_by_its_badge(central: FakeCentral, tmp_path: Path) -> None:

@@ -182,10 +182,11 @@ def test_an_invited_visitor_scans_the_qr_and_checks_in_with_two_touches(
         camera = qr_video(tmp_path / "qr.avi", issued.png)
         done = run_kiosk(tmp_path, site, "invited", camera)
         assert done.returncode == 0, done.stderr[-4000:]
-        wanted = sorted(["visitor.checked_in", "visitor.agreed", "visitor.screened", "badge.printed"])
+        wanted = sorted(["visitor.checked_in", "visitor.screened", "badge.printed"])  # no visitor.agreed
         wait_until(lambda: sorted(e.type for e in site.events()) == wanted, 20, "the check-in's events")
         events = {e.type: e.data for e in site.events()}
         labels = list(site.zebra.labels)
+    assert "visitor.agreed" not in events  # no agreement was shown or signed: none is claimed
     visit = events["visitor.checked_in"]
     assert isinstance(visit, VisitorCheckedIn)
     assert (visit.visit_id, visit.visitor_name, visit.invited, visit.host_id) == (

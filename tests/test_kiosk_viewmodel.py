@@ -331,7 +331,7 @@ def test_an_invited_visitor_takes_two_touches(k: Kiosk) -> None:
     k.vm.scanned(CODE)
     assert k.vm.screen == "invitation"
     assert dict(k.vm.view.summary)["Name"] == "Ana Kowalska"
-    assert k.vm.view.message == "You accepted the visitor rules with your invitation."
+    assert k.vm.view.message == "Your host will be told that you are here."
     k.vm.confirm()
     assert k.vm.screen == "done"
     k.vm.done()
@@ -344,10 +344,8 @@ def test_an_invited_visitor_takes_two_touches(k: Kiosk) -> None:
         "ana@example.org",
         "e-1001",
     )
-    assert k.outbox.one("visitor.agreed") == VisitorAgreed(
-        visit_id="v-7f3a", agreement="contractor-v1", language="en"
-    )
-    assert "visitor.photo" not in k.outbox.types
+    # no agreement was shown or signed on this path: the log must not claim one was accepted
+    assert k.outbox.types == ["visitor.checked_in", "visitor.screened"]
     assert [job.visit_id for _, job in k.printer.jobs] == ["v-7f3a"]
 
 

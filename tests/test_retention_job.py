@@ -16,6 +16,7 @@ from broker.schemas import VisitorCheckedIn, VisitorCheckedOut, VisitorInvited, 
 from gatehouse.cli import main
 from security.audit import RetentionPolicy, pseudonym, verify
 from security.incidents import IncidentDesk, console_emitter
+from security.notify.queue import enqueue, mark_failed, mark_sent
 from security.retention_job import RetentionConfig, load_retention_config, run_retention
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
@@ -195,3 +196,60 @@ def test_old_invitations_forget_their_visitor_too(store: EventStore) -> None:
     assert again.anonymised == 0
     assert actions.count("retention.invitations") == 1
     assert report.ok
+
+
+def test_old_delivered_notifications_are_deleted(store: EventStore) -> None:
+    """Sent and failed notifications older than the cutoff go, counted and audited; pending and new stay."""
+    notifications = table("notifications")
+
+    def add(conn: Any, at: datetime, name: str) -> int:
+        return enqueue(conn, channel="email", target=f"{name.split(maxsplit=1)[0].lower()}@example.org",
+                       subject=f"Your visit: {name}", body=f"Hello {name}, your code is GH1:V:s",
+                       payload={"visitor_name": name}, now=at)
+
+    with store.engine.begin() as conn:
+        old_sent = add(conn, OLD, "Siti Rahma")
+        old_failed = add(conn, OLD, "John Doe")
+        old_pending = add(conn, OLD, "Ana Silva")
+        new_sent = add(conn, NEW, "Maria Lopez")
+        mark_sent(conn, old_sent, OLD + timedelta(minutes=1))
+        mark_failed(conn, old_failed, "smtp: 550 mailbox unavailable")
+        mark_sent(conn, new_sent, NEW + timedelta(minutes=1))
+
+    def ids() -> set[int]:
+        with store.engine.connect() as conn:
+            return {int(r.id) for r in conn.execute(select(notifications.c.id))}
+
+    everything = {old_sent, old_failed, old_pending, new_sent}
+    dry = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY, dry_run=True)
+    assert dry.by_type["notification"] == 2
+    assert ids() == everything
+
+    first = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    assert first.by_type["notification"] == 2
+    assert first.anonymised == 4 + 2
+    assert ids() == {old_pending, new_sent}
+    chain = _audit(store)
+    deleted = [r for r in chain if r.action == "retention.notifications"]
+    assert [r.details for r in deleted] == [{"deleted": 2}]
+    assert deleted[0].seq == first.audit_seq
+
+    again = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    assert (again.anonymised, again.audit_seq, dict(again.by_type)) == (0, None, {})
+    assert ids() == {old_pending, new_sent}
+    with store.engine.connect() as conn:
+        assert verify(read_chain(conn), key=KEY, expected=chain_head(conn)).ok
+
+
+def test_notifications_alone_are_enough_to_run(store: EventStore) -> None:
+    """With no events or invitations to change, old sent notifications are still deleted."""
+    run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    with store.engine.begin() as conn:
+        sent = enqueue(conn, channel="webhook", target="https://hooks.example.org/lobby",
+                       subject="Visitor for you: Siti Rahma", body="Siti Rahma is at the lobby",
+                       payload={"visitor_name": "Siti Rahma"}, now=OLD)
+        mark_sent(conn, sent, OLD)
+    result = run_retention(store, RetentionPolicy(days=90), NOW, "system:retention", KEY)
+    assert dict(result.by_type) == {"notification": 1}
+    assert result.audit_seq is not None
+    assert _audit(store)[-1].action == "retention.notifications"

@@ -4,6 +4,7 @@ what kiosks look up (hosts, invitations, returning visitors, visitors on site), 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -192,7 +193,12 @@ def test_invitation_life_through_the_api(db_site: Site) -> None:
     assert call("GET", f"/api/kiosk/invitations/{inv['code']}", "kiosk").status == 200  # unencoded colons
     assert call("GET", f"/api/kiosk/invitations/{quote(inv['code'][:-2])}", "kiosk").status == 404
     cached = call("GET", "/api/kiosk/invitations?upcoming_h=24", "kiosk")
-    assert [(i["visit_id"], i["code"]) for i in cached.json] == [(inv["visit_id"], inv["code"])]
+    digest = hashlib.sha256(inv["code"].encode()).hexdigest()
+    assert [(i["visit_id"], i["code_sha256"]) for i in cached.json] == [(inv["visit_id"], digest)]
+    assert all("code" not in i and "email" not in i for i in cached.json)
+    secret = inv["code"].rsplit(":", 1)[1]  # not in clear, nor JSON-escaped, nor the visitor's e-mail
+    for hidden in (inv["code"], secret, json.dumps(inv["code"])[1:-1], "ana@example.org"):
+        assert hidden.encode() not in cached.raw
     assert call("GET", "/api/kiosk/invitations?upcoming_h=0", "kiosk").status == 400
     assert [i["visit_id"] for i in call("GET", "/api/invitations", "guard").json] == [inv["visit_id"]]
     assert [i["visit_id"] for i in call("GET", "/api/invitations?day=today", "guard").json] == [
@@ -231,7 +237,7 @@ def visit(visit_id: str, name: str, *, seq: int, days_ago: float = 0, company: s
 
 
 def test_returning_visitors_are_masked_until_the_visitor_picks_one(db_site: Site) -> None:
-    """Newest visit per person, at most 5, names and companies masked; the token gives the details."""
+    """Newest visit per person, at most 5, names and companies masked; a token gives the details once."""
     events = [
         visit("V1", "Ana López", seq=1, days_ago=40, company="Old Corp", email="ana@example.org"),
         visit("V2", "Ana López", seq=2, days_ago=3, company="Analytica Experts", email="ana@example.org"),
@@ -255,8 +261,13 @@ def test_returning_visitors_are_masked_until_the_visitor_picks_one(db_site: Site
     details = db_site.call("GET", f"/api/kiosk/visitors/{shown[0]['token']}", "kiosk")
     assert details.status == 200
     assert details.json == {"visitor_name": "Ana López", "company": "Analytica Experts",
-                            "email": "ana@example.org", "visitor_type": "guest", "language": None,
-                            "last_visit": shown[0]["last_visit"]}
+                            "visitor_type": "guest", "language": None, "last_visit": shown[0]["last_visit"]}
+    assert b"@" not in details.raw  # never the e-mail
+    again = db_site.call("GET", f"/api/kiosk/visitors/{shown[0]['token']}", "kiosk")
+    assert again.status == 404  # single use
+    assert db_site.call("GET", f"/api/kiosk/visitors/{shown[0]['token']}", "guard").status == 404
+    assert db_site.call("GET", f"/api/kiosk/visitors/{shown[1]['token']}", "kiosk").json["visitor_name"] == (
+        "Anabel Smith")  # another result's token still works, once
     assert db_site.call("GET", "/api/kiosk/visitors/not-a-token", "kiosk").status == 404
     by_mail = db_site.call("GET", "/api/kiosk/visitors?q=ANA@example.org", "kiosk").json
     assert [s["name"] for s in by_mail] == ["A** L****"]

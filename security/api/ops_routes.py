@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from security.access import render_muster
-from security.alarms import Acknowledge, Action, ActionRejected, Alarm, Resolve, Shelve, Unshelve
+from security.alarms import Acknowledge, Action, ActionRejected, Alarm, BookConfig, Resolve, Shelve, Unshelve
 from security.api.core import (
     ApiError,
     App,
@@ -22,6 +22,8 @@ from security.onsite_query import current_on_site
 from security.storage.alarm_store import get_alarm, list_alarms
 
 ACTIONS = ("acknowledge", "resolve", "shelve", "unshelve")
+MAX_SHELVE_MINUTES = BookConfig().max_shelve_s / 60
+"""The longest shelve `minutes` may ask for: the alarm book's default limit (8 h)."""
 
 
 def health(app: App, req: Request) -> Response:
@@ -93,6 +95,8 @@ def _action(app: App, req: Request) -> Action:
     if until is None:
         if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
             raise ApiError(400, f"minutes: must be a positive number, got {minutes!r}")
+        if not minutes <= MAX_SHELVE_MINUTES:  # also NaN and infinity; a huge one overflows timedelta
+            raise ApiError(400, f"minutes: at most {MAX_SHELVE_MINUTES:g}, got {minutes!r}")
         until = app.now() + timedelta(minutes=minutes)
     return Shelve(alarm_id, by, until, note)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -154,17 +155,22 @@ def invitation_json(invitation: Invitation, host_name: str | None, *, valid_from
 
 
 def kiosk_invitation_json(
-    invitation: Invitation, host_name: str | None, *, valid_from: datetime, code: bool
+    invitation: Invitation, host_name: str | None, *, valid_from: datetime, cache: bool
 ) -> dict[str, Any]:
-    """An invitation as a kiosk needs it for the confirm screen (with `code`: for its offline cache)."""
+    """An invitation as a kiosk needs it for the confirm screen.
+
+    With `cache` (the upcoming list for a kiosk's offline cache) the code is given only as its
+    SHA-256 (`code_sha256`, hex) and the e-mail is left out: the list reaches every kiosk token.
+    """
     doc = {
         "visit_id": invitation.visit_id, "visitor_name": invitation.visitor_name,
         "company": invitation.company, "email": invitation.email, "visitor_type": invitation.visitor_type,
         "host_id": invitation.host_id, "host_name": host_name, "expected_at": iso(invitation.expected_at),
         "valid_from": iso(valid_from), "valid_until": iso(invitation.valid_until),
     }
-    if code:
-        doc["code"] = invitation.code
+    if cache:
+        del doc["email"]
+        doc["code_sha256"] = hashlib.sha256(invitation.code.strip().encode("utf-8")).hexdigest()
     return doc
 
 

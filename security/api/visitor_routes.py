@@ -1,14 +1,16 @@
 """The API's visitor routes: invitations and the watchlist for staff, and what kiosks look up.
 
-Kiosk routes (least role `kiosk`, so guards may call them too) never show one visitor another's
-data: host search answers employees' ids and names only, returning visitors and visitors on site
-come masked (`A** L****`), and a returning visitor's details are given only for the opaque token
-of the entry that visitor picked.
+Kiosk routes (least role `kiosk`, so guards may call them too) show as little as they can: host
+search answers employees' ids and names only, returning visitors and visitors on site come masked
+(`A** L****`), upcoming invitations carry their codes only hashed and no e-mail, and a returning
+visitor's name, company, type and language (never the e-mail) are given once per opaque token: a
+search issues a token per match, and each token is gone once it was resolved.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -155,12 +157,15 @@ def kiosk_invitation(app: App, req: Request) -> Response:
     if found is None:
         raise ApiError(404, "no usable invitation has this code")
     host = desk.host_names().get(found.host_id)
-    shown = kiosk_invitation_json(found, host, valid_from=valid_from(found, desk.tz), code=False)
+    shown = kiosk_invitation_json(found, host, valid_from=valid_from(found, desk.tz), cache=False)
     return json_response(shown)
 
 
 def kiosk_upcoming(app: App, req: Request) -> Response:
-    """GET /api/kiosk/invitations?upcoming_h=24: open invitations usable within the hours, with codes."""
+    """GET /api/kiosk/invitations?upcoming_h=24: open invitations usable within the hours, codes hashed.
+
+    Every kiosk token may ask, so the codes go only as their SHA-256 and no e-mail is given.
+    """
     desk = app.invitation_desk()
     text = req.query.get("upcoming_h", "24")
     hours = int(text) if text.isdigit() else 0
@@ -168,7 +173,7 @@ def kiosk_upcoming(app: App, req: Request) -> Response:
         raise ApiError(400, f"upcoming_h: a whole number from 1 to {MAX_UPCOMING_H}, got {text!r}")
     names = desk.host_names()
     return json_response([kiosk_invitation_json(i, names.get(i.host_id), valid_from=valid_from(i, desk.tz),
-                                                code=True) for i in desk.upcoming(hours)])
+                                                cache=True) for i in desk.upcoming(hours)])
 
 
 def _records(app: App, since: datetime, types: tuple[str, ...]) -> list[VisitRecord]:
@@ -204,22 +209,41 @@ def kiosk_visitors(app: App, req: Request) -> Response:
     return json_response([_returning(app, r) for r in (starts + contains)[:VISITORS_SHOWN]])
 
 
+class _Once:
+    """Carried in a token's details so that they are given out only once (the first resolve wins)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+
+    def take(self) -> bool:
+        """True the first time only."""
+        with self._lock:
+            taken, self._taken = self._taken, True
+            return not taken
+
+
+_ONCE = "_once"
+"""The key of a token's `_Once` in its details (never answered)."""
+
+
 def _returning(app: App, record: VisitRecord) -> dict[str, Any]:
-    """A returning visitor masked, with the token that gives their details to the kiosk."""
+    """A returning visitor masked, with a single-use token for their details (no e-mail) at the kiosk."""
     data = record.data
     last = record.time.date().isoformat()
     details = {"visitor_name": data.get("visitor_name"), "company": data.get("company"),
-               "email": data.get("email"), "visitor_type": data.get("visitor_type"),
-               "language": data.get("language"), "last_visit": last}
+               "visitor_type": data.get("visitor_type"), "language": data.get("language"),
+               "last_visit": last, _ONCE: _Once()}
     return {"token": app.picks.issue(details), "name": mask_name(str(data.get("visitor_name"))),
             "company": mask_company(data.get("company")), "last_visit": last}
 
 
 def kiosk_visitor(app: App, req: Request) -> Response:
-    """GET /api/kiosk/visitors/{token}: the full details of the returning visitor who picked this entry."""
+    """GET /api/kiosk/visitors/{token}: the details of the returning visitor who picked this entry, once."""
     details = app.picks.resolve(req.params["token"])
-    if details is None:
-        raise ApiError(404, "the token is unknown or ran out; search again")
+    once = details.pop(_ONCE, None) if details is not None else None
+    if details is None or not isinstance(once, _Once) or not once.take():
+        raise ApiError(404, "the token is unknown, used or ran out; search again")
     return json_response(details)
 
 
