@@ -323,3 +323,11 @@ def test_with_known_stations_a_device_cannot_make_itself_one() -> None:
     # the impostor's own Last Will is not muted as a station's would be
     gone = office.on_status(f"gatehouse/{SITE}/kiosk-1", Status("offline", kind="station"), T0)
     assert [a.rule for a in gone.alarms.values()] == [RuleName.DEVICE_OFFLINE]
+
+
+def test_a_stored_status_claiming_station_is_not_trusted_at_start_either() -> None:
+    """Rebuilding from stored statuses applies the same rule: the impostor's Last Will still raises."""
+    office = BackOffice(CONFIG, Site().emit, stations=frozenset({"station-1"}))
+    office.learn_status(f"gatehouse/{SITE}/door-9", Status("online", kind="station"), T0)
+    gone = office.on_status(f"gatehouse/{SITE}/door-9", Status("offline", kind="station"), T0)
+    assert [a.rule for a in gone.alarms.values()] == [RuleName.DEVICE_OFFLINE]

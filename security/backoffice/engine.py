@@ -192,15 +192,15 @@ class BackOffice:
         self._observe(event, now, fx)
         return fx
 
+    def learn_status(self, source: str, status: Status, at: datetime) -> None:
+        """Learn a stored status at start-up (kinds, who is offline), raising nothing."""
+        rules = self.state.rules.observe_status(source, self._trusted(source, status), at)
+        self.state = replace(self.state, rules=rules)
+
     def on_status(self, source: str, status: Status, now: datetime) -> Effects:
         """Handle a device's availability (a Last Will raises `device-offline`)."""
         fx = Effects()
-        device = source.rsplit("/", 1)[-1]
-        if status.kind == "station" and self._stations is not None and device not in self._stations:
-            if device not in self._impostors:
-                self._impostors.add(device)
-                log.warning("%s says it is a station but its credentials are not a station's", source)
-            status = replace(status, kind="device")  # no station rights, no muted offline alarm
+        status = self._trusted(source, status)
         rules, conditions = evaluate_status(source, status, now, self.state.rules, self._rules)
         self.state = replace(self.state, rules=rules)
         for condition in conditions:
@@ -306,6 +306,16 @@ class BackOffice:
                                         f"alarm:{data.alarm_id}", {"origin": origin, "refused": reason}))
             return
         fx.extend(self.act(_action(data), now, origin=origin))
+
+    def _trusted(self, source: str, status: Status) -> Status:
+        """`status`, taken for an ordinary device's if it claims a station's kind without its credentials."""
+        device = source.rsplit("/", 1)[-1]
+        if status.kind != "station" or self._stations is None or device in self._stations:
+            return status
+        if device not in self._impostors:
+            self._impostors.add(device)
+            log.warning("%s says it is a station but its credentials are not a station's", source)
+        return replace(status, kind="device")  # no station rights, no muted offline alarm
 
     def _is_station(self, device: str, kind: str | None) -> bool:
         """Whether `device` may act as a guard station (its credentials, else its status's kind)."""

@@ -16,7 +16,7 @@ from broker import topics
 from broker.bus import Bus
 from broker.events import Event, encode
 from broker.schemas import Data
-from security.alarms import AlarmEscalated, RuleState
+from security.alarms import AlarmEscalated
 from security.backoffice.config import OfficeConfig
 from security.backoffice.engine import BackOffice, Effects, Emit, OfficeState, alarm_status
 from security.storage import EventStore
@@ -118,10 +118,9 @@ class OfficeRuntime:
             self._version = directory_version(conn)
             directory = load_directory(conn)
             book = load_book(conn, office.config.alarms.book_config())
-        rules = RuleState()
+        office.restore(OfficeState(book=book, directory=directory))
         for device in self.store.list_status():
-            rules = rules.observe_status(device.source, device.status, device.updated_at)
-        office.restore(OfficeState(book=book, directory=directory, rules=rules))
+            office.learn_status(device.source, device.status, device.updated_at)
         horizon = now - timedelta(days=office.config.access.visit_horizon_days)
         replayed = 0
         for event in self.store.query_events(types=REPLAYED, since=horizon, limit=None):
