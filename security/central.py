@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -30,7 +31,7 @@ from security.api import ApiServer
 from security.backoffice.config import OfficeConfig
 from security.backoffice.engine import BackOffice, Effects
 from security.backoffice.runtime import office_for
-from security.incidents import IncidentDesk
+from security.incidents import IncidentDesk, console_emitter
 from security.invitations import ARRIVAL, InvitationDesk, mark_invited_check_ins, queue_host_notices
 from security.notify import Notification, Notifier, NotifyConfig, enqueue_escalation
 from security.notify.messages import one_line
@@ -120,6 +121,8 @@ class Central:
                            stations=known_stations(settings))
         self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
                                       tick_s=config.office.alarms.tick_s)
+        self.call_timeout_s = CALL_TIMEOUT_S
+        self._direct = console_emitter(store, site)
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
         self.invitations = InvitationDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit,
                                           tz=tz, on_queued=self.notifier.wake)
@@ -171,13 +174,30 @@ class Central:
         return [*fx.rejected]
 
     def emit(self, event_type: str, data: Data) -> None:
-        """Store and publish an event of the service's own (incidents opened through the API)."""
+        """Store and publish an event of the service's own (incidents opened through the API).
+
+        When the service's writer cannot take it (stopped, stuck past `call_timeout_s`, or its
+        transaction failed), the event is written straight into the log as the console's, so a
+        change already committed does not lose its event.
+        """
         service = self.service
 
         def step(_office: BackOffice) -> Effects:
             return Effects(events=[service.make_own(event_type, data)])
 
-        service.call(step).result(timeout=CALL_TIMEOUT_S)
+        future = service.call(step)
+        try:
+            future.result(timeout=self.call_timeout_s)
+            return
+        except FutureTimeout:
+            if not future.cancel():  # the writer has it already: its answer will come
+                future.result(timeout=self.call_timeout_s)
+                return
+            problem = f"the service did not take it within {self.call_timeout_s:g} s"
+        except Exception as exc:
+            problem = str(exc)
+        log.warning("%s: %s; writing it straight into the log", event_type, problem)
+        self._direct(event_type, data)
 
     def _notified(self, notification: Notification, ok: bool, detail: str | None) -> None:
         """The notifier delivered or gave up on a message: a host's is told to the log as `host.notified`."""

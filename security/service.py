@@ -173,6 +173,8 @@ class CentralService:
     def _run_calls(self) -> None:
         while self.office is not None and not self._calls.empty():
             step, future = self._calls.get_nowait()
+            if not future.set_running_or_notify_cancel():
+                continue  # the caller gave up waiting and did without
             try:
                 future.set_result(self.office.transact(step, datetime.now(UTC), self.bus))
             except Exception as exc:
@@ -180,7 +182,9 @@ class CentralService:
 
     def _fail_calls(self) -> None:
         while not self._calls.empty():
-            self._calls.get_nowait()[1].set_exception(RuntimeError("the central service stopped"))
+            future = self._calls.get_nowait()[1]
+            if future.set_running_or_notify_cancel():
+                future.set_exception(RuntimeError("the central service stopped"))
 
     def _tick(self, office: OfficeRuntime) -> None:
         """The back office's clock-driven work: shelve expiry, escalation, silent devices, closing time."""

@@ -18,7 +18,7 @@ import pytest
 from broker import topics
 from broker.config import ConfigError, MqttUrl, Settings
 from broker.device_link import DeviceLink
-from broker.schemas import DoorChange
+from broker.schemas import DoorChange, IncidentOpened
 from security.audit import verify
 from security.central import Central, CentralConfig, next_run
 from security.storage import open_store
@@ -138,3 +138,19 @@ def test_escalation_reaches_email_and_webhook_and_the_api_acts_through_the_servi
     assert report.ok
     assert actions == ["api_token.created", "alarm.acknowledge", "alarm.acknowledge", "alarm.resolve_refused",
                        "incident.opened", "alarm.resolve"]
+
+
+def test_an_event_the_writer_cannot_take_is_written_straight_into_the_log(
+    sqlite_url: str, tmp_path: Path,
+) -> None:
+    """With the service not running, a desk's event still reaches the log (as the console's), once."""
+    settings = Settings(site=unique_site(), data_dir=tmp_path / "data", db=sqlite_url)
+    unused = MqttUrl.parse("mqtt://127.0.0.1:1")  # never connected: the writer never runs
+    with open_store(sqlite_url) as store:
+        config = CentralConfig.from_document({"api": {"enabled": False}})
+        central = Central(settings, unused, store, config)
+        central.call_timeout_s = 0.2
+        opened = IncidentOpened(incident_id="i-1", title="Door forced", by="api:maria")
+        central.emit("incident.opened", opened)
+        logged = store.query_events(types=["incident.opened"], limit=None)
+    assert [(e.device, e.data) for e in logged] == [("console", opened)]
