@@ -168,9 +168,18 @@ class Central:
         self.stop()
 
     def act(self, action: Action) -> list[Output]:
-        """Apply a person's action on an alarm through the service's writer (for the API)."""
-        step = partial(_act, action=action)
-        fx = self.service.call(step).result(timeout=CALL_TIMEOUT_S)
+        """Apply a person's action on an alarm through the service's writer (for the API).
+
+        A call the writer has not started within `call_timeout_s` is withdrawn, so an action the
+        API reported as failed is never applied later.
+        """
+        future = self.service.call(partial(_act, action=action))
+        try:
+            fx = future.result(timeout=self.call_timeout_s)
+        except FutureTimeout:
+            if future.cancel():
+                raise
+            fx = future.result(timeout=self.call_timeout_s)
         return [*fx.rejected]
 
     def emit(self, event_type: str, data: Data) -> None:
