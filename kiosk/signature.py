@@ -1,4 +1,4 @@
-"""A finger signature as a compact SVG path, and whether it is a signature at all (pure).
+"""A finger signature as a compact SVG path (pure); whether it counts is `flow_values.is_signed`.
 
 Strokes come from the signature pad as lists of (x, y) points, each 0..1 of the pad's width and
 height. The path uses absolute coordinates rounded to 3 decimals in a 1 x 1 view box
@@ -8,16 +8,16 @@ Ramer-Douglas-Peucker at growing tolerances until it fits.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Sequence
+
+from kiosk.flow_values import Point
 
 _LOG = logging.getLogger(__name__)
 
 MAX_PATH_CHARS = 60_000
 """The longest signature `visitor.agreed` carries."""
-Point = tuple[float, float]
 Stroke = Sequence[Point]
 _TOLERANCES = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032)
 
@@ -50,20 +50,6 @@ def svg_path(strokes: Sequence[Stroke], max_chars: int = MAX_PATH_CHARS, *, y_up
         size += len(part)
     _LOG.warning("signature too long even simplified: kept %d of %d strokes", len(kept), len(clean))
     return "".join(kept)
-
-
-def is_signed(strokes: Sequence[Stroke], min_length: float = 0.15) -> bool:
-    """True when the strokes together are at least `min_length` long (in pad widths)."""
-    return ink_length(strokes) >= min_length
-
-
-def ink_length(strokes: Sequence[Stroke]) -> float:
-    """The total length of every stroke, in the pad's relative units."""
-    total = 0.0
-    for stroke in strokes:
-        points = _clean(stroke)
-        total += sum(math.dist(a, b) for a, b in itertools.pairwise(points))
-    return total
 
 
 def simplify(points: Sequence[Point], tolerance: float) -> list[Point]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from broker.schemas import VisitorAgreed
-from kiosk.signature import MAX_PATH_CHARS, ink_length, is_signed, simplify, svg_path
+from kiosk.signature import MAX_PATH_CHARS, simplify, svg_path
 
 _PAIR = re.compile(r"(\d*\.?\d+) (\d*\.?\d+)")
 
@@ -74,21 +74,3 @@ def test_simplify_keeps_corners_and_drops_points_on_a_line() -> None:
     corner = [(0.0, 0.0), (0.25, 0.0), (0.5, 0.0), (0.5, 0.25), (0.5, 0.5)]
     assert simplify(corner, 0.01) == [(0.0, 0.0), (0.5, 0.0), (0.5, 0.5)]
     assert simplify([(0.0, 0.0), (1.0, 1.0)], 0.5) == [(0.0, 0.0), (1.0, 1.0)]
-
-
-@pytest.mark.parametrize(("strokes", "signed"), [
-    ([], False),
-    ([[(0.5, 0.5)]], False),                                  # a tap
-    ([[(0.1, 0.5), (0.2, 0.5)]], False),                      # 0.1 long
-    ([[(0.1, 0.5), (0.3, 0.5)]], True),                       # 0.2 long
-    ([[(0.1, 0.5), (0.18, 0.5)], [(0.5, 0.5), (0.58, 0.5)]], True),  # two initials, 0.16 together
-])
-def test_is_signed(strokes: list[list[tuple[float, float]]], signed: bool) -> None:
-    assert is_signed(strokes) is signed
-
-
-def test_ink_length_and_threshold() -> None:
-    square = [[(0.0, 0.0), (0.5, 0.0), (0.5, 0.5), (0.0, 0.5), (0.0, 0.0)]]
-    assert ink_length(square) == pytest.approx(2.0)
-    assert is_signed(square, min_length=1.99)
-    assert not is_signed(square, min_length=2.01)
