@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from broker.config import ENV_CONFIG, ConfigError, Settings
+from security.api.views import incident_json
 from security.audit import SealedRecord, verify
 from security.events_cli import format_time, parse_when
 from security.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
@@ -95,19 +96,6 @@ def _actor(args: argparse.Namespace) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
-
-
-def incident_json(incident: Incident) -> dict[str, Any]:
-    """An incident and its items as plain JSON."""
-    return {
-        "id": incident.id, "number": incident.number, "title": incident.title, "state": incident.state,
-        "opened_by": incident.opened_by, "opened_at": _iso(incident.opened_at),
-        "closed_by": incident.closed_by, "closed_at": _iso(incident.closed_at), "outcome": incident.outcome,
-        "items": [
-            {"kind": str(i.kind), "ref": i.ref, "note": i.note, "by": i.by, "at": _iso(i.at)}
-            for i in incident.items
-        ],
-    }
 
 
 def incident_lines(incident: Incident) -> list[str]:
