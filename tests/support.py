@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
 
 from broker.config import MqttUrl
 from broker.device_link import DeviceLink
@@ -91,3 +96,41 @@ class RecordingEmitter:
         """The data of every emitted event of `event_type`."""
         with self._lock:
             return [data for kind, data in self.calls if kind == event_type]
+
+
+@dataclass
+class Reply:
+    """An HTTP answer: status, headers and the body (parsed when JSON)."""
+
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        """The body as JSON."""
+        return json.loads(self.raw)
+
+    @property
+    def content_type(self) -> str | None:
+        """The body's media type as the server said it."""
+        return self.headers.get("Content-Type")
+
+
+def http(method: str, url: str, *, token: str | None = None, body: Any = None, data: bytes | None = None,
+         content_type: str = "application/json", timeout: float = 15.0) -> Reply:
+    """One request with urllib (a JSON `body`, or raw `data`), answered even when it is an error."""
+    if body is not None:
+        data = json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return Reply(resp.status, dict(resp.headers), resp.read())
+    except HTTPError as exc:
+        with exc:
+            return Reply(exc.code, dict(exc.headers), exc.read())
+

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.error import HTTPError
 
 import pytest
 
@@ -35,23 +32,10 @@ from security.storage.alarm_store import save_alarms
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.people import Change
 from security.storage.tokens import create_token, revoke_token
+from tests.support import Reply, http
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 KEY = b"api-test-key"
-
-
-@dataclass
-class Reply:
-    """An HTTP answer: status, headers and the body (parsed when JSON)."""
-
-    status: int
-    headers: dict[str, str]
-    raw: bytes
-
-    @property
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.raw)
 
 
 @dataclass
@@ -66,20 +50,9 @@ class Site:
              data: bytes | None = None, content_type: str = "application/json",
              token: str | None = None) -> Reply:
         """One request with urllib; `role` picks the token to send."""
-        if body is not None:
-            data = json.dumps(body).encode()
-        req = urllib.request.Request(self.server.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", content_type)
         bearer = token or (self.tokens[role] if role else None)
-        if bearer:
-            req.add_header("Authorization", f"Bearer {bearer}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return Reply(resp.status, dict(resp.headers), resp.read())
-        except HTTPError as exc:
-            with exc:
-                return Reply(exc.code, dict(exc.headers), exc.read())
+        return http(method, self.server.url + path, token=bearer, body=body, data=data,
+                    content_type=content_type)
 
 
 class Alarms:

@@ -5,12 +5,9 @@ broker, a real database, a real SMTP server and a real webhook receiver.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,7 +24,7 @@ from security.storage.people import Change
 from security.storage.tokens import create_token
 from tests.fixtures.mqtt import MqttClientFactory
 from tests.fixtures.servers import HookServer, MailServer
-from tests.support import unique_site, wait_until
+from tests.support import http, unique_site, wait_until
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 
@@ -66,15 +63,8 @@ def test_a_missing_or_broken_settings_file_is_named(tmp_path: Path) -> None:
 
 def call(base: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
     """One JSON request to the API; its status and decoded answer."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=15) as resp:
-            return resp.status, json.loads(resp.read())
-    except HTTPError as exc:
-        with exc:
-            return exc.code, json.loads(exc.read())
+    reply = http(method, base + path, token=token, body=body)
+    return reply.status, reply.json
 
 
 def test_escalation_reaches_email_and_webhook_and_the_api_acts_through_the_service(

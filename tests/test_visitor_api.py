@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.error import HTTPError
 from urllib.parse import quote
 
 import pytest
@@ -30,24 +28,11 @@ from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.people import Change, add_person
 from security.storage.tokens import TOKENS, create_token, token_hash
+from tests.support import Reply, http
 from tests.test_invitations import decode_qr
 
 KEY = b"visitor-api-key"
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass
-class Reply:
-    """An HTTP answer: status, content type and body."""
-
-    status: int
-    content_type: str
-    raw: bytes
-
-    @property
-    def json(self) -> Any:
-        """The body as JSON."""
-        return json.loads(self.raw)
 
 
 @dataclass
@@ -60,18 +45,7 @@ class Site:
 
     def call(self, method: str, path: str, role: str | None = None, body: Any = None) -> Reply:
         """One request with urllib as `role` (None: no token)."""
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.server.url + path, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if role is not None:
-            req.add_header("Authorization", f"Bearer {self.tokens[role]}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return Reply(resp.status, resp.headers["Content-Type"], resp.read())
-        except HTTPError as exc:
-            with exc:
-                return Reply(exc.code, exc.headers["Content-Type"], exc.read())
+        return http(method, self.server.url + path, token=self.tokens[role] if role else None, body=body)
 
 
 def kiosk_token(store: EventStore, name: str) -> str:
