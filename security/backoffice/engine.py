@@ -94,6 +94,11 @@ class Effects:
     audit: list[AuditRecord] = field(default_factory=list)
     rejected: list[ActionRejected] = field(default_factory=list)
 
+    @property
+    def stored_nothing(self) -> bool:
+        """True when nothing of this step goes into the database (commands alone are only sent)."""
+        return not (self.events or self.alarms or self.escalations or self.audit)
+
     def extend(self, other: Effects) -> None:
         """Add what `other` produced after what this one did."""
         self.events += other.events

@@ -165,18 +165,44 @@ class OfficeRuntime:
         self._fx = pending
 
     def step(self, conn: Connection, step: Step, now: datetime) -> None:
-        """Run one step and store its effects in `conn`'s transaction (published by `published`).
+        """Run one step and store its effects in `conn`'s transaction (published by `published`)."""
+        fx = self._run(step)
+        if fx is not None:
+            self._store(conn, fx, now)
 
-        A step that fails in the back office's own logic is logged and skipped, so one event the
-        logic cannot take never holds up the log; a failure to store its effects fails the batch.
+    def transact(self, step: Step, now: datetime, bus: Bus) -> Effects:
+        """Run one step, store what it produced in a transaction of its own, then publish it.
+
+        A step with nothing to store (most clock ticks) opens no transaction.
+        """
+        fx = self._run(step)
+        if fx is not None and fx.stored_nothing:
+            self._fx.extend(fx)
+        elif fx is not None:
+            try:
+                with self.store.engine.begin() as conn:
+                    self._store(conn, fx, now)
+            except Exception:
+                self.rolled_back()
+                raise
+        return self.published(bus, now)
+
+    def _run(self, step: Step) -> Effects | None:
+        """The effects of one step; None when the back office's own logic failed on it.
+
+        Such a step is logged and skipped, so one event the logic cannot take never holds up the
+        log; a failure to store the effects of a step fails its transaction instead.
         """
         before = self.office.state
         try:
-            fx = step(self.office)
+            return step(self.office)
         except Exception:
             self.office.restore(before)
             log.exception("back office: a step failed and was skipped (%s)", _describe(step))
-            return
+            return None
+
+    def _store(self, conn: Connection, fx: Effects, now: datetime) -> None:
+        """Write a step's effects in `conn`'s transaction; they are published after its commit."""
         if fx.events:
             write_events(conn, fx.events, now)
         if fx.alarms:
@@ -187,16 +213,6 @@ class OfficeRuntime:
             for escalated in fx.escalations:
                 self._enqueue(conn, escalated, now)
         self._fx.extend(fx)
-
-    def transact(self, step: Step, now: datetime, bus: Bus) -> Effects:
-        """Run one step in a transaction of its own, then publish what it produced."""
-        try:
-            with self.store.engine.begin() as conn:
-                self.step(conn, step, now)
-        except Exception:
-            self.rolled_back()
-            raise
-        return self.published(bus, now)
 
     def rolled_back(self) -> None:
         """The transaction failed: forget its effects and go back to the last committed state."""
