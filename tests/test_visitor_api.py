@@ -9,14 +9,16 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import insert
 
 from broker.events import Event, make_event
 from broker.schemas import VisitorCheckedIn, VisitorCheckedOut
+from kiosk.central_client import CentralClient
+from kiosk.config import parse_kiosk
 from security.access import Person, PersonKind
 from security.api import ApiServer
 from security.api.core import Picks, allowed
@@ -27,7 +29,7 @@ from security.invitations import InvitationDesk
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.people import Change, add_person
-from security.storage.tokens import TOKENS, create_token, token_hash
+from security.storage.tokens import create_token
 from tests.support import Reply, http
 from tests.test_invitations import decode_qr
 
@@ -41,20 +43,12 @@ class Site:
 
     server: ApiServer
     store: EventStore
+    desk: InvitationDesk
     tokens: dict[str, str] = field(default_factory=dict)
 
     def call(self, method: str, path: str, role: str | None = None, body: Any = None) -> Reply:
         """One request with urllib as `role` (None: no token)."""
         return http(method, self.server.url + path, token=self.tokens[role] if role else None, body=body)
-
-
-def kiosk_token(store: EventStore, name: str) -> str:
-    """A live kiosk token, stored as `gatehouse api token create` stores one (see the report on ROLES)."""
-    text = "gh_kiosk-" + name
-    with store.engine.begin() as conn:
-        conn.execute(insert(TOKENS).values(name=name, role="kiosk", token_hash=token_hash(text),
-                                           created_at=NOW, revoked_at=None))
-    return text
 
 
 EMPLOYEES = [
@@ -73,10 +67,10 @@ def _site(url: str) -> Iterator[Site]:
             add_person(store.engine, person, change)
         desk = InvitationDesk(store.engine, site="hq", audit_key=KEY, emit=console_emitter(store, "hq"))
         server = ApiServer(store, port=0, site="hq", audit_key=KEY, invitations=desk)
-        site = Site(server, store)
+        site = Site(server, store, desk)
         for role in ("guard", "manager"):
             site.tokens[role] = create_token(store.engine, role + "-1", role, change)[1]
-        site.tokens["kiosk"] = kiosk_token(store, "kiosk-1")
+        site.tokens["kiosk"] = create_token(store.engine, "kiosk-1", "kiosk", change)[1]
         with server:
             yield site
 
@@ -320,3 +314,24 @@ def test_mask_company_and_fold() -> None:
     assert mask_company("HP") == "HP"
     assert mask_company(None) is None
     assert fold("  Łódź  ZOË Straße ") == "lodz zoe strasse"
+
+
+def test_the_kiosks_own_client_reads_the_real_api(site: Site, tmp_path: Path) -> None:
+    """kiosk.central_client against the real routes: hosts (accents ignored), an invitation by its
+    code online and, after a refresh, from the cache with the service gone."""
+    code = site.desk.invite(visitor_name="Ana López", host_id="e-2", by="test").invitation.code
+    config = parse_kiosk({"kiosk": {"api_url": site.server.url, "api_token": site.tokens["kiosk"],
+                                    "camera": "none"}}, data_dir=tmp_path, environ={})
+    client = CentralClient.from_config(config)
+    assert [h.name for h in client.hosts.search("zoe")] == ["Zoë Łukasik"]
+    found = client.invitations.find(code)
+    assert found is not None
+    assert (found.visitor_name, found.host_name) == ("Ana López", "Zoë Łukasik")
+    assert client.refresh()
+    site.server.stop()  # the service goes away: the kiosk answers from what it cached
+    cached = client.invitations.find(code)
+    assert cached is not None
+    assert cached.visit_id == found.visit_id
+    assert [h.name for h in client.hosts.search("jan")] == ["Jan Kowalski"]
+    assert not client.online
+
