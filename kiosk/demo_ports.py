@@ -141,6 +141,9 @@ class DemoVisits:
         with self._lock:
             self._visits = [v for v in self._visits if v.visit_id != visit_id]
 
+    def forget_invitation(self, visit_id: str) -> None:
+        """Nothing to drop: the demo keeps no cache of invitations (its one is always valid)."""
+
     def find_by_badge(self, badge: str) -> OnSiteVisit | None:
         """The visit holding `badge`."""
         with self._lock:

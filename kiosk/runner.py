@@ -51,6 +51,10 @@ class OwnVisits(Protocol):
         """Drop a visit that checked out."""
         ...
 
+    def forget_invitation(self, visit_id: str) -> None:
+        """Drop the cached invitation of an invited check-in made here (its code is spent)."""
+        ...
+
 
 @dataclass(slots=True)
 class Adapters:
@@ -81,8 +85,8 @@ def remembering(emit: Emit, own: OwnVisits) -> Emit:
     def send(event_type: str, data: Data) -> object:
         sent = emit(event_type, data)
         try:
-            if isinstance(data, VisitorCheckedIn) and data.invited and hasattr(own, "forget_invitation"):
-                own.forget_invitation(data.visit_id)  # the central client's cache: its code is spent here
+            if isinstance(data, VisitorCheckedIn) and data.invited:
+                own.forget_invitation(data.visit_id)
             if isinstance(data, VisitorCheckedIn) and data.badge:
                 own.remember(data.visit_id, data.badge, data.visitor_name)
             elif isinstance(data, VisitorCheckedOut):
