@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import topics
+from broker.private import make_private_dirs
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class CredentialStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive lock so two processes never create the same principal twice."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)
         lock = self.path.with_name(self.path.name + ".lock")
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -133,7 +134,7 @@ class CredentialStore:
 
 def write_private_file(path: Path, text: str) -> None:
     """Atomically replace `path` with `text`, readable and writable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from broker.events import Event, encode
+from broker.private import private_file
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Outbox:
         self.path = path
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # its -wal and -shm take its mode
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")

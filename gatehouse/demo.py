@@ -23,6 +23,7 @@ from broker.broker_cli import credential_store, ensure_default_principals
 from broker.config import EMBEDDED_PORT, MqttUrl, Settings
 from broker.credentials import Principal, Role
 from broker.embedded import EmbeddedBroker, accepts_connections, free_port
+from broker.private import private_file
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
 from security.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
 from security.central import Central, CentralConfig
@@ -193,8 +194,7 @@ class _Apps:
 
     @contextmanager
     def _process(self, args: list[str], name: str) -> Iterator[subprocess.Popen[bytes]]:
-        self._logs.mkdir(parents=True, exist_ok=True)
-        with (self._logs / f"{name}.log").open("wb") as log_file:  # one run per log
+        with private_file(self._logs / f"{name}.log").open("wb") as log_file:  # one run per log
             proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             yield proc
@@ -246,7 +246,7 @@ def _get(url: str, token: str) -> bytes:
 
 def _log_to_file(path: Path) -> None:
     """Send this process's log to `path`, keeping only errors on the console beside the timeline."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     root = logging.getLogger()
     console = [h for h in root.handlers if isinstance(h, logging.StreamHandler)]
     for handler in console:

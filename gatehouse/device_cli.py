@@ -16,6 +16,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from broker.config import ENV_CONFIG, ConfigError, Settings
+from broker.private import private_file
 
 if TYPE_CHECKING:
     from devices.sim_site import SimulatedSite
@@ -120,9 +121,8 @@ def _run_and_play(sim: SimulatedSite, site_file: Path, settings: Settings, args:
                   say: Callable[[str], None]) -> int:
     """Start `gatehouse device run` on the site file, play the scenario, stop the runner."""
     log_path = settings.data_dir.resolve() / "logs" / "simulate-devices.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gatehouse", "--config", str(site_file), "device", "run"]
-    with log_path.open("w") as log_file:
+    with private_file(log_path).open("w") as log_file:
         proc = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         if not _wait_for_line(log_path, READY, proc, timeout=60):

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from broker.private import private_dir
 from broker.schemas import VisitorType
 from kiosk.ports import Host, Invitation
 from kiosk.screening import normalise
@@ -39,7 +40,7 @@ class JsonCache:
     def __init__(self, folder: Path) -> None:
         """Use `folder` (created private if missing)."""
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(folder)
         self._lock = threading.Lock()
 
     def path(self, name: str) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from broker.private import private_dir, private_file
 from broker.schemas import VisitorType
 from devices.camera.motion import Frame
 from devices.camera.synthetic import camera_frame, draw_person, textured_scene
@@ -177,8 +178,8 @@ class PreviewPrinter:
                        company=badge.company or "", day=badge.valid_until.date(), photo=photo,
                        qr=badge.badge)
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path = save_preview(layout, ZEBRA_4X2, self.folder / f"badge-{badge.visit_id}.png")
+            private_dir(self.folder)
+            path = save_preview(layout, ZEBRA_4X2, private_file(self.folder / f"badge-{badge.visit_id}.png"))
             log.info("badge of visit %s drawn as %s", badge.visit_id, path)
         return PrintResult(ok=True)
 

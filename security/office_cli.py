@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from broker.config import ENV_CONFIG, ConfigError, Settings
+from broker.private import private_dir
 from security.api.views import incident_json
 from security.audit import SealedRecord, verify
 from security.events_cli import format_time, parse_when
@@ -67,7 +68,7 @@ def ensure_audit_key(settings: Settings) -> bytes:
     path = audit_key_path(settings)
     if path.exists():
         return read_key_file(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import FrameType
 
 from broker.config import MqttUrl, Settings, redact_db
+from broker.private import private_dir
 from security.central import Central, CentralConfig
 from security.storage import open_store
 
@@ -20,6 +21,7 @@ def run_service(
 ) -> int:
     """Serve until a signal arrives; return the process exit code."""
     config = CentralConfig.read(config_path)  # a bad file fails before anything starts
+    private_dir(settings.data_dir)  # an older installation's folder (0755) is made private too
     store = open_store(settings.db_url())
     central = Central(settings, url, store, config, gap_timeout=gap_timeout)
     done = threading.Event()

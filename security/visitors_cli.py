@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.config import ENV_CONFIG, Settings
+from broker.private import private_file
 from broker.schemas import VisitorType
 from security.api.views import invitation_json, watch_json
 from security.incidents import console_emitter
@@ -75,8 +76,7 @@ def _visit_action(settings: Settings, args: argparse.Namespace) -> int:
                                  expected_at=expected, valid_until=until, send_email=args.send)
             inv = issued.invitation
             path = Path(args.qr) if args.qr else settings.data_dir / "invitations" / f"{inv.visit_id}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(issued.png)
+            private_file(path).write_bytes(issued.png)  # the code in it admits the visitor
             print(f"invited {inv.visitor_name} (visit {inv.visit_id}), expected "
                   f"{inv.expected_at.astimezone(desk.tz):%Y-%m-%d %H:%M}, valid until "
                   f"{inv.valid_until.astimezone(desk.tz):%Y-%m-%d %H:%M}")

@@ -13,6 +13,7 @@ from typing import Protocol
 import cv2
 from cv2.typing import MatLike
 
+from broker.private import private_dir, private_file
 from broker.schemas import Box
 from devices.camera.decide import RateLimiter
 from devices.camera.geometry import pixel_rect
@@ -208,7 +209,7 @@ class SnapshotWriter:
             raise ValueError(f"JPEG quality must be 1..100, got {quality}")
         self.folder = folder
         self.quality = quality
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
 
     def write(self, name: str, frame: Frame, boxes: Sequence[Box] = ()) -> Path:
         """Encode `frame` (with `boxes` outlined) as `<name>.jpg` in the folder; return its path."""
@@ -223,6 +224,6 @@ class SnapshotWriter:
             raise OSError(f"cannot encode a {frame.shape} frame as JPEG")
         path = self.folder / f"{name}.jpg"
         partial = path.with_suffix(".jpg.part")
-        partial.write_bytes(jpeg.tobytes())
+        private_file(partial).write_bytes(jpeg.tobytes())
         partial.replace(path)
         return path

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 from broker.config import redact_db
+from broker.private import private_file
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def make_engine(url: str | URL) -> Engine:
             # one shared in-memory database, usable from the writer thread too
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)  # its -wal and -shm take its mode
     elif parsed.get_backend_name() == "postgresql":
         kwargs.update(pool_pre_ping=True)
     engine = create_engine(parsed, **kwargs)
