@@ -7,12 +7,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from broker.config import ENV_CONFIG, ConfigError, Settings, load
 from broker.credentials import CredentialError
 from broker.embedded import BrokerError
 from broker.outbox import OutboxError
+from broker.safe_text import EscapingFormatter
 from security.office_cli import add_commands as add_office_commands
 from security.people_cli import add_commands as _add_people_commands
 from security.storage import StorageError
@@ -286,16 +287,31 @@ def _broker(settings: Settings, args: argparse.Namespace) -> int:
     return serve(settings)
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def log_handler(stream: TextIO | None = None) -> logging.Handler:
+    """The handler every `gatehouse` command logs through: to `stream` (stderr), one record a line.
+
+    Control characters in a message (a newline in an incident title, say) are escaped, so no text
+    from a caller, a device or a person can forge a line of the log.
+    """
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(EscapingFormatter(LOG_FORMAT, datefmt="%H:%M:%S"))
+    return handler
+
+
+def configure_logging(level: int) -> None:
+    """Log at `level` through `log_handler()`; quieten the chatty libraries."""
+    logging.basicConfig(level=level, handlers=[log_handler()])
+    for noisy in ("amqtt", "transitions", "kivy", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `gatehouse` command; return its exit code."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("amqtt", "transitions", "kivy", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     try:
         opts = vars(args)
         settings = load(config_file=opts.get("config"), mqtt=opts.get("mqtt"), db=opts.get("db"),

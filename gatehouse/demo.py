@@ -24,6 +24,7 @@ from broker.config import EMBEDDED_PORT, MqttUrl, Settings
 from broker.credentials import Principal, Role
 from broker.embedded import EmbeddedBroker, accepts_connections, free_port
 from broker.private import private_file
+from broker.safe_text import EscapingFormatter
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
 from security.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
 from security.central import Central, CentralConfig
@@ -252,7 +253,7 @@ def _log_to_file(path: Path) -> None:
     for handler in console:
         handler.setLevel(logging.ERROR)
     to_file = logging.FileHandler(path)
-    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    to_file.setFormatter(EscapingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root.addHandler(to_file)
 
 
