@@ -18,17 +18,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from broker.config import ENV_CONFIG, ConfigError, Settings
 from broker.private import private_dir
+from broker.safe_text import escape, text_fault
 from security.api.views import incident_json
-from security.audit import SealedRecord, verify
+from security.audit import UnreadableDetails, verify
 from security.events_cli import format_time, parse_when
 from security.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
 from security.retention_job import load_retention_config, run_retention
 from security.storage import open_store
-from security.storage.audit_log import AUDIT, chain_head, read_chain
+from security.storage.audit_log import AUDIT, chain_head, read_chain, sealed_record, sealed_records
 from security.storage.incident_store import StateFilter
 
 KEY_BYTES = 32
@@ -101,15 +100,16 @@ def _iso(value: datetime | None) -> str | None:
 
 def incident_lines(incident: Incident) -> list[str]:
     """An incident for reading: its head, then one line per item in time order."""
-    lines = [f"{incident.id}  [{incident.state}]  {incident.title}",
-             f"  opened {format_time(incident.opened_at)} by {incident.opened_by}"]
+    lines = [f"{incident.id}  [{incident.state}]  {escape(incident.title)}",
+             f"  opened {format_time(incident.opened_at)} by {escape(incident.opened_by)}"]
     if incident.closed_at is not None:
         closed = format_time(incident.closed_at)
-        lines.append(f"  closed {closed} by {incident.closed_by}: {incident.outcome}")
+        by, outcome = escape(incident.closed_by or ""), escape(incident.outcome or "")
+        lines.append(f"  closed {closed} by {by}: {outcome}")
     for item in incident.items:
         what = " ".join(part for part in (item.ref, item.note) if part)
-        lines.append(f"  {format_time(item.at)}  {item.kind:<8}  {item.by}: {what}")
-    return lines
+        lines.append(f"  {format_time(item.at)}  {item.kind:<8}  {escape(item.by)}: {escape(what)}")
+    return lines  # escaped: a title typed elsewhere cannot move the cursor or forge a line here
 
 
 @contextlib.contextmanager
@@ -130,6 +130,7 @@ def _incident(settings: Settings, args: argparse.Namespace) -> int:
 
 def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
     action = args.incident_command
+    _check_texts(args)
     if action in ("list", "show"):
         with open_store(settings.db_url(), migrate=False) as store:
             desk = IncidentDesk(store.engine, site=settings.site, audit_key=None, emit=_no_emit)
@@ -139,7 +140,7 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
                 for i in found:
                     print(json.dumps(incident_json(i), ensure_ascii=False) if args.json else
                           f"{i.id:<8} {i.state:<6} {format_time(i.opened_at)}  {len(i.items):>3} item(s)  "
-                          f"{i.opened_by}: {i.title}")
+                          f"{escape(i.opened_by)}: {escape(i.title)}")
                 return 0
             incident = desk.get(args.id)
         if incident is None:
@@ -151,7 +152,7 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
         by = _actor(args)
         if action == "open":
             opened = desk.open(args.title, by, alarm_ids=args.alarms or (), event_ids=args.events or ())
-            print(f"opened {opened.id}: {opened.title}")
+            print(f"opened {opened.id}: {escape(opened.title)}")
         elif action == "note":
             desk.note(args.id, by, args.text)
             print(f"noted {args.id}")
@@ -159,11 +160,27 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
             kind, ref = ((ItemKind.EVENT, args.event) if args.event else (ItemKind.ALARM, args.alarm)
                          if args.alarm else (ItemKind.SNAPSHOT, args.snapshot))
             item = desk.attach(args.id, by, kind=kind, ref=ref)
-            print(f"attached {item.kind} {item.ref} to {args.id}" + (f" ({item.note})" if item.note else ""))
+            note = f" ({item.note})" if item.note else ""
+            print(escape(f"attached {item.kind} {item.ref} to {args.id}{note}"))
         else:
             closed = desk.close(args.id, by, args.outcome)
-            print(f"closed {closed.id}: {closed.outcome}")
+            print(f"closed {closed.id}: {escape(closed.outcome or '')}")
     return 0
+
+
+TEXT_ARGS = ("id", "title", "text", "outcome", "actor", "event", "alarm", "snapshot", "alarms", "events")
+"""The incident command's arguments that are stored: checked as the API checks a body's strings."""
+
+
+def _check_texts(args: argparse.Namespace) -> None:
+    """IncidentError naming the first argument no database can store (e.g. a byte that is not UTF-8)."""
+    for name in TEXT_ARGS:
+        value = getattr(args, name, None)
+        values = value if isinstance(value, list) else [value]
+        for text in values:
+            fault = text_fault(text) if isinstance(text, str) else None
+            if fault is not None:
+                raise IncidentError(f"{name}: {fault}")
 
 
 def _no_emit(_event_type: str, _data: object) -> None:
@@ -200,22 +217,25 @@ def _audit_list(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"gatehouse audit list: {exc}", file=sys.stderr)
         return 2
-    query = select(AUDIT).order_by(AUDIT.c.seq.desc()).limit(args.limit)
+    query = sealed_records().order_by(AUDIT.c.seq.desc()).limit(args.limit)
     if since is not None:
         query = query.where(AUDIT.c.time >= since)
     with open_store(settings.db_url(), migrate=False) as store, store.engine.connect() as conn:
-        rows = list(reversed(conn.execute(query).all()))
-    records = [SealedRecord(r.seq, r.time, r.actor, r.action, r.subject, r.details, r.prev_hash, r.hash)
-               for r in rows]
+        records = [sealed_record(r) for r in reversed(conn.execute(query).all())]
     for rec in records:
+        unreadable = rec.details if isinstance(rec.details, UnreadableDetails) else None
         if args.json:
             print(json.dumps({"seq": rec.seq, "time": _iso(rec.time), "actor": rec.actor,
                               "action": rec.action, "subject": rec.subject, "details": dict(rec.details),
-                              "prev_hash": rec.prev_hash, "hash": rec.hash}, ensure_ascii=False))
+                              "prev_hash": rec.prev_hash, "hash": rec.hash}
+                             | ({"unreadable_details": unreadable.text} if unreadable is not None else {}),
+                             ensure_ascii=False))
             continue
-        details = json.dumps(dict(rec.details), separators=(",", ":"), ensure_ascii=False)
+        details = (f"UNREADABLE ({unreadable.reason})" if unreadable is not None else
+                   json.dumps(dict(rec.details), separators=(",", ":"), ensure_ascii=False))
         details = details if len(details) <= DETAILS_WIDTH else details[: DETAILS_WIDTH - 1] + "…"
-        print(f"{rec.seq:>6}  {format_time(rec.time)}  {rec.actor}  {rec.action}  {rec.subject}  {details}")
+        line = f"{rec.seq:>6}  {format_time(rec.time)}  {rec.actor}  {rec.action}  {rec.subject}  {details}"
+        print(escape(line))
     return 0
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, update
+from sqlalchemy import Connection, create_engine, text, update
 
 from broker.config import load
 from gatehouse.cli import main
@@ -179,3 +179,47 @@ def test_the_site_key_is_created_once_and_private(tmp_path: Path) -> None:
     assert ensure_audit_key(settings) == key
     assert audit_key(settings) == key
     assert list(path.parent.iterdir()) == [path]
+
+
+@pytest.mark.parametrize(("stored", "reason"), [
+    ('{"title": "Door forced"', "not valid JSON"),
+    ("[1, 2]", "a JSON list, not an object"),
+])
+def test_details_edited_into_something_unreadable_are_named(
+    site: Path, capsys: pytest.CaptureFixture[str], stored: str, reason: str
+) -> None:
+    """Details edited into invalid JSON (or a list): verify names the record and exits 1; list still reads."""
+    with _tamper(site) as conn:
+        conn.execute(text("UPDATE audit_log SET details = :d WHERE seq = 3"), {"d": stored})
+    code, out, err = _run(capsys, site, "audit", "verify")
+    assert code == 1
+    [problem] = _problems(out)
+    assert problem.startswith("edited: Record 3 was changed after it was written: its details are unreadable")
+    assert reason in problem
+    assert "NOT intact: 1 problem(s) in 5 records" in err
+    code, out, _ = _run(capsys, site, "audit", "list")
+    assert code == 0
+    [line] = [row for row in out.splitlines() if row.strip().startswith("3 ")]
+    assert "UNREADABLE" in line
+    code, out, _ = _run(capsys, site, "audit", "list", "--json")
+    assert json.loads(out.splitlines()[2])["unreadable_details"] == stored
+
+
+def test_incident_text_no_database_takes_is_refused_and_control_characters_are_shown_escaped(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A title that is not valid Unicode (a byte of a non-UTF-8 terminal) is refused naming it, as the
+    API refuses it; a newline or an escape sequence is kept but printed escaped, one incident a line."""
+    code, _, err = _run(capsys, site, "incident", "open", "Door \udcff forced")
+    assert code == 1
+    assert "title: contains a lone surrogate (U+DCFF)" in err
+    code, _, err = _run(capsys, site, "incident", "note", "i-2", "fine", "--as", "guard:\udce9")
+    assert (code, "actor: contains a lone surrogate" in err) == (1, True)
+    code, out, _ = _run(capsys, site, "incident", "open", "Forced\n12:00:00 INFO fake: all clear\x1b[2J")
+    assert (code, out) == (0, "opened i-3: Forced\\n12:00:00 INFO fake: all clear\\x1b[2J\n")
+    code, out, _ = _run(capsys, site, "incident", "list")
+    assert code == 0
+    assert len(out.splitlines()) == 3
+    assert "Forced\\n12:00:00 INFO fake: all clear\\x1b[2J" in out
+    code, out, _ = _run(capsys, site, "incident", "list", "--json")
+    assert json.loads(out.splitlines()[0])["title"] == "Forced\n12:00:00 INFO fake: all clear\x1b[2J"

@@ -10,12 +10,14 @@ from security.audit.chain import (
     AuditRecord,
     ChainHead,
     SealedRecord,
+    UnreadableDetails,
     append,
     append_all,
     canonical_bytes,
     compute_hash,
     has_valid_hash,
     rfc3339,
+    stored_details,
 )
 from security.audit.retention import (
     DEFAULT_PERSONAL,
@@ -42,6 +44,7 @@ __all__ = [
     "RetentionPolicy",
     "SealedRecord",
     "Treatment",
+    "UnreadableDetails",
     "VerifyReport",
     "append",
     "append_all",
@@ -51,5 +54,6 @@ __all__ = [
     "plan_retention",
     "pseudonym",
     "rfc3339",
+    "stored_details",
     "verify",
 ]

@@ -69,6 +69,34 @@ class AuditRecord:
         object.__setattr__(self, "details", json.loads(canonical_json(dict(self.details))))
 
 
+class UnreadableDetails(dict[str, JsonValue]):
+    """Stored details that are not a JSON object (edited in the database): empty, with the text and why.
+
+    A record holding them never matches its seal, and `verify` says its details are unreadable.
+    """
+
+    def __init__(self, text: str, reason: str) -> None:
+        """Keep the stored text and why it could not be read."""
+        super().__init__()
+        self.text = text
+        self.reason = reason
+
+
+def stored_details(text: object) -> Mapping[str, JsonValue]:
+    """Details as stored (JSON text, or already decoded): the object, or UnreadableDetails saying why."""
+    if isinstance(text, dict):
+        return text
+    if not isinstance(text, str | bytes):
+        return UnreadableDetails(repr(text), f"stored as {type(text).__name__}, not JSON text")
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return UnreadableDetails(str(text), f"not valid JSON: {exc}")
+    if not isinstance(doc, dict):
+        return UnreadableDetails(str(text), f"a JSON {type(doc).__name__}, not an object")
+    return doc
+
+
 @dataclass(slots=True, frozen=True)
 class ChainHead:
     """The last sequence number and hash of a chain; published, it is an anchor against truncation."""

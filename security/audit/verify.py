@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from security.audit.chain import GENESIS, ChainHead, SealedRecord, has_valid_hash
+from broker.safe_text import escape
+from security.audit.chain import GENESIS, ChainHead, SealedRecord, UnreadableDetails, has_valid_hash
 
 
 class ProblemKind(StrEnum):
@@ -70,17 +71,19 @@ def _span(first: int, last: int) -> str:
 
 
 def _edited(records: list[SealedRecord], key: bytes | None) -> list[Problem]:
-    """Records whose content no longer matches their own hash."""
+    """Records whose content no longer matches their own hash (or whose details cannot be read)."""
     return [
-        Problem(
-            ProblemKind.EDITED,
-            rec.seq,
-            f"Record {rec.seq} was changed after it was written (its seal does not match its content).",
-            position=i,
-        )
+        Problem(ProblemKind.EDITED, rec.seq, _edited_message(rec), position=i)
         for i, rec in enumerate(records)
-        if not has_valid_hash(rec, key)
+        if isinstance(rec.details, UnreadableDetails) or not has_valid_hash(rec, key)
     ]
+
+
+def _edited_message(rec: SealedRecord) -> str:
+    if isinstance(rec.details, UnreadableDetails):
+        return (f"Record {rec.seq} was changed after it was written: its details are unreadable "
+                f"({escape(rec.details.reason)}).")
+    return f"Record {rec.seq} was changed after it was written (its seal does not match its content)."
 
 
 def _order(records: list[SealedRecord]) -> list[Problem]:

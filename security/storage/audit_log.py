@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Row, Select, Text, cast, insert, select, update
 
-from security.audit import AuditRecord, ChainHead, SealedRecord, append_all
+from security.audit import AuditRecord, ChainHead, SealedRecord, append_all, stored_details
 from security.storage import office_models  # noqa: F401  (registers the tables)
 from security.storage.models import table
 
@@ -43,14 +44,26 @@ def chain_head(conn: Connection) -> ChainHead:
     return ChainHead(int(seq), str(digest))
 
 
+def sealed_records() -> Select[Any]:
+    """A SELECT of stored records whose details come as text: an edited one cannot stop the reading."""
+    columns = [c for c in AUDIT.c if c.name != "details"]
+    return select(*columns, cast(AUDIT.c.details, Text).label("details"))
+
+
+def sealed_record(row: Row[Any]) -> SealedRecord:
+    """A row of `sealed_records()`; details that are not a JSON object become UnreadableDetails."""
+    return SealedRecord(row.seq, row.time, row.actor, row.action, row.subject, stored_details(row.details),
+                        row.prev_hash, row.hash)
+
+
 def read_chain(conn: Connection, *, batch: int = 5000) -> Iterator[SealedRecord]:
     """Every stored record in storage order (by primary key), streamed in batches."""
     after = -1
     while True:
-        rows = conn.execute(select(AUDIT).where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)).all()
+        query = sealed_records().where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)
+        rows = conn.execute(query).all()
         for row in rows:
-            yield SealedRecord(row.seq, row.time, row.actor, row.action, row.subject, row.details,
-                               row.prev_hash, row.hash)
+            yield sealed_record(row)
         if len(rows) < batch:
             return
         after = rows[-1].seq
