@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from broker.safe_text import escape, text_fault
 from security.alarms import Action, Output
+from security.api.throttle import AuthThrottle
 from security.incidents import IncidentDesk
 from security.invitations import InvitationDesk
 from security.storage import EventStore
@@ -21,6 +23,8 @@ from security.storage.tokens import ROLES, Caller
 
 MAX_BODY = 5 * 1024 * 1024
 """The largest request body accepted (a CSV of tens of thousands of employees fits)."""
+MAX_DEPTH = 32
+"""The deepest JSON body accepted (no route reads more than three levels)."""
 
 AlarmActions = Callable[[Action], Sequence[Output]]
 """The central service's way to apply a person's action to its alarm book."""
@@ -28,6 +32,8 @@ AlarmActions = Callable[[Action], Sequence[Output]]
 KIOSK = "kiosk"
 RANKING: tuple[str, ...] = ROLES if KIOSK in ROLES else (KIOSK, *ROLES)
 """API roles from least to most allowed: a kiosk token reaches only the kiosk routes, a guard's those too."""
+MIN_YEAR, MAX_YEAR = 1970, 9000
+"""Times a body may give: far enough from year 1 and 9999 that no computation overflows."""
 PICK_TTL_S = 300.0
 PICK_MAX = 5000
 
@@ -66,11 +72,12 @@ class Picks:
 class ApiError(Exception):
     """An error answer: an HTTP status and a message for the `{"error": ...}` body."""
 
-    def __init__(self, status: int, message: str) -> None:
-        """Keep the status and the message."""
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        """Keep the status, the message and any header the answer needs (e.g. Retry-After)."""
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = dict(headers or {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,7 @@ class App:
     incidents: IncidentDesk | None = None
     invitations: InvitationDesk | None = None
     picks: Picks = field(default_factory=Picks)
+    throttle: AuthThrottle = field(default_factory=AuthThrottle)
 
     def incident_desk(self) -> IncidentDesk:
         """The incident desk; ApiError 503 when this process serves no incidents."""
@@ -116,16 +124,22 @@ class Request:
         return Change(f"api:{who}", app.now(), app.audit_key)
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object; ApiError 400 when it is not one."""
+        """The body as a JSON object whose every string can be stored; ApiError 400 otherwise."""
         if not self.body:
             return {}
-        try:
-            doc = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        doc = parse_json(self.body)
         if not isinstance(doc, dict):
             raise ApiError(400, "the body must be a JSON object")
         return doc
+
+    def text(self) -> str:
+        """The body as UTF-8 text that can be stored; ApiError 400 otherwise."""
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, f"body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+        check_text("body", text)
+        return text
 
     def flag(self, name: str) -> bool:
         """Whether a query flag such as `?dry_run=1` is on."""
@@ -135,6 +149,51 @@ class Request:
     def role(self) -> str:
         """The caller's role (empty for an unauthenticated request)."""
         return self.caller.role if self.caller else ""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body as JSON: UTF-8, no NaN or Infinity, at most MAX_DEPTH deep, every string storable.
+
+    ApiError 400 naming the problem otherwise (a body nested thousands deep included).
+    """
+    try:
+        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"the body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except RecursionError:
+        raise ApiError(400, f"the body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # JSONDecodeError, NaN, an integer of more than 4300 digits
+        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    check_json(doc)
+    return doc
+
+
+def check_json(doc: Any) -> None:
+    """ApiError 400 when a JSON value is deeper than MAX_DEPTH or holds a key or string no store takes."""
+    todo: list[tuple[Any, str, int]] = [(doc, "body", 0)]
+    while todo:
+        value, where, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise ApiError(400, f"the body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str):
+            check_text(where, value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                check_text(f"{where}: a key", key)
+                todo.append((item, key if depth == 0 else f"{where}.{key}", depth + 1))
+        elif isinstance(value, list):
+            todo.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+
+
+def check_text(where: str, text: str) -> None:
+    """ApiError 400 naming `where` when `text` cannot be stored (NUL, lone surrogate)."""
+    fault = text_fault(text)
+    if fault is not None:
+        raise ApiError(400, f"{escape(where)}: {fault}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +216,9 @@ def text_response(text: str, status: int = 200) -> Response:
     return Response(status, text.encode("utf-8"), "text/plain; charset=utf-8")
 
 
-def error_response(status: int, message: str) -> Response:
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     """The `{"error": ...}` answer."""
-    return json_response({"error": message}, status)
+    return Response(status, json_response({"error": message}).body, headers=dict(headers or {}))
 
 
 Handler = Callable[[App, Request], Response]
@@ -219,4 +278,6 @@ def time_field(doc: Mapping[str, Any], name: str) -> datetime | None:
         raise ApiError(400, f"{name}: not an ISO 8601 time: {text!r}") from None
     if moment.utcoffset() is None:
         raise ApiError(400, f"{name}: give a time zone offset, e.g. {text}+01:00 or {text}Z")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ApiError(400, f"{name}: a year from {MIN_YEAR} to {MAX_YEAR}, got {text!r}")
     return moment

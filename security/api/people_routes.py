@@ -116,11 +116,7 @@ def import_csv(app: App, req: Request) -> Response:
     kind = req.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("text/csv", "text/plain"):
         raise ApiError(415, f"send the file as text/csv, not {kind or 'no content type'}")
-    try:
-        text = req.body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "body: the CSV must be UTF-8") from None
-    report = people.import_employees(app.store.engine, text, req.change(app),
+    report = people.import_employees(app.store.engine, req.text(), req.change(app),
                                      tz=req.query.get("tz", "UTC"), dry_run=req.flag("dry_run"))
     return json_response(import_json(report))
 

@@ -13,6 +13,7 @@ from typing import Self, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from security.api import incident_routes, ops_routes, people_routes, visitor_routes
 from security.api.core import (
@@ -24,6 +25,7 @@ from security.api.core import (
     Response,
     Route,
     allowed,
+    check_text,
     error_response,
 )
 from security.incidents import IncidentDesk
@@ -44,6 +46,31 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _Outage:
+    """Whether the database answered the last request: logged once when it stops, once when it is back."""
+
+    def __init__(self) -> None:
+        """Start as reachable."""
+        self._lock = threading.Lock()
+        self._down = False
+
+    def down(self, request: str, exc: Exception) -> None:
+        """A request found the database unavailable."""
+        with self._lock:
+            was, self._down = self._down, True
+        if not was:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            log.warning("API: the database is unavailable (%s on %s); answering 503 until it is back",
+                        reason, request)
+
+    def up(self) -> None:
+        """A request was answered without a database failure."""
+        with self._lock:
+            was, self._down = self._down, False
+        if was:
+            log.info("API: the database is reachable again")
+
+
 class _Server(ThreadingHTTPServer):
     """The threading server, carrying the app and its routes for the handlers."""
 
@@ -53,6 +80,7 @@ class _Server(ThreadingHTTPServer):
         """Bind `address` (IPv6 when the host has a colon)."""
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.app, self.routes = app, tuple(routes)
+        self.outage = _Outage()
         super().__init__(address, _Handler)
 
 
@@ -93,19 +121,22 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             response = self._route(srv, method)
         except ApiError as exc:
-            response = error_response(exc.status, exc.message)
+            response = error_response(exc.status, exc.message, exc.headers)
         except NotFoundError as exc:
             response = error_response(404, str(exc))
         except DuplicateError as exc:
             response = error_response(409, str(exc))
         except PeopleError as exc:
             response = error_response(400, str(exc))
-        except StorageError as exc:
-            log.warning("API request %s %s: storage unavailable: %s", method, self.path, exc)
-            response = error_response(503, "the database is unavailable")
+        except (StorageError, OperationalError, InterfaceError) as exc:  # the database is down or locked
+            srv.outage.down(f"{method} {self.path}", exc)
+            response = error_response(503, "the database is unavailable; try again later",
+                                      {"Retry-After": "5"})
         except Exception:
             log.exception("API request %s %s failed", method, self.path)
             response = error_response(500, "internal error; the service log has the details")
+        else:
+            srv.outage.up()
         self._send(response)
 
     def _route(self, srv: _Server, method: str) -> Response:
@@ -126,18 +157,31 @@ class _Handler(BaseHTTPRequestHandler):
         if route.role is not None and not allowed(caller.role if caller else "", route.role):
             raise ApiError(403, f"the {caller.role if caller else ''} role may not {method} {path}")
         body = self._body()
-        request = Request(method, {k: unquote(v) for k, v in match.groupdict().items()},
-                          dict(parse_qsl(parts.query)), body,
-                          {k.lower(): v for k, v in self.headers.items()}, caller)
+        params = {k: unquote(v) for k, v in match.groupdict().items()}
+        query = dict(parse_qsl(parts.query))
+        for where, values in (("path", params), ("query", query)):
+            for name, value in values.items():
+                check_text(f"{where} {name}", value)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = Request(method, params, query, body, headers, caller)
         return route.handler(srv.app, request)
 
     def _caller(self, app: App) -> Caller:
-        """The token's owner; ApiError 401 when the header is missing or the token is not live."""
+        """The token's owner; ApiError 401 when the header is missing or the token is not live.
+
+        An address that failed too often lately gets 429 with Retry-After, its token unchecked.
+        """
+        address = str(self.client_address[0])
+        wait = app.throttle.retry_after(address)
+        if wait:
+            raise ApiError(429, f"too many failed authentications from {address}; retry in {wait} s",
+                           {"Retry-After": str(wait)})
         scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "send Authorization: Bearer <token>")
         caller = verify_token(app.store.engine, token.strip())
         if caller is None:
+            app.throttle.failed(address, f"unknown or revoked token on {self.command} {self.path}")
             raise ApiError(401, "the token is unknown or revoked")
         return caller
 
@@ -234,6 +278,7 @@ class ApiServer:
             return
         server.shutdown()
         server.server_close()
+        self._app.throttle.flush()
         if thread is not None:
             thread.join(timeout=5)
         log.info("HTTP API stopped")
