@@ -24,6 +24,7 @@ from typing import Any
 
 from broker.private import private_dir
 from broker.schemas import VisitorType
+from broker.seal import unseal
 from kiosk.ports import Host, Invitation
 from kiosk.screening import normalise
 
@@ -186,7 +187,21 @@ def find_invitation(rows: list[dict[str, Any]], code: str, now: datetime) -> Inv
     if (start is not None and now < start) or (end is not None and now >= end):  # as the service
         _LOG.info("cached invitation %s is not usable now", found.get("visit_id"))
         return None
-    return invitation_from_json(found)
+    return invitation_from_json(_unsealed(found, code))
+
+
+def _unsealed(row: dict[str, Any], code: str) -> dict[str, Any]:
+    """A cached invitation with the full name and company sealed under its code (masked when it fails)."""
+    if not isinstance(row.get("sealed"), str):
+        return row
+    try:
+        details = unseal(code, row["sealed"])
+    except ValueError as exc:
+        _LOG.error("cached invitation %s: its sealed details do not open (%s); masked name kept",
+                   row.get("visit_id"), exc)
+        return row
+    return {**row, "visitor_name": details.get("visitor_name") or row.get("visitor_name"),
+            "company": details.get("company")}
 
 
 def json_rows(doc: Any) -> list[dict[str, Any]]:

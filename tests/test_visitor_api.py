@@ -17,6 +17,7 @@ import pytest
 
 from broker.events import Event, make_event
 from broker.schemas import VisitorCheckedIn, VisitorCheckedOut
+from broker.seal import unseal
 from kiosk.central_client import CentralClient
 from kiosk.config import parse_kiosk
 from security.access import Person, PersonKind
@@ -165,8 +166,15 @@ def test_invitation_life_through_the_api(db_site: Site) -> None:
     assert [(i["visit_id"], i["code_sha256"]) for i in cached.json] == [(inv["visit_id"], digest)]
     assert all("code" not in i and "email" not in i for i in cached.json)
     secret = inv["code"].rsplit(":", 1)[1]  # not in clear, nor JSON-escaped, nor the visitor's e-mail
-    for hidden in (inv["code"], secret, json.dumps(inv["code"])[1:-1], "ana@example.org"):
+    for hidden in (inv["code"], secret, json.dumps(inv["code"])[1:-1], "ana@example.org", "López",
+                   "Analytica"):  # nor the visitor's name or company: masked, and sealed under the code
         assert hidden.encode() not in cached.raw
+    [listed] = cached.json
+    assert (listed["visitor_name"], listed["company"]) == ("A** L****", "Ana****** E******")
+    full = {"visitor_name": "Ana López", "company": "Analytica Experts"}
+    assert unseal(inv["code"], listed["sealed"]) == full
+    with pytest.raises(ValueError, match="does not open"):
+        unseal(inv["code"][:-1] + "x", listed["sealed"])
     assert call("GET", "/api/kiosk/invitations?upcoming_h=0", "kiosk").status == 400
     assert [i["visit_id"] for i in call("GET", "/api/invitations", "guard").json] == [inv["visit_id"]]
     assert [i["visit_id"] for i in call("GET", "/api/invitations?day=today", "guard").json] == [
@@ -330,8 +338,9 @@ def test_the_kiosks_own_client_reads_the_real_api(site: Site, tmp_path: Path) ->
     assert client.refresh()
     site.server.stop()  # the service goes away: the kiosk answers from what it cached
     cached = client.invitations.find(code)
-    assert cached is not None
-    assert cached.visit_id == found.visit_id
+    assert cached == found  # the full name and company, opened with the code the visitor showed
+    rows = json.loads((tmp_path / "kiosk-cache" / "invitations.json").read_text(encoding="utf-8"))
+    assert [(r["visitor_name"], r["company"]) for r in rows] == [("A** L****", None)]
     assert [h.name for h in client.hosts.search("jan")] == ["Jan Kowalski"]
     assert not client.online
 

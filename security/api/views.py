@@ -7,6 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from broker.seal import seal
 from security.access import AccessRight, Credential, OnSite
 from security.alarms import Alarm
 from security.incidents import Incident, IncidentItem
@@ -159,8 +160,10 @@ def kiosk_invitation_json(
 ) -> dict[str, Any]:
     """An invitation as a kiosk needs it for the confirm screen.
 
-    With `cache` (the upcoming list for a kiosk's offline cache) the code is given only as its
-    SHA-256 (`code_sha256`, hex) and the e-mail is left out: the list reaches every kiosk token.
+    With `cache` (the upcoming list for a kiosk's offline cache) the list reaches every kiosk
+    token, so the code is given only as its SHA-256 (`code_sha256`, hex), the e-mail is left out,
+    the name and company are masked, and the full name and company are `sealed` under the code:
+    only a kiosk shown the code can read them (broker.seal).
     """
     doc = {
         "visit_id": invitation.visit_id, "visitor_name": invitation.visitor_name,
@@ -171,6 +174,10 @@ def kiosk_invitation_json(
     if cache:
         del doc["email"]
         doc["code_sha256"] = hashlib.sha256(invitation.code.strip().encode("utf-8")).hexdigest()
+        doc["sealed"] = seal(invitation.code, {"visitor_name": invitation.visitor_name,
+                                               "company": invitation.company})
+        doc["visitor_name"] = mask_name(invitation.visitor_name)
+        doc["company"] = mask_company(invitation.company)
     return doc
 
 

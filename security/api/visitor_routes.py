@@ -2,7 +2,8 @@
 
 Kiosk routes (least role `kiosk`, so guards may call them too) show as little as they can: host
 search answers employees' ids and names only, returning visitors and visitors on site come masked
-(`A** L****`), upcoming invitations carry their codes only hashed and no e-mail, and a returning
+(`A** L****`), upcoming invitations carry their codes only hashed, no e-mail and the visitor's name
+and company masked (in full only sealed under the code, for the kiosk the visitor shows it), and a returning
 visitor's name, company, type and language (never the e-mail) are given once per opaque token: a
 search issues a token per match, and each token is gone once it was resolved.
 """
@@ -164,7 +165,8 @@ def kiosk_invitation(app: App, req: Request) -> Response:
 def kiosk_upcoming(app: App, req: Request) -> Response:
     """GET /api/kiosk/invitations?upcoming_h=24: open invitations usable within the hours, codes hashed.
 
-    Every kiosk token may ask, so the codes go only as their SHA-256 and no e-mail is given.
+    Every kiosk token may ask, so the codes go only as their SHA-256, no e-mail is given, and the
+    visitor's name and company are masked (in full only sealed under the code).
     """
     desk = app.invitation_desk()
     text = req.query.get("upcoming_h", "24")
