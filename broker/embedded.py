@@ -31,6 +31,7 @@ from broker.acl import amqtt_anonymous_config, amqtt_config, amqtt_password_file
 from broker.amqtt_server import serve_config
 from broker.config import EMBEDDED_PORT, MqttUrl
 from broker.credentials import Principal, write_private_file
+from broker.safe_text import EscapingFormatter
 
 logger = logging.getLogger(__name__)
 
@@ -284,9 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path, help="touched once the broker listens")
     parser.add_argument("--parent-pid", type=int, help="stop when this process is gone")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()  # a client id or topic in a message cannot forge a log line
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=args.log_level.upper(), handlers=[handler])
     if args.config:
         config = json.loads(args.config.read_text())
     else:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from broker.private import make_private_dirs, private_dir
 from devices.door_simulator import SimulatedDoor
 from devices.scanner import ScannerConfig
 from devices.sim_scanner import SimulatedScanner
@@ -42,7 +43,7 @@ class SimulatedSite(ClosesOnExit):
         from devices.camera.synthetic import scenario  # cv2 only for those who simulate cameras
 
         self.folder = folder.resolve()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         self.held_open_s = held_open_s
         self.rdm6300 = SimulatedRdm6300()
         self.wiegand = SimulatedWiegandConverter()
@@ -74,7 +75,7 @@ class SimulatedSite(ClosesOnExit):
 
     def write_site_file(self, path: Path, settings: Mapping[str, str] | None = None) -> Path:
         """Write the site file (with `settings` such as site and mqtt on top); return its path."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(path.parent)
         lines = ["# Written by `gatehouse simulate`: every device below is simulated on this machine."]
         lines += [f"{key} = {json.dumps(value)}" for key, value in (settings or {}).items()]
         for kind, entries in self.devices().items():

@@ -20,6 +20,8 @@ from kivy.clock import Clock
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.widget import Widget
 
+from broker.private import private_dir
+
 log = logging.getLogger(__name__)
 
 SETTLE_FRAMES = 2
@@ -101,7 +103,7 @@ class Shooter:
         """Save the next picture as `NN-<name>.png`."""
         if self.folder is None:
             return None
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)  # screens show visitors' names and photos
         path = self.folder / f"{len(self.shots) + 1:02d}-{name}.png"
         self._root.export_to_png(str(path))
         self.shots.append(path)

@@ -37,6 +37,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from broker.events import Event
 from broker.messages import AlarmStatus, Status
+from broker.private import private_dir
 from broker.schemas import AlarmRequested
 from security.station.viewmodel import StationViewModel
 from security.station.visits import Photo, VisitorDetails
@@ -416,7 +417,7 @@ class _Finisher:
 
 
 def _save(app: StationApp, directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)  # the station shows visitors' names and photos
     path = directory / SCREENSHOT_NAME
     app.root.export_to_png(str(path))
     log.info("saved %s", path)
