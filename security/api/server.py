@@ -28,6 +28,7 @@ from security.api.core import (
     check_text,
     error_response,
 )
+from security.api.throttle import AuthThrottle
 from security.incidents import IncidentDesk
 from security.invitations import InvitationDesk
 from security.storage import EventStore, StorageError
@@ -244,12 +245,14 @@ class ApiServer:
         alarm_actions: AlarmActions | None = None,
         incidents: IncidentDesk | None = None,
         invitations: InvitationDesk | None = None,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0-65535, got {port}")
         store = engine_or_store if isinstance(engine_or_store, EventStore) else EventStore(engine_or_store)
-        self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations)
+        self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations,
+                        throttle=throttle or AuthThrottle())
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
