@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,6 +218,8 @@ def test_incident_text_no_database_takes_is_refused_and_control_characters_are_s
     assert "title: contains a lone surrogate (U+DCFF)" in err
     code, _, err = _run(capsys, site, "incident", "note", "i-2", "fine", "--as", "guard:\udce9")
     assert (code, "actor: contains a lone surrogate" in err) == (1, True)
+    code, _, err = _run(capsys, site, "incident", "close", "i-2", "cleaned\x00")  # main() given a NUL
+    assert (code, "outcome: contains a NUL character" in err) == (1, True)
     code, out, _ = _run(capsys, site, "incident", "open", "Forced\n12:00:00 INFO fake: all clear\x1b[2J")
     assert (code, out) == (0, "opened i-3: Forced\\n12:00:00 INFO fake: all clear\\x1b[2J\n")
     code, out, _ = _run(capsys, site, "incident", "list")
@@ -223,3 +228,14 @@ def test_incident_text_no_database_takes_is_refused_and_control_characters_are_s
     assert "Forced\\n12:00:00 INFO fake: all clear\\x1b[2J" in out
     code, out, _ = _run(capsys, site, "incident", "list", "--json")
     assert json.loads(out.splitlines()[0])["title"] == "Forced\n12:00:00 INFO fake: all clear\x1b[2J"
+
+
+def test_a_non_utf8_argument_from_a_real_terminal_is_refused_naming_it(tmp_path: Path) -> None:
+    """`gatehouse incident open` as a process, a title byte not UTF-8: exit 1 naming it, no traceback."""
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "gatehouse", "--data-dir", str(data), "incident", "open",
+                           b"Door \xff forced"], capture_output=True, timeout=120, check=False,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 1, done.stderr
+    assert b"title: contains a lone surrogate (U+DCFF)" in done.stderr
+    assert b"Traceback" not in done.stderr
