@@ -2,10 +2,10 @@
 
 Kiosk routes (least role `kiosk`, so guards may call them too) show as little as they can: host
 search answers employees' ids and names only, returning visitors and visitors on site come masked
-(`A** L****`), upcoming invitations carry their codes only hashed, no e-mail and the visitor's name
-and company masked (in full only sealed under the code, for the kiosk the visitor shows it), and a returning
-visitor's name, company, type and language (never the e-mail) are given once per opaque token: a
-search issues a token per match, and each token is gone once it was resolved.
+(`A** L****`), upcoming invitations carry their codes only hashed, no e-mail, and the visitor's
+name and company masked (in full only sealed under the code, for the kiosk the visitor shows it to),
+and a returning visitor's name, company, type and language (never the e-mail) are given once per
+opaque token: a search issues a token per match, and each token is gone once it was resolved.
 """
 
 from __future__ import annotations
