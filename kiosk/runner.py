@@ -110,8 +110,10 @@ def real_adapters(config: KioskConfig, emit: Emit) -> Adapters:
 
     client = CentralClient.from_config(config)
     client.start()
+    agreements = FileAgreements(config)
+    agreements.preload(LANGUAGES)  # read now, not on the UI thread when the agreement step shows
     ports = Ports(
-        directory=client.hosts, agreements=FileAgreements(config),
+        directory=client.hosts, agreements=agreements,
         screener=client.screener(config.screen_threshold, check_company=config.screen_company),
         printer=printer_for(config, emit), invitations=client.invitations, visitors=client.visitors,
         visits=client.visits,
