@@ -10,7 +10,9 @@ with the Zebra silent, to time the done screen while the printer does not answer
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,90 @@ class Figures:
     """Confirm to the done screen's first frame, the printer silent."""
     silent_failed_ms: list[float] = field(default_factory=list)
     """Confirm to 'collect your badge at reception' on the done screen, the printer silent."""
+
+
+SLOW_S = 2.0
+"""How slow the stand-in central service is when the bench measures touches against it."""
+BENCH_HOSTS = ({"id": "e-1001", "name": "Grace Hopper", "department": "Research"},
+               {"id": "e-1002", "name": "Greg House", "department": "Medicine"})
+
+
+class SlowApi:
+    """A stand-in central service on loopback that holds every answer `delay_s` seconds (or until released).
+
+    It answers the kiosk's host search (`/api/kiosk/hosts?q=`) from `BENCH_HOSTS` and 404 to the
+    rest. `asked` lists the searches in the order they arrived; `holding` counts the requests held.
+    """
+
+    def __init__(self, delay_s: float = SLOW_S) -> None:
+        """Hold each answer `delay_s` seconds, unless `release()` was called."""
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.delay_s = delay_s
+        self.asked: list[str] = []
+        self.holding = 0
+        self._released = threading.Event()
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api.answer(self)
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slow-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The service's base URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def release(self) -> None:
+        """Answer what is held now, and everything from now on at once."""
+        self._released.set()
+
+    def answer(self, handler: Any) -> None:
+        """Hold, then answer one request."""
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(handler.path)
+        query = parse_qs(parts.query).get("q", [""])[0]
+        with self._lock:
+            if parts.path == "/api/kiosk/hosts":
+                self.asked.append(query)
+            self.holding += 1
+        try:
+            self._released.wait(self.delay_s)
+        finally:
+            with self._lock:
+                self.holding -= 1
+        if parts.path != "/api/kiosk/hosts":
+            handler.send_error(404)
+            return
+        words = query.casefold()
+        rows = [h for h in BENCH_HOSTS if any(w.startswith(words) for w in h["name"].casefold().split())]
+        body = json.dumps(rows).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def __enter__(self) -> SlowApi:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        """Stop serving (what is held is answered first)."""
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
 
 
 def bench_kiosk_command(_settings: Settings, args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from kiosk.app import KioskApp
     from kiosk.autopilot import Pilot
     from kiosk.printer import PrintQueue
+    from kiosk.viewmodel import KioskViewModel
     from kiosk.work import Worker
 
 log = logging.getLogger(__name__)
@@ -237,6 +238,30 @@ def run(
     return 0
 
 
+def kiosk_viewmodel(emit: Emit, adapters: Adapters, config: KioskConfig | None) -> KioskViewModel:
+    """The view-model on `adapters`, sending through `emit`, with its workers made into `adapters`.
+
+    The UI thread waits on neither the network nor the disk: look-ups, outbox writes and prints run
+    on their own workers (`kiosk.work.Worker`), whose answers come back through `on_ui_thread`.
+    """
+    from kiosk.app import on_ui_thread
+    from kiosk.printer import PrintQueue
+    from kiosk.viewmodel import KioskViewModel
+    from kiosk.work import Worker
+
+    clock = time.monotonic
+    adapters.printing = PrintQueue(adapters.ports.printer, deliver=on_ui_thread, clock=clock)
+    adapters.lookups = Worker("kiosk-lookups", deliver=on_ui_thread)
+    adapters.records = Worker("kiosk-records", deliver=on_ui_thread)
+    return KioskViewModel(
+        emit, adapters.ports, clock=clock,
+        language=config.default_language if config is not None else "en",
+        camera=adapters.camera is not None and bool(adapters.camera.available),
+        idle_timeout=config.idle_s if config is not None else 30.0, printing=adapters.printing,
+        lookups=adapters.lookups, records=adapters.records,
+    )  # fmt: skip
+
+
 def stop_workers(adapters: Adapters) -> None:
     """End the kiosk's workers: the check-ins being written, then the badges printing, reach the outbox."""
     if adapters.lookups is not None:
@@ -249,27 +274,10 @@ def stop_workers(adapters: Adapters) -> None:
 
 def open_kiosk(link: DeviceLink, adapters: Adapters, config: KioskConfig | None, *,
                size: tuple[int, int] | None = None) -> KioskApp:
-    """The kiosk window on `adapters`, emitting through `link`; its workers, scanner and QR reader.
+    """The kiosk window on `adapters`, emitting through `link`; its workers, scanner and QR reader."""
+    from kiosk.app import PORTRAIT, KioskApp
 
-    The UI thread waits on neither the network nor the disk: look-ups, outbox writes and prints run
-    on their own workers (`kiosk.work.Worker`), whose answers come back through `on_ui_thread`.
-    """
-    from kiosk.app import PORTRAIT, KioskApp, on_ui_thread
-    from kiosk.printer import PrintQueue
-    from kiosk.viewmodel import KioskViewModel
-    from kiosk.work import Worker
-
-    clock = time.monotonic
-    adapters.printing = PrintQueue(adapters.ports.printer, deliver=on_ui_thread, clock=clock)
-    adapters.lookups = Worker("kiosk-lookups", deliver=on_ui_thread)
-    adapters.records = Worker("kiosk-records", deliver=on_ui_thread)
-    vm = KioskViewModel(
-        remembering(link.source.emit, adapters.own), adapters.ports, clock=clock,
-        language=config.default_language if config is not None else "en",
-        camera=adapters.camera is not None and bool(adapters.camera.available),
-        idle_timeout=config.idle_s if config is not None else 30.0, printing=adapters.printing,
-        lookups=adapters.lookups, records=adapters.records,
-    )  # fmt: skip
+    vm = kiosk_viewmodel(remembering(link.source.emit, adapters.own), adapters, config)
     app = KioskApp(vm, camera=adapters.camera, online=lambda: link.bus.connected and adapters.online(),
                    size=size or PORTRAIT)
     if config is not None and config.scanner is not None:
