@@ -1,10 +1,13 @@
-"""`gatehouse bench kiosk`: touches per check-in, screen change time and Confirm-to-print time.
+"""`gatehouse bench kiosk`: touches per check-in, screen change, touch-to-answer and Confirm-to-print times.
 
 Everything runs through the real Kivy screens offscreen, with simulated touches, on the demo
 adapters and a simulated Zebra on TCP (`devices.printers.simulators`), printing on the kiosk's own
-print worker (`kiosk.printer.PrintQueue`) as the kiosk does; nothing is asserted, the figures are
-printed next to their targets and to a baseline (an empty frame flip). A few check-ins are made
-with the Zebra silent, to time the done screen while the printer does not answer.
+print worker (`kiosk.printer.PrintQueue`) and looking up and recording on its own workers
+(`kiosk.work.Worker`) as the kiosk does; nothing is asserted, the figures are printed next to their
+targets and to a baseline (an empty frame flip). A few check-ins are made with the Zebra silent, to
+time the done screen while the printer does not answer. Key touches on the host search are timed to
+the frame that shows them with the host search asked of a real HTTP service 2 s slow (`SlowApi`),
+and of the same service answering at once.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from broker.schemas import Data
 WALK_IN_TARGET, INVITED_TARGET = 8, 2
 SCREEN_CHANGE_TARGET_MS, PRINT_TARGET_MS = 100.0, 1000.0
 SILENT_PRINTS = 3
+TOUCHES = 60
+"""Key touches timed on the host search, against the slow service and against the fast one."""
 """Check-ins made while the simulated Zebra does not answer its status query."""
 
 
@@ -43,6 +48,12 @@ class Figures:
     """Confirm to the done screen's first frame, the printer silent."""
     silent_failed_ms: list[float] = field(default_factory=list)
     """Confirm to 'collect your badge at reception' on the done screen, the printer silent."""
+    slow_touch_ms: list[float] = field(default_factory=list)
+    """A key touch on the host search to the frame showing it, each key searching a service 2 s slow."""
+    fast_touch_ms: list[float] = field(default_factory=list)
+    """The same, the service answering at once."""
+    slow_asked: int = 0
+    """Searches the slow service was asked (the others were replaced by a newer one while waiting)."""
 
 
 SLOW_S = 2.0
@@ -165,6 +176,13 @@ def report(f: Figures, say: Callable[[str], object]) -> None:
     fail50 = percentile(f.silent_failed_ms, 0.5)
     say(f"  printer silent: done screen drawn  p50 {s50:.1f} ms, max {smax:.1f} ms over "
         f"{len(f.silent_done_ms)} check-ins; 'collect at reception' shown p50 {fail50:.0f} ms")
+    t50, t99 = percentile(f.slow_touch_ms, 0.5), percentile(f.slow_touch_ms, 0.99)
+    say(f"touch -> answer, service {SLOW_S:.0f} s slow:  p50 {t50:.1f} ms, p99 {t99:.1f} ms over "
+        f"{len(f.slow_touch_ms)} key touches on the host search (target < {SCREEN_CHANGE_TARGET_MS:.0f} ms); "
+        f"{f.slow_asked} searches reached the service")
+    b50, b99 = percentile(f.fast_touch_ms, 0.5), percentile(f.fast_touch_ms, 0.99)
+    say(f"  baseline, service answering at once: p50 {b50:.1f} ms, p99 {b99:.1f} ms; "
+        f"slow p50 = {t50 / b50:.1f}x baseline, {t50 / base:.1f}x an empty frame flip")
 
 
 def measure(*, transitions: int, prints: int) -> Figures:
@@ -177,22 +195,30 @@ def measure(*, transitions: int, prints: int) -> Figures:
     from kiosk.demo_ports import demo_site
     from kiosk.printer import KioskPrinter, PrintQueue
     from kiosk.viewmodel import KioskViewModel
+    from kiosk.work import Worker
 
     figures = Figures()
     sent: list[tuple[str, Data]] = []
     model = SimulatedZebra()
-    with TcpPrinter(model) as zebra:
+    with TcpPrinter(model) as zebra, SlowApi(SLOW_S) as slow, SlowApi(0.0) as fast:
         printer = KioskPrinter(TcpPrinterPort("127.0.0.1", zebra.port), DRIVERS["zpl"](), printer="bench")
         printing = PrintQueue(printer, deliver=on_ui_thread, clock=time.perf_counter)
+        lookups = Worker("kiosk-lookups", deliver=on_ui_thread)
+        records = Worker("kiosk-records", deliver=on_ui_thread)
         site = demo_site()
-        ports = replace(site.ports, printer=printer)
+        directory = SwitchedDirectory(site.ports.directory)
+        ports = replace(site.ports, printer=printer, directory=directory)
         vm = KioskViewModel(lambda kind, data: sent.append((kind, data)), ports, clock=time.perf_counter,
-                            printing=printing)
+                            printing=printing, lookups=lookups, records=records)
         app = KioskApp(vm, camera=site.camera)
         pilot = Pilot(app)
+        services = Services(directory, _hosts_of(slow.url), _hosts_of(fast.url), slow)
         app.bind(on_start=lambda _a: pilot.begin(_script(app, (printer, model), figures,
-                                                         (transitions, prints), Shooter(app.root, None))))
+                                                         (transitions, prints), Shooter(app.root, None),
+                                                         services=services)))
         app.run()
+        lookups.stop(SLOW_S * 3)
+        records.stop()
         printing.stop()
         printer.close()
     if pilot.failure is not None:
@@ -200,8 +226,43 @@ def measure(*, transitions: int, prints: int) -> Figures:
     return figures
 
 
+class SwitchedDirectory:
+    """`HostDirectory` that asks whichever directory the bench switched it to."""
+
+    def __init__(self, target: Any) -> None:
+        """Ask `target` until switched."""
+        self.target = target
+
+    def search(self, prefix: str) -> Any:
+        """The hosts `target` finds."""
+        return self.target.search(prefix)
+
+
+@dataclass
+class Services:
+    """The host directories the touch bench switches between."""
+
+    switch: SwitchedDirectory
+    slow: Any
+    fast: Any
+    slow_api: SlowApi
+
+
+def _hosts_of(url: str) -> Any:
+    """The kiosk's real host directory (`kiosk.central_client.CentralHosts`) over the service at `url`."""
+    import tempfile
+    from pathlib import Path
+
+    from kiosk.cache import JsonCache
+    from kiosk.central_client import CentralApi, CentralClient
+
+    # a timeout above the service's delay: every search really waits for its slow answer
+    api = CentralApi(url, "bench-token", timeout=SLOW_S * 3)
+    return CentralClient(api, JsonCache(Path(tempfile.mkdtemp(prefix="gatehouse-bench-")))).hosts
+
+
 def _script(app: Any, printers: tuple[Any, Any], figures: Figures, counts: tuple[int, int],
-            shoot: Any) -> Any:
+            shoot: Any, *, services: Services) -> Any:
     """The bench as an autopilot script; `printers` (printer, its Zebra), `counts` (transitions, prints)."""
     from kivy.core.window import Window
     from kivy.graphics.opengl import glFinish
@@ -243,6 +304,35 @@ def _script(app: Any, printers: tuple[Any, Any], figures: Figures, counts: tuple
         yield Until(partial(_past, flipped, count, app, target), target)
         figures.changes_ms.append((flipped[count] - start) * 1000)
     yield from _check_ins(app, printers, figures, prints, flipped)
+    yield from _touches(app, services, figures, flipped)
+
+
+def _touches(app: Any, services: Services, figures: Figures, flipped: list[float]) -> Any:
+    """Key touches on the host search, each to the frame showing it: the service slow, then fast."""
+    from kiosk.autopilot import Until, on_screen, screen_ids, tap
+
+    vm = app.vm
+    runs = ((services.slow, figures.slow_touch_ms), (services.fast, figures.fast_touch_ms))
+    for directory, timings in runs:
+        services.switch.target = directory
+        vm.start("walk_in")
+        vm.enter("Bench Visitor")
+        vm.skip()
+        yield on_screen(app, "host")
+        ids = screen_ids(app, "host")
+        for n in range(TOUCHES):
+            if n % 6 == 0:
+                ids.field.text = "G"
+            key = ids.keyboard.keys["RAEGOH"[n % 6]]
+            start, count, before = time.perf_counter(), len(flipped), ids.field.text
+            tap(key, "a key")
+            yield Until(partial(_past, flipped, count, app, None), "the key's frame")
+            if ids.field.text == before:
+                raise RuntimeError("the key touch typed nothing")
+            timings.append((flipped[count] - start) * 1000)
+        vm.cancel()
+        yield on_screen(app, "welcome")
+    figures.slow_asked = len(services.slow_api.asked)
 
 
 def _check_ins(app: Any, printers: tuple[Any, Any], figures: Figures, prints: int,
@@ -259,6 +349,7 @@ def _check_ins(app: Any, printers: tuple[Any, Any], figures: Figures, prints: in
         vm.enter(f"Bench Visitor {n}")
         vm.skip()
         vm.search("Gr")
+        yield Until(lambda: bool(vm.session.hosts), "the hosts found")
         vm.pick("e-1001")
         vm.set_camera_available(False)
         vm.choose("guest")
