@@ -1,10 +1,14 @@
 """What the kiosk's screens show and the calls they make, with no toolkit imported.
 
 `KioskViewModel` holds the flow's `Session`, words it in the visitor's language, asks the
-adapters (`kiosk.ports`) and feeds their answers to the flow, records check-ins through
-`kiosk.checkin.Registrar`, hands the badge to a `PrintJobs` (the window's prints on a worker: the
-done screen never waits for the printer) and takes its answer in `print_finished`, counts touches,
-and resets itself when nobody touches it. Screens read its properties after every change (`listen`)
+adapters (`kiosk.ports`) on its `lookups` worker and feeds their answers to the flow (an answer
+made stale by a newer question, or by a step left, is dropped), records check-ins and check-outs
+through `kiosk.checkin.Registrar` on its `records` worker (the outbox's fsync never runs on the
+UI thread), hands the badge to a `PrintJobs` (the window's prints on a worker: the done screen
+never waits for the printer) and takes its answer in `print_finished`, counts touches, and resets
+itself when nobody touches it. The workers' answers come back on the caller's thread (the window
+gives `kiosk.work.Worker`s that deliver through `on_ui_thread`; without them, everything runs at
+once, which is how the tests drive it). Screens read its properties after every change (`listen`)
 and call one method per touch; a timer calls `tick`. Time, ids and badge values are injected so
 tests drive it like a function.
 """
