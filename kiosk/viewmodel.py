@@ -334,7 +334,7 @@ class KioskViewModel:
             log.warning("the camera gave no picture in %.0f s; going on without a photo", CAPTURE_TIMEOUT)
             self.dispatch(i.CameraFailed())
         s = self._state
-        if s.step is Step.WELCOME and s == fresh(s):
+        if (s.step is Step.WELCOME and s == fresh(s)) or self.recording:  # one waiting on us is not idle
             return False
         if now - self._last_activity >= (self._done_timeout if s.step in FINAL_STEPS else self._idle_timeout):
             log.info("kiosk idle on %s; starting over", s.step.value)
@@ -431,6 +431,7 @@ class KioskViewModel:
     def _check_out(self, visit: OnSiteVisit, method: str) -> None:
         """Emit the check-out on the records worker; the screen changes when it is written."""
         if self.recording:
+            log.info("check-out of visit %s not started: another record is being written", visit.visit_id)
             return
         self.recording = True
         self._records.submit(lambda: self._record_check_out(visit, method), self._checked_out)

@@ -114,6 +114,8 @@ def test_a_check_in_is_written_off_the_ui_thread_and_touches_wait_for_it() -> No
     assert (k.vm.recording, k.outbox.events, k.vm.screen) == (True, [], "summary")
     k.vm.confirm()  # a second tap while the first is written: not a second check-in
     k.vm.cancel()  # and no way out half-way
+    k.clock.now += 60
+    assert not k.vm.tick()  # nor an idle reset: the visitor waits on the kiosk
     assert len(records.jobs) == 1
     records.finish()
     assert (k.vm.recording, k.vm.screen) == (False, "done")
