@@ -66,6 +66,10 @@ class LineDecoder(BufferedDecoder, ABC, Generic[ReadingT]):
         self._term = terminator.wire
         self._max_length = max_length
         self._discarding = False  # inside an over-long line: drop up to the next terminator
+        self.malformed_run = 0
+        """Malformed lines (over-long ones included) since the last good line: a health signal."""
+        self.last_refusal: str | None = None
+        """Why the last malformed line was refused (None before any); never its content."""
 
     def feed(self, chunk: bytes) -> list[ReadingT]:
         """Consume `chunk` and return a reading for every good line it completed."""
@@ -83,13 +87,13 @@ class LineDecoder(BufferedDecoder, ABC, Generic[ReadingT]):
                 continue
             if end < 0:
                 if len(self._buf) > self._max_length + term_len - 1:
-                    self._stats.bad_frames += 1
+                    self._malformed(f"a line longer than {self._max_length} bytes")
                     self._discarding = True
                     continue
                 break  # a partial line: wait for the rest
             line = bytes(self._buf[:end])
             if len(line) > self._max_length:
-                self._stats.bad_frames += 1
+                self._malformed(f"a line longer than {self._max_length} bytes")
                 self._drop_noise(end + term_len)
                 continue
             if not line:
@@ -102,6 +106,7 @@ class LineDecoder(BufferedDecoder, ABC, Generic[ReadingT]):
             else:
                 self._stats.frames += 1
                 self._stats.frame_bytes += len(line) + term_len
+                self.malformed_run = 0
                 reads.append(reading)
         return reads
 
@@ -120,6 +125,16 @@ class LineDecoder(BufferedDecoder, ABC, Generic[ReadingT]):
             self._stats.bad_checksum += 1
             self._stats.frame_bytes += size
         else:
-            self._stats.bad_frames += 1
+            self._malformed(self._refusal(why))
             self._stats.noise_bytes += size
+
+    def _refusal(self, why: Rejected) -> str:
+        """Why `_parse` refused the line it just saw (subclasses may say more than the kind)."""
+        return f"a {why.value} line"
+
+    def _malformed(self, reason: str) -> None:
+        """Count one malformed line and remember why."""
+        self._stats.bad_frames += 1
+        self.malformed_run += 1
+        self.last_refusal = reason
 

@@ -1,14 +1,25 @@
-"""The barcode/QR scanner agent: a serial scanner emitting `code.scanned` events."""
+"""The barcode/QR scanner agent: a serial scanner emitting `code.scanned` events.
+
+Only well-formed codes are published (`devices.scanner.refusal`). A malformed line is dropped
+and counted; the first one is logged with its reason (never its bytes), later ones in one line
+at most once a minute. `devices.scanner.FAULT_AFTER` malformed lines in a row (no good code
+between them) make one `device.fault` ("other", naming the scanner and the reason): a scanner
+set to the wrong baud rate or terminator, a failing one, or someone typing into its port. The
+next good code clears it.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from typing import Unpack
 
-from broker.schemas import CodeScanned
+from broker.schemas import CodeScanned, DeviceFault
 from devices.agent import Emitter, ReaderAgent, SerialOptions
-from devices.scanner import Scan, ScannerConfig, ScannerDecoder
+from devices.scanner import Health, Scan, ScannerConfig, ScannerDecoder, WatchedDecoder
 
+_LOG = logging.getLogger(__name__)
 DEFAULT_HOLD_S = 1.0
 _NAME = re.compile(r"[a-z0-9-]{1,64}")
 
@@ -34,11 +45,35 @@ class ScannerAgent(ReaderAgent[Scan]):
         if not isinstance(scanner, str) or not _NAME.fullmatch(scanner):
             raise ValueError(f"scanner must be a name like 'kiosk-scanner' ([a-z0-9-]), got {scanner!r}")
         self.scanner = scanner
+        clock = options.get("clock", time.monotonic)
+        self.decoder = WatchedDecoder(ScannerDecoder(config), self._health, clock)
         super().__init__(
-            port_url, emitter, ScannerDecoder(config), self.to_code_scanned,
+            port_url, emitter, self.decoder, self.to_code_scanned,
             event_type="code.scanned", hold_s=hold_s, **options,
         )
 
     def to_code_scanned(self, scan: Scan) -> CodeScanned:
         """The `code.scanned` data for one scan at this scanner."""
         return CodeScanned(code=scan.code, symbology=scan.symbology, scanner=self.scanner)
+
+    def _health(self, said: list[Health]) -> None:
+        """Log malformed lines and report (or clear) the scanner's fault; runs on the reader thread."""
+        why = self.decoder.inner.last_refusal or "malformed"
+        for what in said:
+            if what is Health.LOG:
+                _LOG.warning("scanner %s: %d malformed line(s) dropped, not published (last: %s)",
+                             self.scanner, self.decoder.watch.logged(), why)
+            elif what is Health.FAULT:
+                _LOG.error("scanner %s: %d malformed lines in a row (last: %s); check its baud rate and "
+                           "terminator", self.scanner, self.decoder.inner.malformed_run, why)
+                self._fault(f"scanner {self.scanner}: malformed lines in a row ({why})", cleared=False)
+            else:
+                _LOG.info("scanner %s reads well-formed codes again", self.scanner)
+                self._fault(f"scanner {self.scanner} reads well-formed codes again", cleared=True)
+
+    def _fault(self, detail: str, *, cleared: bool) -> None:
+        try:
+            fault = DeviceFault(fault="other", detail=detail[:200], cleared=cleared)
+            self._emitter.emit("device.fault", fault)
+        except Exception:
+            _LOG.exception("scanner %s: its device.fault could not be recorded", self.scanner)

@@ -2,8 +2,9 @@
 
 Screens copy `vm.view` into widgets and call one view-model method per touch; the look is in
 `screens.kv` and every word comes from the view. `KioskApp.post_code` may be called from any
-thread (the scanner's, the camera's QR reader), and `on_ui_thread` from the printer's worker (its
-reports, for `vm.print_finished`): they are where device callbacks move onto the UI thread. A
+thread (the scanner's, the camera's QR reader), and `on_ui_thread` from the workers (the printer's
+reports for `vm.print_finished`, the look-ups' and the records' answers, see `kiosk.work`): they
+are where other threads' results move onto the UI thread, which never waits on the network or disk. A
 0.2 s timer calls `vm.tick()` (countdowns, idle reset) and polls the discreet staff-only online
 dot. Import only after Kivy's environment is set (`KIVY_NO_ARGS=1`, and
 `SDL_VIDEODRIVER=offscreen` without a display): importing Kivy widgets opens the window.

@@ -1,9 +1,11 @@
 """The central service's kiosk API over HTTP, with an offline cache behind every lookup.
 
 `CentralClient` refreshes the cache (hosts, upcoming invitations, the watchlist) at start and every
-`refresh_s` seconds in a thread. Each adapter asks the API (2 s at most); when the service is down
-it answers from the cache (hosts by prefix, invitations by code hash, check-out from the kiosk's
-own check-ins of today; no returning visitors), without waiting on the network until the retry.
+`refresh_s` seconds in a thread. Each adapter asks the API (2 s at most) and blocks while it
+does: the kiosk calls them on its look-up worker (`kiosk.work`), never on the UI thread. When the
+service is down it answers from the cache (hosts by prefix, invitations by code hash, check-out
+from the kiosk's own check-ins of today; no returning visitors), without waiting on the network
+until the retry.
 When the service refuses the kiosk's token (401/403, e.g. it was revoked) that is logged as an
 error and invitations are no longer taken from the cache: a revoked kiosk admits no invited visitor.
 """

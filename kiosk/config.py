@@ -173,12 +173,29 @@ class FileAgreements:
     def __init__(self, config: KioskConfig) -> None:
         """Read agreements as `config` says."""
         self._config = config
+        self._read: dict[tuple[str, str], tuple[str, str]] = {}
 
     def text(self, visitor_type: VisitorType, language: str) -> tuple[str, str]:
         """(name, text): the name is the visitor type and a hash of the exact text signed."""
-        text = agreement_text(self._config, visitor_type, language)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-        return f"{VisitorType(visitor_type).value}-{digest}", text
+        key = (VisitorType(visitor_type).value, language)
+        if key not in self._read:
+            text = agreement_text(self._config, visitor_type, language)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+            self._read[key] = (f"{key[0]}-{digest}", text)
+        return self._read[key]
+
+    def preload(self, languages: tuple[str, ...]) -> int:
+        """Read every agreement in `languages` now (before the window opens: no disk read on a touch).
+
+        Returns how many were read; one that cannot be read is left to `text` to raise later.
+        """
+        for kind in VisitorType:
+            for language in languages:
+                try:
+                    self.text(kind, language)
+                except (OSError, KeyError, UnicodeDecodeError):
+                    continue
+        return len(self._read)
 
 
 def agreement_text(config: KioskConfig, visitor_type: VisitorType | str, language: str) -> str:

@@ -16,7 +16,8 @@ from typing import Literal, Protocol
 from broker.schemas import Data, VisitorType
 
 Emit = Callable[[str, Data], object]
-"""Send one event (`DeviceLink.source.emit`): it stores it in the outbox and never blocks."""
+"""Send one event (`DeviceLink.source.emit`): it stores it in the outbox (an fsync: the window's
+view-model calls it on its records worker, never on the UI thread)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from kiosk.app import KioskApp
     from kiosk.autopilot import Pilot
     from kiosk.printer import PrintQueue
+    from kiosk.viewmodel import KioskViewModel
+    from kiosk.work import Worker
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,10 @@ class Adapters:
     stops: list[Callable[[], object]] = field(default_factory=list)
     printing: PrintQueue | None = None
     """The worker printing the badges off the UI thread (made by `open_kiosk`, stopped by `run`)."""
+    lookups: Worker | None = None
+    """The worker asking the central service (searches, codes) off the UI thread (`open_kiosk`)."""
+    records: Worker | None = None
+    """The worker writing check-ins and check-outs to the outbox off the UI thread (`open_kiosk`)."""
 
 
 def kivy_environment(*, headless: bool) -> None:
@@ -105,8 +111,10 @@ def real_adapters(config: KioskConfig, emit: Emit) -> Adapters:
 
     client = CentralClient.from_config(config)
     client.start()
+    agreements = FileAgreements(config)
+    agreements.preload(LANGUAGES)  # read now, not on the UI thread when the agreement step shows
     ports = Ports(
-        directory=client.hosts, agreements=FileAgreements(config),
+        directory=client.hosts, agreements=agreements,
         screener=client.screener(config.screen_threshold, check_company=config.screen_company),
         printer=printer_for(config, emit), invitations=client.invitations, visitors=client.visitors,
         visits=client.visits,
@@ -217,8 +225,7 @@ def run(
             try:
                 app.run()
             finally:
-                if adapters.printing is not None:  # its badge.printed events reach the outbox first
-                    adapters.printing.stop(PRINTS_FINISH_S)
+                stop_workers(adapters)
             if not link.drain(10):
                 log.warning("%d event(s) not yet confirmed; they wait in the outbox", link.source.pending())
     finally:
@@ -231,21 +238,46 @@ def run(
     return 0
 
 
-def open_kiosk(link: DeviceLink, adapters: Adapters, config: KioskConfig | None, *,
-               size: tuple[int, int] | None = None) -> KioskApp:
-    """The kiosk window on `adapters`, emitting through `link`; its print worker, scanner, QR reader."""
-    from kiosk.app import PORTRAIT, KioskApp, on_ui_thread
+def kiosk_viewmodel(emit: Emit, adapters: Adapters, config: KioskConfig | None) -> KioskViewModel:
+    """The view-model on `adapters`, sending through `emit`, with its workers made into `adapters`.
+
+    The UI thread waits on neither the network nor the disk: look-ups, outbox writes and prints run
+    on their own workers (`kiosk.work.Worker`), whose answers come back through `on_ui_thread`.
+    """
+    from kiosk.app import on_ui_thread
     from kiosk.printer import PrintQueue
     from kiosk.viewmodel import KioskViewModel
+    from kiosk.work import Worker
 
     clock = time.monotonic
     adapters.printing = PrintQueue(adapters.ports.printer, deliver=on_ui_thread, clock=clock)
-    vm = KioskViewModel(
-        remembering(link.source.emit, adapters.own), adapters.ports, clock=clock,
+    adapters.lookups = Worker("kiosk-lookups", deliver=on_ui_thread)
+    adapters.records = Worker("kiosk-records", deliver=on_ui_thread)
+    return KioskViewModel(
+        emit, adapters.ports, clock=clock,
         language=config.default_language if config is not None else "en",
         camera=adapters.camera is not None and bool(adapters.camera.available),
         idle_timeout=config.idle_s if config is not None else 30.0, printing=adapters.printing,
+        lookups=adapters.lookups, records=adapters.records,
     )  # fmt: skip
+
+
+def stop_workers(adapters: Adapters) -> None:
+    """End the kiosk's workers: the check-ins being written, then the badges printing, reach the outbox."""
+    if adapters.lookups is not None:
+        adapters.lookups.stop(1.0)
+    if adapters.records is not None:
+        adapters.records.stop(PRINTS_FINISH_S)
+    if adapters.printing is not None:  # its badge.printed events reach the outbox first
+        adapters.printing.stop(PRINTS_FINISH_S)
+
+
+def open_kiosk(link: DeviceLink, adapters: Adapters, config: KioskConfig | None, *,
+               size: tuple[int, int] | None = None) -> KioskApp:
+    """The kiosk window on `adapters`, emitting through `link`; its workers, scanner and QR reader."""
+    from kiosk.app import PORTRAIT, KioskApp
+
+    vm = kiosk_viewmodel(remembering(link.source.emit, adapters.own), adapters, config)
     app = KioskApp(vm, camera=adapters.camera, online=lambda: link.bus.connected and adapters.online(),
                    size=size or PORTRAIT)
     if config is not None and config.scanner is not None:

@@ -2,8 +2,11 @@
 
 The scanner's line decoder (`devices.scanner`) and the reconnecting serial transport
 (`devices.serial_port`) do the work; this adds the kiosk's debouncing (a code held under the
-scanner is one scan) and nothing else. The callback runs on the scanner's reader thread: a
-Kivy front end moves it onto the UI thread.
+scanner is one scan) and a log of what it refuses: only well-formed codes reach the callback
+(`devices.scanner.refusal`); malformed lines are counted and logged with their reason, at most
+once a minute, and a run of them is logged as an error once (the kiosk sends no `device.fault`:
+the staff see it in the kiosk's log). The callback runs on the scanner's reader thread: a Kivy
+front end moves it onto the UI thread.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from devices.debounce import Debouncer
-from devices.scanner import Scan, ScannerConfig, ScannerDecoder
+from devices.scanner import Health, Scan, ScannerConfig, ScannerDecoder, WatchedDecoder
 from devices.serial_port import Backoff, SerialTransport
 from kiosk.config import KioskScannerConfig
 
@@ -42,8 +45,8 @@ class KioskScanner:
         self._clock = clock
         self.scans = 0
         """Codes handed to the callback so far."""
-        self.transport = SerialTransport(url, ScannerDecoder(config), self._scanned, baudrate=baudrate,
-                                         backoff=backoff)
+        self.decoder = WatchedDecoder(ScannerDecoder(config), self._health, clock)
+        self.transport = SerialTransport(url, self.decoder, self._scanned, baudrate=baudrate, backoff=backoff)
 
     @classmethod
     def from_config(cls, config: KioskScannerConfig, on_code: Callable[[str], object]) -> KioskScanner:
@@ -73,3 +76,17 @@ class KioskScanner:
             self.scans += 1
         _LOG.info("code scanned (%d characters, %s)", len(scan.code), scan.symbology or "unknown symbology")
         self._on_code(scan.code)
+
+    def _health(self, said: list[Health]) -> None:
+        """Log malformed lines (with their reason, never their bytes); on the reader thread."""
+        why = self.decoder.inner.last_refusal or "malformed"
+        url = self.transport.url
+        for what in said:
+            if what is Health.LOG:
+                _LOG.warning("kiosk scanner %s: %d malformed line(s) ignored (last: %s)", url,
+                             self.decoder.watch.logged(), why)
+            elif what is Health.FAULT:
+                _LOG.error("kiosk scanner %s sends only malformed lines (last: %s); check its baud rate and "
+                           "terminator", url, why)
+            else:
+                _LOG.info("kiosk scanner %s reads well-formed codes again", url)

@@ -1,10 +1,14 @@
 """What the kiosk's screens show and the calls they make, with no toolkit imported.
 
 `KioskViewModel` holds the flow's `Session`, words it in the visitor's language, asks the
-adapters (`kiosk.ports`) and feeds their answers to the flow, records check-ins through
-`kiosk.checkin.Registrar`, hands the badge to a `PrintJobs` (the window's prints on a worker: the
-done screen never waits for the printer) and takes its answer in `print_finished`, counts touches,
-and resets itself when nobody touches it. Screens read its properties after every change (`listen`)
+adapters (`kiosk.ports`) on its `lookups` worker and feeds their answers to the flow (an answer
+made stale by a newer question, or by a step left, is dropped), records check-ins and check-outs
+through `kiosk.checkin.Registrar` on its `records` worker (the outbox's fsync never runs on the
+UI thread), hands the badge to a `PrintJobs` (the window's prints on a worker: the done screen
+never waits for the printer) and takes its answer in `print_finished`, counts touches, and resets
+itself when nobody touches it. The workers' answers come back on the caller's thread (the window
+gives `kiosk.work.Worker`s that deliver through `on_ui_thread`; without them, everything runs at
+once, which is how the tests drive it). Screens read its properties after every change (`listen`)
 and call one method per touch; a timer calls `tick`. Time, ids and badge values are injected so
 tests drive it like a function.
 """
@@ -23,7 +27,7 @@ from broker.schemas import VisitorCheckedIn
 from kiosk import flow
 from kiosk import flow_intents as i
 from kiosk import flow_texts as t
-from kiosk.checkin import UNAVAILABLE_AGREEMENT, PrintJobs, PrintNow, PrintReport, Registrar
+from kiosk.checkin import UNAVAILABLE_AGREEMENT, CheckInRecord, PrintJobs, PrintNow, PrintReport, Registrar
 from kiosk.flow_state import FINAL_STEPS, SCANNING_STEPS, Mode, Notice, Session, Step, fresh
 from kiosk.flow_values import (
     BadgeCode,
@@ -36,7 +40,8 @@ from kiosk.flow_values import (
 )
 from kiosk.flow_view import HOST_SEARCH_FROM, PEOPLE_SEARCH_FROM, View, closes_in, render
 from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
-from kiosk.ports import BadgeRequest, Emit, OnSiteVisit, PastVisitor, Photo, Ports, PrintResult
+from kiosk.ports import BadgeRequest, Emit, Host, Invitation, OnSiteVisit, Photo, Ports, PrintResult
+from kiosk.work import Background, RunNow
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -75,8 +80,14 @@ class KioskViewModel:
         done_timeout: float = DONE_TIMEOUT,
         badge_validity: timedelta = BADGE_VALIDITY,
         printing: PrintJobs | None = None,
+        lookups: Background | None = None,
+        records: Background | None = None,
     ) -> None:
-        """Emit through `emit`; `clock` is monotonic seconds; `printing` None prints on this thread."""
+        """Emit through `emit`; `clock` is monotonic seconds; `printing` None prints on this thread.
+
+        `lookups` runs the adapters' searches and look-ups, `records` the check-ins and check-outs
+        (their events go to the outbox); None runs them at once on this thread (tests, tools).
+        """
         if idle_timeout <= 0 or done_timeout <= 0:
             raise ValueError("idle_timeout and done_timeout must be > 0 seconds")
         if language not in LANGUAGES:
@@ -90,6 +101,11 @@ class KioskViewModel:
         )  # fmt: skip
         self._printing: PrintJobs = printing if printing is not None else PrintNow(ports.printer, clock)
         self._printing_for: str | None = None
+        self._lookups: Background = lookups if lookups is not None else RunNow()
+        self._records: Background = records if records is not None else RunNow()
+        self._asked = 0  # the number of the last look-up asked: an older answer is stale
+        self.recording = False
+        """A check-in or check-out is being written: the screen waits for it, touches are ignored."""
         self._state = Session(default_language=language, language=language, camera=camera)
         self._last_activity = self._countdown_mark = clock()
         self._listeners: list[Callable[[], None]] = []
@@ -179,13 +195,16 @@ class KioskViewModel:
         self._touch(i.Choose(value))
 
     def pick(self, key: str) -> None:
-        """A row of the result list (its `Row.key`)."""
+        """A row of the result list (its `Row.key`); a returning visitor's details are asked off-thread."""
+        if self.recording:
+            return
         self._count()
         s = self._state
         if s.step is Step.HOST and (host := next((h for h in s.hosts if h.id == key), None)):
             self.dispatch(i.PickHost(host))
         elif s.step is Step.RETURNING and (past := next((p for p in s.past if p.token == key), None)):
-            self.dispatch(i.PickPast(past, self._safely(self._ports.visitors.details, key, None)))
+            details = self._ports.visitors.details
+            self._look_up(lambda: i.PickPast(past, self._safely(details, key, None)))
         elif s.step is Step.CHECK_OUT and (visit := next((v for v in s.on_site if v.visit_id == key), None)):
             self.dispatch(i.PickOnSite(visit))
 
@@ -207,21 +226,14 @@ class KioskViewModel:
 
     def confirm(self) -> None:
         """Check in (summary), Confirm (invitation) or Check out (check-out confirmation)."""
+        if self.recording:
+            return
         self._count()
         s = self._state
         if s.step in (Step.SUMMARY, Step.INVITATION) and flow.ready(s):
             self.confirmed_at = self._clock()
-            try:
-                record = self._registrar.check_in(s)
-            except Exception:
-                log.exception("check-in could not be recorded")
-                self.dispatch(i.Failed())
-                return
-            self.last_visit = record.visit
-            self.print_sent_at = None
-            self.dispatch(i.CheckedIn(record.outcome))
-            if record.badge is not None:
-                self._print(record.badge)
+            self.recording = True
+            self._records.submit(lambda: self._record_check_in(s), self._checked_in)
         elif s.step is Step.CHECK_OUT_CONFIRM and s.leaving is not None:
             self._check_out(s.leaving, "name")
 
@@ -239,29 +251,30 @@ class KioskViewModel:
 
     # what the screen's adapters call: no touches
     def search(self, text: str) -> None:
-        """The search box changed (host, returning or check-out): ask the adapter."""
+        """The search box changed (host, returning or check-out): the adapter is asked off-thread.
+
+        Its answer replaces the results only if nothing was asked since and the step is the same.
+        """
         self._awake()
         s, query = self._state, clean(text)
-        if s.step is Step.HOST and len(query) < HOST_SEARCH_FROM:  # too short to ask: the mode stays
-            self.dispatch(i.DirectoryDown(query) if s.directory_down else i.HostsFound(query, ()))
+        short = len(query) < (HOST_SEARCH_FROM if s.step is Step.HOST else PEOPLE_SEARCH_FROM)
+        if s.step is Step.HOST and short:  # too short to ask: the mode stays
+            self._answer_now(i.DirectoryDown(query) if s.directory_down else i.HostsFound(query, ()))
         elif s.step is Step.HOST:
-            try:
-                found = self._ports.directory.search(query)
-            except Exception:
-                log.exception("host directory unavailable; the host's name is typed instead")
-                self.dispatch(i.DirectoryDown(query))
-                return
-            self.dispatch(i.HostsFound(query, tuple(found)))
+            directory = self._ports.directory
+            self._look_up(lambda: _hosts(directory.search, query), latest="search")
+        elif s.step is Step.RETURNING and short:
+            self._answer_now(i.PastFound(query, ()))
         elif s.step is Step.RETURNING:
-            past: list[PastVisitor] = []
-            if len(query) >= PEOPLE_SEARCH_FROM:
-                past = self._safely(self._ports.visitors.search, query, past)
-            self.dispatch(i.PastFound(query, tuple(past)))
+            visitors = self._ports.visitors
+            self._look_up(lambda: i.PastFound(query, tuple(self._safely(visitors.search, query, []))),
+                          latest="search")
+        elif s.step is Step.CHECK_OUT and short:
+            self._answer_now(i.OnSiteFound(query, ()))
         elif s.step is Step.CHECK_OUT:
-            visits: list[OnSiteVisit] = []
-            if len(query) >= PEOPLE_SEARCH_FROM:
-                visits = self._safely(self._ports.visits.search, query, visits)
-            self.dispatch(i.OnSiteFound(query, tuple(visits)))
+            visits = self._ports.visits
+            self._look_up(lambda: i.OnSiteFound(query, tuple(self._safely(visits.search, query, []))),
+                          latest="search")
 
     def print_finished(self, visit_id: str, result: PrintResult, sent_at: float | None = None) -> None:
         """The printer's answer for `visit_id` (UI thread): a failure changes its done screen, if shown."""
@@ -303,19 +316,13 @@ class KioskViewModel:
         self._awake()
         parsed = parse_code(code)
         if isinstance(parsed, InvitationCode):
-            found = self._safely(self._ports.invitations.find, parsed.text, None)
-            if found is not None and found.visit_id == parsed.visit_id:
-                self.dispatch(i.InvitationFound(found))
-            else:
-                self.dispatch(i.CodeRejected(Notice.UNKNOWN_INVITATION))
+            invitations, wanted = self._ports.invitations, parsed
+            self._look_up(lambda: _invitation(self._safely(invitations.find, wanted.text, None), wanted))
         elif isinstance(parsed, BadgeCode):
-            visit = self._safely(self._ports.visits.find_by_badge, parsed.badge, None)
-            if visit is None:
-                self.dispatch(i.CodeRejected(Notice.UNKNOWN_BADGE))
-            else:
-                self._check_out(visit, "qr")
+            visits, badge = self._ports.visits, parsed.badge
+            self._look_up(lambda: _badge_holder(self._safely(visits.find_by_badge, badge, None)))
         else:
-            self.dispatch(i.CodeRejected(Notice.UNKNOWN_CODE))
+            self._answer_now(i.CodeRejected(Notice.UNKNOWN_CODE))
 
     def tick(self) -> bool:
         """Call a few times a second: runs the photo countdown and the resets; True if it reset."""
@@ -327,7 +334,7 @@ class KioskViewModel:
             log.warning("the camera gave no picture in %.0f s; going on without a photo", CAPTURE_TIMEOUT)
             self.dispatch(i.CameraFailed())
         s = self._state
-        if s.step is Step.WELCOME and s == fresh(s):
+        if (s.step is Step.WELCOME and s == fresh(s)) or self.recording:  # one waiting on us is not idle
             return False
         if now - self._last_activity >= (self._done_timeout if s.step in FINAL_STEPS else self._idle_timeout):
             log.info("kiosk idle on %s; starting over", s.step.value)
@@ -354,6 +361,8 @@ class KioskViewModel:
             self._notify()
 
     def _touch(self, intent: i.Intent) -> None:
+        if self.recording:
+            return
         self._count()
         self.dispatch(intent)
 
@@ -379,15 +388,70 @@ class KioskViewModel:
     def _printed(self, report: PrintReport) -> None:
         self.print_finished(report.visit_id, report.result, report.sent_at)
 
+    def _look_up(self, job: Callable[[], i.Intent | OnSiteVisit], *, latest: str | None = None) -> None:
+        """Run `job` on the look-up worker; its answer is taken only if it is still the newest."""
+        self._asked += 1
+        ticket, step = self._asked, self._state.step
+        self._lookups.submit(job, lambda answer: self._looked_up(ticket, step, answer), latest=latest)
+
+    def _answer_now(self, intent: i.Intent) -> None:
+        """An answer known without asking: it also makes any answer still on its way stale."""
+        self._asked += 1
+        self.dispatch(intent)
+
+    def _looked_up(self, ticket: int, step: Step, answer: i.Intent | OnSiteVisit) -> None:
+        """A look-up's answer (on this thread): dropped when stale; a badge holder is checked out."""
+        if ticket != self._asked or step is not self._state.step:
+            log.debug("a stale look-up answer was dropped (%s)", type(answer).__name__)
+        elif isinstance(answer, OnSiteVisit):
+            self._check_out(answer, "qr")
+        else:
+            self.dispatch(answer)
+
+    def _record_check_in(self, s: Session) -> CheckInRecord | None:
+        """On the records worker: screen and emit the check-in of `s` (None if it was not recorded)."""
+        try:
+            return self._registrar.check_in(s)
+        except Exception:
+            log.exception("check-in could not be recorded")
+            return None
+
+    def _checked_in(self, record: CheckInRecord | None) -> None:
+        """The check-in was written (or not): show it, and print the badge."""
+        self.recording = False
+        if record is None:
+            self.dispatch(i.Failed())
+            return
+        self.last_visit = record.visit
+        self.print_sent_at = None
+        self.dispatch(i.CheckedIn(record.outcome))
+        if record.badge is not None:
+            self._print(record.badge)
+
     def _check_out(self, visit: OnSiteVisit, method: str) -> None:
+        """Emit the check-out on the records worker; the screen changes when it is written."""
+        if self.recording:
+            log.info("check-out of visit %s not started: another record is being written", visit.visit_id)
+            return
+        self.recording = True
+        self._records.submit(lambda: self._record_check_out(visit, method), self._checked_out)
+
+    def _record_check_out(self, visit: OnSiteVisit, method: str) -> tuple[OnSiteVisit, bool]:
         try:
             self._registrar.check_out(visit, method)
         except Exception:
             log.exception("check-out of visit %s could not be recorded", visit.visit_id)
+            return visit, False
+        return visit, True
+
+    def _checked_out(self, answer: tuple[OnSiteVisit, bool]) -> None:
+        self.recording = False
+        visit, recorded = answer
+        if recorded:
+            self.dispatch(i.CheckedOut(visit))
+        else:
             confirming = self._state.step is Step.CHECK_OUT_CONFIRM
             self.dispatch(i.Failed() if confirming else i.CodeRejected(Notice.FAILED))
-            return
-        self.dispatch(i.CheckedOut(visit))
 
     def _safely(self, call: Callable[[str], _T], argument: str, default: _T) -> _T:
         """`call(argument)`, or `default` (logged) when the adapter raises."""
@@ -400,3 +464,24 @@ class KioskViewModel:
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+
+def _hosts(search: Callable[[str], list[Host]], query: str) -> i.Intent:
+    """The directory's answer for `query` as an intent (DirectoryDown when it cannot be asked)."""
+    try:
+        return i.HostsFound(query, tuple(search(query)))
+    except Exception:
+        log.exception("host directory unavailable; the host's name is typed instead")
+        return i.DirectoryDown(query)
+
+
+def _invitation(found: Invitation | None, code: InvitationCode) -> i.Intent:
+    """The invitation of a scanned code, if it is the one the code names."""
+    if found is not None and found.visit_id == code.visit_id:
+        return i.InvitationFound(found)
+    return i.CodeRejected(Notice.UNKNOWN_INVITATION)
+
+
+def _badge_holder(visit: OnSiteVisit | None) -> i.Intent | OnSiteVisit:
+    """The visit holding a scanned badge (checked out next), or the notice that none does."""
+    return visit if visit is not None else i.CodeRejected(Notice.UNKNOWN_BADGE)

@@ -58,24 +58,53 @@ def test_a_missing_camera_is_a_clear_error_naming_it(source: Source, named: str)
     assert str(caught.value) == named
 
 
-def test_an_agent_that_requires_its_camera_fails_at_start_naming_it(tmp_path: Path) -> None:
-    agent = CameraAgent(CameraAnalyzer("cam-1"), RecordingEmitter("lobby", "cam-1"),
-                        source=FrameSource(str(tmp_path / "gone.avi")))
+def camera_faults(emitter: RecordingEmitter) -> list[DeviceFault]:
+    """The device.fault events an agent emitted, in order."""
+    return [data for kind, data in emitter.calls if kind == "device.fault" and isinstance(data, DeviceFault)]
+
+
+def test_an_agent_that_requires_its_camera_fails_at_start_naming_it_and_reports_the_fault(
+    tmp_path: Path,
+) -> None:
+    emitter = RecordingEmitter("lobby", "cam-1")
+    agent = CameraAgent(CameraAnalyzer("cam-1"), emitter, source=FrameSource(str(tmp_path / "gone.avi")))
     with pytest.raises(CameraNotFoundError, match=r"gone\.avi does not exist"):
         agent.start(require_camera=True)
+    assert camera_faults(emitter) == [
+        DeviceFault(fault="camera_lost", detail=f"camera file {tmp_path / 'gone.avi'} does not exist")]
 
 
-def test_a_missing_file_stops_its_agent_with_one_clear_line(
+def test_a_missing_file_stops_its_agent_with_one_clear_line_and_one_device_fault(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    agent = CameraAgent(CameraAnalyzer("cam-1"), RecordingEmitter("lobby", "cam-1"),
-                        source=FrameSource(str(tmp_path / "gone.avi")))
+    emitter = RecordingEmitter("lobby", "cam-1")
+    agent = CameraAgent(CameraAnalyzer("cam-1"), emitter, source=FrameSource(str(tmp_path / "gone.avi")))
     agent.start()
     assert agent.join(timeout=5)
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     gone = tmp_path / "gone.avi"
     assert [r.getMessage() for r in errors] == [f"camera cam-1 stopped: camera file {gone} does not exist"]
     assert errors[0].exc_info is None
+    assert emitter.calls == [
+        ("device.fault", DeviceFault(fault="camera_lost", detail=f"camera file {gone} does not exist"))]
+
+
+def test_a_camera_file_that_is_there_reports_no_fault_and_an_unreadable_one_does(tmp_path: Path) -> None:
+    video = scenario("static", width=160, height=90, fps=15.0).write(tmp_path / "lobby.avi")
+    present = RecordingEmitter("lobby", "cam-1")
+    agent = CameraAgent(CameraAnalyzer("cam-1"), present, source=FrameSource(str(video), fps=5.0))
+    agent.start(require_camera=True)
+    assert agent.join(timeout=30)
+    assert agent.frames > 0
+    assert camera_faults(present) == []
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(video.read_bytes()[:64])  # the synthetic video, cut to its first bytes
+    unreadable = RecordingEmitter("lobby", "cam-1")
+    agent = CameraAgent(CameraAnalyzer("cam-1"), unreadable, source=FrameSource(str(broken)))
+    agent.start()
+    assert agent.join(timeout=5)
+    assert camera_faults(unreadable) == [
+        DeviceFault(fault="camera_lost", detail=f"camera file {broken} cannot be opened")]
 
 
 def test_a_file_is_analysed_at_5_fps_on_its_own_clock(tmp_path: Path) -> None:

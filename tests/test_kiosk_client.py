@@ -478,6 +478,9 @@ def test_a_sites_own_agreement_wins_and_its_name_follows_its_text(tmp_path: Path
     shipped_name, shipped = agreements.text(VisitorType.GUEST, "en")
     assert shipped_name.startswith("guest-")
     (tmp_path / "texts" / "guest.en.txt").write_text("House rules of this site.\n", encoding="utf-8")
+    assert agreements.text(VisitorType.GUEST, "en") == (shipped_name, shipped)  # read once, at start
+    agreements = FileAgreements(config)  # the kiosk restarted
+    assert agreements.preload(("en", "pl")) == 2 * len(VisitorType)
     name, text = agreements.text(VisitorType.GUEST, "en")
     assert text == "House rules of this site."
     assert name.startswith("guest-")

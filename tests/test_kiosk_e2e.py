@@ -218,8 +218,11 @@ OFFLINE_SCRIPT = textwrap.dedent(
         yield Until(lambda: app.offline, "the offline dot", 20)
         report["offline_seen"] = True
         for name in ("Offline One", "Offline Two", "Offline Three"):
-            vm.start("walk_in"); vm.enter(name); vm.skip(); vm.search("Gr"); vm.pick("e-1001")
+            vm.start("walk_in"); vm.enter(name); vm.skip(); vm.search("Gr")
+            yield Until(lambda: bool(vm.session.hosts), "hosts found (on the look-up worker)")
+            vm.pick("e-1001")
             vm.choose("guest"); vm.add_stroke([(0.1, 0.4), (0.5, 0.6), (0.9, 0.4)]); vm.accept(); vm.confirm()
+            yield Until(lambda: not vm.recording, "the check-in written (on the records worker)")
             assert vm.screen == "done", vm.view.error
             vm.done()
             yield None

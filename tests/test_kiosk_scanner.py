@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from devices.lines import Terminator
 from devices.scanner import ScannerConfig
 from devices.serial_port import Backoff
@@ -48,6 +50,25 @@ def test_codes_arrive_in_order_on_the_scanner_thread() -> None:
     assert got.threads == {f"serial:{sim.path}"}
     assert threading.current_thread().name not in got.threads
     assert scanner.scans == 3
+
+
+def test_garbage_never_reaches_the_kiosk_and_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    got = Codes()
+    caplog.set_level("WARNING", logger="kiosk.scanner")
+    with SimulatedScanner() as sim:
+        scanner = KioskScanner(sim.path, got)
+        scanner.start()
+        try:
+            assert scanner.transport.wait_connected(5)
+            sim.write(b"  \r\xff\xfe\r~~~ \r" + "A\ufffd".encode() + b"\r\x1d\r\x00x\r")
+            wait_until(lambda: scanner.decoder.stats.bad_frames == 6, 10, "the garbage read")
+            sim.scan("0A1B2C3D4E5F6071")
+            wait_until(lambda: len(got.codes) == 1, 10, "the good code delivered")
+        finally:
+            scanner.stop()
+    assert got.codes == ["0A1B2C3D4E5F6071"]
+    assert [r.levelname for r in caplog.records] == ["WARNING", "ERROR"]
+    assert "malformed line(s) ignored" in caplog.records[0].getMessage()
 
 
 def test_a_code_held_under_the_scanner_is_one_scan() -> None:

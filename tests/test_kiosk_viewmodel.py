@@ -41,6 +41,7 @@ from kiosk.ports import (
 )
 from kiosk.printer import KioskPrinter, PrintQueue
 from kiosk.viewmodel import KioskViewModel, new_visit_id
+from kiosk.work import Background
 from tests.support import wait_until
 from tests.test_kiosk_printer import SilentPrinter
 
@@ -228,7 +229,8 @@ PrintingFor = Callable[[Clock, Outbox, Printer], PrintJobs]
 """Makes the view-model's `printing` from the test kiosk's clock, outbox and printer."""
 
 
-def make_kiosk(*, camera: bool = True, language: str = "en", printing: PrintingFor | None = None) -> Kiosk:
+def make_kiosk(*, camera: bool = True, language: str = "en", printing: PrintingFor | None = None,
+               lookups: Background | None = None, records: Background | None = None) -> Kiosk:
     clock, outbox = Clock(), Outbox()
     hosts = [GRACE, Host("e-1002", "Greg House"), *(Host(f"e-2{n:03d}", f"Gr Number{n}") for n in range(8))]
     directory, rules, watchlist, printer = Directory(hosts), Rules(), Watchlist(), Printer(clock)
@@ -246,6 +248,7 @@ def make_kiosk(*, camera: bool = True, language: str = "en", printing: PrintingF
         new_badge=lambda: "00FF00FF00FF00FF",
         language=language, camera=camera,
         printing=printing(clock, outbox, printer) if printing is not None else None,
+        lookups=lookups, records=records,
     )  # fmt: skip
     return Kiosk(vm, outbox, clock, directory, rules, watchlist, printer, visitors)
 

@@ -10,7 +10,7 @@ import pytest
 
 from broker import topics
 from broker.config import MqttUrl
-from broker.schemas import BadgeRead, CodeScanned
+from broker.schemas import BadgeRead, CodeScanned, DeviceFault
 from devices.badge_agent import WiegandReaderAgent
 from devices.lines import Terminator
 from devices.scanner import ScannerConfig
@@ -107,6 +107,37 @@ def test_scanner_agent_over_a_pty(emitter: RecordingEmitter, stoppers: list[Call
     assert wait_for(lambda: agent.stats.frames == 4 and agent.stats.bad_frames == 2)
     assert emitter.calls == [
         scanned("GH-V-7f3a-2c91", "qr"), scanned("4006381333931", "ean-upc"), scanned("PARCEL 12")
+    ]
+
+
+def test_a_scanner_sending_garbage_publishes_none_of_it_and_reports_one_fault_until_a_good_code(
+    emitter: RecordingEmitter, stoppers: list[Callable[[], None]], caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = SimulatedScanner()
+    stoppers.append(sim.close)
+    agent = ScannerAgent(sim.path, emitter, "lobby-scanner", hold_s=0.5)
+    agent.start(require_port=True)
+    stoppers.append(agent.stop)
+    garbage = [b"\xff\xfe\x80", b"   ", b"|9G ", "AB\ufffd".encode(), b"\x1d\x1d", b"\x00\x1b[2J", b"x" * 600]
+    caplog.set_level("WARNING", logger="devices.scanner_agent")
+    sim.write(b"".join(line + b"\r" for line in garbage))
+    assert wait_for(lambda: agent.stats.bad_frames == len(garbage))
+    assert wait_for(lambda: len(emitter.calls) == 1)
+    [(kind, fault)] = emitter.calls
+    assert kind == "device.fault"
+    assert isinstance(fault, DeviceFault)
+    assert (fault.fault, fault.cleared) == ("other", False)
+    assert "lobby-scanner" in (fault.detail or "")
+    assert not [c for c in emitter.calls if c[0] == "code.scanned"]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1  # logged once, the rest counted
+    assert "\\x" not in warnings[0].getMessage()  # the reason, never the bytes
+    sim.scan("GH1:V-7f3a:secret", aim_id="]Q1")
+    assert wait_for(lambda: len(emitter.calls) == 3)
+    assert emitter.calls[1:] == [
+        ("device.fault", DeviceFault(fault="other", cleared=True,
+                                     detail="scanner lobby-scanner reads well-formed codes again")),
+        scanned("GH1:V-7f3a:secret", "qr"),
     ]
 
 

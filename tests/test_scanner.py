@@ -8,8 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devices.framing import DecoderStats
 from devices.lines import Terminator
-from devices.scanner import GS, Scan, ScannerConfig, ScannerDecoder, encode_scan, symbology_name
+from devices.scanner import (
+    GS,
+    Health,
+    MalformedWatch,
+    Scan,
+    ScannerConfig,
+    ScannerDecoder,
+    WatchedDecoder,
+    encode_scan,
+    refusal,
+    symbology_name,
+)
 
 QR = "GH-V-7f3a-2c91"
 CR = ScannerConfig()
@@ -54,6 +66,12 @@ GOLDEN: dict[str, tuple[list[bytes], list[Scan], tuple[int, int, int, int]]] = {
     "aim-id-alone": ([b"]Q1\r"], [], (0, 1, 4, 0)),
     "lf-inside-a-cr-line": ([b"A\nB\r"], [], (0, 1, 4, 0)),
     "partial-waits": ([b"]Q1GH-V"], [], (0, 0, 0, 7)),
+    "blank": ([b"   \rA\r"], [Scan("A")], (1, 1, 4, 0)),
+    "padded": ([b" 4006381333931\r4006381333931 \r"], [], (0, 2, 30, 0)),
+    "gs-only": ([GS.encode() * 3 + b"\r"], [], (0, 1, 4, 0)),
+    "gs-at-the-end": ([b"0101" + GS.encode() + b"\r"], [], (0, 1, 6, 0)),
+    "unreadable-mark": (["AB\ufffdC".encode() + b"\r"], [], (0, 1, 7, 0)),
+    "invisible-format-char": (["AB\u202eC".encode() + b"\r"], [], (0, 1, 7, 0)),
 }
 
 
@@ -135,7 +153,7 @@ configs = st.builds(
     aim_ids=st.booleans(),
 )
 printable = st.characters(codec="utf-8", categories=["L", "N", "P", "S"], include_characters=" ")
-codes = st.text(printable, min_size=1, max_size=20)
+codes = st.text(printable, min_size=1, max_size=20).filter(lambda code: refusal(code) is None)
 aim_ids = st.none() | st.sampled_from(["]Q1", "]C0", "]E0", "]d2", "]X0"])
 # Garbage lines are surely bad: a control character other than GS (never a terminator byte).
 garbage = st.builds(
@@ -193,3 +211,66 @@ def test_codes_among_garbage_all_decode_and_garbage_is_counted(
     assert decoder.stats.bad_frames == bad
     assert decoder.pending == 0
     assert accounted(decoder) == len(data)
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [("GH1:V-7f3a:secret", None), ("Zoë Ørsted", None), ("01" + GS + "10", None), ("A B", None),
+     ("", "blank"), ("  ", "blank"), (GS, "blank"), (" A", "a space or GS at either end"),
+     ("A" + GS, "a space or GS at either end"), ("A\x00B", "a control or invisible character"),
+     ("A\u200bB", "a control or invisible character"),
+     ("A\ufffd", "a character the scanner could not read (U+FFFD)")],
+)
+def test_what_a_well_formed_code_is(code: str, why: str | None) -> None:
+    assert refusal(code) == why
+
+
+def test_a_site_with_long_codes_refuses_short_noise() -> None:
+    config = ScannerConfig(min_length=8)
+    scans, decoder = decode_all(b"|9G\r", b"4006381333931\r", config=config)
+    assert scans == [Scan("4006381333931")]
+    assert (decoder.stats.bad_frames, decoder.last_refusal) == (1, "shorter than 8 characters")
+    with pytest.raises(ValueError, match="min_length"):
+        ScannerConfig(max_length=8, min_length=9)
+    with pytest.raises(ValueError, match="well-formed"):
+        encode_scan("abc", config)
+
+
+@given(config=configs, chunks=st.lists(st.binary(max_size=64), max_size=30))
+def test_nothing_random_bytes_make_is_an_ill_formed_code(config: ScannerConfig, chunks: list[bytes]) -> None:
+    decoder = ScannerDecoder(config)
+    for chunk in chunks:
+        for scan in decoder.feed(chunk):
+            assert refusal(scan.code, config.min_length) is None
+            assert len(scan.code.encode()) <= config.max_length
+
+
+def test_malformed_lines_are_logged_at_a_pace_and_a_run_of_them_is_a_fault_until_a_good_code() -> None:
+    watch, stats = MalformedWatch(fault_after=3, log_every_s=60), DecoderStats()
+    stats.bad_frames = 1
+    assert watch.update(stats, 1, now=0.0) == [Health.LOG]
+    assert watch.logged() == 1
+    stats.bad_frames = 2
+    assert watch.update(stats, 2, now=1.0) == []  # counted, not logged again within the minute
+    stats.bad_frames = 3
+    assert watch.update(stats, 3, now=2.0) == [Health.FAULT]
+    stats.bad_frames = 9
+    assert watch.update(stats, 9, now=61.0) == [Health.LOG]  # the fault is reported once
+    assert watch.logged() == 8  # lines 2 to 9
+    stats.frames = 1
+    assert watch.update(stats, 0, now=62.0) == [Health.CLEARED]
+    assert not watch.faulted
+    stats.frames = 2
+    assert watch.update(stats, 0, now=63.0) == []
+
+
+def test_a_watched_decoder_tells_its_health_after_each_read_and_hands_on_only_good_codes() -> None:
+    heard: list[list[Health]] = []
+    decoder = WatchedDecoder(ScannerDecoder(), heard.append, clock=lambda: 0.0,
+                             watch=MalformedWatch(fault_after=2))
+    assert decoder.feed(b"\xff\xfe\r" + "\ufffd".encode() + b"\r") == []
+    assert heard == [[Health.LOG, Health.FAULT]]
+    assert decoder.inner.last_refusal == "a character the scanner could not read (U+FFFD)"
+    assert decoder.feed(b"]Q1" + QR.encode() + b"\r") == [SCAN_QR]
+    assert heard[-1] == [Health.CLEARED]
+    assert (decoder.stats.frames, decoder.stats.bad_frames, decoder.pending) == (1, 2, 0)

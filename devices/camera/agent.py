@@ -23,8 +23,9 @@ class CameraAgent:
     """Analyse one camera and emit camera.motion / person / tamper, a snapshot each, and faults.
 
     `process(frame, now)` is the whole per-frame behaviour and needs no capture; `start()` runs
-    it on the frames of `source` in a thread. A lost camera is one `device.fault` (camera_lost)
-    and, when it is back, one with `cleared=True`. Events are emitted on the capture thread.
+    it on the frames of `source` in a thread. A lost camera, and a camera file that is missing or
+    cannot be opened, is one `device.fault` (camera_lost, naming it) and, when it is back, one with
+    `cleared=True`. Events are emitted on the capture thread.
     """
 
     def __init__(

@@ -96,7 +96,8 @@ class FrameSource:
 
     A lost or unopenable live camera is retried with `backoff`; `on_connection(False, reason)`
     is called once when it is lost and `on_connection(True, name)` once when it is back. A file
-    ends the iteration at its end and is timed by its own frame rate, so tests are repeatable.
+    ends the iteration at its end and is timed by its own frame rate, so tests are repeatable; a
+    file that is missing or unreadable is reported to `on_connection(False, reason)` and raises.
     """
 
     def __init__(
@@ -124,8 +125,18 @@ class FrameSource:
         self._reported_lost = False
 
     def open(self) -> None:
-        """Open the camera now; raise CameraNotFoundError naming it if that fails."""
-        self._capture = self._opener(self.source)
+        """Open the camera now; raise CameraNotFoundError naming it if that fails.
+
+        A file that is missing or cannot be opened is reported to `on_connection(False, reason)`
+        once (a live camera is reported by the reconnect loop instead, which retries it).
+        """
+        try:
+            self._capture = self._opener(self.source)
+        except CameraNotFoundError as exc:
+            if not self.live and not self._reported_lost:
+                self._reported_lost = True
+                self._notify(False, str(exc))
+            raise
         self.connected = True
         self._backoff.reset()
         if self._reported_lost:
