@@ -13,6 +13,7 @@ import pytest
 from broker.embedded import EmbeddedBroker
 from broker.local_mosquitto import MOSQUITTO_BIN
 from gatehouse import bench_alarms
+from tests.fixtures.required import unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("broker", ["embedded", "mosquitto"])
 def test_bench_ingest_prints_its_figures(broker: str, tmp_path: Path) -> None:
     if broker == "mosquitto" and not MOSQUITTO_BIN.exists():
-        pytest.skip(f"{MOSQUITTO_BIN} is not installed")
+        unavailable(f"{MOSQUITTO_BIN} is not installed")
     done = subprocess.run(
         [sys.executable, "-m", "gatehouse", "--data-dir", str(tmp_path), "bench", "ingest",
          "--broker", broker, "--events", "1000", "--rate", "200", "--seconds", "1"],
