@@ -32,6 +32,7 @@ def site(tmp_path: Path) -> Iterator[tuple[SecuredSite, Path]]:
     store = CredentialStore(tmp_path / "credentials.json")
     store.ensure("service", Role.SERVICE)
     store.ensure("flow", Role.DEVICE)
+    store.ensure("station-1", Role.STATION)
     for n in range(DEVICES):
         store.ensure(f"dev-{n:03d}", Role.DEVICE)
     principals = store.principals()
@@ -53,6 +54,10 @@ def test_a_hundred_devices_connect_at_once_while_events_flow(
     service = mqtt_client(secured.url_for("service"), f"{SITE}-service")
     assert not service.subscribe(f"{ROOT}/+/event/#").is_failure
     assert not service.subscribe(f"{ROOT}/+/status").is_failure
+    # A second reader of the same events, on a filter of its own placed after the service's in
+    # amqtt's map: a broadcast whose walk of the map broke off never reached it.
+    station = mqtt_client(secured.url_for("station-1"), f"{SITE}-station-1")
+    assert not station.subscribe(f"{ROOT}/+/event/badge.read").is_failure
 
     # A steady stream from one source for as long as the storm lasts: every broadcast of it
     # walks the subscription map while the devices below add their own filters to it.
@@ -110,11 +115,12 @@ def test_a_hundred_devices_connect_at_once_while_events_flow(
     # The service got every QoS 1 event and every status, whatever the storm did meanwhile.
     wanted = Counter({f"{name}-{n}".encode(): 1 for name in names for n in range(EVENTS_EACH)})
     wanted.update(flow_sent)
-    received: Counter[bytes] = Counter()
-    while received != wanted and not (received - wanted):
-        received[service.expect(f"{ROOT}/+/event/#", timeout=WAIT_S).payload] += 1
-    missing, extra = list(wanted - received)[:5], list(received - wanted)[:5]
-    assert received == wanted, f"missing {missing}, extra {extra}"
+    for reader in (service, station):
+        received: Counter[bytes] = Counter()
+        while received != wanted and not (received - wanted):
+            received[reader.expect(f"{ROOT}/+/event/#", timeout=WAIT_S).payload] += 1
+        missing, extra = list(wanted - received)[:5], list(received - wanted)[:5]
+        assert received == wanted, f"{reader.url.username}: missing {missing}, extra {extra}"
     statuses = {m.topic for m in service.received(f"{ROOT}/+/status")}
     assert statuses >= {f"{ROOT}/{name}/status" for name in names}
 
@@ -123,6 +129,7 @@ def test_a_hundred_devices_connect_at_once_while_events_flow(
         assert [m.topic for m in probe.received()] == [], f"{name} got what it never subscribed to"
         assert probe.disconnects == [], f"{name} was disconnected: {probe.disconnects}"
     assert service.disconnects == []
+    assert station.disconnects == []
     assert flow.disconnects == []
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
 
