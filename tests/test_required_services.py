@@ -11,7 +11,7 @@ import pytest
 
 from broker.embedded import free_port
 
-NEEDS_BOTH = '''
+NEEDS_BOTH = """
 from broker.config import MqttUrl
 from sqlalchemy import Engine
 
@@ -22,7 +22,7 @@ def test_needs_mosquitto(mosquitto_url: MqttUrl) -> None:
 
 def test_needs_postgres(pg_server: Engine) -> None:
     assert pg_server is not None
-'''
+"""
 
 
 def _run(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
