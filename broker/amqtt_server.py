@@ -1,4 +1,8 @@
-"""Serve an amqtt configuration in the current process until SIGTERM or SIGINT."""
+"""Serve an amqtt configuration in the current process until SIGTERM or SIGINT.
+
+The broker is broker.amqtt_patches' PatchedBroker: amqtt 0.12.1 with our fixes for its
+subscription-map races, refused on any other amqtt version.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,9 @@ async def serve_config(
     config: dict[str, Any], *, ready_file: Path | None = None, parent_pid: int | None = None
 ) -> int:
     """Run amqtt with `config` until SIGTERM/SIGINT (or the parent exits); return an exit code."""
-    from amqtt.broker import Broker
     from amqtt.errors import BrokerError as AmqttBrokerError
+
+    from broker.amqtt_patches import AmqttVersionError, PatchedBroker
 
     bind = config.get("listeners", {}).get("default", {}).get("bind", "?")
     chatty = logging.getLogger("transitions")  # amqtt's state machine logs every step at INFO
@@ -32,7 +37,11 @@ async def serve_config(
     for signum in _STOP_SIGNALS:  # before starting, so an early SIGTERM still ends cleanly
         loop.add_signal_handler(signum, stop.set)
     try:
-        amqtt = Broker(config)  # amqtt wants a running event loop at construction
+        try:  # amqtt wants a running event loop at construction
+            amqtt = PatchedBroker(config)
+        except AmqttVersionError as exc:
+            logger.error("embedded broker cannot start: %s", exc)
+            return 1
         try:
             await amqtt.start()
         except AmqttBrokerError as exc:

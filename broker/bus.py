@@ -63,6 +63,7 @@ class Bus:
         self._unacked: set[int] = set()
         self._was_connected = False
         self._condition: str | None = None
+        self.failed_connects = 0  # attempts the broker refused or could not be reached for
         self._publish_failing = False
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._stopping = False
@@ -182,6 +183,7 @@ class Bus:
         _props: Properties | None,
     ) -> None:
         if reason.is_failure:
+            self.failed_connects += 1
             self._say(f"refused: {reason}", logging.ERROR, "broker %s refused the connection: %s",
                       self.url.redacted(), reason)
             return
@@ -222,6 +224,7 @@ class Bus:
                 self._subscribed.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        self.failed_connects += 1
         self._say("unreachable", logging.WARNING, "broker %s unreachable; retrying with backoff",
                   self.url.redacted())
 

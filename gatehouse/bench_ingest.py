@@ -26,6 +26,7 @@ from broker.messages import Ack
 from broker.schemas import BadgeRead
 
 SOURCES = 10
+SUBSCRIBE_WAIT_S = 30.0
 
 
 class BenchError(RuntimeError):
@@ -113,11 +114,17 @@ def count_subscriber(url: MqttUrl, site: str, expect: int, out: TextIO) -> None:
         if state["n"] >= expect:
             done.set()
 
+    subscribed = threading.Event()
     client = paho_client(url, f"bench-count-{os.getpid()}")
     client.on_message = on_message
     client.on_connect = lambda c, *_a: _subscribe(c, topics.all_events(site))
+    client.on_subscribe = lambda *_a: subscribed.set()
     client.connect(url.host, url.port)
     client.loop_start()
+    if not subscribed.wait(SUBSCRIBE_WAIT_S):  # "ready" only once the broker has acknowledged it
+        print("not subscribed", file=out, flush=True)
+        client.loop_stop()
+        return
     print("ready", file=out, flush=True)
     started = time.monotonic()
     while not done.wait(timeout=1.0):  # give up once nothing has come for 5 s (60 s at first)
@@ -150,9 +157,11 @@ class _AckWatcher:
         self.sent_at: dict[tuple[str, int], float] = {}
         self.latencies: list[float] = []
         self.service_online = threading.Event()
+        self.subscribed = threading.Event()
         self._site = site
         self._client = paho_client(url, f"bench-acks-{os.getpid()}")
         self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *_a: self.subscribed.set()
         self._client.on_connect = lambda c, *_a: _subscribe(
             c, f"{topics.ROOT}/{site}/+/ack", topics.status(site, "central")
         )
@@ -228,9 +237,8 @@ def measure_ceiling(url: MqttUrl, site: str, events: int) -> float:
     )
     assert proc.stdout is not None
     try:
-        if proc.stdout.readline().strip() != "ready":
-            raise BenchError("the counting subscriber did not start")
-        time.sleep(0.5)  # let its SUBSCRIBE land
+        if (said := proc.stdout.readline().strip()) != "ready":  # printed once its SUBACK came
+            raise BenchError(f"the counting subscriber did not start ({said or 'it died'})")
         start = _publish_all(url, _payloads(site, events), rate=None)
         line = proc.stdout.readline()
         if not line:
@@ -264,6 +272,8 @@ def run(url: MqttUrl, *, events: int, latency_rate: float, latency_seconds: floa
         db = db_url or f"sqlite:///{tmp}/bench.db"
         watcher = _AckWatcher(url, site)
         try:
+            if not watcher.subscribed.wait(SUBSCRIBE_WAIT_S):
+                raise BenchError(f"the watermark watcher could not subscribe at {url.redacted()}")
             with _service(url_text(url), db, site, Path(tmp)):
                 if not watcher.service_online.wait(30):
                     log_text = (Path(tmp) / "service.log").read_text(errors="replace")[-2000:]
@@ -280,10 +290,19 @@ def run(url: MqttUrl, *, events: int, latency_rate: float, latency_seconds: floa
                 watcher.wait_for(events // SOURCES + count // SOURCES, timeout=120)
         finally:
             watcher.close()
-    lat = sorted(watcher.latencies)
-    q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [0.0] * 99
-    return IngestFigures(events, ceiling, persisted, latency_rate, q[49] * 1000, q[98] * 1000,
-                         resender.resent)
+    p50, p99 = latency_percentiles(watcher.latencies, count)
+    return IngestFigures(events, ceiling, persisted, latency_rate, p50, p99, resender.resent)
+
+
+def latency_percentiles(latencies: list[float], expected: int) -> tuple[float, float]:
+    """p50 and p99 in ms of `latencies` (seconds); BenchError if fewer than `expected` (or 2) were timed."""
+    if len(latencies) < max(2, expected):
+        raise BenchError(
+            f"could not measure the latency: {len(latencies)} of {expected} events were timed from "
+            "publish to watermark (at least 2 are needed); give --rate and --seconds a larger product"
+        )
+    q = statistics.quantiles(latencies, n=100, method="inclusive")  # within the samples seen
+    return q[49] * 1000, q[98] * 1000
 
 
 def report(fig: IngestFigures, broker_name: str, out: TextIO) -> None:

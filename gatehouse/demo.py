@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from contextlib import ExitStack, contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 from urllib.request import Request, urlopen
@@ -55,6 +56,67 @@ DEMO_BACK_OFFICE = {
 """The demo's readers open the main door (briefly, so the scenario's later push counts as forced)."""
 EMPLOYEE = Person("e-1001", "Budi Santoso", groups=frozenset({"staff"}), email="budi@example.org")
 
+SCENARIO_EVIDENCE = (
+    ("the kiosk's check-in", "kiosk-1", "visitor.checked_in"),
+    ("the employee's badge at reader-1", "reader-1", "badge.read"),
+    ("the employee let in", SERVICE_DEVICE, "access.granted"),
+    ("the contractor's card at reader-2", "reader-2", "badge.read"),
+    ("the contractor refused", SERVICE_DEVICE, "access.denied"),
+    ("the QR code at scanner-1", "scanner-1", "code.scanned"),
+    ("the door forced", "door-1", "door.forced"),
+    ("the door held open", "door-1", "door.held_open"),
+    ("the person on camera-1", "camera-1", "camera.person"),
+    ("camera-2 covered", "camera-2", "camera.tamper"),
+    ("the alarms raised", SERVICE_DEVICE, "alarm.raised"),
+)
+"""What the scripted scenario claims, as (step, device, event type) the central log must then hold."""
+EVIDENCE_WAIT_S = 30.0
+"""How long the stored log may lag behind the scenario before a missing event is a failure."""
+
+
+def missing_evidence(stored: set[tuple[str, str]]) -> list[str]:
+    """The scenario's steps with no (device, type) among the `stored` events, in scenario order."""
+    return [step for step, device, kind in SCENARIO_EVIDENCE if (device, kind) not in stored]
+
+
+class Failures:
+    """What went wrong in a demo run, each named by the part it happened in."""
+
+    def __init__(self, line: Timeline) -> None:
+        self._line = line
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, part: str, what: str) -> None:
+        """Record (and narrate) that `part` failed: `what` says how and where to look."""
+        self.items.append((part, what))
+        self._line.say(f"FAILED: {part}: {what}")
+
+    def exited(
+        self, part: str, proc: subprocess.Popen[bytes], log: str, *, ok: tuple[int, ...] = (0,)
+    ) -> None:
+        """Record a failure unless the process `proc` of `part` has ended with a code in `ok`."""
+        code = proc.poll()
+        if code is None:
+            self.add(part, f"still running when it should have finished; see logs/{log}")
+        elif code not in ok:
+            self.add(part, f"exited with code {code}; see logs/{log}")
+
+    def running(self, part: str, proc: subprocess.Popen[bytes], log: str) -> None:
+        """Record a failure if the process `proc` of `part` is no longer running."""
+        code = proc.poll()
+        if code is not None:
+            self.add(part, f"stopped early with code {code}; see logs/{log}")
+
+    def report(self, out: TextIO) -> int:
+        """Print the failures (if any) and return the demo's exit code."""
+        if not self.items:
+            print("\nThe demo ran to the end: every part worked and every step is in the log.", file=out)
+            return 0
+        print(f"\nThe demo FAILED in {len(self.items)} place(s):", file=out)
+        for part, what in self.items:
+            print(f"  {part}: {what}", file=out)
+        return 1
+
 
 class Timeline:
     """Prints what the demo does, each line stamped with seconds since the start."""
@@ -73,6 +135,8 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
     shots = Path(screenshots).resolve() if screenshots else data_dir / "screenshots"
     scripted = headless or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     line = Timeline(out)
+    failures = Failures(line)
+    started = datetime.now(UTC) - timedelta(seconds=5)  # the log may hold an earlier run's events
     _log_to_file(data_dir / "logs" / "demo.log")
     print(f"Gatehouse demo: site '{settings.site}', data in {data_dir} (logs in {data_dir / 'logs'})",
           file=out)
@@ -118,40 +182,97 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         line.say("simulated RDM6300 and Wiegand readers, a QR scanner, a door and two cameras on "
                  f"virtual serial ports and video files, run by `gatehouse device run` ({site_file.name})")
         if scripted:
-            _scenario(line, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
-                      store=store)
-            _api_tour(line, central, out)
-            time.sleep(1.5)  # let the station draw the last events before its screenshot
-            station.terminate()
-            station.wait(timeout=30)
-            line.say("station closed")
+            _play(line, failures, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
+                  central=central, devices=devices, station=station, since=started, out=out)
         else:
-            _interactive(line, sim, apps, station)
+            _interactive(line, failures, sim, apps, station)
     _print_log(settings, out)
     if scripted:
         print(f"\nScreenshots in {shots}:", file=out)
         for path in sorted(shots.rglob("*.png")):
             print(f"  {path.relative_to(shots)}", file=out)
-    return 0
+    return failures.report(out)
 
 
-def _scenario(line: Timeline, sim: SimulatedSite, apps: _Apps, *, broker: EmbeddedBroker,
-              reader: Principal, site: str, store: EventStore) -> None:
+def _play(line: Timeline, failures: Failures, sim: SimulatedSite, apps: _Apps, *, broker: EmbeddedBroker,
+          reader: Principal, site: str, central: Central, devices: subprocess.Popen[bytes],
+          station: subprocess.Popen[bytes], since: datetime, out: TextIO) -> None:
+    """The scripted run: the scenario, then what it must have left in the log, the API and the processes."""
+    try:
+        _scenario(line, failures, sim, apps, broker=broker, reader=reader, site=site, store=central.store)
+        _check_evidence(line, failures, central.store, since)
+        _api_tour(line, failures, central, out)
+        _check_still_running(failures, broker, devices)
+        _close_station(line, failures, station)
+    except Exception as exc:  # a step the demo itself could not take: named, and the rest is skipped
+        log.exception("the scripted demo stopped")
+        failures.add("the demo's script", f"{type(exc).__name__}: {exc}; see logs/demo.log")
+
+
+def _scenario(line: Timeline, failures: Failures, sim: SimulatedSite, apps: _Apps, *,
+              broker: EmbeddedBroker, reader: Principal, site: str, store: EventStore) -> None:
     with apps.spawn("kiosk") as kiosk:
-        line.say("a visitor walks up to kiosk 'kiosk-1' and checks in (scripted touches)")
-        kiosk.wait(timeout=90)
-    line.say("kiosk closed after the check-in")
+        line.say("a visitor walks up to kiosk 'kiosk-1' to check in (scripted touches)")
+        with suppress(subprocess.TimeoutExpired):  # named just below; leaving the block stops it
+            kiosk.wait(timeout=90)
+        failures.exited("the kiosk", kiosk, "kiosk.log")
+    line.say("kiosk closed")
     sim.play(line.say, pause=0.3)
+    last_letter = _newest_dead_letter(store)
     _misbehave(broker.url_for(reader), site)
     line.say("a faulty firmware on reader-1 sends a malformed event")
-    if _wait(lambda: bool(store.list_dead_letters(limit=1)), 10):
+    if _wait(lambda: _newest_dead_letter(store) > last_letter, 10):
         line.say("the central service kept it as a dead letter with the reason")
     else:
-        line.say("no dead letter was recorded within 10 s; see logs/demo.log")
+        failures.add("the central service", "no dead letter for the malformed event within 10 s; "
+                     "see logs/demo.log")
+
+
+def _check_still_running(
+    failures: Failures, broker: EmbeddedBroker, devices: subprocess.Popen[bytes]
+) -> None:
+    """Name the long-running parts that stopped before the end of the scenario."""
+    failures.running("the device runner", devices, "devices.log")
+    if not broker.running:
+        failures.add("the embedded broker", f"stopped early; see {broker.log_path}")
+
+
+def _close_station(line: Timeline, failures: Failures, station: subprocess.Popen[bytes]) -> None:
+    """Let the station draw the last events, check it is still up, then close it."""
+    time.sleep(1.5)  # let the station draw the last events before its screenshot
+    failures.running("the guard station", station, "station.log")
+    if station.poll() is not None:
+        return
+    station.terminate()
+    with suppress(subprocess.TimeoutExpired):  # named just below; the exit stack kills it
+        station.wait(timeout=30)
+    failures.exited("the guard station", station, "station.log", ok=(0, -signal.SIGTERM))
+    line.say("station closed")
+
+
+def _newest_dead_letter(store: EventStore) -> int:
+    """The id of the newest dead letter (0 if none): a new one has a higher id."""
+    newest = store.list_dead_letters(limit=1)
+    return newest[0].id if newest else 0
+
+
+def _check_evidence(line: Timeline, failures: Failures, store: EventStore, since: datetime) -> None:
+    """Wait until the central log holds what every scripted step claims; name each step that is not."""
+    def missing() -> list[str]:
+        events = store.query_events(since=since, limit=None)
+        return missing_evidence({(event.device, event.type) for event in events})
+
+    if _wait(lambda: not missing(), EVIDENCE_WAIT_S):
+        line.say("the central log holds every step: the visitor's check-in, the badges, the QR code, "
+                 "the door, the cameras and the alarms")
+        return
+    for step in missing():
+        failures.add("the scenario", f"{step}: not in the central log after {EVIDENCE_WAIT_S:.0f} s; "
+                     "see logs/devices.log, logs/kiosk.log and logs/demo.log")
 
 
 def _interactive(
-    line: Timeline, sim: SimulatedSite, apps: _Apps, station: subprocess.Popen[bytes]
+    line: Timeline, failures: Failures, sim: SimulatedSite, apps: _Apps, station: subprocess.Popen[bytes]
 ) -> None:
     with apps.spawn("kiosk") as kiosk:
         line.say("kiosk and station windows are open; a badge is shown every 20 s. Ctrl-C to stop.")
@@ -164,6 +285,11 @@ def _interactive(
                     time.sleep(0.1)
         except KeyboardInterrupt:
             line.say("stopping")
+            return
+        if kiosk.poll() not in (None, 0):
+            failures.exited("the kiosk", kiosk, "kiosk.log")
+        if station.poll() not in (None, 0):
+            failures.exited("the guard station", station, "station.log")
 
 
 class _Apps:
@@ -220,10 +346,24 @@ def _enrol(store: EventStore, audit_key: bytes | None) -> None:
         grant_right(engine, AccessRight("lobby", WeeklySchedule.all_hours(), group="staff"), change)
 
 
-def _api_tour(line: Timeline, central: Central, out: TextIO) -> None:
-    """Ask the HTTP API what a manager would: the open alarms and the muster list."""
+def _api_tour(line: Timeline, failures: Failures, central: Central, out: TextIO) -> None:
+    """Ask the HTTP API what a manager would (the open alarms and the muster list) and its health."""
     if central.api is None:
+        failures.add("the HTTP API", "it did not start; see logs/demo.log")
         return
+    try:
+        _ask_api(line, central, out)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # URLError and HTTPError are OSErrors
+        failures.add("the HTTP API", f"{type(exc).__name__}: {exc}; see logs/demo.log")
+    try:  # no token needed; an error status (503: ingest not running) raises
+        health = json.loads(_get(f"{central.api.url}/api/health", None))
+        line.say(f"GET /api/health: {health.get('status')}")
+    except (OSError, ValueError, AttributeError) as exc:
+        failures.add("the central service", f"/api/health: {type(exc).__name__}: {exc}; see logs/demo.log")
+
+
+def _ask_api(line: Timeline, central: Central, out: TextIO) -> None:
+    assert central.api is not None
     change = Change("demo", datetime.now(UTC), central.audit_key)
     _info, token = create_token(central.store.engine, "demo-manager", "manager", change)
     alarms = json.loads(_get(f"{central.api.url}/api/alarms?open=1", token))
@@ -237,9 +377,10 @@ def _api_tour(line: Timeline, central: Central, out: TextIO) -> None:
         print(f"           {text}", file=out)
 
 
-def _get(url: str, token: str) -> bytes:
-    """The body of a GET on our own API (an http:// URL we built)."""
-    request = Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+def _get(url: str, token: str | None) -> bytes:
+    """The body of a GET on our own API (an http:// URL we built); an error status raises."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = Request(url, headers=headers)  # noqa: S310
     with urlopen(request, timeout=10) as answer:  # noqa: S310
         body: bytes = answer.read()
     return body

@@ -2,8 +2,9 @@
 
 A script is a generator run by `Pilot` on the Kivy clock: between two steps the pilot waits until
 two frames were drawn (the layout settled), or until what the step waits for (`Until`) is true.
-Touches go through the window (`UnitTestTouch`), so a hidden, covered or disabled button is a
-failure, as it would be for a person; typing is done on the on-screen keyboard's keys.
+Touches go through the window (`WindowTouch`, a MotionEvent posted to Kivy's event loop), so a
+hidden, covered or disabled button is a failure, as it would be for a person; typing is done on
+the on-screen keyboard's keys.
 The visitor scripts never call the view-model; the screenshot tour (`kiosk.tour`) does.
 """
 
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kivy.base import EventLoop
 from kivy.clock import Clock
-from kivy.tests.common import UnitTestTouch
+from kivy.input.motionevent import MotionEvent
 from kivy.uix.widget import Widget
 
 from broker.private import private_dir
@@ -45,6 +47,46 @@ Script = Iterator[Until | None]
 """A script: each `yield` lets the screen settle (None) or waits for something (`Until`)."""
 
 
+class WindowTouch(MotionEvent):  # type: ignore[misc]  # Kivy has no type hints
+    """One finger on the window, posted to Kivy's event loop as a real touch would be.
+
+    The shape of `kivy.tests.common.UnitTestTouch`, which cannot be used outside the tests:
+    that module imports pytest, a dev extra.
+    """
+
+    _next_id = 0
+
+    def __init__(self, x: float, y: float) -> None:
+        """A touch at window coordinates (`x`, `y`), not yet down."""
+        WindowTouch._next_id += 1
+        super().__init__("autopilot", WindowTouch._next_id, self._ratio(x, y), is_touch=True, type_id="touch")
+        self.profile = ["pos"]
+
+    @staticmethod
+    def _ratio(x: float, y: float) -> dict[str, float]:
+        window = EventLoop.window
+        return {"x": x / (window.width - 1.0), "y": y / (window.height - 1.0)}
+
+    def depack(self, args: dict[str, float]) -> None:
+        """Take the position as a fraction of the window."""
+        self.sx = args["x"]
+        self.sy = args["y"]
+        super().depack(args)
+
+    def touch_down(self) -> None:
+        """Put the finger down."""
+        EventLoop.post_dispatch_input("begin", self)
+
+    def touch_move(self, x: float, y: float) -> None:
+        """Slide the finger to window coordinates (`x`, `y`)."""
+        self.move(self._ratio(x, y))
+        EventLoop.post_dispatch_input("update", self)
+
+    def touch_up(self) -> None:
+        """Lift the finger."""
+        EventLoop.post_dispatch_input("end", self)
+
+
 def tap(widget: Widget, what: str) -> None:
     """Touch the middle of `widget` through the window; fail if it was not reached."""
     if widget.disabled or widget.opacity == 0 or widget.get_root_window() is None:
@@ -52,7 +94,7 @@ def tap(widget: Widget, what: str) -> None:
     hits: list[bool] = []
     uid = widget.fbind("on_release", lambda *_a: hits.append(True))
     x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
+    touch = WindowTouch(x, y)
     try:
         touch.touch_down()
         touch.touch_up()
@@ -80,7 +122,7 @@ def sign(pad: Widget, strokes: tuple[tuple[tuple[float, float], ...], ...] = (SI
     """Draw finger strokes (points 0..1 of the pad, y up) on a `SignaturePad` through the window."""
     for stroke in strokes:
         points = [pad.to_window(pad.x + x * pad.width, pad.y + y * pad.height) for x, y in stroke]
-        touch = UnitTestTouch(*points[0])
+        touch = WindowTouch(*points[0])
         touch.touch_down()
         for x, y in points[1:]:
             touch.touch_move(x, y)

@@ -8,7 +8,6 @@ acknowledgement; resolving clears the retained alarm; a restart finds the alarms
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,8 +138,7 @@ def test_badges_decided_alarms_raised_acknowledged_once_and_cleared(
         wait_until(lambda: retained(watcher, site, "a-1") is None, 10, "alarm a-1 cleared")
         late = mqtt_client(broker_url)
         late.subscribe(topics.all_alarms(site))
-        time.sleep(0.5)  # retained messages come right after the SUBACK; none may come
-        # (amqtt also sends this new subscriber the site's retained statuses and acks; Mosquitto does not)
+        late.barrier()  # a retained alarm would have come right after the SUBACK, before this
         assert late.received(topics.all_alarms(site)) == [], "a resolved alarm is still retained"
 
     with open_store(sqlite_url) as store:

@@ -70,6 +70,21 @@ def test_fixture_broker_delivers_and_retains(
     assert subscriber.expect("gatehouse/t/reader-1/event/#").payload == b"live"
 
 
+@pytest.mark.timeout(20)
+def test_a_probe_barrier_comes_after_what_was_retained_for_it(
+    embedded_broker: EmbeddedBroker, mqtt_client: MqttClientFactory
+) -> None:
+    """The handshake tests use to say "nothing (more) came": retained messages arrive before it."""
+    publisher = mqtt_client(embedded_broker.url)
+    for n in range(20):
+        publisher.publish(f"gatehouse/t/reader-{n}/status", b"online", retain=True)
+    late = mqtt_client(embedded_broker.url)
+    assert not late.subscribe("gatehouse/t/+/status").is_failure
+    late.barrier()
+    assert len(late.received("gatehouse/t/+/status")) == 20
+    assert late.received("test-barrier/#") == []
+
+
 @pytest.mark.timeout(30)
 def test_restart_serves_the_same_port_but_forgets_retained_messages(
     embedded_broker: EmbeddedBroker, mqtt_client: MqttClientFactory

@@ -15,6 +15,7 @@ from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto
 from broker.schemas import BadgeRead
 from security.storage import open_store
 from tests.fixtures.mqtt import mosquitto_run_as
+from tests.fixtures.required import unavailable
 from tests.support import event_source, running_service, unique_site, wait_until
 
 
@@ -39,7 +40,7 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 def test_tls(tmp_path: Path, sqlite_url: str) -> None:
     if not MOSQUITTO_BIN.exists() or shutil.which("openssl") is None:
-        pytest.skip("needs mosquitto and openssl to run a TLS broker")
+        unavailable("needs mosquitto and openssl to run a TLS broker")
     pki = tmp_path / "pki"
     pki.mkdir()
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
