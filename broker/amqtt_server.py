@@ -20,8 +20,9 @@ async def serve_config(
     config: dict[str, Any], *, ready_file: Path | None = None, parent_pid: int | None = None
 ) -> int:
     """Run amqtt with `config` until SIGTERM/SIGINT (or the parent exits); return an exit code."""
-    from amqtt.broker import Broker
     from amqtt.errors import BrokerError as AmqttBrokerError
+
+    from broker.amqtt_identity import GuardedBroker
 
     bind = config.get("listeners", {}).get("default", {}).get("bind", "?")
     chatty = logging.getLogger("transitions")  # amqtt's state machine logs every step at INFO
@@ -32,7 +33,7 @@ async def serve_config(
     for signum in _STOP_SIGNALS:  # before starting, so an early SIGTERM still ends cleanly
         loop.add_signal_handler(signum, stop.set)
     try:
-        amqtt = Broker(config)  # amqtt wants a running event loop at construction
+        amqtt = GuardedBroker(config)  # amqtt wants a running event loop at construction
         try:
             await amqtt.start()
         except AmqttBrokerError as exc:

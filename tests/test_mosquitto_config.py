@@ -39,7 +39,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquit
         persistence_location=str(root / "persist"),
         user=mosquitto_run_as(),
     )
-    (root / "persist").mkdir()
     broker = LocalMosquitto(root / "etc" / "mosquitto.conf", port)
     broker.start()
     try:
@@ -64,6 +63,8 @@ class TestMosquittoAcl(AclContract):
     refuses_forbidden_will = False
     # Any user may take over any client id; the read ACL still filters what it receives.
     refuses_foreign_session = False
+    # `use_username_as_clientid`: the CONNECT is accepted as the user's own session, nobody else's
+    refuses_foreign_client_id = False
 
 
 def test_written_files_name_each_other_and_are_private(tmp_path: Path) -> None:
@@ -77,14 +78,16 @@ def test_written_files_name_each_other_and_are_private(tmp_path: Path) -> None:
         "allow_anonymous false",
         f"password_file {etc}/passwd",
         f"acl_file {etc}/acl",
-        "listener 8883",
+        "listener 8883 127.0.0.1",
+        "use_username_as_clientid true",
         "persistence true",
-        "persistence_location /var/lib/mosquitto/",
+        f"persistence_location {(tmp_path / 'data' / 'mosquitto').resolve()}/",
         "log_dest stderr",
     ):
         assert line in conf
     users = [line.split(":", 1)[0] for line in (etc / "passwd").read_text().splitlines()]
     assert users == ["central", "kiosk-1", "reader-1", "station-1"]
+    assert (tmp_path / "data" / "mosquitto").is_dir()  # persists under the data folder, made for it
 
 
 def test_password_hash_matches_what_mosquitto_passwd_writes(tmp_path: Path) -> None:
