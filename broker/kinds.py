@@ -98,14 +98,17 @@ def refusal(kind: Kind | str | None, device: str, event_type: str) -> str | None
     return f"a {kind} may not emit {event_type} ({device} may emit: {allowed})"
 
 
+COLUMNS: tuple[Kind, ...] = (
+    Kind.READER, Kind.DOOR, Kind.CAMERA, Kind.SCANNER, Kind.PRINTER, Kind.KIOSK, Kind.STATION,
+    Kind.DEVICE, Kind.SERVICE,
+)
+"""The kinds in the order the docs show them."""
+
+
 def markdown_table() -> str:
-    """The kind x event type table for the docs: one row per type, the kinds that may emit it."""
-    rows = ["| event type | who may emit it |", "|---|---|"]
+    """The kind x event type table for the docs: one row per type, a mark per kind that may emit it."""
+    rows = ["| event type | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for event_type in sorted(EMITTERS):
-        kinds = sorted(EMITTERS[event_type])
-        if EMITTERS[event_type] == EDGE:
-            shown = "every kind (each about itself)"
-        else:
-            shown = ", ".join([*kinds, "service"]) if kinds else "service only"
-        rows.append(f"| `{event_type}` | {shown} |")
+        marks = ["yes" if may_emit(kind, event_type) else "" for kind in COLUMNS]
+        rows.append(f"| `{event_type}` | " + " | ".join(marks) + " |")
     return "\n".join(rows)

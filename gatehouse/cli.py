@@ -290,6 +290,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def _broker(settings: Settings, args: argparse.Namespace) -> int:
     from broker.broker_cli import serve, write_mosquitto_config
+    from gatehouse.device_cli import ensure_site_principals
+
+    # the site file's devices get their principals, of their kinds, before the ACLs are made
+    ensure_site_principals(settings, getattr(args, "config", None) or os.environ.get(ENV_CONFIG))
 
     if args.broker_command == "mosquitto-config":
         from pathlib import Path

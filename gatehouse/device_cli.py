@@ -177,3 +177,21 @@ def _tail(path: Path, lines: int = 15) -> str:
     """The last lines of a log file."""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
+
+def ensure_site_principals(settings: Settings, path: str | None) -> list[str]:
+    """Give every device of the site file at `path` its principal, of the kind its entry says.
+
+    A new device gets a password; a principal of unknown kind (an old credential file) learns its
+    kind. Returns the devices' names (none without a site file).
+    """
+    from broker.broker_cli import credential_store
+    from broker.credentials import Role
+    from devices.site import load_site
+
+    if not path:
+        return []
+    store = credential_store(settings)
+    devices = load_site(path).devices
+    for device in devices:
+        store.ensure(device.name, Role(device.status_kind))
+    return [d.name for d in devices]

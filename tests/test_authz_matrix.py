@@ -26,7 +26,7 @@ from broker.credentials import CredentialStore, KindLookup, Principal
 from broker.embedded import EmbeddedBroker, free_port
 from broker.events import encode, make_event
 from broker.examples import EXAMPLES
-from broker.kinds import EDGE, EMITTERS, Kind, may_emit
+from broker.kinds import EDGE, EMITTERS, Kind, markdown_table, may_emit
 from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto
 from broker.schemas import SCHEMAS
 from security.service import CentralService
@@ -61,6 +61,10 @@ def barrier(device: str) -> bytes:
 def test_the_table_covers_exactly_the_contract() -> None:
     assert sorted(EMITTERS) == TYPES
     assert all(Kind.SERVICE not in kinds for kinds in EMITTERS.values())  # the service may emit all
+
+
+def test_docs_security_shows_the_table() -> None:
+    assert markdown_table() in (ROOT / "docs" / "security.md").read_text()
 
 
 def test_only_the_service_decides_and_commands() -> None:
