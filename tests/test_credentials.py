@@ -154,3 +154,13 @@ def test_client_url_for_another_broker(tmp_path: Path) -> None:
     assert client_url(bare, "reader-1", Role.DEVICE).username is None  # not invented
     credential_store(bare).ensure("reader-1", Role.DEVICE)
     assert client_url(bare, "reader-1", Role.DEVICE).username == "reader-1"
+
+
+def test_client_url_gives_a_device_of_unknown_kind_its_kind(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, mqtt="mqtt://broker.example:1883")
+    old = credential_store(settings).ensure("door-3", Role.DEVICE)
+    url = client_url(settings, "door-3", Role.DOOR)  # `gatehouse device run` knows it is a door
+    assert (url.username, url.password) == ("door-3", old.password)
+    assert credential_store(settings).get("door-3") == Principal("door-3", Role.DOOR, old.password)
+    with pytest.raises(CredentialError, match="already exists as door, not kiosk"):
+        client_url(settings, "door-3", Role.KIOSK)
