@@ -191,6 +191,18 @@ class KindLookup:
         self._stamp = stamp
 
 
+class PrincipalsOfKind:
+    """The names of the principals of one kind, for `name in ...`, answered by a live KindLookup."""
+
+    def __init__(self, kinds: KindLookup, kind: Kind) -> None:
+        """Principals of `kind`, as `kinds` knows them at each question."""
+        self._kinds, self._kind = kinds, kind
+
+    def __contains__(self, name: object) -> bool:
+        """True if `name` is a principal of this kind."""
+        return isinstance(name, str) and self._kinds(name) is self._kind
+
+
 def write_private_file(path: Path, text: str) -> None:
     """Atomically replace `path` with `text`, readable and writable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)

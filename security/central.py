@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from broker.broker_cli import CREDENTIALS_FILE
 from broker.config import ConfigError, MqttUrl, Settings, read_toml
-from broker.credentials import CredentialStore, KindLookup, Role
+from broker.credentials import CredentialStore, KindLookup, PrincipalsOfKind, Role
 from broker.schemas import CommandSent, Data, HostNotified
 from security.alarms import Action, AlarmEscalated, Output
 from security.api import ApiServer
@@ -116,11 +116,13 @@ class Central:
         self.notifier = Notifier(store.engine, config.notify, on_result=self._notified)
         enqueue = partial(_enqueue, config=config.notify, site=site)
         hosts = partial(queue_host_notices, config=config.notify, site=site, tz=tz)
+        kinds = known_kinds(settings)  # each principal's kind, from the credential store (live)
+        stations = None if kinds is None else PrincipalsOfKind(kinds, Role.STATION)
         build = office_for(store, config.office, audit_key=self.audit_key, enqueue=enqueue,
                            wake_notifier=self.notifier.wake, hooks=(mark_invited_check_ins, hosts),
-                           stations=known_stations(settings))
+                           stations=stations)
         self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
-                                      tick_s=config.office.alarms.tick_s, kinds=known_kinds(settings))
+                                      tick_s=config.office.alarms.tick_s, kinds=kinds)
         self.call_timeout_s = CALL_TIMEOUT_S
         self._direct = console_emitter(store, site)
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
@@ -254,20 +256,11 @@ def known_kinds(settings: Settings) -> KindLookup | None:
     """Each principal's kind, from the credential store; None without one (an anonymous broker)."""
     path = settings.data_dir / CREDENTIALS_FILE
     if not path.exists():
-        log.warning("no credential store at %s: every event is believed whoever sends it "
-                    "(fine on an anonymous test broker, not on a site)", path)
+        log.warning("no credential store at %s: every event is believed whoever sends it, and any "
+                    "device whose status says 'station' may act on alarms and doors (fine on an "
+                    "anonymous test broker, not on a site)", path)
         return None
     return KindLookup(CredentialStore(path))
-
-
-def known_stations(settings: Settings) -> frozenset[str] | None:
-    """Devices whose credentials are a guard station's; None without a credential store (anonymous)."""
-    path = settings.data_dir / CREDENTIALS_FILE
-    if not path.exists():
-        log.warning("no credential store at %s: any device whose status says 'station' may act on "
-                    "alarms (fine on an anonymous test broker, not on a site)", path)
-        return None
-    return frozenset(p.name for p in CredentialStore(path).principals() if p.role is Role.STATION)
 
 
 def _act(office: BackOffice, action: Action) -> Effects:

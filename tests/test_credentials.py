@@ -10,7 +10,14 @@ import pytest
 
 from broker.broker_cli import client_url, credential_store, ensure_default_principals
 from broker.config import Settings
-from broker.credentials import CredentialError, CredentialStore, KindLookup, Principal, Role
+from broker.credentials import (
+    CredentialError,
+    CredentialStore,
+    KindLookup,
+    Principal,
+    PrincipalsOfKind,
+    Role,
+)
 
 
 def test_ensure_creates_once_and_then_returns_the_same(tmp_path: Path) -> None:
@@ -164,3 +171,14 @@ def test_client_url_gives_a_device_of_unknown_kind_its_kind(tmp_path: Path) -> N
     assert credential_store(settings).get("door-3") == Principal("door-3", Role.DOOR, old.password)
     with pytest.raises(CredentialError, match="already exists as door, not kiosk"):
         client_url(settings, "door-3", Role.KIOSK)
+
+
+def test_the_stations_are_whoever_the_store_says_now(tmp_path: Path) -> None:
+    store = CredentialStore(tmp_path / "c.json")
+    stations = PrincipalsOfKind(KindLookup(store, recheck_s=0), Role.STATION)
+    store.ensure("reader-1", Role.READER)
+    assert "station-2" not in stations
+    store.ensure("station-2", Role.STATION)  # added while the service runs
+    assert "station-2" in stations
+    assert "reader-1" not in stations
+    assert 7 not in stations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -148,7 +148,7 @@ class BackOffice:
         state: OfficeState | None = None,
         *,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-        stations: frozenset[str] | None = None,
+        stations: Container[str] | None = None,
     ) -> None:
         """Start from `state` (default: nothing known) with the settings of `config`.
 
