@@ -83,13 +83,17 @@ def _emitted_types(paths: list[Path]) -> set[str]:
     return found
 
 
+def _modules(folder: str) -> list[str]:
+    return [str(p.relative_to(ROOT)) for p in sorted((ROOT / folder).rglob("*.py"))]
+
+
 AGENTS: dict[Kind, list[str]] = {
-    Kind.READER: ["devices/badge_agent.py", "devices/osdp/reader.py", "devices/runner.py"],
+    Kind.READER: ["devices/badge_agent.py", *_modules("devices/osdp"), "devices/runner.py"],
     Kind.DOOR: ["devices/door.py", "devices/door_agent.py", "devices/runner.py"],
-    Kind.CAMERA: ["devices/camera/agent.py", "devices/camera/analysis.py", "devices/runner.py"],
+    Kind.CAMERA: [*_modules("devices/camera"), "devices/runner.py"],
     Kind.SCANNER: ["devices/scanner_agent.py", "devices/runner.py"],
-    Kind.PRINTER: ["devices/printers/agent.py", "devices/runner.py"],
-    Kind.KIOSK: [str(p.relative_to(ROOT)) for p in sorted((ROOT / "kiosk").glob("*.py"))],
+    Kind.PRINTER: [*_modules("devices/printers"), "devices/runner.py"],
+    Kind.KIOSK: _modules("kiosk"),
     Kind.STATION: ["security/station/runner.py"],
 }
 """The modules whose events each kind publishes (station displays and samples are not sent)."""
