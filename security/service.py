@@ -377,9 +377,9 @@ class _Work:
                 self.statuses[topics.source(parsed.site, parsed.device)] = Status.decode(payload)
             else:
                 event = decode(payload, topic)
-                kind = None if self.kind_of is None else self.kind_of(event.device)
-                why = None if self.kind_of is None else refusal(kind, event.device, event.type)
-                if why is not None:
+                device = event.device
+                why = None if self.kind_of is None else refusal(self.kind_of(device), device, event.type)
+                if why is not None:  # a principal is believed only about what its kind is for
                     raise ContractError(why, source=event.source, seq=event.seq)
                 self.events.append(event)
         except (ContractError, topics.TopicError) as exc:
