@@ -6,7 +6,8 @@ takes it over, whether or not the password was right. So anyone able to reach th
 silence the central service by connecting with its client id. `GuardedBroker` reads the
 CONNECT first, runs the configured auth plugins on it (broker.amqtt_plugins.SessionGuardPlugin
 binds the client id to the user name), answers a refused one with CONNACK "not authorised" and
-closes it, and only then hands the bytes it read, unchanged, to amqtt.
+closes it, and only then hands the bytes it read, unchanged, to amqtt. A connection that sends
+no CONNECT within CONNECT_TIMEOUT_S, or something else, is closed (amqtt left those open).
 """
 
 from __future__ import annotations
@@ -85,17 +86,24 @@ class GuardedBroker(Broker):  # type: ignore[misc]  # amqtt has no hints
         recording = _Recording(reader)
         try:
             connect = await asyncio.wait_for(ConnectPacket.from_stream(recording), CONNECT_TIMEOUT_S)
-        except Exception:  # not a CONNECT or a cut: let amqtt answer it as it does
-            connect = None
-        if connect is not None and connect.payload is not None and connect.variable_header is not None:
-            session = _session_of(connect)
-            if not await self._authenticate(session, self.listeners_config[listener_name]):
-                logger.warning("refused CONNECT of %r as %r before it touched any session",
-                               connect.client_id, connect.username)
-                try:
-                    await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
-                    await writer.drain()
-                finally:
-                    await writer.close()
-                return
+        except Exception as exc:  # whatever the bytes were, this connection ends here
+            connect, problem = None, f"{type(exc).__name__}: {exc}"
+        else:
+            problem = "no CONNECT"
+        if connect is None or connect.payload is None or connect.variable_header is None:
+            # amqtt would leave such a socket open for ever; one without a CONNECT is closed
+            logger.info("closed a connection from %s before any CONNECT (%s)",
+                        writer.get_peer_info(), problem)
+            await writer.close()
+            return
+        session = _session_of(connect)
+        if not await self._authenticate(session, self.listeners_config[listener_name]):
+            logger.warning("refused CONNECT of %r as %r before it touched any session",
+                           connect.client_id, connect.username)
+            try:
+                await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
+                await writer.drain()
+            finally:
+                await writer.close()
+            return
         await super()._client_connected(listener_name, _Replaying(bytes(recording.seen), reader), writer)
