@@ -19,6 +19,7 @@ from broker.embedded import EmbeddedBroker, free_port
 from broker.events import Event, make_event
 from broker.messages import Command
 from broker.schemas import CommandRequested, CommandSent, Data
+from security.api import ApiServer
 from security.backoffice.config import OfficeConfig
 from security.backoffice.engine import BackOffice, CommandRequest, Effects
 from security.central import Central, CentralConfig
@@ -167,3 +168,15 @@ def test_stations_and_the_api_ask_the_service_which_alone_commands_the_door(
     assert [a for a in actions if a[1].startswith("command.")] == [
         ("guard:maria", "command.unlock"), ("api:maria", "command.unlock"),
         ("api:maria", "command.unlock_refused")]
+
+
+def test_the_api_says_503_when_the_service_did_not_take_the_command(sqlite_url: str) -> None:
+    def too_slow(request: CommandRequest) -> CommandSent | str:
+        raise TimeoutError
+
+    with open_store(sqlite_url) as store, ApiServer(store, port=0, site=SITE, audit_key=b"k",
+                                                     door_commands=too_slow) as api:
+        _info, token = create_token(store.engine, "maria", "guard", Change("test", datetime.now(UTC), b"k"))
+        answer = http("POST", api.url + "/api/doors/door-1/unlock", token=token, body={"seconds": 3})
+    assert (answer.status, answer.json["error"]) == (
+        503, "the central service did not take the command in time: not sent")

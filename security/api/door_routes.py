@@ -36,7 +36,11 @@ def unlock(app: App, req: Request) -> Response:
     if note is not None and len(note) > 200:
         raise ApiError(400, "note: at most 200 characters")
     by = f"api:{req.caller.name if req.caller else 'anonymous'}"
-    outcome = commands(CommandRequest(req.params["device"], UNLOCK, by, _seconds(doc.get("seconds")), note))
+    request = CommandRequest(req.params["device"], UNLOCK, by, _seconds(doc.get("seconds")), note)
+    try:
+        outcome = commands(request)
+    except TimeoutError:
+        raise ApiError(503, "the central service did not take the command in time: not sent") from None
     if isinstance(outcome, str):
         raise ApiError(409, outcome)
     return json_response({"device": outcome.device, "command": outcome.command,
