@@ -18,6 +18,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from broker import topics
 from broker.credentials import Principal, Role
+from broker.kinds import types_for
 
 AMQTT_FILE_AUTH = "amqtt.plugins.authentication.FileAuthPlugin"
 AMQTT_ANONYMOUS = "amqtt.plugins.authentication.AnonymousAuthPlugin"
@@ -83,17 +84,38 @@ def filter_covers(allowed: str, requested: str) -> bool:
 
 
 def acl_for(site: str, principal: Principal) -> Acl:
-    """The rights of `principal` on `site`, as the contract's Security section states them."""
+    """The rights of `principal` on `site`, as the contract's Security section states them.
+
+    Everyone but the service publishes only on its own subtree: one event topic per type its
+    kind may emit (broker.kinds) and its status. Nobody but the service publishes a command:
+    a station asks the service with `command.requested`.
+    """
     root = topics.ROOT
     if principal.role is Role.SERVICE:
         return Acl(publish=(f"{root}/#",), subscribe=(f"{root}/#", f"{SHARE_PREFIX}{root}/#"))
     own = topics.source(site, principal.name)
-    publish = [f"{own}/event/#", f"{own}/status"]
+    publish = [f"{own}/event/{event_type}" for event_type in types_for(principal.role)]
+    publish.append(f"{own}/status")
     subscribe = [f"{own}/command/#", f"{own}/ack"]
     if principal.role is Role.STATION:
-        publish.append(f"{root}/{site}/+/command/#")
         subscribe += [f"{root}/{site}/+/event/#", f"{root}/{site}/+/status", f"{root}/{site}/alarm/#"]
     return Acl(tuple(publish), tuple(subscribe))
+
+
+def client_id_allowed(user: str | None, client_id: str) -> bool:
+    """True if `client_id` belongs to principal `user`: its name, or its name, `@` and anything.
+
+    `@` never occurs in a principal's name, so no principal's client ids overlap another's:
+    nobody can take over (or resume) a session that is not its own.
+    """
+    if not user:
+        return False
+    return client_id == user or client_id.startswith(f"{user}@")
+
+
+def client_id_for(name: str, purpose: str | None = None) -> str:
+    """The client id principal `name` connects with (`name@purpose` for a second connection)."""
+    return name if purpose is None else f"{name}@{purpose}"
 
 
 def _listeners(host: str, port: int) -> dict[str, Any]:
@@ -118,7 +140,7 @@ def amqtt_config(
         "session_expiry_interval": SESSION_EXPIRY_S,
         "plugins": {
             AMQTT_FILE_AUTH: {"password_file": password_file},
-            SESSION_GUARD: {"publish_acl": publish},
+            SESSION_GUARD: {"publish_acl": publish, "bind_client_ids": True},
             TOPIC_ACL: {"publish_acl": publish, "subscribe_acl": subscribe, "receive_acl": subscribe},
         },
     }
@@ -168,27 +190,49 @@ def mosquitto_acl_file(site: str, principals: Iterable[Principal]) -> str:
     return "\n".join(out)
 
 
+@dataclass(slots=True, frozen=True)
+class MosquittoTls:
+    """A TLS listener: certificate and key files, and optionally a CA file, as absolute paths."""
+
+    cert: str
+    key: str
+    ca: str | None = None
+    port: int = 8883
+
+
 def mosquitto_files(
     site: str,
     principals: Iterable[Principal],
     port: int = 1883,
     *,
     config_dir: str,
-    bind: str | None = None,
-    persistence_location: str = "/var/lib/mosquitto/",
+    persistence_location: str,
+    bind: str = "127.0.0.1",
+    tls: MosquittoTls | None = None,
     user: str | None = None,
 ) -> dict[str, str]:
     """`mosquitto.conf`, `passwd` and `acl` for Mosquitto 2, to be installed in `config_dir`.
 
+    The plain listener binds `bind` (loopback unless told otherwise). With `tls` a TLS listener
+    binds `bind` on `tls.port` and the plain one stays on loopback, for processes on this machine.
+    A client's id is its user name (`use_username_as_clientid`), so nobody can take over another
+    principal's session; a principal therefore has one connection at a time.
+
     Started as root, Mosquitto 2.0 drops to the `mosquitto` user (or `user`) *before* it reads
-    the password and ACL files: they must be readable by that user.
+    the password and ACL files: they must be readable by that user, and `persistence_location`
+    writable by it.
     """
     topics.check_name(site, "site")
     listed = list(principals)
-    for path in (config_dir, persistence_location, bind or "", user or ""):
-        if "\n" in path or "\r" in path:
-            raise ValueError(f"mosquitto setting {path!r} contains a line break")
+    settings = (config_dir, persistence_location, bind, user or "",
+                *((tls.cert, tls.key, tls.ca or "") if tls else ()))
+    for value in settings:
+        if "\n" in value or "\r" in value or (value != value.strip()):
+            raise ValueError(f"mosquitto setting {value!r} contains a line break or edge blanks")
+    if not bind:
+        raise ValueError("mosquitto bind address is empty")
     config_dir = config_dir.rstrip("/") or "/"
+    plain_bind = "127.0.0.1" if tls else bind
     conf = [
         f"# Gatehouse broker for site {site!r}, generated by `gatehouse broker mosquitto-config`.",
         "# Regenerate rather than edit: passwd and acl come from the same credential store.",
@@ -196,7 +240,22 @@ def mosquitto_files(
         "allow_anonymous false",
         f"password_file {config_dir}/passwd",
         f"acl_file {config_dir}/acl",
-        f"listener {port} {bind}" if bind else f"listener {port}",
+        f"listener {port} {plain_bind}",
+        # after a listener: before any, Mosquitto would open a default listener on 1883 for it
+        "# a client id is its principal's user name: no principal can take over another's session",
+        "use_username_as_clientid true",
+    ]
+    if tls:
+        conf += [
+            f"listener {tls.port} {bind}",
+            "use_username_as_clientid true",
+            f"certfile {tls.cert}",
+            f"keyfile {tls.key}",
+            *([f"cafile {tls.ca}"] if tls.ca else []),
+            "require_certificate false",
+            "tls_version tlsv1.2",
+        ]
+    conf += [
         "persistence true",
         f"persistence_location {persistence_location.rstrip('/')}/",
         "autosave_interval 60",

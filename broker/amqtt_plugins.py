@@ -9,7 +9,7 @@ from amqtt.plugins.base import BaseAuthPlugin
 from amqtt.plugins.topic_checking import TopicAccessControlListPlugin
 from amqtt.session import Session
 
-from broker.acl import topic_matches
+from broker.acl import client_id_allowed, topic_matches
 
 
 class TopicAclPlugin(TopicAccessControlListPlugin):  # type: ignore[misc]  # amqtt has no hints
@@ -34,19 +34,22 @@ class TopicAclPlugin(TopicAccessControlListPlugin):  # type: ignore[misc]  # amq
 
 
 class SessionGuardPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt has no hints
-    """Refuse a CONNECT that would reach past its user's ACL.
+    """Refuse a CONNECT reaching past its user's ACL or using another principal's client id.
 
-    amqtt publishes a Last Will without asking any topic plugin, so a Will outside the
-    user's publish ACL is refused here. A persistent session (clean session off) keeps the
-    subscriptions and queued messages of whoever made it, so it may be resumed only by the
-    same user name.
+    With `bind_client_ids` a client id must be the user name or start with `{user}@`
+    (broker.acl.client_id_allowed); broker.amqtt_identity.GuardedBroker runs this check before
+    amqtt acts on the client id. amqtt publishes a Last Will without asking any topic plugin,
+    so a Will outside the user's publish ACL is refused here. A persistent session (clean
+    session off) keeps the subscriptions and queued messages of whoever made it, so it may be
+    resumed only by the same user name.
     """
 
     @dataclass
     class Config:
-        """Publish filters per user name, the same map the topic ACL plugin gets."""
+        """Publish filters per user name (the topic ACL plugin's map); whether client ids are bound."""
 
         publish_acl: dict[str, list[str]] = field(default_factory=dict)
+        bind_client_ids: bool = False
 
     def __init__(self, context: Any) -> None:
         """Start with no known session owners."""
@@ -58,6 +61,12 @@ class SessionGuardPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt has no 
         if session is None:
             return None
         user = session.username
+        if self.config.bind_client_ids and not client_id_allowed(user, session.client_id or ""):
+            self.context.logger.warning(
+                "refused %s: client id %r is not its own (use %s or %s@...)",
+                user, session.client_id, user, user,
+            )
+            return False
         owner = self._owners.get(session.client_id or "", user)
         if not session.clean_session and owner != user:
             self.context.logger.warning(

@@ -26,7 +26,8 @@ async def serve_config(
     """Run amqtt with `config` until SIGTERM/SIGINT (or the parent exits); return an exit code."""
     from amqtt.errors import BrokerError as AmqttBrokerError
 
-    from broker.amqtt_patches import AmqttVersionError, PatchedBroker
+    from broker.amqtt_identity import GuardedBroker
+    from broker.amqtt_patches import AmqttVersionError
 
     bind = config.get("listeners", {}).get("default", {}).get("bind", "?")
     chatty = logging.getLogger("transitions")  # amqtt's state machine logs every step at INFO
@@ -38,7 +39,7 @@ async def serve_config(
         loop.add_signal_handler(signum, stop.set)
     try:
         try:  # amqtt wants a running event loop at construction
-            amqtt = PatchedBroker(config)
+            amqtt = GuardedBroker(config)
         except AmqttVersionError as exc:
             logger.error("embedded broker cannot start: %s", exc)
             return 1

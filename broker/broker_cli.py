@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from broker.acl import (
+    MosquittoTls,
     amqtt_anonymous_config,
     amqtt_config,
     amqtt_password_file,
@@ -25,7 +26,7 @@ DEFAULT_PRINCIPALS: tuple[tuple[str, Role], ...] = (
     ("central", Role.SERVICE),
     ("station-1", Role.STATION),
     ("kiosk-1", Role.KIOSK),
-    ("reader-1", Role.DEVICE),
+    ("reader-1", Role.READER),
 )
 
 
@@ -56,6 +57,8 @@ def client_url(settings: Settings, name: str, role: Role) -> MqttUrl:
     if known is None and settings.embedded:
         known = store.ensure(name, role)
         logger.warning("new MQTT principal %s: restart the embedded broker so it knows it", name)
+    elif known is not None and known.role is not role:
+        known = store.ensure(name, role)  # a legacy `device` learns its kind; a clash is refused
     return url if known is None else url.with_credentials(known.name, known.password)
 
 
@@ -100,36 +103,51 @@ def write_mosquitto_config(
     out_dir: Path,
     *,
     port: int = 1883,
-    bind: str | None = None,
-    persistence_location: str = "/var/lib/mosquitto/",
+    bind: str = "127.0.0.1",
+    tls: MosquittoTls | None = None,
+    persistence_location: str | None = None,
     user: str | None = None,
 ) -> list[Path]:
     """Write mosquitto.conf, passwd and acl for this site into `out_dir`; return their paths.
 
     The files name each other by the absolute path of `out_dir`, so install them there.
+    Mosquitto persists under `{data_dir}/mosquitto/` unless `persistence_location` says otherwise.
     `passwd` and `acl` are written 0600: Mosquitto started as root reads them only after it
     has dropped to its own user, so `chown mosquitto` them (or set `user`).
     """
     principals = ensure_default_principals(credential_store(settings))
     config_dir = out_dir.resolve()
+    if persistence_location is None:
+        persistence_location = str((settings.data_dir / "mosquitto").resolve())
+    if tls is not None:
+        tls = MosquittoTls(str(Path(tls.cert).resolve()), str(Path(tls.key).resolve()),
+                           str(Path(tls.ca).resolve()) if tls.ca else None, tls.port)
+        for given in (tls.cert, tls.key, tls.ca):
+            if given and not Path(given).is_file():
+                raise BrokerError(f"TLS file {given} does not exist")
     files = mosquitto_files(
         settings.site,
         principals,
         port,
         config_dir=str(config_dir),
         bind=bind,
+        tls=tls,
         persistence_location=persistence_location,
         user=user,
     )
+    Path(persistence_location).mkdir(parents=True, exist_ok=True, mode=0o700)
     written = []
     for name, text in files.items():
-        path = config_dir / name
-        write_private_file(path, text)
-        written.append(path)
+        target = config_dir / name
+        write_private_file(target, text)
+        written.append(target)
     logger.info(
-        "wrote Mosquitto configuration for site %s (%d principals) to %s",
+        "wrote Mosquitto configuration for site %s (%d principals) to %s; listening on %s:%d%s",
         settings.site,
         len(principals),
         config_dir,
+        "127.0.0.1" if tls else bind,
+        port,
+        f" and TLS on {bind}:{tls.port}" if tls else " (no TLS: give --tls-cert and --tls-key)",
     )
     return written

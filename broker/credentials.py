@@ -1,4 +1,10 @@
-"""The one store of MQTT principals: who may connect, in which role, with which password."""
+"""The one store of MQTT principals: who may connect, of which kind, with which password.
+
+File version 2 writes `kind`; version 1 files (`role`) stay readable. Their `device` role is the
+`device` kind: a device whose kind is unknown, believed only about device-generic events
+(`device.fault`) until `ensure` is called with its real kind (the device runner, the demo and
+`gatehouse simulate` do, from the site file's device type), which upgrades it in place.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,21 @@ import json
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from broker import topics
+from broker.kinds import Kind
 from broker.private import make_private_dirs
 
 logger = logging.getLogger(__name__)
 
-FILE_VERSION = 1
+FILE_VERSION = 2
+DEVICE_KINDS = frozenset({Kind.READER, Kind.DOOR, Kind.CAMERA, Kind.SCANNER, Kind.PRINTER})
+"""The kinds a legacy `device` principal may be upgraded to."""
 PASSWORD_BYTES = 32  # 256 random bits: no hash cost is needed to protect them
 
 
@@ -27,22 +36,22 @@ class CredentialError(ValueError):
     """A credential store or principal that cannot be used; the text says why."""
 
 
-class Role(StrEnum):
-    """What a principal is, which decides its ACL."""
-
-    SERVICE = "service"
-    STATION = "station"
-    KIOSK = "kiosk"
-    DEVICE = "device"
+Role = Kind
+"""The old name of a principal's kind (kept: `Role.DEVICE` and friends still read well)."""
 
 
 @dataclass(slots=True, frozen=True)
 class Principal:
-    """One MQTT identity: its user name is also its device name in topics."""
+    """One MQTT identity: its user name is also its device name in topics; `role` is its kind."""
 
     name: str
-    role: Role
+    role: Kind
     password: str = field(repr=False)
+
+    @property
+    def kind(self) -> Kind:
+        """What this principal is (reader, door, ..., station, service)."""
+        return self.role
 
 
 def check_principal_name(name: str) -> str:
@@ -60,19 +69,30 @@ class CredentialStore:
         """Use the store at `path`; it is read, or created empty, on first use."""
         self.path = Path(path)
 
-    def ensure(self, name: str, role: Role) -> Principal:
-        """The principal `name`, created with a fresh random password if it is new."""
+    def ensure(self, name: str, role: Kind) -> Principal:
+        """The principal `name`, created with a fresh random password if it is new.
+
+        A legacy `device` principal asked for as a reader, door, camera, scanner or printer is
+        upgraded to that kind (same password); asked for as `device`, a known device kind is kept.
+        """
         check_principal_name(name)
-        role = Role(role)
+        role = Kind(role)
         with self._locked():
             found = self._load()
             existing = found.get(name)
             if existing is not None:
-                if existing.role is not role:
-                    raise CredentialError(
-                        f"principal {name!r} already exists as {existing.role}, not {role}"
-                    )
-                return existing
+                if existing.role is role or (role is Kind.DEVICE and existing.role in DEVICE_KINDS):
+                    return existing
+                if existing.role is Kind.DEVICE and role in DEVICE_KINDS:
+                    upgraded = Principal(name, role, existing.password)
+                    found[name] = upgraded
+                    self._save(found)
+                    logger.warning("MQTT principal %s is now a %s (was a device of unknown kind): "
+                                   "regenerate the broker's ACL or restart the embedded broker", name, role)
+                    return upgraded
+                raise CredentialError(
+                    f"principal {name!r} already exists as {existing.role}, not {role}"
+                )
             principal = Principal(name, role, secrets.token_urlsafe(PASSWORD_BYTES))
             found[name] = principal
             self._save(found)
@@ -111,7 +131,8 @@ class CredentialStore:
         try:
             doc = json.loads(text)
             found = {
-                name: Principal(check_principal_name(name), Role(entry["role"]), entry["password"])
+                name: Principal(check_principal_name(name), Kind(entry.get("kind", entry.get("role"))),
+                                entry["password"])
                 for name, entry in doc["principals"].items()
             }
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -125,11 +146,62 @@ class CredentialStore:
         doc: dict[str, Any] = {
             "version": FILE_VERSION,
             "principals": {
-                p.name: {"role": str(p.role), "password": p.password}
+                p.name: {"kind": str(p.role), "password": p.password}
                 for p in sorted(found.values(), key=lambda p: p.name)
             },
         }
         write_private_file(self.path, json.dumps(doc, indent=2) + "\n")
+
+
+class KindLookup:
+    """The kind of each principal, read from a credential store and read again when the file changes.
+
+    The file is looked at again at most once every `recheck_s` seconds, so a principal added or
+    upgraded while the service runs is learnt without a restart. A file that became unreadable
+    leaves the kinds last read in place (and is logged once).
+    """
+
+    def __init__(self, store: CredentialStore, *, recheck_s: float = 1.0) -> None:
+        """Look kinds up in `store`."""
+        self._store, self._recheck_s = store, recheck_s
+        self._kinds: dict[str, Kind] = {}
+        self._stamp: tuple[int, int, int] | None = None
+        self._checked = -1e9
+
+    def __call__(self, name: str) -> Kind | None:
+        """The kind of principal `name`, or None if the store does not know it."""
+        now = time.monotonic()
+        if now - self._checked >= self._recheck_s:
+            self._checked = now
+            self._reload()
+        return self._kinds.get(name)
+
+    def _reload(self) -> None:
+        try:
+            st = self._store.path.stat()
+        except FileNotFoundError:
+            self._kinds, self._stamp = {}, None
+            return
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp == self._stamp:
+            return
+        try:
+            self._kinds = {p.name: p.role for p in self._store.principals()}
+        except CredentialError as exc:
+            logger.error("keeping the principals' kinds read before: %s", exc)
+        self._stamp = stamp
+
+
+class PrincipalsOfKind:
+    """The names of the principals of one kind, for `name in ...`, answered by a live KindLookup."""
+
+    def __init__(self, kinds: KindLookup, kind: Kind) -> None:
+        """Principals of `kind`, as `kinds` knows them at each question."""
+        self._kinds, self._kind = kinds, kind
+
+    def __contains__(self, name: object) -> bool:
+        """True if `name` is a principal of this kind."""
+        return isinstance(name, str) and self._kinds(name) is self._kind
 
 
 def write_private_file(path: Path, text: str) -> None:

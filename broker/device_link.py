@@ -27,7 +27,7 @@ class DeviceLink:
         max_resend_after: float = 60.0,
     ) -> None:
         """Prepare the link; the outbox lives in `outbox_dir/<device>.outbox.db`."""
-        self.bus = Bus(url, client_id=f"{site}-{device}", site=site, device=device, kind=kind)
+        self.bus = Bus(url, client_id=f"{device}@{site}", site=site, device=device, kind=kind)
         self.outbox = Outbox(outbox_dir / f"{device}.outbox.db")
         self.source = EventSource(
             self.bus, self.outbox, site=site, device=device,

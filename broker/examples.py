@@ -60,6 +60,15 @@ EXAMPLES: dict[str, s.Data] = {
     "alarm.unshelved": s.AlarmAction(alarm_id="a-102", by="system", note="shelve expired"),
     "alarm.escalated": s.AlarmEscalated(alarm_id="a-102", level=1, notify=("supervisor",)),
     "alarm.requested": s.AlarmRequested(alarm_id="a-102", action="acknowledge", by="guard:maria"),
+    "command.requested": s.CommandRequested(
+        device="door-1", command="unlock", by="guard:maria", seconds=10,
+        note="courier at the side door",
+    ),
+    "command.sent": s.CommandSent(
+        device="door-1", command="unlock", command_id="c-5e21", by="guard:maria",
+        origin="gatehouse/lobby/station-1", expires=_T, seconds=10, door="main-door",
+        note="courier at the side door",
+    ),
     "incident.opened": s.IncidentOpened(
         incident_id="i-17", title="Server room forced", by="guard:maria", alarm_ids=("a-102",)
     ),

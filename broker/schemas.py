@@ -256,6 +256,35 @@ class DeliveryGap(Data):
     missing_to: int = Field(ge=1)
 
 
+# commands: a station asks, the service decides, sends and records
+CommandName = Literal["unlock"]
+UnlockSeconds = Annotated[float, Field(gt=0, le=600)]
+
+
+class CommandRequested(Data):
+    """A station asks the central service to send a device a command; `command.sent` or a refusal answers."""
+
+    device: Name
+    command: CommandName
+    by: Text
+    seconds: UnlockSeconds | None = None
+    note: Text | None = None
+
+
+class CommandSent(Data):
+    """The central service sent a device a command a person asked for (station or API), with its expiry."""
+
+    device: Name
+    command: CommandName
+    command_id: Id
+    by: Text
+    origin: Text
+    expires: datetime
+    seconds: UnlockSeconds | None = None
+    door: Name | None = None
+    note: Text | None = None
+
+
 # alarms and incidents
 class AlarmRaised(Data):
     """A rule raised an alarm."""
@@ -358,6 +387,8 @@ SCHEMAS: dict[str, type[Data]] = {
     "alarm.unshelved": AlarmAction,
     "alarm.escalated": AlarmEscalated,
     "alarm.requested": AlarmRequested,
+    "command.requested": CommandRequested,
+    "command.sent": CommandSent,
     "incident.opened": IncidentOpened,
     "incident.noted": IncidentNoted,
     "incident.closed": IncidentClosed,

@@ -238,6 +238,14 @@ KINDS: dict[str, type[DeviceConfig]] = {
 """Every device kind a site file may list, by its key under `devices` (extend here)."""
 
 
+def principal_kind(kind: str) -> str:
+    """The MQTT principal kind (broker.kinds.Kind) of a device listed under `devices.{kind}`."""
+    model = KINDS.get(kind)
+    if model is None:
+        raise SiteError(f"unknown device kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+    return model.status_kind
+
+
 class Site(BaseModel):
     """The devices of one site file, in file order, and where the file is (for relative paths)."""
 

@@ -193,7 +193,7 @@ def _enrol(store: EventStore, name: str, tag: str) -> str:
 def _service(url: MqttUrl, store: EventStore, site: str) -> Iterator[CentralService]:
     """The central service with its back office, subscribed, stopped afterwards."""
     config = _config()
-    service = CentralService(url, store, site=site, client_id=f"central-{site}", tick_s=config.alarms.tick_s,
+    service = CentralService(url, store, site=site, client_id=f"central@{site}", tick_s=config.alarms.tick_s,
                              office=office_for(store, config))
     service.start()
     try:

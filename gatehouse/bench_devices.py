@@ -115,7 +115,10 @@ def _measure(count: int, interval: float, send: Callable[[str], None], arrivals:
 
 def _client(url: MqttUrl, name: str) -> mqtt.Client:
     """A connected paho client with its network thread running."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{name}-{time.monotonic_ns()}")
+    own = f"bench-{name}-{time.monotonic_ns()}"
+    # a credentialed broker binds client ids to their principal (broker.acl.client_id_allowed)
+    client_id = f"{url.username}@{own}" if url.username else own
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     if url.username:
         client.username_pw_set(url.username, url.password)
     client.connect(url.host, url.port, keepalive=30)

@@ -53,6 +53,8 @@ class IngestFigures:
 
 def paho_client(url: MqttUrl, client_id: str) -> mqtt.Client:
     """A paho client for `url` (not yet connected), with room for 1000 messages in flight."""
+    if url.username:  # a credentialed broker binds client ids to their principal
+        client_id = f"{url.username}@{client_id}"
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                          protocol=mqtt.MQTTv5 if url.version == 5 else mqtt.MQTTv311)
     client.max_inflight_messages_set(1000)

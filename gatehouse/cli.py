@@ -112,13 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds a seq gap may stay open before it is reported (default 30)")
     serve.set_defaults(run=_serve)
 
-    brk = sub.add_parser("broker", parents=[common], help="run the embedded broker, or write Mosquitto files")
-    brk_sub = brk.add_subparsers(dest="broker_command", metavar="ACTION")
-    mc = brk_sub.add_parser("mosquitto-config", parents=[common],
-                            help="write mosquitto.conf, password and ACL files for a production site")
-    mc.add_argument("--out", required=True, metavar="DIR", help="folder to write the files into")
-    mc.add_argument("--port", type=int, default=1883, help="listener port (default 1883)")
-    brk.set_defaults(run=_broker)
+    _add_broker_commands(sub, common)
 
     _add_device_commands(sub, common)
 
@@ -158,6 +152,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_office_commands(sub, common)
     add_visitor_commands(sub, common)
     return parser
+
+
+def _add_broker_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """`gatehouse broker` and `gatehouse broker mosquitto-config`."""
+    brk = sub.add_parser("broker", parents=[common], help="run the embedded broker, or write Mosquitto files")
+    brk_sub = brk.add_subparsers(dest="broker_command", metavar="ACTION")
+    mc = brk_sub.add_parser("mosquitto-config", parents=[common],
+                            help="write mosquitto.conf, password and ACL files for a production site")
+    mc.add_argument("--out", required=True, metavar="DIR", help="folder to write the files into")
+    mc.add_argument("--port", type=int, default=1883, help="plain listener port (default 1883)")
+    mc.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
+                    help="address to listen on (default 127.0.0.1; with TLS the plain listener stays on "
+                    "loopback and the TLS one binds ADDR)")
+    mc.add_argument("--tls-cert", metavar="FILE", help="server certificate (PEM): adds a TLS listener")
+    mc.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    mc.add_argument("--ca", metavar="FILE", help="CA file for the TLS listener")
+    mc.add_argument("--tls-port", type=int, default=8883, help="TLS listener port (default 8883)")
+    mc.add_argument("--persist", metavar="DIR", help="Mosquitto's persistence folder "
+                    "(default DATA_DIR/mosquitto)")
+    brk.set_defaults(run=_broker)
 
 
 def _add_device_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -277,11 +291,21 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def _broker(settings: Settings, args: argparse.Namespace) -> int:
     from broker.broker_cli import serve, write_mosquitto_config
+    from gatehouse.device_cli import ensure_site_principals
+
+    # the site file's devices get their principals, of their kinds, before the ACLs are made
+    ensure_site_principals(settings, getattr(args, "config", None) or os.environ.get(ENV_CONFIG))
 
     if args.broker_command == "mosquitto-config":
         from pathlib import Path
 
-        for path in write_mosquitto_config(settings, Path(args.out), port=args.port):
+        from broker.acl import MosquittoTls
+
+        if bool(args.tls_cert) != bool(args.tls_key) or (args.ca and not args.tls_cert):
+            raise ConfigError("give --tls-cert and --tls-key together (and --ca only with them)")
+        tls = MosquittoTls(args.tls_cert, args.tls_key, args.ca, args.tls_port) if args.tls_cert else None
+        for path in write_mosquitto_config(settings, Path(args.out), port=args.port, bind=args.bind,
+                                           tls=tls, persistence_location=args.persist):
             print(path)
         return 0
     return serve(settings)

@@ -27,6 +27,7 @@ from broker.embedded import EmbeddedBroker, accepts_connections, free_port
 from broker.private import private_file
 from broker.safe_text import EscapingFormatter
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
+from devices.site import principal_kind
 from security.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
 from security.central import Central, CentralConfig
 from security.service import SERVICE_DEVICE
@@ -145,9 +146,9 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
         sim = stack.enter_context(SimulatedSite(data_dir / "simulate", held_open_s=3.0))
         store_of_keys = credential_store(settings)
         ensure_default_principals(store_of_keys)
-        for entries in sim.devices().values():
+        for kind, entries in sim.devices().items():
             for entry in entries:
-                store_of_keys.ensure(entry["name"], Role.DEVICE)
+                store_of_keys.ensure(entry["name"], Role(principal_kind(kind)))
         principals = {p.name: p for p in store_of_keys.principals()}
         broker = stack.enter_context(EmbeddedBroker(
             port=port, site=settings.site, principals=principals.values(),
@@ -403,7 +404,7 @@ def _log_says(path: Path, text: str) -> bool:
 
 
 def _misbehave(url: MqttUrl, site: str) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{site}-reader-1-firmware")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"reader-1@{site}-firmware")
     client.username_pw_set(url.username, url.password)
     client.connect(url.host, url.port)
     client.loop_start()

@@ -48,7 +48,8 @@ def device_run_command(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     stop = threading.Event()
     _on_signals(stop)
-    ctx = DeviceContext(settings.site, lambda name: client_url(settings, name, Role.DEVICE),
+    kinds = {d.name: Role(d.status_kind) for d in site.devices}  # each principal's kind, from the site file
+    ctx = DeviceContext(settings.site, lambda name: client_url(settings, name, kinds.get(name, Role.DEVICE)),
                         settings.data_dir, site)
     _LOG.info("site %s: starting %d devices from %s, broker %s", settings.site, len(enabled), path,
               settings.mqtt_url().redacted())
@@ -148,14 +149,16 @@ def _ensure_principals(settings: Settings, sim: SimulatedSite, say: Callable[[st
     """On the embedded broker, give every simulated device its credentials (new ones need a restart)."""
     from broker.broker_cli import credential_store
     from broker.credentials import Role
+    from devices.site import principal_kind
 
     if not settings.embedded:
         return
     store = credential_store(settings)
-    names = [entry["name"] for entries in sim.devices().values() for entry in entries]
-    new = [name for name in names if store.get(name) is None]
-    for name in new:
-        store.ensure(name, Role.DEVICE)
+    kinds = {e["name"]: Role(principal_kind(kind))
+             for kind, entries in sim.devices().items() for e in entries}
+    new = [name for name in kinds if store.get(name) is None]
+    for name, kind in kinds.items():
+        store.ensure(name, kind)
     if new:
         say(f"new MQTT principals {', '.join(new)}: restart `gatehouse broker` so it lets them in")
 
@@ -174,3 +177,21 @@ def _tail(path: Path, lines: int = 15) -> str:
     """The last lines of a log file."""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
+
+def ensure_site_principals(settings: Settings, path: str | None) -> list[str]:
+    """Give every device of the site file at `path` its principal, of the kind its entry says.
+
+    A new device gets a password; a principal of unknown kind (an old credential file) learns its
+    kind. Returns the devices' names (none without a site file).
+    """
+    from broker.broker_cli import credential_store
+    from broker.credentials import Role
+    from devices.site import load_site
+
+    if not path:
+        return []
+    store = credential_store(settings)
+    devices = load_site(path).devices
+    for device in devices:
+        store.ensure(device.name, Role(device.status_kind))
+    return [d.name for d in devices]

@@ -24,12 +24,12 @@ from sqlalchemy import Connection
 
 from broker.broker_cli import CREDENTIALS_FILE
 from broker.config import ConfigError, MqttUrl, Settings, read_toml
-from broker.credentials import CredentialStore, Role
-from broker.schemas import Data, HostNotified
+from broker.credentials import CredentialStore, KindLookup, PrincipalsOfKind, Role
+from broker.schemas import CommandSent, Data, HostNotified
 from security.alarms import Action, AlarmEscalated, Output
 from security.api import ApiServer
 from security.backoffice.config import OfficeConfig
-from security.backoffice.engine import BackOffice, Effects
+from security.backoffice.engine import BackOffice, CommandRequest, Effects
 from security.backoffice.runtime import office_for
 from security.incidents import IncidentDesk, console_emitter
 from security.invitations import ARRIVAL, InvitationDesk, mark_invited_check_ins, queue_host_notices
@@ -116,11 +116,13 @@ class Central:
         self.notifier = Notifier(store.engine, config.notify, on_result=self._notified)
         enqueue = partial(_enqueue, config=config.notify, site=site)
         hosts = partial(queue_host_notices, config=config.notify, site=site, tz=tz)
+        kinds = known_kinds(settings)  # each principal's kind, from the credential store (live)
+        stations = None if kinds is None else PrincipalsOfKind(kinds, Role.STATION)
         build = office_for(store, config.office, audit_key=self.audit_key, enqueue=enqueue,
                            wake_notifier=self.notifier.wake, hooks=(mark_invited_check_ins, hosts),
-                           stations=known_stations(settings))
+                           stations=stations)
         self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
-                                      tick_s=config.office.alarms.tick_s)
+                                      tick_s=config.office.alarms.tick_s, kinds=kinds)
         self.call_timeout_s = CALL_TIMEOUT_S
         self._direct = console_emitter(store, site)
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
@@ -130,7 +132,7 @@ class Central:
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,
                                  audit_key=self.audit_key, alarm_actions=self.act, incidents=self.incidents,
-                                 invitations=self.invitations)
+                                 invitations=self.invitations, door_commands=self.command)
         self._stop = threading.Event()
         self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
 
@@ -181,6 +183,23 @@ class Central:
                 raise
             fx = future.result(timeout=self.call_timeout_s)
         return [*fx.rejected]
+
+    def command(self, request: CommandRequest) -> CommandSent | str:
+        """Send a person's command (for the API): what was sent, or why it was refused (audited either way).
+
+        Like `act`, a call the writer has not started within `call_timeout_s` is withdrawn.
+        """
+        future = self.service.call(partial(_command, request=request))
+        try:
+            fx = future.result(timeout=self.call_timeout_s)
+        except FutureTimeout:
+            if future.cancel():
+                raise
+            fx = future.result(timeout=self.call_timeout_s)
+        if fx.refused:
+            return fx.refused[0]
+        sent = [e.data for e in fx.events if isinstance(e.data, CommandSent)]
+        return sent[0] if sent else "the service sent nothing"
 
     def emit(self, event_type: str, data: Data) -> None:
         """Store and publish an event of the service's own (incidents opened through the API).
@@ -233,18 +252,23 @@ class Central:
                 log.exception("the nightly retention run failed; it runs again tomorrow")
 
 
-def known_stations(settings: Settings) -> frozenset[str] | None:
-    """Devices whose credentials are a guard station's; None without a credential store (anonymous)."""
+def known_kinds(settings: Settings) -> KindLookup | None:
+    """Each principal's kind, from the credential store; None without one (an anonymous broker)."""
     path = settings.data_dir / CREDENTIALS_FILE
     if not path.exists():
-        log.warning("no credential store at %s: any device whose status says 'station' may act on "
-                    "alarms (fine on an anonymous test broker, not on a site)", path)
+        log.warning("no credential store at %s: every event is believed whoever sends it, and any "
+                    "device whose status says 'station' may act on alarms and doors (fine on an "
+                    "anonymous test broker, not on a site)", path)
         return None
-    return frozenset(p.name for p in CredentialStore(path).principals() if p.role is Role.STATION)
+    return KindLookup(CredentialStore(path))
 
 
 def _act(office: BackOffice, action: Action) -> Effects:
     return office.act(action, datetime.now(UTC), origin="api")
+
+
+def _command(office: BackOffice, request: CommandRequest) -> Effects:
+    return office.command(request, datetime.now(UTC), origin="api")
 
 
 def _enqueue(conn: Connection, escalated: AlarmEscalated, now: datetime, *, config: NotifyConfig,

@@ -18,6 +18,7 @@ from broker import topics
 from broker.bus import Bus
 from broker.config import MqttUrl
 from broker.events import ContractError, Event, decode, encode, make_event
+from broker.kinds import Kind, refusal
 from broker.messages import Ack, Status
 from broker.schemas import Data, DeliveryGap
 from security.backoffice.engine import BackOffice, Effects
@@ -58,7 +59,7 @@ class CentralService:
         store: EventStore,
         *,
         site: str,
-        client_id: str = "gatehouse-central",
+        client_id: str | None = None,
         batch_size: int = 1000,
         linger: float = 0.02,
         linger_gap: float = 0.002,
@@ -66,11 +67,14 @@ class CentralService:
         clock: Callable[[], float] = time.monotonic,
         office: Callable[[Host], OfficeRuntime] | None = None,
         tick_s: float = 1.0,
+        kinds: Callable[[str], str | None] | None = None,
     ) -> None:
         """Wire the service to a broker and a store; nothing connects before `start()`.
 
         `office` builds the back office (access decisions, alarms) on this service; without it
-        the service only keeps the log.
+        the service only keeps the log. `kinds` gives a device's principal kind (None: not a
+        principal); an event its kind may not emit is a dead letter. Without it (an anonymous
+        broker) every event is believed.
         """
         self.site = site
         self.store = store
@@ -96,8 +100,10 @@ class CentralService:
         self._thread: threading.Thread | None = None
         self._calls: queue.SimpleQueue[tuple[Step, Future[Effects]]] = queue.SimpleQueue()
         self._tick_s = tick_s
+        self._kind_of = None if kinds is None else partial(_kind_of, kinds)
         self.bus = Bus(
-            url, client_id=client_id, site=site, device=SERVICE_DEVICE, kind="service", persistent=True
+            url, client_id=client_id or f"{SERVICE_DEVICE}@{site}", site=site, device=SERVICE_DEVICE,
+            kind="service", persistent=True,
         )
         self.office = office(self) if office is not None else None
 
@@ -228,7 +234,7 @@ class CentralService:
         return batch, True
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
-        work = _Work(own=self._own, dead=self._held_dead, statuses=self._held_status)
+        work = _Work(own=self._own, dead=self._held_dead, statuses=self._held_status, kind_of=self._kind_of)
         self._own, self._held_dead, self._held_status = [], [], {}
         for topic, payload in batch:
             self.stats.received += 1
@@ -361,6 +367,7 @@ class _Work:
     statuses: dict[str, Status]
     events: list[Event] = field(default_factory=list)
     poisoned: dict[str, set[int]] = field(default_factory=dict)
+    kind_of: Callable[[str], str | None] | None = None
 
     def classify(self, topic: str, payload: bytes) -> None:
         """Sort one message into events, statuses or dead letters."""
@@ -369,11 +376,21 @@ class _Work:
             if parsed.kind is topics.Kind.STATUS:
                 self.statuses[topics.source(parsed.site, parsed.device)] = Status.decode(payload)
             else:
-                self.events.append(decode(payload, topic))
+                event = decode(payload, topic)
+                device = event.device
+                why = None if self.kind_of is None else refusal(self.kind_of(device), device, event.type)
+                if why is not None:  # a principal is believed only about what its kind is for
+                    raise ContractError(why, source=event.source, seq=event.seq)
+                self.events.append(event)
         except (ContractError, topics.TopicError) as exc:
             self.dead.append((topic, payload, str(exc), _source_of(topic)))
             if isinstance(exc, ContractError) and exc.source is not None and exc.seq is not None:
                 self.poisoned.setdefault(exc.source, set()).add(exc.seq)
+
+
+def _kind_of(kinds: Callable[[str], str | None], device: str) -> str | None:
+    """The kind of `device` (the service's own device is the service)."""
+    return str(Kind.SERVICE) if device == SERVICE_DEVICE else kinds(device)
 
 
 def _source_of(topic: str) -> str | None:

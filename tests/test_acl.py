@@ -13,19 +13,23 @@ from broker.acl import (
     SESSION_GUARD,
     TOPIC_ACL,
     Acl,
+    MosquittoTls,
     acl_for,
     amqtt_anonymous_config,
     amqtt_config,
     amqtt_password_file,
+    client_id_allowed,
     filter_covers,
     mosquitto_acl_file,
     mosquitto_files,
     topic_matches,
 )
 from broker.credentials import Principal, Role
+from broker.kinds import types_for
 from broker.topics import TopicError
 
-DEVICE = Principal("reader-1", Role.DEVICE, "pw-reader")
+DEVICE = Principal("reader-1", Role.READER, "pw-reader")
+LEGACY = Principal("device-9", Role.DEVICE, "pw-legacy")
 KIOSK = Principal("kiosk-1", Role.KIOSK, "pw-kiosk")
 STATION = Principal("station-1", Role.STATION, "pw-station")
 SERVICE = Principal("service", Role.SERVICE, "pw-service")
@@ -33,19 +37,23 @@ ALL = (DEVICE, KIOSK, STATION, SERVICE)
 S = "gatehouse/lobby"
 
 
-def test_device_and_kiosk_rights_are_their_own_subtree() -> None:
-    for who in (DEVICE, KIOSK):
+def test_device_and_kiosk_rights_are_their_own_subtree_and_their_kinds_types() -> None:
+    for who in (DEVICE, KIOSK, LEGACY):
         own = f"{S}/{who.name}"
         assert acl_for("lobby", who) == Acl(
-            publish=(f"{own}/event/#", f"{own}/status"),
+            publish=(*(f"{own}/event/{t}" for t in types_for(who.role)), f"{own}/status"),
             subscribe=(f"{own}/command/#", f"{own}/ack"),
         )
+    assert acl_for("lobby", DEVICE).publish[:2] == (f"{S}/reader-1/event/badge.read",
+                                                    f"{S}/reader-1/event/device.fault")
+    assert acl_for("lobby", LEGACY).publish == (f"{S}/device-9/event/device.fault", f"{S}/device-9/status")
 
 
-def test_station_rights() -> None:
+def test_station_rights_publish_requests_and_no_command() -> None:
     own = f"{S}/station-1"
     assert acl_for("lobby", STATION) == Acl(
-        publish=(f"{own}/event/#", f"{own}/status", f"{S}/+/command/#"),
+        publish=(f"{own}/event/alarm.requested", f"{own}/event/command.requested",
+                 f"{own}/event/device.fault", f"{own}/status"),
         subscribe=(
             f"{own}/command/#", f"{own}/ack", f"{S}/+/event/#", f"{S}/+/status", f"{S}/alarm/#",
         ),
@@ -70,10 +78,19 @@ def test_service_reads_and_writes_everything() -> None:
         (DEVICE, f"{S}/alarm/a-1", False),
         (DEVICE, "gatehouse/other/reader-1/event/badge.read", False),
         (DEVICE, f"{S}/reader-1/event/+", False),
+        (DEVICE, f"{S}/reader-1/event/access.granted", False),
+        (DEVICE, f"{S}/reader-1/event/visitor.checked_in", False),
+        (DEVICE, f"{S}/reader-1/event/badge.read/x", False),
+        (LEGACY, f"{S}/device-9/event/badge.read", False),
+        (LEGACY, f"{S}/device-9/event/device.fault", True),
         (KIOSK, f"{S}/kiosk-1/event/visitor.checked_in", True),
+        (KIOSK, f"{S}/kiosk-1/event/access.granted", False),
         (KIOSK, f"{S}/reader-1/command/unlock", False),
-        (STATION, f"{S}/reader-1/command/unlock", True),
-        (STATION, f"{S}/station-1/event/alarm.acknowledged", True),
+        (STATION, f"{S}/reader-1/command/unlock", False),
+        (STATION, f"{S}/station-1/command/unlock", False),
+        (STATION, f"{S}/station-1/event/alarm.acknowledged", False),
+        (STATION, f"{S}/station-1/event/alarm.requested", True),
+        (STATION, f"{S}/station-1/event/command.requested", True),
         (STATION, f"{S}/reader-1/event/badge.read", False),
         (STATION, f"{S}/reader-1/ack", False),
         (STATION, f"{S}/alarm/a-1", False),
@@ -172,7 +189,7 @@ def test_amqtt_config_loads_only_auth_and_acl_plugins() -> None:
     assert acl["receive_acl"] == acl["subscribe_acl"]
     assert acl["publish_acl"]["station-1"] == list(acl_for("lobby", STATION).publish)
     assert set(acl["publish_acl"]) == {p.name for p in ALL}
-    assert plugins[SESSION_GUARD] == {"publish_acl": acl["publish_acl"]}
+    assert plugins[SESSION_GUARD] == {"publish_acl": acl["publish_acl"], "bind_client_ids": True}
 
 
 def test_amqtt_anonymous_config() -> None:
@@ -194,15 +211,17 @@ def test_mosquitto_acl_file() -> None:
     assert mosquitto_acl_file("lobby", (DEVICE, STATION, SERVICE)).splitlines()[1:] == [
         "",
         "user reader-1",
-        f"topic write {S}/reader-1/event/#",
+        f"topic write {S}/reader-1/event/badge.read",
+        f"topic write {S}/reader-1/event/device.fault",
         f"topic write {S}/reader-1/status",
         f"topic read {S}/reader-1/command/#",
         f"topic read {S}/reader-1/ack",
         "",
         "user station-1",
-        f"topic write {S}/station-1/event/#",
+        f"topic write {S}/station-1/event/alarm.requested",
+        f"topic write {S}/station-1/event/command.requested",
+        f"topic write {S}/station-1/event/device.fault",
         f"topic write {S}/station-1/status",
-        f"topic write {S}/+/command/#",
         f"topic read {S}/station-1/command/#",
         f"topic read {S}/station-1/ack",
         f"topic read {S}/+/event/#",
@@ -226,6 +245,7 @@ def test_mosquitto_conf() -> None:
         "password_file /etc/gh/passwd",
         "acl_file /etc/gh/acl",
         "listener 1884 127.0.0.1",
+        "use_username_as_clientid true",
         "persistence true",
         "persistence_location /var/lib/gh/",
         "log_dest stderr",
@@ -239,4 +259,41 @@ def test_mosquitto_conf() -> None:
 
 def test_mosquitto_conf_refuses_line_breaks() -> None:
     with pytest.raises(ValueError, match="line break"):
-        mosquitto_files("lobby", ALL, config_dir="/etc/gh\nallow_anonymous true")
+        mosquitto_files("lobby", ALL, config_dir="/etc/gh\nallow_anonymous true", persistence_location="/x")
+
+
+def test_mosquitto_binds_loopback_by_default_and_all_interfaces_only_when_told() -> None:
+    conf = mosquitto_files("lobby", ALL, config_dir="/etc/gh", persistence_location="/d")["mosquitto.conf"]
+    assert "listener 1883 127.0.0.1" in conf.splitlines()
+    assert "certfile" not in conf
+    wide = mosquitto_files("lobby", ALL, config_dir="/etc/gh", persistence_location="/d", bind="0.0.0.0")
+    assert "listener 1883 0.0.0.0" in wide["mosquitto.conf"].splitlines()
+
+
+def test_mosquitto_tls_listener_and_plain_one_on_loopback() -> None:
+    tls = MosquittoTls("/etc/gh/server.crt", "/etc/gh/server.key", "/etc/gh/ca.crt", 8884)
+    conf = mosquitto_files("lobby", ALL, 1883, config_dir="/etc/gh", persistence_location="/d",
+                           bind="0.0.0.0", tls=tls)["mosquitto.conf"].splitlines()
+    assert "listener 1883 127.0.0.1" in conf
+    at = conf.index("listener 8884 0.0.0.0")
+    assert conf[at + 1:at + 5] == ["use_username_as_clientid true", "certfile /etc/gh/server.crt",
+                                   "keyfile /etc/gh/server.key", "cafile /etc/gh/ca.crt"]
+
+
+@pytest.mark.parametrize(
+    ("user", "client_id", "allowed"),
+    [
+        ("central", "central", True),
+        ("central", "central@lobby", True),
+        ("central", "central@", True),
+        ("reader-1", "central@lobby", False),
+        ("reader-1", "central", False),
+        ("reader", "reader-1", False),
+        ("reader", "reader-1@lobby", False),
+        ("reader-1", "lobby-reader-1", False),
+        ("reader-1", "", False),
+        (None, "reader-1", False),
+    ],
+)
+def test_a_client_id_belongs_to_one_principal(user: str | None, client_id: str, allowed: bool) -> None:
+    assert client_id_allowed(user, client_id) is allowed

@@ -10,7 +10,14 @@ import pytest
 
 from broker.broker_cli import client_url, credential_store, ensure_default_principals
 from broker.config import Settings
-from broker.credentials import CredentialError, CredentialStore, Principal, Role
+from broker.credentials import (
+    CredentialError,
+    CredentialStore,
+    KindLookup,
+    Principal,
+    PrincipalsOfKind,
+    Role,
+)
 
 
 def test_ensure_creates_once_and_then_returns_the_same(tmp_path: Path) -> None:
@@ -77,9 +84,39 @@ def test_file_format(tmp_path: Path) -> None:
     path = tmp_path / "c.json"
     principal = CredentialStore(path).ensure("station-1", Role.STATION)
     assert json.loads(path.read_text()) == {
-        "version": 1,
-        "principals": {"station-1": {"role": "station", "password": principal.password}},
+        "version": 2,
+        "principals": {"station-1": {"kind": "station", "password": principal.password}},
     }
+
+
+def test_a_version_1_file_stays_readable_and_a_device_learns_its_kind(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"version": 1, "principals": {
+        "reader-1": {"role": "device", "password": "pw-r"},
+        "station-1": {"role": "station", "password": "pw-s"},
+    }}))
+    path.chmod(0o600)
+    store = CredentialStore(path)
+    assert store.get("reader-1") == Principal("reader-1", Role.DEVICE, "pw-r")
+    assert store.ensure("reader-1", Role.DEVICE).role is Role.DEVICE  # no kind known: stays generic
+    upgraded = store.ensure("reader-1", Role.READER)  # the site file says it is a reader
+    assert upgraded == Principal("reader-1", Role.READER, "pw-r")  # same password
+    assert CredentialStore(path).get("reader-1") == upgraded
+    assert store.ensure("reader-1", Role.DEVICE) == upgraded  # asked without a kind: keeps reader
+    with pytest.raises(CredentialError, match="already exists as reader, not door"):
+        store.ensure("reader-1", Role.DOOR)
+    with pytest.raises(CredentialError, match="already exists as station, not reader"):
+        store.ensure("station-1", Role.READER)  # only an unknown device's kind is learnt
+
+
+def test_kind_lookup_learns_new_principals_and_kinds(tmp_path: Path) -> None:
+    store = CredentialStore(tmp_path / "c.json")
+    kinds = KindLookup(store, recheck_s=0)
+    assert kinds("reader-1") is None
+    store.ensure("reader-1", Role.DEVICE)
+    assert kinds("reader-1") is Role.DEVICE
+    store.ensure("reader-1", Role.READER)
+    assert kinds("reader-1") is Role.READER
 
 
 def _ensure_many(path: str, names: list[str]) -> None:
@@ -124,3 +161,24 @@ def test_client_url_for_another_broker(tmp_path: Path) -> None:
     assert client_url(bare, "reader-1", Role.DEVICE).username is None  # not invented
     credential_store(bare).ensure("reader-1", Role.DEVICE)
     assert client_url(bare, "reader-1", Role.DEVICE).username == "reader-1"
+
+
+def test_client_url_gives_a_device_of_unknown_kind_its_kind(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, mqtt="mqtt://broker.example:1883")
+    old = credential_store(settings).ensure("door-3", Role.DEVICE)
+    url = client_url(settings, "door-3", Role.DOOR)  # `gatehouse device run` knows it is a door
+    assert (url.username, url.password) == ("door-3", old.password)
+    assert credential_store(settings).get("door-3") == Principal("door-3", Role.DOOR, old.password)
+    with pytest.raises(CredentialError, match="already exists as door, not kiosk"):
+        client_url(settings, "door-3", Role.KIOSK)
+
+
+def test_the_stations_are_whoever_the_store_says_now(tmp_path: Path) -> None:
+    store = CredentialStore(tmp_path / "c.json")
+    stations = PrincipalsOfKind(KindLookup(store, recheck_s=0), Role.STATION)
+    store.ensure("reader-1", Role.READER)
+    assert "station-2" not in stations
+    store.ensure("station-2", Role.STATION)  # added while the service runs
+    assert "station-2" in stations
+    assert "reader-1" not in stations
+    assert 7 not in stations

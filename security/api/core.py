@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker.safe_text import escape, text_fault
 from security.alarms import Action, Output
@@ -20,6 +20,9 @@ from security.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change
 from security.storage.tokens import ROLES, Caller
+
+if TYPE_CHECKING:
+    from security.api.door_routes import DoorCommands
 
 MAX_BODY = 5 * 1024 * 1024
 """The largest request body accepted (a CSV of tens of thousands of employees fits)."""
@@ -93,6 +96,7 @@ class App:
     invitations: InvitationDesk | None = None
     picks: Picks = field(default_factory=Picks)
     throttle: AuthThrottle = field(default_factory=AuthThrottle)
+    door_commands: DoorCommands | None = None
 
     def incident_desk(self) -> IncidentDesk:
         """The incident desk; ApiError 503 when this process serves no incidents."""

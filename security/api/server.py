@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from security.api import incident_routes, ops_routes, people_routes, visitor_routes
+from security.api import door_routes, incident_routes, ops_routes, people_routes, visitor_routes
 from security.api.core import (
     MAX_BODY,
     AlarmActions,
@@ -38,7 +38,7 @@ from security.storage.tokens import Caller, verify_token
 log = logging.getLogger(__name__)
 
 ROUTES: tuple[Route, ...] = (ops_routes.ROUTES + people_routes.ROUTES + incident_routes.ROUTES
-                             + visitor_routes.ROUTES)
+                             + visitor_routes.ROUTES + door_routes.ROUTES)
 DRAIN_LIMIT = 4 * MAX_BODY
 """An oversized body up to this size is read and dropped, so the client gets its 413 (not a reset)."""
 
@@ -246,13 +246,14 @@ class ApiServer:
         incidents: IncidentDesk | None = None,
         invitations: InvitationDesk | None = None,
         throttle: AuthThrottle | None = None,
+        door_commands: door_routes.DoorCommands | None = None,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0-65535, got {port}")
         store = engine_or_store if isinstance(engine_or_store, EventStore) else EventStore(engine_or_store)
         self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations,
-                        throttle=throttle or AuthThrottle())
+                        throttle=throttle or AuthThrottle(), door_commands=door_commands)
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -22,6 +22,8 @@ from broker.schemas import (
     AlarmAction,
     AlarmRequested,
     BadgeRead,
+    CommandRequested,
+    CommandSent,
     Data,
     VisitorCheckedIn,
     VisitorCheckedOut,
@@ -70,6 +72,19 @@ Emit = Callable[[str, Data], Event]
 HISTORY_SHOWN = 20
 """Transitions kept in the retained alarm payload (the alarms table keeps them all)."""
 UNLOCK = "unlock"
+MANUAL_UNLOCK_S = 5.0
+"""Seconds a door unlocks for when a person asks without saying how long."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A person asks the service to send a device a command (from a station's event or the API)."""
+
+    device: str
+    command: str
+    by: str
+    seconds: float | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,8 @@ class Effects:
     escalations: list[AlarmEscalated] = field(default_factory=list)
     audit: list[AuditRecord] = field(default_factory=list)
     rejected: list[ActionRejected] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Why requests of this step were refused (a command request; alarm actions use `rejected`)."""
 
     @property
     def stored_nothing(self) -> bool:
@@ -107,6 +124,7 @@ class Effects:
         self.escalations += other.escalations
         self.audit += other.audit
         self.rejected += other.rejected
+        self.refused += other.refused
 
 
 def alarm_status(alarm: Alarm, now: datetime) -> AlarmStatus:
@@ -130,7 +148,7 @@ class BackOffice:
         state: OfficeState | None = None,
         *,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
-        stations: frozenset[str] | None = None,
+        stations: Container[str] | None = None,
     ) -> None:
         """Start from `state` (default: nothing known) with the settings of `config`.
 
@@ -193,6 +211,8 @@ class BackOffice:
             self._decide(event, data, now, fx)
         elif isinstance(data, AlarmRequested):
             self._request(event, data, now, fx)
+        elif isinstance(data, CommandRequested):
+            self._command_request(event, data, now, fx)
         self._visits(event)
         self._observe(event, now, fx)
         return fx
@@ -229,6 +249,61 @@ class BackOffice:
         fx.audit.append(AuditRecord(now, action.by, f"alarm.{verb}" + ("_refused" if rejected else ""),
                                     f"alarm:{action.alarm_id}", details))
         return fx
+
+    def command(self, request: CommandRequest, now: datetime, *, origin: str) -> Effects:
+        """A person's command to a device (a station's request or the API, whose rights were checked).
+
+        Only `unlock` of a door device named in `[access.doors]` is sent: with an expiry, audited,
+        and recorded as `command.sent`. Anything else is refused, audited and logged.
+        """
+        fx = Effects()
+        doors = {device: door for door, device in self.config.access.doors.items()}
+        reason = None
+        if request.command != UNLOCK:
+            reason = f"the service sends no {request.command!r} command on request"
+        elif request.device not in doors:
+            reason = f"{request.device} is not a door device in [access.doors]"
+        details: dict[str, object] = {"origin": origin, "command": request.command}
+        if request.note:
+            details["note"] = request.note
+        if reason is not None:
+            return self._refuse_command(request, reason, details, now, fx)
+        seconds = request.seconds if request.seconds is not None else MANUAL_UNLOCK_S
+        expires = now + timedelta(seconds=self.config.access.unlock_deadline_s)
+        command = Command(self._new_id(), UNLOCK, expires, {"seconds": seconds})
+        fx.commands.append((request.device, command))
+        sent = CommandSent(device=request.device, command=UNLOCK, command_id=command.id, by=request.by,
+                           origin=origin, expires=expires, seconds=seconds, door=doors[request.device],
+                           note=request.note)
+        fx.events.append(self._emit("command.sent", sent))
+        details.update(seconds=seconds, command_id=command.id, expires=expires.isoformat())
+        fx.audit.append(AuditRecord(now, request.by, f"command.{UNLOCK}", f"device:{request.device}",
+                                    details))
+        log.info("%s: %s for %.1f s, asked by %s (%s)", request.device, UNLOCK, seconds, request.by, origin)
+        return fx
+
+    def _refuse_command(self, request: CommandRequest, reason: str, details: dict[str, object],
+                        now: datetime, fx: Effects) -> Effects:
+        log.warning("%s of %s asked by %s (%s) refused: %s", request.command, request.device, request.by,
+                    details["origin"], reason)
+        fx.refused.append(reason)
+        fx.audit.append(AuditRecord(now, request.by, f"command.{request.command}_refused",
+                                    f"device:{request.device}", {**details, "refused": reason}))
+        return fx
+
+    def _command_request(self, event: Event, data: CommandRequested, now: datetime, fx: Effects) -> None:
+        """A station's `command.requested`: from a station's credentials, and still fresh, or refused."""
+        request = CommandRequest(data.device, data.command, data.by, data.seconds, data.note)
+        deadline = timedelta(seconds=self.config.access.unlock_deadline_s)
+        age = (now - event.time).total_seconds()
+        if not self._is_station(event.device, self.state.rules.kinds.get(event.source)):
+            reason = f"{event.device} is not a guard station"
+        elif now - event.time > deadline:
+            reason = f"the request is {age:.0f} s old (sent only within {deadline.total_seconds():g} s)"
+        else:
+            fx.extend(self.command(request, now, origin=event.source))
+            return
+        self._refuse_command(request, reason, {"origin": event.source, "command": data.command}, now, fx)
 
     def tick(self, now: datetime) -> Effects:
         """The clock: shelves that ran out, escalations, silent devices, visitors after closing."""

@@ -5,7 +5,7 @@ stored in the step's transaction, and published only after that transaction comm
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
@@ -68,7 +68,7 @@ def office_for(
     enqueue: Enqueue | None = None,
     wake_notifier: Callable[[], None] | None = None,
     hooks: Sequence[BatchHook] = (),
-    stations: frozenset[str] | None = None,
+    stations: Container[str] | None = None,
 ) -> Callable[[Host], OfficeRuntime]:
     """How a central service builds its back office (pass as `CentralService(office=...)`)."""
 
@@ -93,7 +93,7 @@ class OfficeRuntime:
         enqueue: Enqueue | None = None,
         wake_notifier: Callable[[], None] | None = None,
         hooks: Sequence[BatchHook] = (),
-        stations: frozenset[str] | None = None,
+        stations: Container[str] | None = None,
     ) -> None:
         """Wire to `store`; `emit` makes events of the service's own source; `hooks` see each batch.
 

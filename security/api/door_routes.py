@@ -1,0 +1,52 @@
+"""Door commands through the API: a guard asks, the central service checks, audits, sends and records."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from broker.schemas import CommandSent
+from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
+from security.backoffice.engine import UNLOCK, CommandRequest
+
+DoorCommands = Callable[[CommandRequest], CommandSent | str]
+"""The central service's way to send a person's command: what it sent, or why it refused."""
+
+MAX_UNLOCK_S = 600.0
+
+
+def _seconds(value: object) -> float | None:
+    """The `seconds` of an unlock body (absent: the service's default); ApiError 400 when wrong."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError(400, f"seconds: must be a number, got {value!r}")
+    if not 0 < value <= MAX_UNLOCK_S:
+        raise ApiError(400, f"seconds: more than 0 and at most {MAX_UNLOCK_S:g}, got {value!r}")
+    return float(value)
+
+
+def unlock(app: App, req: Request) -> Response:
+    """POST /api/doors/{device}/unlock `{seconds, note}`: the service unlocks a door device for a while."""
+    commands = app.door_commands
+    if commands is None:
+        raise ApiError(503, "the central service does not run in this process")
+    doc = req.json()
+    note = text_field(doc, "note")
+    if note is not None and len(note) > 200:
+        raise ApiError(400, "note: at most 200 characters")
+    by = f"api:{req.caller.name if req.caller else 'anonymous'}"
+    request = CommandRequest(req.params["device"], UNLOCK, by, _seconds(doc.get("seconds")), note)
+    try:
+        outcome = commands(request)
+    except TimeoutError:
+        raise ApiError(503, "the central service did not take the command in time: not sent") from None
+    if isinstance(outcome, str):
+        raise ApiError(409, outcome)
+    return json_response({"device": outcome.device, "command": outcome.command,
+                          "command_id": outcome.command_id, "seconds": outcome.seconds, "door": outcome.door,
+                          "expires": outcome.expires.isoformat(), "by": outcome.by}, 202)
+
+
+ROUTES = (Route("POST", "/api/doors/{device}/unlock", "guard", unlock),)
+"""Door routes; guards may unlock a door, as they may at a station."""
