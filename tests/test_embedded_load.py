@@ -31,10 +31,10 @@ def site(tmp_path: Path) -> Iterator[tuple[SecuredSite, Path]]:
     """An authenticated embedded broker (the demo's configuration) knowing 100 devices."""
     store = CredentialStore(tmp_path / "credentials.json")
     store.ensure("service", Role.SERVICE)
-    store.ensure("flow", Role.DEVICE)
+    store.ensure("flow", Role.READER)
     store.ensure("station-1", Role.STATION)
     for n in range(DEVICES):
-        store.ensure(f"dev-{n:03d}", Role.DEVICE)
+        store.ensure(f"dev-{n:03d}", Role.READER)
     principals = store.principals()
     log = tmp_path / "broker.log"
     with EmbeddedBroker(port=free_port(), site=SITE, principals=principals, log_file=log) as broker:
@@ -51,17 +51,17 @@ def test_a_hundred_devices_connect_at_once_while_events_flow(
     site: tuple[SecuredSite, Path], mqtt_client: MqttClientFactory
 ) -> None:
     secured, log = site
-    service = mqtt_client(secured.url_for("service"), f"{SITE}-service")
+    service = mqtt_client(secured.url_for("service"), f"service@{SITE}")
     assert not service.subscribe(f"{ROOT}/+/event/#").is_failure
     assert not service.subscribe(f"{ROOT}/+/status").is_failure
     # A second reader of the same events, on a filter of its own placed after the service's in
     # amqtt's map: a broadcast whose walk of the map broke off never reached it.
-    station = mqtt_client(secured.url_for("station-1"), f"{SITE}-station-1")
+    station = mqtt_client(secured.url_for("station-1"), f"station-1@{SITE}")
     assert not station.subscribe(f"{ROOT}/+/event/badge.read").is_failure
 
     # A steady stream from one source for as long as the storm lasts: every broadcast of it
     # walks the subscription map while the devices below add their own filters to it.
-    flow = mqtt_client(secured.url_for("flow"), f"{SITE}-flow")
+    flow = mqtt_client(secured.url_for("flow"), f"flow@{SITE}")
     storm_over = threading.Event()
     flow_sent: list[bytes] = []
     failures: list[str] = []
@@ -83,7 +83,7 @@ def test_a_hundred_devices_connect_at_once_while_events_flow(
 
     def device(name: str) -> None:
         try:
-            probe = mqtt_client(secured.url_for(name), f"{SITE}-{name}", connect=False)
+            probe = mqtt_client(secured.url_for(name), f"{name}@{SITE}", connect=False)
             devices[name] = probe
             start.wait()
             code = probe.connect(timeout=WAIT_S)
