@@ -154,7 +154,9 @@ def test_no_json_body_makes_a_500(db_site: Site, route: tuple[str, str], body: d
     """Any JSON object with the routes' field names and any values (surrogates, NUL, NaN too): never 500."""
     method, path = route
     reply = db_site.call(method, path, data=json.dumps(body).encode())
-    assert reply.status < 500, (method, path, body, reply.raw)
+    # 503 is the one 5xx a sound body may get: door commands need the central service, absent here
+    unavailable = path.startswith("/api/doors/") and reply.status == 503
+    assert reply.status < 500 or unavailable, (method, path, body, reply.raw)
 
 
 def _request_from(address: str, site: Site, path: str, token: str) -> int:

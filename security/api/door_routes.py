@@ -28,15 +28,16 @@ def _seconds(value: object) -> float | None:
 
 def unlock(app: App, req: Request) -> Response:
     """POST /api/doors/{device}/unlock `{seconds, note}`: the service unlocks a door device for a while."""
-    commands = app.door_commands
-    if commands is None:
-        raise ApiError(503, "the central service does not run in this process")
-    doc = req.json()
+    doc = req.json()  # a malformed body is 400 whether or not a service runs here
     note = text_field(doc, "note")
     if note is not None and len(note) > 200:
         raise ApiError(400, "note: at most 200 characters")
+    seconds = _seconds(doc.get("seconds"))
+    commands = app.door_commands
+    if commands is None:
+        raise ApiError(503, "the central service does not run in this process")
     by = f"api:{req.caller.name if req.caller else 'anonymous'}"
-    request = CommandRequest(req.params["device"], UNLOCK, by, _seconds(doc.get("seconds")), note)
+    request = CommandRequest(req.params["device"], UNLOCK, by, seconds, note)
     try:
         outcome = commands(request)
     except TimeoutError:
