@@ -67,14 +67,14 @@ def test_migration_builds_the_models_and_is_a_no_op_the_second_time(db_url: str)
     with open_store(db_url) as first:
         first.store_batch([badge(1)], T0)
         engine = first.engine
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
         assert {"events", "dead_letters", "device_status", "watermarks"} <= set(
             inspect(engine).get_table_names()
         )
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     with open_store(db_url) as again:  # upgrading an up-to-date log changes nothing
-        assert current_revision(again.engine) == "0003"
+        assert current_revision(again.engine) == "0004"
         assert again.count_events() == 1
 
 
@@ -203,7 +203,7 @@ def test_values_the_database_cannot_hold_become_dead_letters(store: EventStore) 
 def test_occupied_counts_everything_that_holds_a_seq() -> None:
     a, b = badge(1), badge(2, device="reader-2")
     result = BatchResult(stored=(a,), duplicates=(b,))
-    assert result.occupied() == {READER: {1}, "gatehouse/lobby/reader-2": {2}}
+    assert result.occupied() == {(READER, ""): {1}, ("gatehouse/lobby/reader-2", ""): {2}}
 
 
 @settings(max_examples=40, deadline=None, database=None)
@@ -246,15 +246,18 @@ def test_watermarks_round_trip_and_never_move_back(store: EventStore) -> None:
     store.save_watermarks({READER: 5, "gatehouse/lobby/kiosk-1": 2})
     store.save_watermarks({READER: 3})
     store.save_watermarks({"gatehouse/lobby/kiosk-1": 9})
-    assert store.load_watermarks() == {READER: 5, "gatehouse/lobby/kiosk-1": 9}
+    store.save_watermarks({(READER, "b1e2"): 1})
+    kiosk = ("gatehouse/lobby/kiosk-1", "")
+    assert store.load_watermarks() == {(READER, ""): 5, kiosk: 9, (READER, "b1e2"): 1}
+    assert store.current_incarnations()[READER] == "b1e2"  # the one that moved last
 
 
 def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
-    def marks(result: BatchResult) -> dict[str, int]:
+    def marks(result: BatchResult) -> dict[tuple[str, str], int]:
         return {s: max(seqs) for s, seqs in result.occupied().items()}
 
     store.store_batch([badge(1), badge(2)], T0, watermarks=marks)
-    assert store.load_watermarks() == {READER: 2}
+    assert store.load_watermarks() == {(READER, ""): 2}
 
     def broken(_: BatchResult) -> dict[str, int]:
         raise RuntimeError("service crashed mid-batch")
@@ -263,7 +266,7 @@ def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
         store.store_batch([badge(3)], T0, watermarks=broken)
     assert store.count_events() == 2  # the whole batch rolled back
     store.store_batch([badge(3)], T0, watermarks={READER: 3})
-    assert store.load_watermarks() == {READER: 3}
+    assert store.load_watermarks() == {(READER, ""): 3}
 
 
 def test_status_is_replaced_per_source(store: EventStore) -> None:
