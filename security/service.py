@@ -30,6 +30,7 @@ from broker.messages import Ack, Status
 from broker.schemas import ClockSkewed, Data, DeliveryGap, DeliveryReset
 from security.backoffice.engine import BackOffice, Effects
 from security.backoffice.runtime import Host, OfficeRuntime, Step
+from security.ingest_health import IngestHealth
 from security.storage import BatchResult, EventStore, Rejected
 from security.storage.batch import first_line
 from security.storage.records import Stream
@@ -66,22 +67,6 @@ class Stats:
     restarts: int = 0
     offline: set[str] = field(default_factory=set)
     skewed: set[str] = field(default_factory=set)
-
-
-@dataclass(slots=True, frozen=True)
-class IngestHealth:
-    """Whether ingest runs and stores, how long ago it last stored a batch, what waits in its inbox."""
-
-    running: bool
-    storing: bool
-    last_batch_age_s: float | None
-    inbox: int
-    restarts: int
-
-    @property
-    def ok(self) -> bool:
-        """Ingest runs and the store takes its batches."""
-        return self.running and self.storing
 
 
 class CentralService:

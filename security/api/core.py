@@ -14,6 +14,7 @@ from typing import Any
 
 from security.alarms import Action, Output
 from security.incidents import IncidentDesk
+from security.ingest_health import IngestHealth
 from security.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change
@@ -85,6 +86,8 @@ class App:
     incidents: IncidentDesk | None = None
     invitations: InvitationDesk | None = None
     picks: Picks = field(default_factory=Picks)
+    ingest: Callable[[], IngestHealth] | None = None
+    """How the central service's ingest is doing (None: this process runs no ingest)."""
 
     def incident_desk(self) -> IncidentDesk:
         """The incident desk; ApiError 503 when this process serves no incidents."""
