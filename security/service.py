@@ -214,7 +214,9 @@ class CentralService:
                 self._process(batch)
             if self._republish.is_set() and not self._marks_stale:
                 self._republish.clear()
-                self._publish_acks(self._marks.marks())
+                # one retained watermark per device: its current incarnation's
+                self._publish_acks({s: m for s, m in self._marks.marks().items()
+                                    if self._current.get(s[0], s[1]) == s[1]})
             self._run_calls()
             if stopping:
                 self._fail_calls()
@@ -373,6 +375,8 @@ class CentralService:
                 if self._marks.add(stream, seqs, clock):
                     changed[stream] = self._marks.get(stream)
             moved.update(changed)
+            for source, incarnation in changed:  # a watermark that moved is its source's current one
+                self._current[source] = incarnation
             return changed
 
         def within(conn: Connection, result: BatchResult) -> None:
@@ -476,10 +480,9 @@ class CentralService:
                 for_source=source, skew_s=round(skew, 3), device_time=event_time, received_at=received)))
 
     def _publish_acks(self, marks: dict[Stream, int]) -> None:
+        """Publish watermarks; each carries its incarnation, and a device heeds only its own."""
         now = self._clock()
         for (source, incarnation), mark in marks.items():
-            if self._current.setdefault(source, incarnation) != incarnation:
-                continue  # a source that started over hears only its current incarnation's watermark
             _, site, device = source.split("/")
             self.bus.publish(topics.ack(site, device), Ack(mark, incarnation).encode(), qos=1, retain=True)
             self._last_ack[(source, incarnation)] = now
