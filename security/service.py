@@ -30,13 +30,15 @@ from broker.messages import Ack, Status
 from broker.schemas import ClockSkewed, Data, DeliveryGap, DeliveryReset
 from security.backoffice.engine import BackOffice, Effects
 from security.backoffice.runtime import Host, OfficeRuntime, Step
-from security.ingest_health import IngestHealth
+from security.ingest import IngestHealth, SkewWatch, Stats
 from security.storage import BatchResult, EventStore, Rejected
 from security.storage.batch import first_line
 from security.storage.records import Stream
 from security.watermarks import Watermarks
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MAX_CLOCK_SKEW_S", "SERVICE_DEVICE", "CentralService", "IngestHealth", "Stats"]
 
 SERVICE_DEVICE = "central"
 WAKE = ("", b"")
@@ -50,23 +52,6 @@ STALLED_S = 30.0
 RESTART_DELAY_S = 1.0
 OUTAGES = (OperationalError, InterfaceError, DisconnectionError)
 """What the database raises when it is down or unreachable, rather than refusing one message."""
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters of what the service has done since it started."""
-
-    received: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    dead_letters: int = 0
-    statuses: int = 0
-    batches: int = 0
-    gaps: int = 0
-    resets: int = 0
-    restarts: int = 0
-    offline: set[str] = field(default_factory=set)
-    skewed: set[str] = field(default_factory=set)
 
 
 class CentralService:
@@ -105,7 +90,7 @@ class CentralService:
         self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
         self._own_source = topics.source(site, SERVICE_DEVICE)
         self._own_seq = 0
-        self._max_skew = max_clock_skew_s
+        self._skew = SkewWatch(max_clock_skew_s)
         self._marks: Watermarks[Stream] = Watermarks()
         self._current: dict[str, str] = {}  # per source, the incarnation its acks are for
         self._resets_told: set[Stream] = set()
@@ -360,6 +345,9 @@ class CentralService:
     ) -> None:
         """Store `events` in one transaction with the watermarks they (and `poisoned`) move."""
 
+        changed: dict[Stream, int] = {}
+        seen: set[Stream] = set()
+
         def advance(result: BatchResult) -> dict[Stream, int]:
             # runs inside the batch's transaction, so watermarks commit with the events; a
             # dead-lettered event with a sound envelope fills its seq too, or the mark would stick
@@ -367,16 +355,12 @@ class CentralService:
             taken = result.occupied()
             for stream, seqs in poisoned.items():
                 taken.setdefault(stream, set()).update(seqs)
-            changed: dict[Stream, int] = {}
             for stream, seqs in taken.items():
                 if stream[0] == self._own_source:
                     continue  # the back office writes its own events outside the batch's result
-                touched.add(stream)
+                seen.add(stream)
                 if self._marks.add(stream, seqs, clock):
                     changed[stream] = self._marks.get(stream)
-            moved.update(changed)
-            for source, incarnation in changed:  # a watermark that moved is its source's current one
-                self._current[source] = incarnation
             return changed
 
         def within(conn: Connection, result: BatchResult) -> None:
@@ -384,6 +368,11 @@ class CentralService:
                 self.office.on_batch(conn, result.stored, now)
 
         outcome = self.store.store_batch(events, now, watermarks=advance, within=within)
+        # committed: only now may these watermarks be published
+        moved.update(changed)
+        touched.update(seen)
+        for source, incarnation in changed:  # a watermark that moved is its source's current one
+            self._current[source] = incarnation
         # the store keeps conflicting events as dead letters itself
         self.stats.stored += len(outcome.stored)
         self.stats.duplicates += len(outcome.duplicates)
@@ -466,18 +455,14 @@ class CentralService:
     def _note_skew(self, work: _Work) -> None:
         """Flag sources whose clock is off by more than the allowed skew (logged once per source)."""
         for source, (event_time, received, skew) in work.skew.items():
-            if abs(skew) <= self._max_skew:
-                if source in self.stats.skewed:
-                    self.stats.skewed.discard(source)
-                    log.info("%s: its clock agrees with ours again", source)
-                continue
-            if source in self.stats.skewed or source == self._own_source:
-                continue
-            self.stats.skewed.add(source)
-            log.warning("%s: its clock is %+.0f s from ours; its events are kept, dated by our receive time",
-                        source, skew)
-            work.own.append(self.make_own("clock.skewed", ClockSkewed(
-                for_source=source, skew_s=round(skew, 3), device_time=event_time, received_at=received)))
+            change = self._skew.observe(source, skew)
+            if change is False:
+                log.info("%s: its clock agrees with ours again", source)
+            elif change and source != self._own_source:
+                log.warning("%s: its clock is %+.0f s from ours; its events are kept, dated by our receive "
+                            "time", source, skew)
+                work.own.append(self.make_own("clock.skewed", ClockSkewed(
+                    for_source=source, skew_s=round(skew, 3), device_time=event_time, received_at=received)))
 
     def _publish_acks(self, marks: dict[Stream, int]) -> None:
         """Publish watermarks; each carries its incarnation, and a device heeds only its own."""

@@ -23,7 +23,7 @@ from broker.events import (
 )
 from broker.messages import Ack, AlarmStatus, Command, Status
 from broker.schemas import BadgeRead
-from security.ingest_health import IngestHealth
+from security.ingest import IngestHealth, SkewWatch
 from security.storage.records import PREFIX, Rejected
 from security.watermarks import Gap, Watermarks
 
@@ -165,3 +165,12 @@ def test_health_says_what_is_wrong() -> None:
 def test_times_beyond_the_range_leave_room_for_arithmetic() -> None:
     latest = parse_time("9998-12-31T23:59:59Z")
     assert latest + timedelta(days=300) > latest
+
+
+def test_a_skewed_clock_is_said_once_until_it_agrees_again() -> None:
+    watch = SkewWatch(300)
+    assert watch.observe("reader-1", 10) is None
+    assert watch.observe("reader-1", -3600) is True
+    assert watch.observe("reader-1", 9e9) is None  # still off: said once
+    assert watch.observe("reader-1", 299) is False
+    assert watch.observe("reader-1", 301) is True

@@ -14,7 +14,7 @@ from typing import Any
 
 from security.alarms import Action, Output
 from security.incidents import IncidentDesk
-from security.ingest_health import IngestHealth
+from security.ingest import IngestHealth
 from security.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change

@@ -27,7 +27,7 @@ from security.api.core import (
     error_response,
 )
 from security.incidents import IncidentDesk
-from security.ingest_health import IngestHealth
+from security.ingest import IngestHealth
 from security.invitations import InvitationDesk
 from security.storage import EventStore, StorageError
 from security.storage.people import DuplicateError, NotFoundError, PeopleError
