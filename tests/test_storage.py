@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
@@ -21,7 +22,13 @@ from broker.events import Event, encode, make_event
 from broker.messages import Status
 from broker.schemas import BadgeRead, DoorChange, HostNotified
 from security.storage import BatchResult, EventStore, Rejected, StorageError, open_store
-from security.storage.engine import current_revision, head_revision, make_engine, normalize_url
+from security.storage.engine import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    normalize_url,
+)
 from security.storage.models import Base
 
 T0 = datetime(2026, 11, 22, 8, 15, 2, 113456, tzinfo=UTC)
@@ -53,6 +60,29 @@ def store(db_url: str) -> Iterator[EventStore]:
     """A migrated, empty store (closed at teardown)."""
     with open_store(db_url) as opened:
         yield opened
+
+
+def test_a_log_from_before_incarnations_upgrades_with_its_events_as_incarnation_none(db_url: str) -> None:
+    """0003 -> 0004 keeps every event and watermark, as incarnation '', and the new key works."""
+    engine = make_engine(normalize_url(db_url))
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(text(
+            "INSERT INTO events (event_id, source, seq, type, time, received_at, site, device, data) "
+            "VALUES ('e-1', :source, 1, 'badge.read', :t, :t, 'lobby', 'reader-1', :data)"),
+            {"source": READER, "t": T0.replace(tzinfo=None), "data": '{"credential": "0A", "reader": 1}'})
+        conn.execute(text("INSERT INTO watermarks (source, seq) VALUES (:source, 1)"), {"source": READER})
+    engine.dispose()
+    with open_store(db_url) as store:
+        assert store.load_watermarks() == {(READER, ""): 1}
+        (old,) = store.query_events()
+        assert (old.id, old.incarnation, old.seq) == ("e-1", "", 1)
+        again = make_event("lobby", "reader-1", "badge.read", 1, BadgeRead(credential="0B", reader=1),
+                           incarnation="b1e2")
+        assert store.store_batch([again], T0).stored == (again,)  # seq 1 of a new incarnation is free
+        assert store.stored_seqs_above(READER, 0, "b1e2") == [1]
 
 
 def ids(events: tuple[Event, ...] | list[Event]) -> list[str]:
