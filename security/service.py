@@ -330,7 +330,8 @@ class CentralService:
             self.store.add_dead_letters(work.dead, now)
             self.stats.dead_letters += len(work.dead)
             first = work.dead[0]
-            log.warning("%d dead letter(s) kept; first on %s: %s", len(work.dead), first[0], first[2])
+            # what a sender wrote is logged escaped (%r): a newline in it cannot forge a log line
+            log.warning("%d dead letter(s) kept; first on %r: %r", len(work.dead), first[0], first[2])
         self.stats.batches += 1
         # a source that sends what is already stored did not get our ack: say it again (at most
         # once a second per source), or it would resend for ever
@@ -403,7 +404,7 @@ class CentralService:
             event = events[0]
             topic, payload = work.raw.get(event.id, (event.topic, b""))
             reason = f"could not be stored or handled: {type(exc).__name__}: {first_line(exc)}"
-            log.warning("event %s of %s: %s", event.id, event.source, reason)
+            log.warning("event %r of %s: %r", event.id, event.source, reason)
             work.dead.append(Rejected(topic, payload, reason, event.source))
             if event.source != self._own_source:
                 work.poisoned.setdefault(_stream(event), set()).add(event.seq)
@@ -477,7 +478,7 @@ class CentralService:
             return
         if status.state == "offline" and source not in self.stats.offline:
             self.stats.offline.add(source)
-            log.warning("%s is offline (%s)", source, status.detail or "no reason given")
+            log.warning("%s is offline (%r)", source, status.detail or "no reason given")
         elif status.state == "online" and source in self.stats.offline:
             self.stats.offline.discard(source)
             log.info("%s is back online", source)
