@@ -100,6 +100,7 @@ class CentralService:
         self._beat = clock()  # the writer's last time round its loop
         self._last_batch: float | None = None
         self._crashed = False
+        self._reviving = threading.Lock()
         self._stop = threading.Event()
         self._store_failing = False
         # what nobody would send again if a batch fails: held for the next try (writer thread only)
@@ -172,6 +173,23 @@ class CentralService:
 
     def _enqueue(self, topic: str, payload: bytes) -> None:
         self._inbox.put((topic, payload))
+        writer = self._thread
+        if writer is not None and not writer.is_alive() and not self._stop.is_set():
+            self._revive()
+
+    def _revive(self) -> None:
+        """Start the writer again after its thread ended on something its own loop could not catch."""
+        with self._reviving:
+            writer = self._thread
+            if writer is None or writer.is_alive() or self._stop.is_set():
+                return
+            self.stats.restarts += 1
+            if not self._crashed:
+                log.error("the central writer thread ended; starting it again")
+            self._crashed = True
+            self._marks_stale = True
+            self._thread = threading.Thread(target=self._supervise, name="central-writer", daemon=True)
+            self._thread.start()
 
     def _supervise(self) -> None:
         """Run the writer; if it stops on an error anyway, log it once and start it again."""

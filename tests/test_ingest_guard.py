@@ -47,12 +47,13 @@ class FlakyClock:
     def __init__(self) -> None:
         """Not armed."""
         self.armed = threading.Event()
+        self.failure: BaseException = RuntimeError("the clock broke")
 
     def __call__(self) -> float:
-        """The time; raises once on the writer thread after `armed` is set."""
+        """The time; raises `failure` once on the writer thread after `armed` is set."""
         if self.armed.is_set() and threading.current_thread().name == "central-writer":
             self.armed.clear()
-            raise RuntimeError("the clock broke")
+            raise self.failure
         return time.monotonic()
 
 
@@ -156,6 +157,26 @@ def test_a_writer_that_stops_anyway_is_restarted_and_logged_once(
         wait_until(lambda: source.pending() == 0, 10, "storing after the restart")
         assert central.health().running
     assert caplog.text.count("the central writer stopped (RuntimeError: the clock broke)") == 1
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # SystemExit, on purpose
+def test_a_writer_thread_that_ends_is_started_again_by_the_next_message(
+    mosquitto_url: MqttUrl, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    site = unique_site()
+    clock = FlakyClock()
+    clock.failure = SystemExit(3)  # not an Exception: the writer's own loop lets it end the thread
+    caplog.set_level(logging.ERROR, logger="security.service")
+    with service(mosquitto_url, sqlite_url, site, clock=clock) as central, \
+            event_source(mosquitto_url, tmp_path, site, "reader-1") as source:
+        clock.armed.set()
+        wait_until(lambda: not central.health().running, 10, "the writer thread ended")
+        assert central.health().problem == "ingest is not running"
+        source.emit("badge.read", BadgeRead(credential="0A", reader=1))
+        wait_until(lambda: source.pending() == 0, 10, "storing after the thread was started again")
+        assert central.health().ok
+        assert central.stats.restarts == 1
+    assert caplog.text.count("the central writer thread ended; starting it again") == 1
 
 
 def test_health_reports_ingest_and_answers_503_once_it_stops(
