@@ -87,6 +87,7 @@ class EventRow(Base):
         Index("ix_events_time", "time"),
         Index("ix_events_type_time", "type", "time"),
         Index("ix_events_source_time", "source", "time"),
+        Index("ix_events_type_received_at", "type", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -3,7 +3,8 @@
 Events become unique on (source, incarnation, seq) instead of (source, seq), and watermarks are
 kept per (source, incarnation) with the time each last moved. Dead letters gain the size and
 SHA-256 of the payload as it arrived (a payload too large or too deep keeps only its first bytes).
-Rows from before keep the incarnation '' (a source from before incarnations).
+Rows from before keep the incarnation '' (a source from before incarnations). Events are indexed by
+type and receive time: the muster list and retention go by the service's clock, not the device's.
 
 Revision ID: 0004
 Revises: 0003
@@ -33,6 +34,7 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             op.f("uq_events_source_incarnation_seq"), ["source", "incarnation", "seq"]
         )
+    op.create_index("ix_events_type_received_at", "events", ["type", "received_at"])
     with op.batch_alter_table("watermarks") as batch:
         batch.add_column(sa.Column("incarnation", sa.String(length=64), server_default="", nullable=False))
         batch.add_column(sa.Column("updated_at", TIME, nullable=True))
@@ -53,6 +55,7 @@ def downgrade() -> None:
         batch.create_primary_key(op.f("pk_watermarks"), ["source"])
         batch.drop_column("updated_at")
         batch.drop_column("incarnation")
+    op.drop_index("ix_events_type_received_at", table_name="events")
     with op.batch_alter_table("events") as batch:
         batch.drop_constraint("uq_events_source_incarnation_seq", type_="unique")
         batch.create_unique_constraint(op.f("uq_events_source_seq"), ["source", "seq"])
