@@ -50,6 +50,10 @@ EXAMPLES: dict[str, s.Data] = {
     ),
     "device.fault": s.DeviceFault(fault="paper_out", detail="label roll empty"),
     "delivery.gap": s.DeliveryGap(for_source="gatehouse/lobby/reader-1", missing_from=41, missing_to=43),
+    "delivery.reset": s.DeliveryReset(for_source="gatehouse/lobby/reader-1", incarnation="9b2c41d07e5f",
+                                      previous=["4e7a10c2d9b3"], first_seq=1),
+    "clock.skewed": s.ClockSkewed(for_source="gatehouse/lobby/reader-1", skew_s=-3600.0,
+                                  device_time=datetime(2026, 11, 22, 8, 30, tzinfo=UTC), received_at=_T),
     "alarm.raised": s.AlarmRaised(
         alarm_id="a-102", rule="door-forced", priority=s.Priority.HIGH,
         summary="Door server-room forced open", cause=("6f1c-2b",),

@@ -56,6 +56,8 @@ EMITTERS: dict[str, frozenset[Kind]] = {
     # devices and delivery
     "device.fault": EDGE,
     "delivery.gap": frozenset(),
+    "delivery.reset": frozenset(),
+    "clock.skewed": frozenset(),
     # alarms, commands and incidents: stations ask, the service acts and records
     "alarm.raised": frozenset(),
     "alarm.acknowledged": frozenset(),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
-from broker.events import ContractError, format_time
+from broker.events import INCARNATION, ContractError, format_time, load_json, parse_time
 
 State = Literal["online", "offline"]
 
@@ -38,31 +38,44 @@ class Status:
         if state not in ("online", "offline"):
             raise ContractError(f"status state must be 'online' or 'offline', got {state!r}")
         since = doc.get("since")
+        kind, detail = doc.get("kind", "device"), doc.get("detail")
+        if not isinstance(kind, str) or not 1 <= len(kind) <= 64:
+            raise ContractError(f"status kind must be a string of 1 to 64 characters, got {str(kind)[:80]!r}")
         return cls(
             state=state,
-            kind=str(doc.get("kind", "device")),
-            since=datetime.fromisoformat(since).astimezone(UTC) if isinstance(since, str) else None,
-            detail=str(doc["detail"]) if doc.get("detail") else None,
+            kind=kind,
+            since=parse_time(since, "status since") if since is not None else None,
+            detail=str(detail)[:500] if detail else None,
         )
 
 
 @dataclass(slots=True, frozen=True)
 class Ack:
-    """Delivery watermark: every seq up to `seq` of that source is stored."""
+    """Delivery watermark: every seq up to `seq` of that source's `incarnation` is stored.
+
+    An ack without an incarnation is for a source from before incarnations ('').
+    """
 
     seq: int
+    incarnation: str = ""
 
     def encode(self) -> bytes:
         """Wire payload."""
-        return json.dumps({"seq": self.seq}).encode()
+        doc: dict[str, Any] = {"seq": self.seq}
+        if self.incarnation:
+            doc["incarnation"] = self.incarnation
+        return json.dumps(doc).encode()
 
     @classmethod
     def decode(cls, payload: bytes) -> Ack:
         """Parse a watermark payload."""
-        seq = _object(payload, "ack").get("seq")
+        doc = _object(payload, "ack")
+        seq, incarnation = doc.get("seq"), doc.get("incarnation", "")
         if type(seq) is not int or seq < 0:
             raise ContractError(f"ack seq must be an integer >= 0, got {seq!r}")
-        return cls(seq)
+        if not isinstance(incarnation, str) or (incarnation and not INCARNATION.match(incarnation)):
+            raise ContractError(f"ack incarnation must match {INCARNATION.pattern}, got {incarnation!r}")
+        return cls(seq, incarnation)
 
 
 @dataclass(slots=True, frozen=True)
@@ -93,14 +106,7 @@ class Command:
         args = doc.get("args", {})
         if not isinstance(args, dict):
             raise ContractError("command args must be an object")
-        try:
-            parsed = datetime.fromisoformat(expires)
-        except ValueError:
-            raise ContractError(f"command expires {expires!r} is not RFC 3339") from None
-        if parsed.tzinfo is None:  # a zoneless time would be read as the device's local time
-            raise ContractError(f"command expires {expires!r} has no time zone")
-        when = parsed.astimezone(UTC)
-        return cls(cid, name, when, args)
+        return cls(cid, name, parse_time(expires, "command expires"), args)
 
 
 AlarmStateName = Literal["unacknowledged", "acknowledged", "shelved", "resolved"]
@@ -179,29 +185,18 @@ class AlarmStatus:
                 shelved_until=_time(until, "shelved_until") if until is not None else None,
                 cause=tuple(str(c) for c in doc.get("cause", ())), history=history,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             if isinstance(exc, ContractError):
                 raise
             raise ContractError(f"alarm payload is incomplete or mistyped: {exc!r}") from None
 
 
 def _time(value: Any, what: str) -> datetime:
-    if not isinstance(value, str):
-        raise ContractError(f"alarm {what} must be an RFC 3339 string")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ContractError(f"alarm {what} {value!r} is not RFC 3339") from None
-    if parsed.tzinfo is None:
-        raise ContractError(f"alarm {what} {value!r} has no time zone")
-    return parsed.astimezone(UTC)
+    return parse_time(value, f"alarm {what}")
 
 
 def _object(payload: bytes, what: str) -> dict[str, Any]:
-    try:
-        doc = json.loads(payload)
-    except ValueError as exc:
-        raise ContractError(f"{what} payload is not JSON: {exc}") from exc
+    doc = load_json(payload, what)
     if not isinstance(doc, dict):
         raise ContractError(f"{what} payload must be a JSON object")
     return doc

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS incarnation (id TEXT NOT NULL);
 """
 
 
@@ -53,8 +55,21 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
             self._db.executescript(_SCHEMA)
+            self.incarnation = self._incarnation()
         except (sqlite3.Error, OSError) as exc:
             raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
+
+    def _incarnation(self) -> str:
+        """This outbox's incarnation: made with it, so a wiped or replaced outbox is a new one.
+
+        An outbox from before incarnations (events already counted) keeps '' and its seq.
+        """
+        row = self._db.execute("SELECT id FROM incarnation").fetchone()
+        if row is not None:
+            return str(row[0])
+        made = "" if self._meta("last_seq") else uuid.uuid4().hex[:16]
+        self._db.execute("INSERT INTO incarnation (id) VALUES (?)", (made,))
+        return made
 
     def _meta(self, key: str) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -93,10 +108,14 @@ class Outbox:
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("ROLLBACK")
 
-    def acknowledge(self, watermark: int) -> int:
-        """Forget every event up to `watermark`; return how many were removed."""
+    def acknowledge(self, watermark: int, incarnation: str = "") -> int:
+        """Forget every event up to `watermark` of `incarnation`; return how many were removed.
+
+        A watermark of another incarnation (the service's ack of this device's previous outbox,
+        still retained) says nothing about this outbox's events and is ignored.
+        """
         with self._lock:
-            if watermark <= self._meta("watermark"):
+            if incarnation != self.incarnation or watermark <= self._meta("watermark"):
                 return 0
             try:
                 self._db.execute("BEGIN IMMEDIATE")

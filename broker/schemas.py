@@ -285,6 +285,24 @@ class CommandSent(Data):
     note: Text | None = None
 
 
+class DeliveryReset(Data):
+    """The central service saw a source start over: a new outbox (incarnation) counting its seq anew."""
+
+    for_source: Text
+    incarnation: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+    previous: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=16)
+    first_seq: int = Field(ge=1)
+
+
+class ClockSkewed(Data):
+    """A source's clock is further from the central service's than the allowed skew (kept, not trusted)."""
+
+    for_source: Text
+    skew_s: float
+    device_time: datetime
+    received_at: datetime
+
+
 # alarms and incidents
 class AlarmRaised(Data):
     """A rule raised an alarm."""
@@ -380,6 +398,8 @@ SCHEMAS: dict[str, type[Data]] = {
     "camera.snapshot": CameraSnapshot,
     "device.fault": DeviceFault,
     "delivery.gap": DeliveryGap,
+    "delivery.reset": DeliveryReset,
+    "clock.skewed": ClockSkewed,
     "alarm.raised": AlarmRaised,
     "alarm.acknowledged": AlarmAction,
     "alarm.shelved": AlarmShelved,

@@ -69,7 +69,8 @@ class EventSource:
     def emit(self, event_type: str, data: Data) -> Event:
         """Store the event durably, then publish it; raise OutboxError if it cannot be stored."""
         event, payload = self.outbox.append(
-            lambda seq: make_event(self.site, self.device, event_type, seq, data)
+            lambda seq: make_event(self.site, self.device, event_type, seq, data,
+                                   incarnation=self.outbox.incarnation)
         )
         if event.seq == self.outbox.watermark + 1:
             self._last_progress = self._clock()  # nothing older waits: start the quiet clock now
@@ -87,7 +88,11 @@ class EventSource:
         except ContractError as exc:
             log.warning("ignoring bad watermark for %s: %s", self.device, exc)
             return
-        if self.outbox.acknowledge(ack.seq):
+        if ack.incarnation != self.outbox.incarnation:
+            log.debug("%s: ignoring the watermark of incarnation %r (ours is %r)",
+                      self.device, ack.incarnation, self.outbox.incarnation)
+            return
+        if self.outbox.acknowledge(ack.seq, ack.incarnation):
             self._last_progress = self._clock()
             self._delay = self._base_delay
 

@@ -2,7 +2,7 @@
 delivery, the HTTP API and the nightly retention run, started and stopped together.
 
 `gatehouse serve` and `gatehouse demo` both run a `Central`; the settings come from the sections
-of the TOML file (`[access]`, `[alarms]`, `[notify]`, `[retention]`, `[api]`).
+of the TOML file (`[access]`, `[alarms]`, `[notify]`, `[retention]`, `[api]`, `[ingest]`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ CALL_TIMEOUT_S = 15.0
 """How long an API request waits for the service to apply an action."""
 
 
+class IngestSection(BaseModel):
+    """`[ingest]`: how the central service takes in events."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_clock_skew_s: float = Field(
+        default=300.0, gt=0, description="Seconds a device's event time may differ from the service's "
+        "receive time before the source is flagged (`clock.skewed`); its events are kept either way.")
+
+
 class ApiSection(BaseModel):
     """`[api]`: where the HTTP API listens."""
 
@@ -63,6 +72,7 @@ class CentralConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     api: ApiSection = field(default_factory=ApiSection)
+    ingest: IngestSection = field(default_factory=IngestSection)
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], where: str = "settings") -> CentralConfig:
@@ -70,7 +80,8 @@ class CentralConfig:
         return cls(OfficeConfig.from_document(doc, where),
                    _section(NotifyConfig, doc, "notify", where),
                    _section(RetentionConfig, doc, "retention", where),
-                   _section(ApiSection, doc, "api", where))
+                   _section(ApiSection, doc, "api", where),
+                   _section(IngestSection, doc, "ingest", where))
 
     @classmethod
     def read(cls, path: str | Path | None) -> CentralConfig:
@@ -122,7 +133,8 @@ class Central:
                            wake_notifier=self.notifier.wake, hooks=(mark_invited_check_ins, hosts),
                            stations=stations)
         self.service = CentralService(url, store, site=site, gap_timeout=gap_timeout, office=build,
-                                      tick_s=config.office.alarms.tick_s, kinds=kinds)
+                                      tick_s=config.office.alarms.tick_s, kinds=kinds,
+                                      max_clock_skew_s=config.ingest.max_clock_skew_s)
         self.call_timeout_s = CALL_TIMEOUT_S
         self._direct = console_emitter(store, site)
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
@@ -132,7 +144,8 @@ class Central:
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,
                                  audit_key=self.audit_key, alarm_actions=self.act, incidents=self.incidents,
-                                 invitations=self.invitations, door_commands=self.command)
+                                 invitations=self.invitations, door_commands=self.command,
+                                 ingest=self.service.health)
         self._stop = threading.Event()
         self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
 

@@ -261,7 +261,7 @@ def mark_invited_check_ins(conn: Connection, events: Sequence[Event], now: datet
         data = event.data
         if not isinstance(data, VisitorCheckedIn) or not data.invited:
             continue
-        if not store.mark_checked_in(conn, data.visit_id, event.time):
+        if not store.mark_checked_in(conn, data.visit_id, event.service_time):
             log.info("check-in %s says invited, but no open invitation has that visit id", data.visit_id)
     return 0
 
@@ -269,7 +269,7 @@ def mark_invited_check_ins(conn: Connection, events: Sequence[Event], now: datet
 def arrival_text(data: VisitorCheckedIn, event: Event, tz: ZoneInfo) -> str:
     """`Ana Lopez from Acme is at reception (checked in 09:12 at kiosk-1)`."""
     who = f"{data.visitor_name} from {data.company}" if data.company else data.visitor_name
-    return f"{who} is at reception (checked in {event.time.astimezone(tz):%H:%M} at {event.device})"
+    return f"{who} is at reception (checked in {event.service_time.astimezone(tz):%H:%M} at {event.device})"
 
 
 def queue_host_notices(
@@ -285,7 +285,7 @@ def queue_host_notices(
         host = store.employee(conn, data.host_id)
         text = arrival_text(data, event, tz)
         payload = {
-            "type": ARRIVAL, "site": site, "at": format_time(event.time), "visit_id": data.visit_id,
+            "type": ARRIVAL, "site": site, "at": format_time(event.service_time), "visit_id": data.visit_id,
             "host_id": data.host_id, "host_name": host.name if host else data.host_name,
             "visitor_name": data.visitor_name, "company": data.company,
             "visitor_type": str(data.visitor_type), "kiosk": event.device, "text": text,

@@ -23,14 +23,15 @@ def direction_of(event: Event) -> Direction | None:
 
 
 def current_on_site(store: EventStore, now: datetime, horizon_h: float = 24) -> tuple[OnSite, ...]:
-    """Everyone on site at `now`, from the events of the last `horizon_h` hours.
+    """Everyone on site at `now`, from the events the service received in the last `horizon_h` hours.
 
-    Events stamped after `now` are kept: a device clock a little ahead must not drop someone
-    from a muster list.
+    The service's receive time decides, not the device's clock: a check-in a device dated in 2099
+    leaves the list with its check-out, and one dated last year still counts when it just came.
     """
     if horizon_h <= 0:
         raise ValueError(f"the horizon must be a positive number of hours, got {horizon_h}")
-    events = store.query_events(types=ON_SITE_TYPES, since=now - timedelta(hours=horizon_h), limit=None)
+    events = store.query_events(types=ON_SITE_TYPES, since=now - timedelta(hours=horizon_h), limit=None,
+                                by_received=True)
     with store.engine.connect() as conn:
         people = {p.id: p for p in load_directory(conn).people}
     return on_site(events, people, direction_of)

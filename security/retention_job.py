@@ -1,5 +1,8 @@
 """The retention job: anonymise visitors' personal data in stored events older than the policy allows.
 
+An event's age is counted from when the central service received it (`received_at`), never from
+the time its device wrote on it: a check-in a device dated 2099 is purged like any other.
+
 `plan_retention` (pure) decides; this module reads the candidate events, writes their new
 `data` and appends the plan's audit record in one transaction. In the same transaction it
 pseudonymises old invitations and deletes delivered (`sent`) or given-up (`failed`)
@@ -80,15 +83,15 @@ def _candidates(
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """Row keys and plan inputs of the stored events that may hold personal data past the cutoff."""
     query = (
-        select(EVENTS.c.id, EVENTS.c.event_id, EVENTS.c.type, EVENTS.c.time, EVENTS.c.data)
-        .where(EVENTS.c.type.in_(list(policy.personal)), EVENTS.c.time < policy.cutoff(now))
+        select(EVENTS.c.id, EVENTS.c.event_id, EVENTS.c.type, EVENTS.c.received_at, EVENTS.c.data)
+        .where(EVENTS.c.type.in_(list(policy.personal)), EVENTS.c.received_at < policy.cutoff(now))
         .order_by(EVENTS.c.id)
     )
     keys: list[int] = []
     records: list[dict[str, Any]] = []
     for row in conn.execute(query):
         keys.append(int(row.id))
-        records.append({"id": row.event_id, "type": row.type, "time": row.time, "data": row.data})
+        records.append({"id": row.event_id, "type": row.type, "time": row.received_at, "data": row.data})
     return keys, records
 
 

@@ -1,4 +1,11 @@
-"""The central service: stores every event once, keeps device status, dead letters and watermarks."""
+"""The central service: stores every event once, keeps device status, dead letters and watermarks.
+
+Nothing one message holds may stop it: every step on one message (decoding, sorting, storing,
+the back office's handling) is guarded, and what fails on one message makes it a dead letter.
+A batch the database refuses is stored in halves until the one event at fault is found; a
+database that is down keeps the old behaviour (nothing acked, sources resend). The writer
+thread is supervised and restarted if it stops anyway.
+"""
 
 from __future__ import annotations
 
@@ -13,41 +20,39 @@ from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from broker import topics
 from broker.bus import Bus
 from broker.config import MqttUrl
-from broker.events import ContractError, Event, decode, encode, make_event
+from broker.events import ContractError, Event, ShapeError, decode, encode, make_event
 from broker.kinds import Kind, refusal
 from broker.messages import Ack, Status
-from broker.schemas import Data, DeliveryGap
+from broker.schemas import ClockSkewed, Data, DeliveryGap, DeliveryReset
 from security.backoffice.engine import BackOffice, Effects
 from security.backoffice.runtime import Host, OfficeRuntime, Step
-from security.storage import BatchResult, EventStore
+from security.ingest import IngestHealth, SkewWatch, Stats
+from security.storage import BatchResult, EventStore, Rejected
 from security.storage.batch import first_line
+from security.storage.records import Stream
 from security.watermarks import Watermarks
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MAX_CLOCK_SKEW_S", "SERVICE_DEVICE", "CentralService", "IngestHealth", "Stats"]
 
 SERVICE_DEVICE = "central"
 WAKE = ("", b"")
 """Put in the inbox to wake the writer for a call; never stored."""
 MAX_HELD = 10_000
 """Dead letters held in memory while the store is down; beyond that the oldest are let go."""
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters of what the service has done since it started."""
-
-    received: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    dead_letters: int = 0
-    statuses: int = 0
-    batches: int = 0
-    gaps: int = 0
-    offline: set[str] = field(default_factory=set)
+MAX_CLOCK_SKEW_S = 300.0
+"""How far a device's event time may be from the service's receive time before it is flagged."""
+STALLED_S = 30.0
+"""A writer that has not come round its loop for this long is reported as not running."""
+RESTART_DELAY_S = 1.0
+OUTAGES = (OperationalError, InterfaceError, DisconnectionError)
+"""What the database raises when it is down or unreachable, rather than refusing one message."""
 
 
 class CentralService:
@@ -68,13 +73,15 @@ class CentralService:
         office: Callable[[Host], OfficeRuntime] | None = None,
         tick_s: float = 1.0,
         kinds: Callable[[str], str | None] | None = None,
+        max_clock_skew_s: float = MAX_CLOCK_SKEW_S,
     ) -> None:
         """Wire the service to a broker and a store; nothing connects before `start()`.
 
         `office` builds the back office (access decisions, alarms) on this service; without it
         the service only keeps the log. `kinds` gives a device's principal kind (None: not a
         principal); an event its kind may not emit is a dead letter. Without it (an anonymous
-        broker) every event is believed.
+        broker) every event is believed. An event whose device time is more than
+        `max_clock_skew_s` from the receive time is stored but flagged (`clock.skewed`).
         """
         self.site = site
         self.store = store
@@ -87,10 +94,17 @@ class CentralService:
         self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
         self._own_source = topics.source(site, SERVICE_DEVICE)
         self._own_seq = 0
-        self._marks = Watermarks()
+        self._skew = SkewWatch(max_clock_skew_s)
+        self._marks: Watermarks[Stream] = Watermarks()
+        self._current: dict[str, str] = {}  # per source, the incarnation its acks are for
+        self._resets_told: set[Stream] = set()
         self._marks_stale = True  # reload from the store before trusting them
         self._republish = threading.Event()  # set on (re)connection: say every watermark again
-        self._last_ack: dict[str, float] = {}
+        self._last_ack: dict[Stream, float] = {}
+        self._beat = clock()  # the writer's last time round its loop
+        self._last_batch: float | None = None
+        self._crashed = False
+        self._reviving = threading.Lock()
         self._stop = threading.Event()
         self._store_failing = False
         # what nobody would send again if a batch fails: held for the next try (writer thread only)
@@ -116,7 +130,7 @@ class CentralService:
         self.bus.subscribe(topics.all_events(self.site), self._enqueue)
         self.bus.subscribe(topics.all_statuses(self.site), self._enqueue)
         self.bus.on_connect(self._republish.set)
-        self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name="central-writer", daemon=True)
         self._thread.start()
         self.bus.start()
 
@@ -128,11 +142,21 @@ class CentralService:
             self._thread.join(timeout=30)
         self.bus.stop()
 
+    def health(self) -> IngestHealth:
+        """Ingest as it is now (any thread): running, storing, the last batch's age, the inbox depth."""
+        now = self._clock()
+        thread = self._thread
+        running = (thread is not None and thread.is_alive() and not self._stop.is_set()
+                   and now - self._beat < STALLED_S)
+        age = None if self._last_batch is None else max(0.0, now - self._last_batch)
+        return IngestHealth(running, not self._store_failing, age, self._inbox.qsize(), self.stats.restarts)
+
     def _load_marks(self) -> None:
         marks = self.store.load_watermarks()
         self._marks = Watermarks(marks)
-        for source, mark in marks.items():
-            self._marks.restore(source, self.store.stored_seqs_above(source, mark))
+        for (source, inc), mark in marks.items():
+            self._marks.restore((source, inc), self.store.stored_seqs_above(source, mark, inc))
+        self._current = self.store.current_incarnations()
         self._marks_stale = False
 
     def make_own(self, event_type: str, data: Data) -> Event:
@@ -155,16 +179,53 @@ class CentralService:
 
     def _enqueue(self, topic: str, payload: bytes) -> None:
         self._inbox.put((topic, payload))
+        writer = self._thread
+        if writer is not None and not writer.is_alive() and not self._stop.is_set():
+            self._revive()
+
+    def _revive(self) -> None:
+        """Start the writer again after its thread ended on something its own loop could not catch."""
+        with self._reviving:
+            writer = self._thread
+            if writer is None or writer.is_alive() or self._stop.is_set():
+                return
+            self.stats.restarts += 1
+            if not self._crashed:
+                log.error("the central writer thread ended; starting it again")
+            self._crashed = True
+            self._marks_stale = True
+            self._thread = threading.Thread(target=self._supervise, name="central-writer", daemon=True)
+            self._thread.start()
+
+    def _supervise(self) -> None:
+        """Run the writer; if it stops on an error anyway, log it once and start it again."""
+        while True:
+            try:
+                self._run()
+                return
+            except Exception as exc:
+                self.stats.restarts += 1
+                if not self._crashed:
+                    log.exception("the central writer stopped (%s: %s); restarting it",
+                                  type(exc).__name__, first_line(exc))
+                self._crashed = True
+                self._marks_stale = True
+                if self._stop.wait(RESTART_DELAY_S) and self._inbox.empty():
+                    self._fail_calls()
+                    return
 
     def _run(self) -> None:
         next_gap_check = next_tick = self._clock() + 1.0
         while True:
+            self._beat = self._clock()
             batch, stopping = self._take_batch(timeout=min(0.5, self._tick_s))
             if batch or self._own or self._held_dead or self._held_status:
                 self._process(batch)
             if self._republish.is_set() and not self._marks_stale:
                 self._republish.clear()
-                self._publish_acks(self._marks.marks())
+                # one retained watermark per device: its current incarnation's
+                self._publish_acks({s: m for s, m in self._marks.marks().items()
+                                    if self._current.get(s[0], s[1]) == s[1]})
             self._run_calls()
             if stopping:
                 self._fail_calls()
@@ -234,14 +295,17 @@ class CentralService:
         return batch, True
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
-        work = _Work(own=self._own, dead=self._held_dead, statuses=self._held_status, kind_of=self._kind_of)
+        now = datetime.now(UTC)
+        work = _Work(own=self._own, dead=self._held_dead, statuses=self._held_status, now=now,
+                     kind_of=self._kind_of)
         self._own, self._held_dead, self._held_status = [], [], {}
         for topic, payload in batch:
             self.stats.received += 1
             work.classify(topic, payload)
+        self._note_skew(work)
         work.events.extend(work.own)
         try:
-            self._store(work, datetime.now(UTC))
+            self._store(work, now)
         except Exception as exc:
             # the store is down or full: nothing is acked, so the sources keep and resend their
             # events; what nobody resends is held for the next try
@@ -256,8 +320,10 @@ class CentralService:
             self._held_status = work.statuses
             if self.office is not None:
                 self.office.rolled_back()
-            time.sleep(1.0)
+            self._stop.wait(1.0)
             return
+        self._last_batch = self._clock()
+        self._crashed = False
         if self._store_failing:
             self._store_failing = False
             log.info("storing events again")
@@ -269,47 +335,28 @@ class CentralService:
     def _store(self, work: _Work, now: datetime) -> None:
         if self._marks_stale:
             self._load_marks()
-        for source in {e.source for e in work.events}:
-            if source not in self._marks:  # first sight since start: learn what is stored
-                self._marks.restore(source, self.store.stored_seqs_above(source, 0))
-        moved: dict[str, int] = {}
-        touched: set[str] = set()
-
-        def advance(result: BatchResult) -> dict[str, int]:
-            # runs inside the batch's transaction, so watermarks commit with the events; a
-            # dead-lettered event with a sound envelope fills its seq too, or the mark would stick
-            clock = self._clock()
-            taken = result.occupied()
-            for source, seqs in work.poisoned.items():
-                taken.setdefault(source, set()).update(seqs)
-            for source, seqs in taken.items():
-                if source == self._own_source:
-                    continue  # the back office writes its own events outside the batch's result
-                touched.add(source)
-                if self._marks.add(source, seqs, clock):
-                    moved[source] = self._marks.get(source)
-            return moved
-
-        def within(conn: Connection, result: BatchResult) -> None:
-            if self.office is not None:
-                self.office.on_batch(conn, result.stored, now)
-
+        self._learn_streams(work)
+        moved: dict[Stream, int] = {}
+        touched: set[Stream] = set()
         # statuses first: a station's first request may come in the same batch as its status
-        self._store_statuses(work.statuses, now)
-        outcome = None
+        self._store_statuses(work, now)
         if work.events or work.poisoned:
-            outcome = self.store.store_batch(work.events, now, watermarks=advance, within=within)
-            # the store keeps conflicting events as dead letters itself
-            self.stats.stored += len(outcome.stored)
-            self.stats.duplicates += len(outcome.duplicates)
-            self.stats.dead_letters += len(outcome.conflicts)
-            if self.office is not None:  # committed: send the doors their commands now
-                self.office.published(self.bus, now)
+            try:
+                self._store_events(work.events, work.poisoned, now, moved, touched)
+            except OUTAGES:
+                raise
+            except Exception as exc:  # one event the database or the back office cannot take
+                log.warning("a batch of %d event(s) failed (%s: %s); storing it in halves to find the "
+                            "one at fault", len(work.events), type(exc).__name__, first_line(exc))
+                self._load_marks()  # the failed try may have moved them in memory
+                self._split(work, work.events, now, moved, touched)
+                self._store_events([], work.poisoned, now, moved, touched)
         if work.dead:
             self.store.add_dead_letters(work.dead, now)
             self.stats.dead_letters += len(work.dead)
             first = work.dead[0]
-            log.warning("%d dead letter(s) kept; first on %s: %s", len(work.dead), first[0], first[2])
+            # what a sender wrote is logged escaped (%r): a newline in it cannot forge a log line
+            log.warning("%d dead letter(s) kept; first on %r: %r", len(work.dead), first[0], first[2])
         self.stats.batches += 1
         # a source that sends what is already stored did not get our ack: say it again (at most
         # once a second per source), or it would resend for ever
@@ -318,28 +365,145 @@ class CentralService:
                  if clock - self._last_ack.get(s, -1e9) >= 1.0}
         self._publish_acks({**again, **moved})
 
-    def _store_statuses(self, statuses: dict[str, Status], now: datetime) -> None:
-        for source, status in statuses.items():
-            self.store.set_status(source, status, now)
-            self._note_status(source, status)
-            if self.office is not None and source != self._own_source:
-                self.office.transact(partial(BackOffice.on_status, source=source, status=status, now=now),
-                                     now, self.bus)
-        self.stats.statuses += len(statuses)
+    def _store_events(
+        self, events: list[Event], poisoned: dict[Stream, set[int]], now: datetime,
+        moved: dict[Stream, int], touched: set[Stream],
+    ) -> None:
+        """Store `events` in one transaction with the watermarks they (and `poisoned`) move."""
 
-    def _publish_acks(self, marks: dict[str, int]) -> None:
+        changed: dict[Stream, int] = {}
+        seen: set[Stream] = set()
+
+        def advance(result: BatchResult) -> dict[Stream, int]:
+            # runs inside the batch's transaction, so watermarks commit with the events; a
+            # dead-lettered event with a sound envelope fills its seq too, or the mark would stick
+            clock = self._clock()
+            taken = result.occupied()
+            for stream, seqs in poisoned.items():
+                taken.setdefault(stream, set()).update(seqs)
+            for stream, seqs in taken.items():
+                if stream[0] == self._own_source:
+                    continue  # the back office writes its own events outside the batch's result
+                seen.add(stream)
+                if self._marks.add(stream, seqs, clock):
+                    changed[stream] = self._marks.get(stream)
+            return changed
+
+        def within(conn: Connection, result: BatchResult) -> None:
+            if self.office is not None:
+                self.office.on_batch(conn, result.stored, now)
+
+        outcome = self.store.store_batch(events, now, watermarks=advance, within=within)
+        # committed: only now may these watermarks be published
+        moved.update(changed)
+        touched.update(seen)
+        for source, incarnation in changed:  # a watermark that moved is its source's current one
+            self._current[source] = incarnation
+        # the store keeps conflicting events as dead letters itself
+        self.stats.stored += len(outcome.stored)
+        self.stats.duplicates += len(outcome.duplicates)
+        self.stats.dead_letters += len(outcome.conflicts)
+        if self.office is not None:  # committed: send the doors their commands now
+            self.office.published(self.bus, now)
+
+    def _split(
+        self, work: _Work, events: list[Event], now: datetime, moved: dict[Stream, int], touched: set[Stream],
+    ) -> None:
+        """Store `events` in halves until the one that fails alone is found; it becomes a dead letter."""
+        if not events:
+            return
+        try:
+            self._store_events(events, {}, now, moved, touched)
+            return
+        except OUTAGES:
+            raise
+        except Exception as exc:
+            if len(events) > 1:
+                self._load_marks()
+                middle = len(events) // 2
+                self._split(work, events[:middle], now, moved, touched)
+                self._split(work, events[middle:], now, moved, touched)
+                return
+            self.store.ping()  # the database itself failing is an outage, not this event's fault
+            self._load_marks()
+            event = events[0]
+            topic, payload = work.raw.get(event.id, (event.topic, b""))
+            reason = f"could not be stored or handled: {type(exc).__name__}: {first_line(exc)}"
+            log.warning("event %r of %s: %r", event.id, event.source, reason)
+            work.dead.append(Rejected(topic, payload, reason, event.source))
+            if event.source != self._own_source:
+                work.poisoned.setdefault(_stream(event), set()).add(event.seq)
+
+    def _store_statuses(self, work: _Work, now: datetime) -> None:
+        for source, status in work.statuses.items():
+            try:
+                self.store.set_status(source, status, now)
+                self._note_status(source, status)
+                if self.office is not None and source != self._own_source:
+                    self.office.transact(partial(BackOffice.on_status, source=source, status=status, now=now),
+                                         now, self.bus)
+            except OUTAGES:
+                raise
+            except Exception as exc:  # this one status cannot be taken: keep it, go on
+                topic, payload = work.raw_status.get(source, (f"{source}/status", status.encode()))
+                reason = f"status not stored or handled: {type(exc).__name__}: {first_line(exc)}"
+                work.dead.append(Rejected(topic, payload, reason, source))
+                continue
+            self.stats.statuses += 1
+
+    def _learn_streams(self, work: _Work) -> None:
+        """Learn what is stored of streams first seen since start; report a source that started over."""
+        for stream in {_stream(e) for e in work.events} - self._marks.marks().keys():
+            source, incarnation = stream
+            if source == self._own_source:
+                continue
+            stored = self.store.stored_seqs_above(source, 0, incarnation)
+            self._marks.restore(stream, stored)
+            if stored or stream in self._resets_told:
+                continue
+            before = {i for s, i in self._marks.marks() if s == source} | self.store.incarnations_of(source)
+            before.discard(incarnation)
+            self._current[source] = incarnation
+            if not before:
+                continue  # a source seen for the first time
+            self._resets_told.add(stream)
+            first = min(e.seq for e in work.events if _stream(e) == stream)
+            self.stats.resets += 1
+            earlier = ", ".join(sorted(i or "(none)" for i in before))
+            log.warning("%s started over: new incarnation %s (before: %s), its seq counts from %d again",
+                        source, incarnation or "(none)", earlier, first)
+            reset = self.make_own("delivery.reset", DeliveryReset(
+                for_source=source, incarnation=incarnation or "none", previous=sorted(before)[:16],
+                first_seq=first))
+            work.own.append(reset)
+            work.events.append(reset)
+
+    def _note_skew(self, work: _Work) -> None:
+        """Flag sources whose clock is off by more than the allowed skew (logged once per source)."""
+        for source, (event_time, received, skew) in work.skew.items():
+            change = self._skew.observe(source, skew)
+            if change is False:
+                log.info("%s: its clock agrees with ours again", source)
+            elif change and source != self._own_source:
+                log.warning("%s: its clock is %+.0f s from ours; its events are kept, dated by our receive "
+                            "time", source, skew)
+                work.own.append(self.make_own("clock.skewed", ClockSkewed(
+                    for_source=source, skew_s=round(skew, 3), device_time=event_time, received_at=received)))
+
+    def _publish_acks(self, marks: dict[Stream, int]) -> None:
+        """Publish watermarks; each carries its incarnation, and a device heeds only its own."""
         now = self._clock()
-        for source, mark in marks.items():
+        for (source, incarnation), mark in marks.items():
             _, site, device = source.split("/")
-            self.bus.publish(topics.ack(site, device), Ack(mark).encode(), qos=1, retain=True)
-            self._last_ack[source] = now
+            self.bus.publish(topics.ack(site, device), Ack(mark, incarnation).encode(), qos=1, retain=True)
+            self._last_ack[(source, incarnation)] = now
 
     def _note_status(self, source: str, status: Status) -> None:
         if source == self._own_source:
             return
         if status.state == "offline" and source not in self.stats.offline:
             self.stats.offline.add(source)
-            log.warning("%s is offline (%s)", source, status.detail or "no reason given")
+            log.warning("%s is offline (%r)", source, status.detail or "no reason given")
         elif status.state == "online" and source in self.stats.offline:
             self.stats.offline.discard(source)
             log.info("%s is back online", source)
@@ -347,15 +511,18 @@ class CentralService:
     def _check_gaps(self) -> None:
         for gap in self._marks.overdue(self._clock(), self._gap_timeout):
             self.stats.gaps += 1
-            log.warning("%s: seq %d-%d missing for %.0fs", gap.source, gap.first, gap.last, self._gap_timeout)
+            source, incarnation = gap.source
+            log.warning("%s%s: seq %d-%d missing for %.0fs", source,
+                        f" ({incarnation})" if incarnation else "", gap.first, gap.last, self._gap_timeout)
             self._emit_own(
                 "delivery.gap",
-                DeliveryGap(for_source=gap.source, missing_from=gap.first, missing_to=gap.last),
+                DeliveryGap(for_source=source, missing_from=gap.first, missing_to=gap.last),
             )
 
 
-Letter = tuple[str, bytes, str, str | None]
-"""A dead letter: topic, payload, reason, source (if known)."""
+Letter = Rejected
+"""A dead letter: topic, payload, reason, source (if known); see Rejected."""
+MAX_REASON = 1000
 
 
 @dataclass(slots=True)
@@ -365,27 +532,51 @@ class _Work:
     own: list[Event]
     dead: list[Letter]
     statuses: dict[str, Status]
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
     events: list[Event] = field(default_factory=list)
-    poisoned: dict[str, set[int]] = field(default_factory=dict)
+    poisoned: dict[Stream, set[int]] = field(default_factory=dict)
     kind_of: Callable[[str], str | None] | None = None
+    raw: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    raw_status: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    skew: dict[str, tuple[datetime, datetime, float]] = field(default_factory=dict)
+    """Per source, the last event's device time, receive time and their difference in seconds."""
 
     def classify(self, topic: str, payload: bytes) -> None:
-        """Sort one message into events, statuses or dead letters."""
+        """Sort one message into events, statuses or dead letters; nothing about it may raise."""
         try:
             parsed = topics.parse(topic)
             if parsed.kind is topics.Kind.STATUS:
-                self.statuses[topics.source(parsed.site, parsed.device)] = Status.decode(payload)
+                source = topics.source(parsed.site, parsed.device)
+                self.statuses[source] = Status.decode(payload)
+                self.raw_status[source] = (topic, payload)
             else:
-                event = decode(payload, topic)
+                event = decode(payload, topic, received_at=self.now)
                 device = event.device
                 why = None if self.kind_of is None else refusal(self.kind_of(device), device, event.type)
                 if why is not None:  # a principal is believed only about what its kind is for
-                    raise ContractError(why, source=event.source, seq=event.seq)
-                self.events.append(event)
+                    raise ContractError(why, source=event.source, seq=event.seq,
+                                        incarnation=event.incarnation)
+                self.take(event, topic, payload)
         except (ContractError, topics.TopicError) as exc:
-            self.dead.append((topic, payload, str(exc), _source_of(topic)))
+            self.reject(topic, payload, str(exc), whole=not isinstance(exc, ShapeError))
             if isinstance(exc, ContractError) and exc.source is not None and exc.seq is not None:
-                self.poisoned.setdefault(exc.source, set()).add(exc.seq)
+                self.poisoned.setdefault((exc.source, exc.incarnation), set()).add(exc.seq)
+        except Exception as exc:  # anything unexpected about one message: it alone is a dead letter
+            self.reject(topic, payload, f"{type(exc).__name__}: {exc}")
+
+    def take(self, event: Event, topic: str, payload: bytes) -> None:
+        """Keep a decoded event to store, with its bytes and how far its clock is from ours."""
+        self.events.append(event)
+        self.raw[event.id] = (topic, payload)
+        self.skew[event.source] = (event.time, self.now, (event.time - self.now).total_seconds())
+
+    def reject(self, topic: str, payload: bytes, reason: str, *, whole: bool = True) -> None:
+        """Keep one message as a dead letter (only its first bytes unless `whole`)."""
+        self.dead.append(Rejected(topic, payload, reason[:MAX_REASON], _source_of(topic), whole))
+
+
+def _stream(event: Event) -> Stream:
+    return (event.source, event.incarnation)
 
 
 def _kind_of(kinds: Callable[[str], str | None], device: str) -> str | None:

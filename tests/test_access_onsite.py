@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from broker.events import Event, make_event
@@ -88,3 +89,14 @@ def test_printable_rendering() -> None:
     )
     assert "EMPLOYEES (0)" in lines
     assert "    (none)" in lines
+
+
+def test_the_service_clock_decides_not_the_device_clock() -> None:
+    """A check-in a device dated 2099, then the check-out: the visitor has left, since when is ours."""
+    skewed = checked_in(0, "V7", "Vic Future")
+    skewed = replace(skewed, time=datetime(2099, 1, 1, tzinfo=UTC), received_at=T0)
+    out = replace(ev(1, "visitor.checked_out", VisitorCheckedOut(visit_id="V7", method="qr")),
+                  received_at=T0 + timedelta(minutes=1))
+    assert on_site([skewed, out], PEOPLE) == ()
+    (listed,) = on_site([skewed], PEOPLE)
+    assert listed.since == T0

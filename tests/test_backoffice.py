@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -331,3 +332,22 @@ def test_a_stored_status_claiming_station_is_not_trusted_at_start_either() -> No
     office.learn_status(f"gatehouse/{SITE}/door-9", Status("online", kind="station"), T0)
     gone = office.on_status(f"gatehouse/{SITE}/door-9", Status("offline", kind="station"), T0)
     assert [a.rule for a in gone.alarms.values()] == [RuleName.DEVICE_OFFLINE]
+
+
+def test_a_reader_whose_clock_runs_behind_cannot_reopen_a_revoked_visitor_badge() -> None:
+    """Decisions go by the service's receive time: a read backdated to before the check-out is denied."""
+    site = Site()
+    site.office.set_directory(Directory(
+        people=(), credentials=(), door_groups=(DoorGroup("lobby", frozenset({"main-door"})),),
+        rights=(AccessRight("lobby", WeeklySchedule.all_hours(), group="visitors"),)))
+    visit = VisitorCheckedIn(visit_id="v-1", visitor_name="Ana Kowalska", visitor_type="guest", badge="A7F3")
+    site.feed("kiosk-1", "visitor.checked_in", visit)
+    site.feed("kiosk-1", "visitor.checked_out", VisitorCheckedOut(visit_id="v-1", method="qr"),
+              T0 + timedelta(hours=1))
+    now = T0 + timedelta(hours=1, minutes=1)
+    backdated = replace(site.event("reader-1", "badge.read", BadgeRead(credential="A7F3", reader=2),
+                                   T0 + timedelta(minutes=30)), received_at=now)
+    fx = site.office.on_event(backdated, now)
+    assert types(fx)[0] == "access.denied"
+    assert isinstance(fx.events[0].data, AccessDenied)
+    assert fx.events[0].data.reason == "revoked"

@@ -59,7 +59,8 @@ def test_each_database(mosquitto_url: MqttUrl, db_url: str, tmp_path: Path) -> N
         wait_until(lambda: source.pending() == 0, 20, "all 20 events acknowledged")
     with open_store(db_url) as store:
         assert store.count_events() == 20
-        assert store.load_watermarks()[topics.source(site, "kiosk-1")] == 20
+        marks = store.load_watermarks()
+    assert marks == {(topics.source(site, "kiosk-1"), source.outbox.incarnation): 20}
 
 
 def test_source_keeps_events_while_broker_is_down(private_mosquitto: object, sqlite_url: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,10 +49,12 @@ def _visit(visit_id: str, name: str, at: datetime, seq: int) -> list[Event]:
 @pytest.fixture
 def store(db_url: str) -> Iterator[EventStore]:
     """A log with two visits 100 days old, one 10 days old, and an incident."""
-    events = _visit("v-1", "Siti Rahma", OLD, 1) + _visit("v-2", "John Doe", OLD, 4)
-    events += _visit("v-3", "Maria Lopez", NEW, 7)
     with open_store(db_url) as opened:
-        assert len(opened.store_batch(events, NOW).stored) == 9
+        # retention counts from when the service received each event: here, as each visit ended
+        for visit, at, seq in (("v-1", OLD, 1), ("v-2", OLD, 4), ("v-3", NEW, 7)):
+            name = {"v-1": "Siti Rahma", "v-2": "John Doe", "v-3": "Maria Lopez"}[visit]
+            stored = opened.store_batch(_visit(visit, name, at, seq), at + timedelta(hours=2)).stored
+            assert len(stored) == 3
         desk = IncidentDesk(opened.engine, site="lobby", audit_key=KEY, emit=console_emitter(opened, "lobby"))
         desk.open("Visitor left without checking out", "guard:maria")
         yield opened
@@ -148,9 +151,9 @@ def test_the_retention_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
     data = tmp_path / "data"
     now = datetime.now(UTC)
     with open_store(f"sqlite:///{data / 'gatehouse.db'}") as opened:
-        events = _visit("v-1", "Siti Rahma", now - timedelta(days=40), 1)
-        events += _visit("v-2", "John Doe", now - timedelta(days=20), 4)
-        opened.store_batch(events, now)
+        for visit, name, days, seq in (("v-1", "Siti Rahma", 40, 1), ("v-2", "John Doe", 20, 4)):
+            at = now - timedelta(days=days)
+            opened.store_batch(_visit(visit, name, at, seq), at + timedelta(hours=2))
     config = tmp_path / "site.toml"
     config.write_text("[retention]\ndays = 30\n")
     base = ["--data-dir", str(data), "--config", str(config), "retention", "run"]
@@ -253,3 +256,14 @@ def test_notifications_alone_are_enough_to_run(store: EventStore) -> None:
     assert dict(result.by_type) == {"notification": 1}
     assert result.audit_seq is not None
     assert _audit(store)[-1].action == "retention.notifications"
+
+
+def test_a_device_clock_in_2099_does_not_escape_retention(db_url: str) -> None:
+    """Age is counted from the service's receive time, not from the time the device wrote."""
+    received = NOW - timedelta(days=100)
+    future = datetime(2099, 1, 1, tzinfo=UTC)
+    with open_store(db_url) as opened:
+        opened.store_batch(_visit("v-9", "Future Man", future, 1), received)
+        result = run_retention(opened, RetentionPolicy(days=90), NOW, "test", KEY)
+        assert result.by_type.get("visitor.checked_in") == 1
+        assert "Future Man" not in json.dumps(_data(opened))

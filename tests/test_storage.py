@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
@@ -21,7 +22,13 @@ from broker.events import Event, encode, make_event
 from broker.messages import Status
 from broker.schemas import BadgeRead, DoorChange, HostNotified
 from security.storage import BatchResult, EventStore, Rejected, StorageError, open_store
-from security.storage.engine import current_revision, head_revision, make_engine, normalize_url
+from security.storage.engine import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    normalize_url,
+)
 from security.storage.models import Base
 
 T0 = datetime(2026, 11, 22, 8, 15, 2, 113456, tzinfo=UTC)
@@ -55,6 +62,29 @@ def store(db_url: str) -> Iterator[EventStore]:
         yield opened
 
 
+def test_a_log_from_before_incarnations_upgrades_with_its_events_as_incarnation_none(db_url: str) -> None:
+    """0003 -> 0004 keeps every event and watermark, as incarnation '', and the new key works."""
+    engine = make_engine(normalize_url(db_url))
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(text(
+            "INSERT INTO events (event_id, source, seq, type, time, received_at, site, device, data) "
+            "VALUES ('e-1', :source, 1, 'badge.read', :t, :t, 'lobby', 'reader-1', :data)"),
+            {"source": READER, "t": T0.replace(tzinfo=None), "data": '{"credential": "0A", "reader": 1}'})
+        conn.execute(text("INSERT INTO watermarks (source, seq) VALUES (:source, 1)"), {"source": READER})
+    engine.dispose()
+    with open_store(db_url) as store:
+        assert store.load_watermarks() == {(READER, ""): 1}
+        (old,) = store.query_events()
+        assert (old.id, old.incarnation, old.seq) == ("e-1", "", 1)
+        again = make_event("lobby", "reader-1", "badge.read", 1, BadgeRead(credential="0B", reader=1),
+                           incarnation="b1e2")
+        assert store.store_batch([again], T0).stored == (again,)  # seq 1 of a new incarnation is free
+        assert store.stored_seqs_above(READER, 0, "b1e2") == [1]
+
+
 def ids(events: tuple[Event, ...] | list[Event]) -> list[str]:
     """The ids of `events`, in order."""
     return [e.id for e in events]
@@ -67,14 +97,14 @@ def test_migration_builds_the_models_and_is_a_no_op_the_second_time(db_url: str)
     with open_store(db_url) as first:
         first.store_batch([badge(1)], T0)
         engine = first.engine
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
         assert {"events", "dead_letters", "device_status", "watermarks"} <= set(
             inspect(engine).get_table_names()
         )
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     with open_store(db_url) as again:  # upgrading an up-to-date log changes nothing
-        assert current_revision(again.engine) == "0003"
+        assert current_revision(again.engine) == "0004"
         assert again.count_events() == 1
 
 
@@ -203,7 +233,7 @@ def test_values_the_database_cannot_hold_become_dead_letters(store: EventStore) 
 def test_occupied_counts_everything_that_holds_a_seq() -> None:
     a, b = badge(1), badge(2, device="reader-2")
     result = BatchResult(stored=(a,), duplicates=(b,))
-    assert result.occupied() == {READER: {1}, "gatehouse/lobby/reader-2": {2}}
+    assert result.occupied() == {(READER, ""): {1}, ("gatehouse/lobby/reader-2", ""): {2}}
 
 
 @settings(max_examples=40, deadline=None, database=None)
@@ -246,15 +276,18 @@ def test_watermarks_round_trip_and_never_move_back(store: EventStore) -> None:
     store.save_watermarks({READER: 5, "gatehouse/lobby/kiosk-1": 2})
     store.save_watermarks({READER: 3})
     store.save_watermarks({"gatehouse/lobby/kiosk-1": 9})
-    assert store.load_watermarks() == {READER: 5, "gatehouse/lobby/kiosk-1": 9}
+    store.save_watermarks({(READER, "b1e2"): 1})
+    kiosk = ("gatehouse/lobby/kiosk-1", "")
+    assert store.load_watermarks() == {(READER, ""): 5, kiosk: 9, (READER, "b1e2"): 1}
+    assert store.current_incarnations()[READER] == "b1e2"  # the one that moved last
 
 
 def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
-    def marks(result: BatchResult) -> dict[str, int]:
+    def marks(result: BatchResult) -> dict[tuple[str, str], int]:
         return {s: max(seqs) for s, seqs in result.occupied().items()}
 
     store.store_batch([badge(1), badge(2)], T0, watermarks=marks)
-    assert store.load_watermarks() == {READER: 2}
+    assert store.load_watermarks() == {(READER, ""): 2}
 
     def broken(_: BatchResult) -> dict[str, int]:
         raise RuntimeError("service crashed mid-batch")
@@ -263,7 +296,7 @@ def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
         store.store_batch([badge(3)], T0, watermarks=broken)
     assert store.count_events() == 2  # the whole batch rolled back
     store.store_batch([badge(3)], T0, watermarks={READER: 3})
-    assert store.load_watermarks() == {READER: 3}
+    assert store.load_watermarks() == {(READER, ""): 3}
 
 
 def test_status_is_replaced_per_source(store: EventStore) -> None:

@@ -50,8 +50,12 @@ def test_database_outage(mosquitto_url: MqttUrl, pg_url: str, pg_server: Engine,
             garbage.publish(topics.event(site, "reader-1", "badge.read"), b"{not json", qos=1)
             wait_until(lambda: "cannot store events" in caplog.text, 20, "the outage logged")
             wait_until(lambda: service.stats.batches > 0 and source.pending() == 20, 15, "events held")
+            down = service.health()
+            assert down.running  # the writer goes on, and says it cannot store
+            assert down.problem == "events cannot be stored"
             _allow(pg_server, database, allowed=True)
             wait_until(lambda: source.pending() == 0, 60, "the outbox drained after the outage")
+            assert service.health().ok
             wait_until(lambda: service.stats.dead_letters == 1, 10, "the malformed message kept")
     finally:
         _allow(pg_server, database, allowed=True)

@@ -6,7 +6,7 @@ from security.watermarks import Gap, Watermarks
 
 
 def test_in_order_advances() -> None:
-    marks = Watermarks()
+    marks: Watermarks[str] = Watermarks()
     assert marks.add("s", [1, 2, 3], now=0)
     assert marks.get("s") == 3
     assert not marks.add("s", [2, 3], now=1)  # duplicates change nothing
@@ -21,7 +21,7 @@ def test_out_of_order_waits_for_the_hole() -> None:
 
 
 def test_gap_reported_once_after_timeout() -> None:
-    marks = Watermarks()
+    marks: Watermarks[str] = Watermarks()
     marks.add("s", [1, 2, 5, 6], now=10)
     assert marks.overdue(now=15, timeout=30) == []
     assert marks.overdue(now=40, timeout=30) == [Gap("s", 3, 4)]

@@ -3,6 +3,10 @@
 `access.granted` carries no direction in the contract, so the caller says which way each grant
 went (`direction_of`, e.g. from the reader configuration at decision time); a grant whose direction
 is unknown counts as coming in, since it proves the person was at a door of the site.
+
+Events are taken in the order the central service received them and dated by its clock
+(`Event.service_time`), not the device's: a device whose clock says 2099 cannot keep someone on
+the list after they left, nor reorder a check-out before its check-in.
 """
 
 from __future__ import annotations
@@ -35,13 +39,13 @@ def on_site(
     people: Mapping[str, Person],
     direction_of: Callable[[Event], Direction | None] = lambda _event: None,
 ) -> tuple[OnSite, ...]:
-    """The muster list after `events` (taken in time order): visitors first, then employees, by name."""
+    """The muster list after `events` (taken in receive order): visitors first, then employees, by name."""
     present: dict[str, OnSite] = {}
-    for event in sorted(events, key=lambda e: (e.time, e.source, e.seq)):
+    for event in sorted(events, key=lambda e: (e.service_time, e.source, e.seq)):
         data = event.data
         if isinstance(data, VisitorCheckedIn):
             present[data.visit_id] = OnSite(
-                data.visit_id, data.visitor_name, PersonKind.VISITOR, event.time,
+                data.visit_id, data.visitor_name, PersonKind.VISITOR, event.service_time,
                 company=data.company, host=data.host_name or data.host_id)
         elif isinstance(data, VisitorCheckedOut):
             present.pop(data.visit_id, None)
@@ -69,7 +73,7 @@ def _granted(
     person = people.get(pid)
     if person is None or person.kind is PersonKind.VISITOR:
         return
-    since = known.since if known is not None else event.time
+    since = known.since if known is not None else event.service_time
     present[pid] = OnSite(pid, person.name, person.kind, since, data.door)
 
 

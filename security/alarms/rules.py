@@ -42,8 +42,8 @@ def repeated_denials(event: Event, state: RuleState, config: RulesConfig) -> tup
     cfg, data = config.repeated_denials, event.data
     if not cfg.enabled or not isinstance(data, AccessDenied):
         return ()
-    horizon = event.time - timedelta(seconds=cfg.window_s)
-    recent = [d for d in state.denials if horizon <= d.at <= event.time]
+    horizon = event.service_time - timedelta(seconds=cfg.window_s)
+    recent = [d for d in state.denials if horizon <= d.at <= event.service_time]
     rule, found = RuleName.REPEATED_DENIALS, []
     for what, value, hits in (
         ("door", data.door, [d for d in recent if d.door == data.door]),
@@ -116,7 +116,7 @@ def zone_after_hours(event: Event, state: RuleState, config: RulesConfig) -> tup
     else:
         return ()
     schedule = next((z for z in cfg.zones if z.zone == data.zone), None)
-    if schedule is None or schedule.is_open(event.time):
+    if schedule is None or schedule.is_open(event.service_time):
         return ()
     rule = RuleName.ZONE_AFTER_HOURS
     summary = f"{what} in zone {schedule.zone} outside its hours (camera {data.camera})"

@@ -55,14 +55,15 @@ class RuleState:
 
     def observe(self, event: Event, keep_denials_s: float) -> RuleState:
         """This state after `event`; denials older than `keep_denials_s` before it are dropped."""
-        state = self._heard(event.source, event.time)
+        at = event.service_time  # the central service's clock, never the device's
+        state = self._heard(event.source, at)
         data = event.data
         if isinstance(data, AccessDenied):
-            horizon = event.time - timedelta(seconds=keep_denials_s)
+            horizon = at - timedelta(seconds=keep_denials_s)
             kept = tuple(d for d in state.denials if d.at >= horizon)
-            state = replace(state, denials=(*kept, Denial(event.time, data.door, data.credential, event.id)))
+            state = replace(state, denials=(*kept, Denial(at, data.door, data.credential, event.id)))
         elif isinstance(data, VisitorCheckedIn):
-            visits = {**state.visits, data.visit_id: Visit(data.visit_id, data.badge, event.time, event.id)}
+            visits = {**state.visits, data.visit_id: Visit(data.visit_id, data.badge, at, event.id)}
             revoked = state.revoked - {data.badge} if data.badge else state.revoked
             state = replace(state, visits=_frozen(visits), revoked=revoked)
         elif isinstance(data, VisitorCheckedOut):

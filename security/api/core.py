@@ -16,6 +16,7 @@ from broker.safe_text import escape, text_fault
 from security.alarms import Action, Output
 from security.api.throttle import AuthThrottle
 from security.incidents import IncidentDesk
+from security.ingest import IngestHealth
 from security.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change
@@ -97,6 +98,8 @@ class App:
     picks: Picks = field(default_factory=Picks)
     throttle: AuthThrottle = field(default_factory=AuthThrottle)
     door_commands: DoorCommands | None = None
+    ingest: Callable[[], IngestHealth] | None = None
+    """How the central service's ingest is doing (None: this process runs no ingest)."""
 
     def incident_desk(self) -> IncidentDesk:
         """The incident desk; ApiError 503 when this process serves no incidents."""

@@ -27,8 +27,20 @@ MAX_SHELVE_MINUTES = BookConfig().max_shelve_s / 60
 
 
 def health(app: App, req: Request) -> Response:
-    """GET /api/health: the service answers (no token needed)."""
-    return json_response({"status": "ok", "site": app.site, "time": iso(app.now())})
+    """GET /api/health (no token needed): 200 while ingest runs and stores, else 503 saying what is wrong.
+
+    With a central service in the process, `ingest` tells the age of the last stored batch and how
+    many messages wait in its inbox.
+    """
+    doc: dict[str, object] = {"status": "ok", "site": app.site, "time": iso(app.now())}
+    if app.ingest is None:
+        return json_response(doc)
+    state = app.ingest()
+    doc["ingest"] = state.to_json()
+    if state.problem is not None:
+        doc["status"] = state.problem
+        return json_response(doc, 503)
+    return json_response(doc)
 
 
 def _horizon(req: Request) -> float:

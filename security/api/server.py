@@ -30,6 +30,7 @@ from security.api.core import (
 )
 from security.api.throttle import AuthThrottle
 from security.incidents import IncidentDesk
+from security.ingest import IngestHealth
 from security.invitations import InvitationDesk
 from security.storage import EventStore, StorageError
 from security.storage.people import DuplicateError, NotFoundError, PeopleError
@@ -247,13 +248,14 @@ class ApiServer:
         invitations: InvitationDesk | None = None,
         throttle: AuthThrottle | None = None,
         door_commands: door_routes.DoorCommands | None = None,
+        ingest: Callable[[], IngestHealth] | None = None,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be 0-65535, got {port}")
         store = engine_or_store if isinstance(engine_or_store, EventStore) else EventStore(engine_or_store)
         self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations,
-                        throttle=throttle or AuthThrottle(), door_commands=door_commands)
+                        throttle=throttle or AuthThrottle(), door_commands=door_commands, ingest=ingest)
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

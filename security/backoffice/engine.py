@@ -326,7 +326,7 @@ class BackOffice:
                 log.warning("reader %d of %s opens no door in [access]: its reads are not decided",
                             read.reader, event.device)
             return
-        decision = decide(read, point, self.directory(), self.state.passback, event.time)
+        decision = decide(read, point, self.directory(), self.state.passback, event.service_time)
         self.state = replace(self.state, passback=decision.state)
         where = {"reader_device": event.device, "reader": read.reader, "direction": point.direction.value}
         data: AccessGranted | AccessDenied = decision.event.model_copy(update=where)
@@ -355,14 +355,15 @@ class BackOffice:
         if isinstance(data, VisitorCheckedIn) and data.badge:
             fmt = CredentialFormat(data.badge_format or self.config.access.visitor_badge_format)
             try:
-                badge = visitor_badge(data.visit_id, data.visitor_name, data.badge, fmt, event.time)
+                badge = visitor_badge(data.visit_id, data.visitor_name, data.badge, fmt, event.service_time)
             except ValueError as exc:  # the contract allows what a credential cannot be
                 log.warning("visit %s: badge %s opens no door: %s", data.visit_id, data.badge, exc)
                 return
             visitors = MappingProxyType({**visitors, data.visit_id: badge})
         elif isinstance(data, VisitorCheckedOut) and data.visit_id in visitors:
             person, credential = visitors[data.visit_id]
-            visitors = MappingProxyType({**visitors, data.visit_id: (person, credential.revoke(event.time))})
+            revoked = credential.revoke(event.service_time)
+            visitors = MappingProxyType({**visitors, data.visit_id: (person, revoked)})
         else:
             return
         self.restore(replace(self.state, visitors=visitors))

@@ -123,8 +123,8 @@ class OfficeRuntime:
             office.learn_status(device.source, device.status, device.updated_at)
         horizon = now - timedelta(days=office.config.access.visit_horizon_days)
         replayed = 0
-        for event in self.store.query_events(types=REPLAYED, since=horizon, limit=None):
-            if event.type == "access.granted" and event.time < now - timedelta(hours=PASSBACK_HOURS):
+        for event in self.store.query_events(types=REPLAYED, since=horizon, limit=None, by_received=True):
+            if event.type == "access.granted" and event.service_time < now - timedelta(hours=PASSBACK_HOURS):
                 continue
             try:
                 office.replay(event)

@@ -21,9 +21,10 @@ CHUNK = 1000
 RECORD = [c.name for c in EVENTS.columns if c.name not in ("id", "received_at")]
 """The columns an event fills, besides the surrogate key and the batch's received_at."""
 
-Key = tuple[str, int]
-Triple = tuple[str, str, int]
-"""(event_id, source, seq) of an inserted row."""
+Key = tuple[str, str, int]
+"""(source, incarnation, seq): what a source's seq is unique within."""
+Triple = tuple[str, str, str, int]
+"""(event_id, source, incarnation, seq) of an inserted row."""
 REFUSALS = (DataError, OverflowError)
 """What a database (or its driver) raises for a value it cannot hold: NUL in PostgreSQL text,
 a seq beyond 64 bits. Such an event is a dead letter, not a reason to stop the log."""
@@ -32,7 +33,7 @@ a seq beyond 64 bits. Such an event is a dead letter, not a reason to stop the l
 def _sqlite_insert() -> Insert:
     """INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING, one page per statement."""
     stmt = sqlite.insert(EVENTS).on_conflict_do_nothing()
-    return stmt.returning(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
+    return stmt.returning(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.incarnation, EVENTS.c.seq)
 
 
 def _postgresql_insert() -> Insert:
@@ -48,7 +49,8 @@ def _postgresql_insert() -> Insert:
     )
     values = select(*(rows.c[name] for name in RECORD), bindparam("received_at", type_=UTCDateTime))
     stmt = postgresql.insert(EVENTS).from_select([*RECORD, "received_at"], values)
-    return stmt.on_conflict_do_nothing().returning(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
+    return stmt.on_conflict_do_nothing().returning(
+        EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.incarnation, EVENTS.c.seq)
 
 
 _SQLITE = _sqlite_insert()
@@ -86,7 +88,7 @@ def insert_events(
     if not events:
         return set()
     if fast and conn.dialect.name == "sqlite" and _sqlite_fast(conn, events, received_at):
-        return {(e.id, e.source, e.seq) for e in events}
+        return {(e.id, e.source, e.incarnation, e.seq) for e in events}
     if conn.dialect.name == "postgresql":
         records = []
         for event in events:
@@ -97,7 +99,7 @@ def insert_events(
         result = conn.execute(_POSTGRESQL, {"rows": records, "received_at": received_at})
     else:
         result = conn.execute(_SQLITE, [EventRow.from_event(e, received_at) for e in events])
-    return {(event_id, source, seq) for event_id, source, seq in result}
+    return {(event_id, source, incarnation, seq) for event_id, source, incarnation, seq in result}
 
 
 def write_events(
@@ -123,7 +125,7 @@ def write_events(
     stored: list[Event] = []
     skipped: list[Event] = []
     for index, event in enumerate(events):
-        key = (event.id, event.source, event.seq)
+        key = (event.id, event.source, event.incarnation, event.seq)
         if key in taken:
             taken.discard(key)  # a repeat later in the batch is not the one that went in
             stored.append(event)
@@ -146,26 +148,25 @@ def classify(conn: Connection, refused: Sequence[Event]) -> tuple[list[Event], l
     if not refused:
         return [], []
     by_id: dict[str, Key] = {}
+    columns = (EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.incarnation, EVENTS.c.seq)
     for ids in _chunks(sorted({e.id for e in refused})):
-        query = select(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
-        for event_id, source, seq in conn.execute(query.where(EVENTS.c.event_id.in_(ids))):
-            by_id[event_id] = (source, seq)
-    keys = sorted({(e.source, e.seq) for e in refused if by_id.get(e.id) != (e.source, e.seq)})
+        for event_id, source, incarnation, seq in conn.execute(select(*columns).where(columns[0].in_(ids))):
+            by_id[event_id] = (source, incarnation, seq)
+    keys = sorted({_key(e) for e in refused if by_id.get(e.id) != _key(e)})
     holder: dict[Key, str] = {}
     for part in _chunks(keys):
-        query = select(EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.seq)
-        pairs = tuple_(EVENTS.c.source, EVENTS.c.seq).in_(part)
-        for event_id, source, seq in conn.execute(query.where(pairs)):
-            holder[(source, seq)] = event_id
+        triples = tuple_(*columns[1:]).in_(part)
+        for event_id, source, incarnation, seq in conn.execute(select(*columns).where(triples)):
+            holder[(source, incarnation, seq)] = event_id
     duplicates: list[Event] = []
     conflicts: list[Conflict] = []
     for event in refused:
-        key = (event.source, event.seq)
+        key = _key(event)
         owner = holder.get(key)
         if by_id.get(event.id) == key:
             duplicates.append(event)
         elif event.id in by_id:
-            other_source, other_seq = by_id[event.id]
+            other_source, _, other_seq = by_id[event.id]
             reason = (
                 f"event id {event.id} is already stored as seq {other_seq} of {other_source}; "
                 f"this copy claims seq {event.seq} of {event.source}"
@@ -181,6 +182,10 @@ def classify(conn: Connection, refused: Sequence[Event]) -> tuple[list[Event], l
             reason = f"event {event.id} was refused by a uniqueness rule for an unknown reason"
             conflicts.append(Conflict(event, reason, None))
     return duplicates, conflicts
+
+
+def _key(event: Event) -> Key:
+    return (event.source, event.incarnation, event.seq)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:

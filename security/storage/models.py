@@ -79,19 +79,21 @@ class Base(DeclarativeBase):
 
 
 class EventRow(Base):
-    """One stored event: unique on `event_id` and on (`source`, `seq`)."""
+    """One stored event: unique on `event_id` and on (`source`, `incarnation`, `seq`)."""
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("source", "seq"),
+        UniqueConstraint("source", "incarnation", "seq"),
         Index("ix_events_time", "time"),
         Index("ix_events_type_time", "type", "time"),
         Index("ix_events_source_time", "source", "time"),
+        Index("ix_events_type_received_at", "type", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), unique=True)
     source: Mapped[str] = mapped_column(String(200))
+    incarnation: Mapped[str] = mapped_column(String(64), server_default="")
     seq: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(100))
     time: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -106,6 +108,7 @@ class EventRow(Base):
         return {
             "event_id": event.id,
             "source": event.source,
+            "incarnation": event.incarnation,
             "seq": event.seq,
             "type": event.type,
             "time": event.time,
@@ -119,28 +122,32 @@ class EventRow(Base):
     def fast_values(event: Event, time_format: str) -> tuple[Any, ...]:
         """The RECORD columns of `event` as driver values, times as UTC text in `time_format`."""
         return (
-            event.id, event.source, event.seq, event.type,
+            event.id, event.source, event.incarnation, event.seq, event.type,
             event.time.astimezone(UTC).strftime(time_format), event.site, event.device,
             json.dumps(event.data.model_dump(mode="json", exclude_none=True), separators=(",", ":")),
         )
 
     def to_native(self) -> Event:
         """The event this row holds, validated again; raise ContractError if it no longer fits."""
-        return from_dict(
-            {
-                "specversion": SPEC_VERSION,
-                "id": self.event_id,
-                "source": self.source,
-                "type": self.type,
-                "time": self.time.isoformat(),
-                "seq": self.seq,
-                "data": self.data,
-            }
-        )
+        doc = {
+            "specversion": SPEC_VERSION,
+            "id": self.event_id,
+            "source": self.source,
+            "type": self.type,
+            "time": self.time.isoformat(),
+            "seq": self.seq,
+            "data": self.data,
+        }
+        if self.incarnation:
+            doc["incarnation"] = self.incarnation
+        return from_dict(doc, received_at=self.received_at)
 
 
 class DeadLetterRow(Base):
-    """A message that could not be stored as an event, kept verbatim with the reason."""
+    """A message that could not be stored as an event, with the reason, its size and SHA-256.
+
+    The payload is kept verbatim, or only its first bytes when it was too large or too deep.
+    """
 
     __tablename__ = "dead_letters"
     __table_args__ = (Index("ix_dead_letters_received_at", "received_at"),)
@@ -151,21 +158,27 @@ class DeadLetterRow(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
 
     @staticmethod
     def from_rejected(rejected: Rejected, received_at: datetime) -> dict[str, Any]:
         """Insert values for one refused message."""
+        kept = rejected.kept()
         return {
             "received_at": received_at,
-            "topic": rejected.topic,
-            "payload": rejected.payload,
-            "reason": rejected.reason,
-            "source": rejected.source,
+            "topic": kept.topic,
+            "payload": kept.payload,
+            "reason": kept.reason,
+            "source": kept.source,
+            "size": kept.size,
+            "sha256": kept.sha256,
         }
 
     def to_native(self) -> DeadLetter:
         """The dead letter this row holds."""
-        return DeadLetter(self.id, self.received_at, self.topic, self.payload, self.reason, self.source)
+        return DeadLetter(self.id, self.received_at, self.topic, self.payload, self.reason, self.source,
+                          self.size, self.sha256)
 
 
 class DeviceStatusRow(Base):
@@ -199,12 +212,15 @@ class DeviceStatusRow(Base):
 
 
 class WatermarkRow(Base):
-    """The delivery watermark of one source: every seq up to `seq` is stored."""
+    """The delivery watermark of one source's incarnation: every seq up to `seq` is stored."""
 
     __tablename__ = "watermarks"
 
     source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    incarnation: Mapped[str] = mapped_column(String(64), primary_key=True, server_default="")
     seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the watermark last moved: the newest incarnation of a source is the one it acks."""
 
 
 def table(name: str) -> Table:

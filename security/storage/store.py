@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, Table, func, or_, select
+from sqlalchemy import Engine, Table, func, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +32,7 @@ from security.storage.records import (
     DeviceState,
     Rejected,
     StorageError,
+    Stream,
 )
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ DEAD_LETTERS = table("dead_letters")
 STATUS = table("device_status")
 WATERMARKS = table("watermarks")
 
-Watermarks = Mapping[str, int] | Callable[[BatchResult], Mapping[str, int]]
+Marks = Mapping[Stream, int] | Mapping[str, int]
+"""Watermarks by (source, incarnation); a plain source means its incarnation ''."""
+Watermarks = Marks | Callable[[BatchResult], Marks]
 """Watermarks to save with a batch, or how to work them out from the batch's result."""
 Within = Callable[[Connection, BatchResult], None]
 """Work to do inside a batch's transaction once its events are inserted."""
@@ -187,32 +190,59 @@ class EventStore:
             rows = session.scalars(select(DeviceStatusRow).order_by(DeviceStatusRow.source))
             return [DeviceState(r.source, r.to_native(), r.updated_at) for r in rows]
 
-    def load_watermarks(self) -> dict[str, int]:
-        """Every source's delivery watermark."""
+    def load_watermarks(self) -> dict[Stream, int]:
+        """Every (source, incarnation)'s delivery watermark."""
+        columns = (WATERMARKS.c.source, WATERMARKS.c.incarnation, WATERMARKS.c.seq)
         with self._engine.connect() as conn:
-            rows = conn.execute(select(WATERMARKS.c.source, WATERMARKS.c.seq))
-            return dict(rows.all())
+            return {(source, inc): seq for source, inc, seq in conn.execute(select(*columns))}
 
-    def save_watermarks(self, watermarks: Mapping[str, int]) -> None:
+    def current_incarnations(self) -> dict[str, str]:
+        """Per source, the incarnation whose watermark moved last (the one its acks are for)."""
+        query = select(WATERMARKS.c.source, WATERMARKS.c.incarnation, WATERMARKS.c.updated_at)
+        newest: dict[str, tuple[datetime, str]] = {}
+        oldest = datetime.min.replace(tzinfo=UTC)
+        with self._engine.connect() as conn:
+            for source, inc, at in conn.execute(query):
+                when = at or oldest
+                if source not in newest or when >= newest[source][0]:
+                    newest[source] = (when, inc)
+        return {source: inc for source, (_, inc) in newest.items()}
+
+    def save_watermarks(self, watermarks: Marks) -> None:
         """Save watermarks; a stored watermark never moves backwards."""
         if watermarks:
             with self._engine.begin() as conn:
                 self._upsert_watermarks(conn, watermarks)
 
-    def _upsert_watermarks(self, conn: Connection, watermarks: Mapping[str, int]) -> None:
+    def _upsert_watermarks(self, conn: Connection, watermarks: Marks) -> None:
         ins = self._insert(WATERMARKS)
         stmt = ins.on_conflict_do_update(
-            index_elements=[WATERMARKS.c.source],
-            set_={"seq": ins.excluded.seq},
+            index_elements=[WATERMARKS.c.source, WATERMARKS.c.incarnation],
+            set_={"seq": ins.excluded.seq, "updated_at": ins.excluded.updated_at},
             where=WATERMARKS.c.seq < ins.excluded.seq,
         )
-        conn.execute(stmt, [{"source": s, "seq": q} for s, q in sorted(watermarks.items())])
+        now = datetime.now(UTC)
+        rows = [{"source": s, "incarnation": i, "seq": q, "updated_at": now}
+                for (s, i), q in sorted((_stream(k), q) for k, q in watermarks.items())]
+        conn.execute(stmt, rows)
 
-    def stored_seqs_above(self, source: str, seq: int) -> list[int]:
-        """The stored seqs of `source` greater than `seq`, ascending."""
-        query = select(EVENTS.c.seq).where(EVENTS.c.source == source, EVENTS.c.seq > seq)
+    def stored_seqs_above(self, source: str, seq: int, incarnation: str = "") -> list[int]:
+        """The stored seqs of `source`'s `incarnation` greater than `seq`, ascending."""
+        query = select(EVENTS.c.seq).where(
+            EVENTS.c.source == source, EVENTS.c.incarnation == incarnation, EVENTS.c.seq > seq)
         with self._engine.connect() as conn:
             return list(conn.scalars(query.order_by(EVENTS.c.seq)))
+
+    def incarnations_of(self, source: str) -> set[str]:
+        """The incarnations of `source` that have stored events."""
+        query = select(EVENTS.c.incarnation).where(EVENTS.c.source == source).distinct()
+        with self._engine.connect() as conn:
+            return set(conn.scalars(query))
+
+    def ping(self) -> None:
+        """Raise if the database cannot run a trivial query (it is down, not a message at fault)."""
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def next_own_seq(self, source: str) -> int:
         """The next free seq of `source` (1 for a source with no stored events)."""
@@ -230,10 +260,12 @@ class EventStore:
         until: datetime | None = None,
         limit: int | None = 100,
         newest_first: bool = False,
+        by_received: bool = False,
     ) -> list[Event]:
         """Stored events by event time, filtered; `since` is inclusive and `until` exclusive.
 
-        A type ending in '.' (such as 'door.') matches every type it begins.
+        A type ending in '.' (such as 'door.') matches every type it begins. With `by_received`,
+        `since`, `until` and the order go by the service's receive time instead of the device's.
 
         A stored event that no longer validates against the contract is logged and skipped.
         """
@@ -244,14 +276,15 @@ class EventStore:
             query = query.where(or_(EventRow.type.in_(exact), *rules))
         if sources:
             query = query.where(EventRow.source.in_(list(sources)))
+        clock = EventRow.received_at if by_received else EventRow.time
         if since is not None:
-            query = query.where(EventRow.time >= _require_aware(since, "since"))
+            query = query.where(clock >= _require_aware(since, "since"))
         if until is not None:
-            query = query.where(EventRow.time < _require_aware(until, "until"))
+            query = query.where(clock < _require_aware(until, "until"))
         if newest_first:
-            query = query.order_by(EventRow.time.desc(), EventRow.id.desc())
+            query = query.order_by(clock.desc(), EventRow.id.desc())
         else:
-            query = query.order_by(EventRow.time, EventRow.id)
+            query = query.order_by(clock, EventRow.id)
         if limit is not None:
             query = query.limit(limit)
         with Session(self._engine) as session:
@@ -294,6 +327,10 @@ def _natives(rows: Iterable[EventRow]) -> Iterator[Event]:
 def _dead_letter(conflict: Conflict) -> Rejected:
     event = conflict.event
     return Rejected(event.topic, encode(event), conflict.reason, event.source)
+
+
+def _stream(key: Stream | str) -> Stream:
+    return (key, "") if isinstance(key, str) else key
 
 
 def _require_aware(value: datetime, name: str) -> datetime:
