@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from broker import topics
 from broker.acl import mosquitto_files
 from broker.config import MqttUrl
-from broker.credentials import CredentialStore, Principal, Role
+from broker.credentials import CredentialStore, KindLookup, Principal, Role
 from broker.device_link import DeviceLink
 from broker.embedded import EmbeddedBroker, free_port
 from broker.events import MAX_PAYLOAD, make_event, to_dict
@@ -78,7 +78,7 @@ class Rig:
         if probe is not None:
             probe.close()
             self.reconnects += 1
-        probe = MqttProbe(self.urls[kind], f"{attacker(kind)}-{uuid.uuid4().hex[:6]}")
+        probe = MqttProbe(self.urls[kind], f"{attacker(kind)}@{uuid.uuid4().hex[:6]}")
         code = probe.connect()
         assert not code.is_failure, f"{attacker(kind)} refused: {code}"
         self.stack.callback(probe.close)
@@ -110,7 +110,7 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     site = unique_site()
     credentials = CredentialStore(folder / "credentials.json")
     credentials.ensure(SERVICE, Role.SERVICE)
-    credentials.ensure(DEVICE, Role.DEVICE)
+    credentials.ensure(DEVICE, Role.READER)
     for kind in KINDS:
         credentials.ensure(attacker(kind), kind)
     principals = credentials.principals()
@@ -127,14 +127,15 @@ def rig(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         store = open_store(f"sqlite:///{folder / 'db' / 'gatehouse.db'}")
         stack.callback(store.close)
         build = office_for(store, OfficeConfig(), audit_key=b"adversarial")
-        central = CentralService(url_for(SERVICE), store, site=site, office=build, tick_s=0.2)
+        central = CentralService(url_for(SERVICE), store, site=site, office=build, tick_s=0.2,
+                                 kinds=KindLookup(credentials))
         central.start()
         stack.callback(central.stop)
         assert central.bus.wait_subscribed(10)
         api = ApiServer(store, port=0, site=site, audit_key=None, ingest=central.health)
         api.start()
         stack.callback(api.stop)
-        device = DeviceLink(url_for(DEVICE), site=site, device=DEVICE, kind="device",
+        device = DeviceLink(url_for(DEVICE), site=site, device=DEVICE, kind="reader",
                             outbox_dir=folder / "outbox", resend_after=1.0, max_resend_after=2.0)
         device.start()
         stack.callback(device.stop)
