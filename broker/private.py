@@ -38,6 +38,8 @@ def private_dir(path: Path) -> Path:
     an existing `path` is made 0700; existing parents are left alone.
     """
     make_private_dirs(path)
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} is not a folder")
     path.chmod(DIR_MODE)
     return path
 

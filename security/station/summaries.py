@@ -119,6 +119,25 @@ def _gap(d: s.DeliveryGap) -> str:
     return f"{d.for_source} missing seq {d.missing_from}-{d.missing_to}"
 
 
+def _reset(d: s.DeliveryReset) -> str:
+    return f"{d.for_source} started over (outbox {d.incarnation}, from seq {d.first_seq})"
+
+
+def _skewed(d: s.ClockSkewed) -> str:
+    return f"{d.for_source} clock {d.skew_s:+.0f} s from the service's"
+
+
+def _command_requested(d: s.CommandRequested) -> str:
+    how_long = f" for {d.seconds:g} s" if d.seconds else ""
+    note = f": {d.note}" if d.note else ""
+    return f"{d.by} asks to {d.command} {d.device}{how_long}{note}"
+
+
+def _command_sent(d: s.CommandSent) -> str:
+    how_long = f" for {d.seconds:g} s" if d.seconds else ""
+    return f"{d.command} {d.device}{how_long} for {d.by} (via {d.origin}), expires {d.expires:%H:%M:%S}"
+
+
 def _alarm_raised(d: s.AlarmRaised) -> str:
     return f"{d.priority.value.upper()} {d.summary} [{d.alarm_id}]"
 
@@ -183,6 +202,10 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.CameraSnapshot: _snapshot,
     s.DeviceFault: _fault,
     s.DeliveryGap: _gap,
+    s.DeliveryReset: _reset,
+    s.ClockSkewed: _skewed,
+    s.CommandRequested: _command_requested,
+    s.CommandSent: _command_sent,
     s.AlarmRaised: _alarm_raised,
     s.AlarmAction: _alarm_action,
     s.AlarmShelved: _shelved,
