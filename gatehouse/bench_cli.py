@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 from broker.config import MqttUrl, Settings
 from broker.embedded import EmbeddedBroker, free_port
 from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto, anonymous_config
-from gatehouse import bench_ingest
+from gatehouse import bench_ingest, bench_soak
 
 
 @contextmanager
@@ -49,3 +50,18 @@ def bench_ingest_command(settings: Settings, args: argparse.Namespace) -> int:
     store = settings.db or "SQLite (a temporary file, WAL)"
     bench_ingest.report(figures, f"{name}; store {store}", sys.stdout)
     return 0
+
+
+def bench_soak_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the soak and print its figures; exit 1 when anything was lost or duplicated."""
+    seconds = args.seconds if args.seconds is not None else 60.0 * args.minutes
+    try:
+        result = bench_soak.run(
+            seconds=seconds, rate=args.rate, devices=args.devices, fault_every=args.fault_every,
+            seed=args.seed if args.seed is not None else random.randrange(1 << 30), broker=args.broker,
+            mqtt_url=None if settings.embedded else settings.mqtt_url(), db_url=settings.db, out=sys.stdout,
+        )
+    except bench_soak.SoakError as exc:
+        print(f"gatehouse bench soak: {exc}", file=sys.stderr)
+        return 1
+    return 0 if result.lost == result.duplicated == 0 else 1
