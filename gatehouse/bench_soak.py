@@ -227,12 +227,19 @@ class _Watermarks:
         self._book = book
         self._client = paho_client(url, f"soak-acks-{os.getpid()}")
         self._client.on_message = self._on_message
-        self._client.on_connect = lambda c, *_a: c.subscribe(f"{topics.ROOT}/{site}/+/ack", qos=1)
+        self.service_online = threading.Event()
+        self._service_status = topics.status(site, "central")
+        self._client.on_connect = lambda c, *_a: c.subscribe(
+            [(f"{topics.ROOT}/{site}/+/ack", 1), (self._service_status, 1)])
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._client.connect(url.host, url.port, keepalive=10)
         self._client.loop_start()
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self._service_status:
+            if b'"online"' in msg.payload:
+                self.service_online.set()
+            return
         try:
             mark = Ack.decode(bytes(msg.payload)).seq
         except ContractError:
@@ -387,6 +394,8 @@ def run(*, seconds: float, rate: float, devices: int, fault_every: float, seed: 
         stack.callback(_kill_all, rig.devices)
         stack.callback(rig.service.stop)
         rig.start_service()
+        if not watch.service_online.wait(60):
+            raise SoakError(f"the service did not come online within 60 s:\n{_tail(rig.service.log_path)}")
         for n in range(devices):
             name_n = f"soak-cam-{n}"
             rig.devices.append(_Child(name_n, _device_command(url, site, name_n, folder, rig.rate),
@@ -395,6 +404,10 @@ def run(*, seconds: float, rate: float, devices: int, fault_every: float, seed: 
         book.t0 = time.monotonic()
         _steady(rig, rng, seconds=seconds, period=period, fault_every=fault_every, out=out)
         return _finish(rig, out)
+
+
+def _tail(path: Path, chars: int = 2000) -> str:
+    return path.read_text(errors="replace")[-chars:] if path.exists() else "(no log)"
 
 
 def _kill_all(children: list[_Child]) -> None:
