@@ -29,7 +29,7 @@ from typing import IO, TextIO
 import paho.mqtt.client as mqtt
 
 from broker import topics
-from broker.config import MqttUrl
+from broker.config import MqttUrl, redact_db
 from broker.device_link import DeviceLink
 from broker.embedded import EmbeddedBroker, free_port
 from broker.events import ContractError
@@ -386,7 +386,8 @@ def run(*, seconds: float, rate: float, devices: int, fault_every: float, seed: 
         book = _Book(period)
         rig = _Rig(b, url, site, folder, db_url or f"sqlite:///{folder}/soak.db", rate / devices, book)
         rig.warm_s = min(10.0, period / 2)
-        print(f"soak on {name}; store {db_url or 'SQLite (a temporary file)'}; {devices} device "
+        store = redact_db(db_url) if db_url else "SQLite (a temporary file)"
+        print(f"soak on {name}; store {store}; {devices} device "
               f"processes, {rate:g} events/s in all, a random fault every ~{fault_every:g} s "
               f"(seed {seed}), {seconds:g} s", file=out, flush=True)
         watch = _Watermarks(url, site, book)
