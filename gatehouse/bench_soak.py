@@ -9,10 +9,8 @@ store is compared with what the outboxes handed out: `sent N stored N lost N dup
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -30,16 +28,14 @@ import paho.mqtt.client as mqtt
 
 from broker import topics
 from broker.config import MqttUrl, redact_db
-from broker.device_link import DeviceLink
 from broker.embedded import EmbeddedBroker, free_port
 from broker.events import ContractError
 from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto, anonymous_config
 from broker.messages import Ack
 from broker.outbox import Outbox
-from broker.schemas import CameraMotion
 from gatehouse.bench_ingest import paho_client, url_text
+from gatehouse.soak_device import DRAIN_TIMEOUT_S
 
-DRAIN_TIMEOUT_S = 300.0
 SERVICE_CONFIG = "[api]\nport = 0\n"
 """The service as `gatehouse serve` runs it, with its HTTP API on any free port."""
 
@@ -254,7 +250,7 @@ class _Watermarks:
 
 def _device_command(url: MqttUrl, site: str, device: str, folder: Path, rate: float, *,
                     drain: bool = False) -> list[str]:
-    command = [sys.executable, "-m", "gatehouse.bench_soak", url_text(url), site, device, str(folder),
+    command = [sys.executable, "-m", "gatehouse.soak_device", url_text(url), site, device, str(folder),
                str(rate)]
     return command + (["--drain"] if drain else [])
 
@@ -514,33 +510,3 @@ def _memory_lines(rig: _Rig, end_rss: float | None, out: TextIO) -> None:
         span, pid, first, last = max(spans)
         print(f"longest-lived service process (pid {pid}, {span / 60:.1f} min): RSS {first:.1f} -> "
               f"{last:.1f} MB ({100.0 * (last - first) / first:+.1f}%)", file=out)
-
-
-def device_main(argv: list[str]) -> int:
-    """A soak device: emit at a steady rate until SIGTERM (or, with --drain, empty the outbox)."""
-    parser = argparse.ArgumentParser(prog="gatehouse.bench_soak")
-    parser.add_argument("url")
-    parser.add_argument("site")
-    parser.add_argument("device")
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("rate", type=float)
-    parser.add_argument("--drain", action="store_true")
-    args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_a: stop.set())
-    link = DeviceLink(MqttUrl.parse(args.url), site=args.site, device=args.device, kind="camera",
-                      outbox_dir=args.folder)
-    with link:
-        if args.drain:
-            return 0 if link.drain(DRAIN_TIMEOUT_S) else 1
-        data = CameraMotion(camera=args.device, score=0.5)
-        start, n = time.monotonic(), 0
-        while not stop.wait(max(0.0, start + n / args.rate - time.monotonic())):
-            event = link.source.emit("camera.motion", data)
-            print(f"{event.seq} {event.id} {time.monotonic():.6f}", flush=True)
-            n += 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(device_main(sys.argv[1:]))
