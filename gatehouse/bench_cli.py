@@ -63,6 +63,7 @@ def bench_soak_command(settings: Settings, args: argparse.Namespace) -> int:
             seconds=seconds, rate=args.rate, devices=args.devices, fault_every=args.fault_every,
             seed=args.seed if args.seed is not None else random.randrange(1 << 30), broker=args.broker,
             mqtt_url=None if settings.embedded else settings.mqtt_url(), db_url=settings.db, out=sys.stdout,
+            faults=[kind for kind in args.faults.split(",") if kind and kind != "none"],
         )
     except bench_soak.SoakError as exc:
         print(f"gatehouse bench soak: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,8 @@ from broker.outbox import Outbox
 from gatehouse.bench_ingest import paho_client, url_text
 from gatehouse.soak_device import DRAIN_TIMEOUT_S
 
+FAULTS = ("service", "device", "broker")
+"""What the soak may kill: the service, a device, the broker (killed and restarted)."""
 SERVICE_CONFIG = "[api]\nport = 0\n"
 """The service as `gatehouse serve` runs it, with its HTTP API on any free port."""
 
@@ -286,6 +288,7 @@ class _Rig:
     warm_s: float = 10.0
     """A service process's memory is sampled once it has run this long (loaded, connected, busy)."""
     last_rss: float | None = None
+    kinds: tuple[str, ...] = FAULTS
     p99s: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -321,8 +324,7 @@ class _Rig:
 
     def fault(self, rng: random.Random) -> str:
         """Inflict one random fault and recover from it; say which."""
-        choices = ["service", "device"] + (["broker"] if self.broker is not None else [])
-        what = rng.choice(choices)
+        what = rng.choice(self.kinds)
         if what == "service":
             self.service.kill()
             time.sleep(rng.uniform(0.0, 2.0))
@@ -369,10 +371,15 @@ def _broker(kind: str, url: MqttUrl | None, folder: Path) -> Iterator[tuple[_Bro
 
 
 def run(*, seconds: float, rate: float, devices: int, fault_every: float, seed: int, broker: str,
-        mqtt_url: MqttUrl | None, db_url: str | None, out: TextIO) -> Tally:
+        mqtt_url: MqttUrl | None, db_url: str | None, out: TextIO, faults: Sequence[str] = FAULTS) -> Tally:
     """The whole soak; prints as it goes and returns the closing tally."""
     if seconds <= 0 or rate <= 0 or devices < 1 or fault_every <= 0:
         raise SoakError("--minutes/--seconds, --rate, --devices and --fault-every must be positive")
+    unknown = set(faults) - set(FAULTS)
+    if unknown:
+        raise SoakError(f"unknown fault(s) {', '.join(sorted(unknown))}; choose from {', '.join(FAULTS)}")
+    if mqtt_url is not None and "broker" in faults:
+        faults = [kind for kind in faults if kind != "broker"]  # a configured broker is not ours to kill
     rng = random.Random(seed)
     period = 60.0 if seconds >= 180 else max(1.0, seconds / 3)
     with tempfile.TemporaryDirectory(prefix="gatehouse-soak-") as tmp, ExitStack() as stack:
@@ -382,10 +389,14 @@ def run(*, seconds: float, rate: float, devices: int, fault_every: float, seed: 
         book = _Book(period)
         rig = _Rig(b, url, site, folder, db_url or f"sqlite:///{folder}/soak.db", rate / devices, book)
         rig.warm_s = min(10.0, period / 2)
+        rig.kinds = tuple(dict.fromkeys(faults))
+        if not rig.kinds:
+            fault_every = float("inf")
         store = redact_db(db_url) if db_url else "SQLite (a temporary file)"
         print(f"soak on {name}; store {store}; {devices} device "
-              f"processes, {rate:g} events/s in all, a random fault every ~{fault_every:g} s "
-              f"(seed {seed}), {seconds:g} s", file=out, flush=True)
+              f"processes, {rate:g} events/s in all, "
+              + (f"a random fault ({', '.join(rig.kinds)}) every ~{fault_every:g} s (seed {seed})"
+                 if rig.kinds else "no faults") + f", {seconds:g} s", file=out, flush=True)
         watch = _Watermarks(url, site, book)
         stack.callback(watch.close)
         stack.callback(_kill_all, rig.devices)

@@ -235,6 +235,8 @@ def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
     soak.add_argument("--devices", type=int, default=4, help="device processes (default 4)")
     soak.add_argument("--fault-every", type=float, default=60.0, metavar="S",
                       help="mean seconds between random faults (default 60)")
+    soak.add_argument("--faults", default="service,device,broker", metavar="KINDS",
+                      help="what may be killed, comma-separated (default service,device,broker; 'none')")
     soak.add_argument("--seed", type=int, help="seed of the fault schedule (default: random, printed)")
     soak.add_argument("--broker", choices=["embedded", "mosquitto"], default="embedded",
                       help="without --mqtt: start this broker (default: the embedded one, what a new "
