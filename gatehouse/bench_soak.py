@@ -497,8 +497,8 @@ def _finish(rig: _Rig, out: TextIO) -> Tally:
     kinds: dict[str, int] = defaultdict(int)
     for _, text in rig.faults:
         kinds[text.split(" ")[0] if not text.startswith("soak-cam") else "device"] += 1
-    print(f"faults: {sum(kinds.values())} ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})",
-          file=out)
+    detail = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+    print(f"faults: {sum(kinds.values())}" + (f" ({detail})" if detail else ""), file=out)
     if undrained:
         print(f"outboxes not drained within {DRAIN_TIMEOUT_S:.0f} s: {', '.join(undrained)}", file=out)
     if result.wrong_id:
