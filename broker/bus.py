@@ -24,6 +24,9 @@ from broker.messages import Status
 
 log = logging.getLogger(__name__)
 
+KEEPALIVE_S = 30
+"""Default MQTT keepalive: a silent broker is noticed after about twice this."""
+
 Handler = Callable[[str, bytes], None]
 """A subscription handler: (topic, payload); it runs on the bus thread and must be quick."""
 
@@ -48,11 +51,20 @@ class Bus:
         kind: str = "device",
         persistent: bool = False,
         max_inflight: int = 100,
+        keepalive: int = KEEPALIVE_S,
         logger: logging.Logger | None = None,
     ) -> None:
-        """Prepare a connection; with `site` and `device`, keep a retained status with a Will."""
+        """Prepare a connection; with `site` and `device`, keep a retained status with a Will.
+
+        `keepalive` (seconds; may be changed until `start()`) bounds how long a half-open connection
+        (the broker gone silent, the socket still open) goes unnoticed: about twice that, then the
+        bus reconnects.
+        """
         if (site is None) != (device is None):
             raise ValueError("site and device go together: give both or neither")
+        if keepalive < 1:
+            raise ValueError(f"keepalive must be at least 1 second, got {keepalive}")
+        self.keepalive = keepalive
         self.url = url
         self.site, self.device, self.kind = site, device, kind
         self._log = logger or log
@@ -116,7 +128,7 @@ class Bus:
                 props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                 props.SessionExpiryInterval = 24 * 3600
         self._client.connect_async(
-            self.url.host, self.url.port, keepalive=30, clean_start=clean_start, properties=props
+            self.url.host, self.url.port, keepalive=self.keepalive, clean_start=clean_start, properties=props
         )
         self._client.loop_start()
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from broker.bus import Bus
+from broker.bus import KEEPALIVE_S, Bus
 from broker.config import MqttUrl
 from broker.outbox import Outbox
 from broker.source import EventSource
@@ -25,9 +25,11 @@ class DeviceLink:
         outbox_dir: Path,
         resend_after: float = 5.0,
         max_resend_after: float = 60.0,
+        keepalive: int = KEEPALIVE_S,
     ) -> None:
         """Prepare the link; the outbox lives in `outbox_dir/<device>.outbox.db`."""
-        self.bus = Bus(url, client_id=f"{device}@{site}", site=site, device=device, kind=kind)
+        self.bus = Bus(url, client_id=f"{device}@{site}", site=site, device=device, kind=kind,
+                       keepalive=keepalive)
         self.outbox = Outbox(outbox_dir / f"{device}.outbox.db")
         self.source = EventSource(
             self.bus, self.outbox, site=site, device=device,

@@ -73,6 +73,12 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     return simulate_command(settings, args)
 
 
+def _bench_soak(settings: Settings, args: argparse.Namespace) -> int:
+    from gatehouse.bench_cli import bench_soak_command
+
+    return bench_soak_command(settings, args)
+
+
 def _bench_devices(settings: Settings, args: argparse.Namespace) -> int:
     from gatehouse.bench_devices import bench_devices_command
 
@@ -199,7 +205,7 @@ def _add_device_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
-    """`bench ingest`, `bench devices`, `bench alarms` and `bench kiosk`."""
+    """`bench ingest`, `bench devices`, `bench alarms`, `bench kiosk` and `bench soak`."""
     bench = sub.add_parser("bench", parents=[common], help="benchmarks that print figures")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
     ingest = bench_sub.add_parser("ingest", parents=[common], help="events/s stored vs a bare subscriber")
@@ -236,6 +242,21 @@ def _add_bench(sub: Any, common: argparse.ArgumentParser) -> None:
     kiosk.add_argument("--transitions", type=int, default=400, help="screen changes timed (default 400)")
     kiosk.add_argument("--prints", type=int, default=20, help="check-ins timed to the print (default 20)")
     kiosk.set_defaults(run=_bench_kiosk)
+    soak = bench_sub.add_parser("soak", parents=[common], help="steady events through kill -9s and "
+                                "broker restarts; ends with 'sent N stored N lost N duplicated N'")
+    soak.add_argument("--minutes", type=float, default=30.0, help="how long to run (default 30)")
+    soak.add_argument("--seconds", type=float, help="how long to run in seconds (overrides --minutes)")
+    soak.add_argument("--rate", type=float, default=200.0, help="events/s from all devices (default 200)")
+    soak.add_argument("--devices", type=int, default=4, help="device processes (default 4)")
+    soak.add_argument("--fault-every", type=float, default=60.0, metavar="S",
+                      help="mean seconds between random faults (default 60)")
+    soak.add_argument("--faults", default="service,device,broker", metavar="KINDS",
+                      help="what may be killed, comma-separated (default service,device,broker; 'none')")
+    soak.add_argument("--seed", type=int, help="seed of the fault schedule (default: random, printed)")
+    soak.add_argument("--broker", choices=["embedded", "mosquitto"], default="embedded",
+                      help="without --mqtt: start this broker (default: the embedded one, what a new "
+                      "site runs)")
+    soak.set_defaults(run=_bench_soak)
 
 
 
