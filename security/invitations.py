@@ -81,9 +81,15 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+EARLY_ARRIVAL = timedelta(hours=2)
+"""How early before the expected time a visitor may check in, even on the day before."""
+
+
 def valid_from(invitation: Invitation, tz: ZoneInfo) -> datetime:
-    """When the QR code starts to work: the start of the expected day, local to the site."""
-    return day_bounds(invitation.expected_at.astimezone(tz).date(), tz)[0]
+    """When the QR code starts to work: the start of the expected day, local to the site, or
+    EARLY_ARRIVAL before the expected time when that is earlier (a visit expected at 00:30)."""
+    start_of_day = day_bounds(invitation.expected_at.astimezone(tz).date(), tz)[0]
+    return min(start_of_day, invitation.expected_at.astimezone(UTC) - EARLY_ARRIVAL)
 
 
 def usable(invitation: Invitation, now: datetime, tz: ZoneInfo) -> bool:

@@ -168,6 +168,16 @@ def test_a_kiosk_finds_an_invitation_only_while_it_is_usable(desk: Desk) -> None
         desk.desk.cancel("NOSUCHVISIT", "manager:ann")
 
 
+def test_a_visit_just_after_midnight_can_check_in_late_the_evening_before(desk: Desk) -> None:
+    """Expected at 00:30: usable from 22:30 the day before (two hours early), not at 22:00."""
+    expected = datetime(2026, 11, 24, 0, 30, tzinfo=WARSAW)
+    inv = desk.desk.invite(visitor_name="Ana", host_id="e-1", by="t", expected_at=expected).invitation
+    desk.clock.now = datetime(2026, 11, 23, 22, 0, tzinfo=WARSAW)
+    assert desk.desk.lookup(inv.code) is None
+    desk.clock.now = datetime(2026, 11, 23, 23, 50, tzinfo=WARSAW)
+    assert desk.desk.lookup(inv.code) == inv
+
+
 def checked_in(visit_id: str, *, invited: bool = True, seq: int = 1) -> Event:
     """A kiosk's check-in event."""
     data = VisitorCheckedIn(visit_id=visit_id, visitor_name="Ana", visitor_type="guest", host_id="e-1",
