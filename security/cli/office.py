@@ -1,8 +1,4 @@
-"""`gatehouse incident`, `gatehouse audit` and `gatehouse retention`: the back office from a terminal.
-
-Also home of the audit log's site key: `audit_key` reads DATA_DIR/secrets/audit.key and
-`ensure_audit_key` creates it (32 random bytes, mode 0600) the first time.
-"""
+"""`gatehouse incident`, `gatehouse audit` and `gatehouse retention`: the back office from a terminal."""
 
 from __future__ import annotations
 
@@ -11,75 +7,25 @@ import contextlib
 import getpass
 import json
 import os
-import secrets
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from broker.config import ENV_CONFIG, ConfigError, Settings
-from broker.private import private_dir
+from broker.config import ENV_CONFIG, Settings
 from broker.safe_text import escape, text_fault
 from security.api.views import incident_json
 from security.cli.events import format_time, parse_when
 from security.office.audit import UnreadableDetails, verify
+from security.office.audit.keys import audit_key, ensure_audit_key, read_key_file
 from security.office.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
 from security.office.retention_job import load_retention_config, run_retention
 from security.storage import open_store
 from security.storage.audit_log import AUDIT, chain_head, read_chain, sealed_record, sealed_records
 from security.storage.incident_store import StateFilter
 
-KEY_BYTES = 32
 DETAILS_WIDTH = 80
-
-
-def audit_key_path(settings: Settings) -> Path:
-    """Where the site's audit key lives: DATA_DIR/secrets/audit.key."""
-    return settings.data_dir / "secrets" / "audit.key"
-
-
-def read_key_file(path: Path) -> bytes:
-    """The key in `path` (its raw bytes); refuse a missing or empty file."""
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"audit key file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read audit key file {path}: {exc.strerror}") from None
-    if not key:
-        raise ConfigError(f"audit key file {path} is empty")
-    return key
-
-
-def audit_key(settings: Settings) -> bytes | None:
-    """The site's audit key, or None when it was never created (an unkeyed chain)."""
-    path = audit_key_path(settings)
-    return read_key_file(path) if path.exists() else None
-
-
-def ensure_audit_key(settings: Settings) -> bytes:
-    """The site's audit key, created first (32 random bytes, mode 0600) if there is none yet.
-
-    The key is written to a temporary file and hard-linked into place, so a process racing
-    this one either wins or reads the complete key of the winner.
-    """
-    path = audit_key_path(settings)
-    if path.exists():
-        return read_key_file(path)
-    private_dir(path.parent)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(KEY_BYTES))
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-    return read_key_file(path)
 
 
 def default_actor() -> str:

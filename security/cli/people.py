@@ -42,7 +42,7 @@ class _FailError(Exception):
 
 def site_audit_key(settings: Settings) -> bytes | None:
     """The site's audit key, as `gatehouse incident` and `audit verify` use it (created if missing)."""
-    from security.cli.office import ensure_audit_key
+    from security.office.audit.keys import ensure_audit_key
 
     return ensure_audit_key(settings)
 

@@ -17,7 +17,8 @@ from broker.config import ENV_CONFIG, Settings
 from broker.private import private_file
 from broker.schemas import VisitorType
 from security.api.views import invitation_json, watch_json
-from security.cli.office import default_actor, ensure_audit_key
+from security.cli.office import default_actor
+from security.office.audit.keys import ensure_audit_key
 from security.office.incidents import console_emitter
 from security.office.invitations import InvitationDesk, valid_from
 from security.storage import open_store

@@ -22,14 +22,13 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
-from broker.broker_cli import CREDENTIALS_FILE
 from broker.config import ConfigError, MqttUrl, Settings, read_toml
-from broker.credentials import CredentialStore, KindLookup, PrincipalsOfKind, Role
+from broker.credentials import CREDENTIALS_FILE, CredentialStore, KindLookup, PrincipalsOfKind, Role
 from broker.schemas import CommandSent, Data, HostNotified
 from security.api import ApiServer
-from security.cli.office import ensure_audit_key
 from security.ingest.service import CentralService
 from security.office.alarms import Action, AlarmEscalated, Output
+from security.office.audit.keys import ensure_audit_key
 from security.office.config import OfficeConfig
 from security.office.engine import BackOffice, CommandRequest, Effects
 from security.office.incidents import IncidentDesk, console_emitter

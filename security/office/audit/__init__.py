@@ -1,6 +1,6 @@
 """Audit log and retention: a hash-chained append-only record of actions, and personal-data anonymisation.
 
-Pure logic only; storage and the `gatehouse audit verify` command sit on top of this.
+Pure logic, but for `keys.py` (the site's key file); storage and `gatehouse audit verify` sit on top.
 """
 
 from security.office.audit.chain import (
