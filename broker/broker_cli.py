@@ -16,12 +16,11 @@ from broker.acl import (
 )
 from broker.amqtt_server import serve_config
 from broker.config import MqttUrl, Settings
-from broker.credentials import CredentialStore, Principal, Role, write_private_file
+from broker.credentials import CREDENTIALS_FILE, CredentialStore, Principal, Role, write_private_file
 from broker.embedded import BrokerError, check_port_free
 
 logger = logging.getLogger(__name__)
 
-CREDENTIALS_FILE = "credentials.json"
 DEFAULT_PRINCIPALS: tuple[tuple[str, Role], ...] = (
     ("central", Role.SERVICE),
     ("station-1", Role.STATION),

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 FILE_VERSION = 2
 DEVICE_KINDS = frozenset({Kind.READER, Kind.DOOR, Kind.CAMERA, Kind.SCANNER, Kind.PRINTER})
 """The kinds a legacy `device` principal may be upgraded to."""
+CREDENTIALS_FILE = "credentials.json"
+"""The credential store's file name in an installation's data folder."""
 PASSWORD_BYTES = 32  # 256 random bits: no hash cost is needed to protect them
 
 

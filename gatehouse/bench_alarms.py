@@ -35,10 +35,10 @@ from broker.schemas import BadgeRead, CameraMotion, Data, DoorChange
 from gatehouse.bench_cli import bench_broker
 from gatehouse.bench_devices import Arrivals, BenchError, Latency
 from gatehouse.bench_ingest import paho_client
-from security.access import WeeklySchedule
-from security.backoffice.config import OfficeConfig
-from security.backoffice.runtime import office_for
-from security.service import SERVICE_DEVICE, CentralService, Stats
+from security.ingest.service import SERVICE_DEVICE, CentralService, Stats
+from security.office.access import WeeklySchedule
+from security.office.config import OfficeConfig
+from security.office.runtime import office_for
 from security.storage import EventStore, open_store
 from security.storage.directory import bump_version, schedule_to_json
 from security.storage.models import table

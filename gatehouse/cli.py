@@ -14,10 +14,10 @@ from broker.credentials import CredentialError
 from broker.embedded import BrokerError
 from broker.outbox import OutboxError
 from broker.safe_text import EscapingFormatter
-from security.office_cli import add_commands as add_office_commands
-from security.people_cli import add_commands as _add_people_commands
+from security.cli.office import add_commands as add_office_commands
+from security.cli.people import add_commands as _add_people_commands
+from security.cli.visitors import add_commands as add_visitor_commands
 from security.storage import StorageError
-from security.visitors_cli import add_commands as add_visitor_commands
 
 Command = Callable[[Settings, argparse.Namespace], int]
 
@@ -40,8 +40,8 @@ def _common() -> argparse.ArgumentParser:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from broker.broker_cli import client_url
     from broker.credentials import Role
-    from security.serve import run_service
-    from security.service import SERVICE_DEVICE
+    from security.cli.serve import run_service
+    from security.ingest.service import SERVICE_DEVICE
 
     url = client_url(settings, SERVICE_DEVICE, Role.SERVICE)
     config = getattr(args, "config", None) or os.environ.get(ENV_CONFIG)
@@ -49,7 +49,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _events(settings: Settings, args: argparse.Namespace) -> int:
-    from security.events_cli import list_events
+    from security.cli.events import list_events
 
     return list_events(settings, types=args.type, source=args.source, since=args.since,
                        until=args.until, limit=args.limit, as_json=args.json, out=sys.stdout)

@@ -28,9 +28,9 @@ from broker.private import private_file
 from broker.safe_text import EscapingFormatter
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
 from devices.site import principal_kind
-from security.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
-from security.central import Central, CentralConfig
-from security.service import SERVICE_DEVICE
+from security.ingest.service import SERVICE_DEVICE
+from security.office.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
+from security.site.central import Central, CentralConfig
 from security.station.summaries import summarize
 from security.storage import EventStore, open_store
 from security.storage.people import (

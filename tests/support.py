@@ -19,9 +19,9 @@ from broker.device_link import DeviceLink
 from broker.events import Event, make_event
 from broker.schemas import Data
 from broker.source import EventSource
-from security.backoffice.config import OfficeConfig
-from security.backoffice.runtime import office_for
-from security.service import CentralService
+from security.ingest.service import CentralService
+from security.office.config import OfficeConfig
+from security.office.runtime import office_for
 from security.storage import open_store
 
 

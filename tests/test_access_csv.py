@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security.access import CredentialFormat, CsvColumns, RowError, parse_employees
+from security.office.access import CredentialFormat, CsvColumns, RowError, parse_employees
 
 HEADER = "employee_id,name,email,badge,badge_format,valid_from,valid_until,groups\n"
 GROUPS = frozenset({"staff", "it", "lab"})

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broker.schemas import AccessDenied, AccessGranted, BadgeRead, DenyReason
-from security.access import (
+from security.office.access import (
     PRECEDENCE,
     AccessRight,
     AntiPassbackMode,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from broker.events import Event, make_event
 from broker.schemas import AccessGranted, Data, VisitorCheckedIn, VisitorCheckedOut, VisitorType
-from security.access import Direction, Person, PersonKind, on_site, render_muster
+from security.office.access import Direction, Person, PersonKind, on_site, render_muster
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 PEOPLE = {

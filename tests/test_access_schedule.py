@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from security.access import TimeWindow, WeeklySchedule
+from security.office.access import TimeWindow, WeeklySchedule
 
 BERLIN = "Europe/Berlin"
 Z = ZoneInfo(BERLIN)

@@ -35,9 +35,9 @@ from broker.examples import EXAMPLES
 from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto
 from broker.schemas import BadgeRead
 from security.api import ApiServer
-from security.backoffice.config import OfficeConfig
-from security.backoffice.runtime import office_for
-from security.service import CentralService
+from security.ingest.service import CentralService
+from security.office.config import OfficeConfig
+from security.office.runtime import office_for
 from security.storage import EventStore, open_store
 from tests.fixtures.mqtt import MqttProbe, mosquitto_run_as
 from tests.support import http, unique_site, wait_until

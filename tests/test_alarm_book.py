@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from broker.schemas import AlarmAction, AlarmRaised, AlarmShelved, Priority
-from security.alarms import (
+from security.office.alarms import (
     SYSTEM,
     Acknowledge,
     Action,

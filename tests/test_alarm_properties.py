@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from broker.events import make_event
 from broker.schemas import AccessDenied, DenyReason, Priority
-from security.alarms import (
+from security.office.alarms import (
     Acknowledge,
     Action,
     AlarmBook,

@@ -29,7 +29,7 @@ from broker.schemas import (
     VisitorScreened,
     VisitorType,
 )
-from security.alarms import (
+from security.office.alarms import (
     Condition,
     DoorHeldOpenConfig,
     RepeatedDenialsConfig,

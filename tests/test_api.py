@@ -23,10 +23,10 @@ from broker.schemas import (
     VisitorCheckedIn,
     VisitorCheckedOut,
 )
-from security.alarms import Action, ActionRejected, AlarmBook, BookConfig, Condition, Output, RuleName
 from security.api import MAX_BODY, ApiServer
-from security.audit import verify
-from security.incidents import IncidentDesk, console_emitter
+from security.office.alarms import Action, ActionRejected, AlarmBook, BookConfig, Condition, Output, RuleName
+from security.office.audit import verify
+from security.office.incidents import IncidentDesk, console_emitter
 from security.storage import EventStore, open_store
 from security.storage.alarm_store import save_alarms
 from security.storage.audit_log import chain_head, read_chain

@@ -23,12 +23,12 @@ from sqlalchemy import Engine, text
 
 from broker.embedded import free_port
 from gatehouse.cli import log_handler
-from security.access import Person
-from security.alarms import Action, Output
 from security.api import ROUTES, ApiServer
 from security.api.throttle import BURST, LOG_EVERY_S, REFILL_S, AuthThrottle, client_key
-from security.incidents import IncidentDesk, console_emitter
-from security.invitations import InvitationDesk
+from security.office.access import Person
+from security.office.alarms import Action, Output
+from security.office.incidents import IncidentDesk, console_emitter
+from security.office.invitations import InvitationDesk
 from security.storage import EventStore, open_store
 from security.storage.engine import make_engine
 from security.storage.people import Change, add_person
@@ -258,7 +258,7 @@ def test_a_title_cannot_forge_a_line_of_the_service_log(db_site: Site) -> None:
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
-    [line] = [line for line in out.getvalue().splitlines() if "security.incidents" in line]
+    [line] = [line for line in out.getvalue().splitlines() if "security.office.incidents" in line]
     assert line.endswith("incident i-1 opened by api:guard-1: Door forced\\n10:00:00 INFO    "
                          "security.alarms: alarm a-1 resolved by manager:ana\\r\\x1b[1A")
     assert not [line for line in out.getvalue().splitlines() if line.startswith("10:00:00 INFO ")]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from security.audit import (
+from security.office.audit import (
     GENESIS,
     AuditError,
     AuditRecord,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, create_engine, text, update
 
 from broker.config import load
 from gatehouse.cli import main
-from security.office_cli import audit_key, audit_key_path, ensure_audit_key
+from security.office.audit.keys import audit_key, audit_key_path, ensure_audit_key
 from security.storage.models import table
 
 AUDIT = table("audit_log")

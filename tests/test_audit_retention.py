@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from broker.schemas import SCHEMAS
-from security.audit import (
+from security.office.audit import (
     AuditRecord,
     RetentionPolicy,
     Treatment,

@@ -31,7 +31,7 @@ from broker.examples import EXAMPLES
 from broker.kinds import EDGE, EMITTERS, Kind, markdown_table, may_emit
 from broker.local_mosquitto import MOSQUITTO_BIN, LocalMosquitto
 from broker.schemas import SCHEMAS
-from security.service import CentralService
+from security.ingest.service import CentralService
 from security.storage import EventStore, open_store
 from tests.fixtures.mqtt import MqttClientFactory, mosquitto_run_as
 from tests.support import wait_until

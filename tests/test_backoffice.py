@@ -25,11 +25,11 @@ from broker.schemas import (
     VisitorCheckedIn,
     VisitorCheckedOut,
 )
-from security.access import Credential, CredentialFormat, Directory, DoorGroup, Person, WeeklySchedule
-from security.access.model import AccessRight
-from security.alarms import AlarmState, RuleName
-from security.backoffice.config import OfficeConfig
-from security.backoffice.engine import BackOffice, Effects, alarm_status
+from security.office.access import Credential, CredentialFormat, Directory, DoorGroup, Person, WeeklySchedule
+from security.office.access.model import AccessRight
+from security.office.alarms import AlarmState, RuleName
+from security.office.config import OfficeConfig
+from security.office.engine import BackOffice, Effects, alarm_status
 
 SITE = "hq"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -19,9 +19,9 @@ from broker.config import MqttUrl
 from broker.device_link import DeviceLink
 from broker.messages import AlarmStatus, Command
 from broker.schemas import AlarmRaised, AlarmRequested, BadgeRead, DoorChange
-from security.access import WeeklySchedule
-from security.audit import verify
-from security.backoffice.config import OfficeConfig
+from security.office.access import WeeklySchedule
+from security.office.audit import verify
+from security.office.config import OfficeConfig
 from security.storage import open_store
 from security.storage.audit_log import read_chain
 from security.storage.directory import bump_version, schedule_to_json

@@ -19,7 +19,7 @@ from broker.local_mosquitto import MOSQUITTO_BIN
 from gatehouse import bench_alarms
 from gatehouse.bench_alarms import AlarmFigures, Spread
 from gatehouse.bench_ingest import BenchError, latency_percentiles
-from security.service import Stats
+from security.ingest.service import Stats
 from tests.fixtures.required import unavailable
 
 

@@ -16,8 +16,8 @@ from broker import topics
 from broker.config import ConfigError, MqttUrl, Settings
 from broker.device_link import DeviceLink
 from broker.schemas import DoorChange, IncidentOpened
-from security.audit import verify
-from security.central import Central, CentralConfig, next_run
+from security.office.audit import verify
+from security.site.central import Central, CentralConfig, next_run
 from security.storage import open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.people import Change

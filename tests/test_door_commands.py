@@ -20,9 +20,9 @@ from broker.events import Event, make_event
 from broker.messages import Command
 from broker.schemas import CommandRequested, CommandSent, Data
 from security.api import ApiServer
-from security.backoffice.config import OfficeConfig
-from security.backoffice.engine import BackOffice, CommandRequest, Effects
-from security.central import Central, CentralConfig
+from security.office.config import OfficeConfig
+from security.office.engine import BackOffice, CommandRequest, Effects
+from security.site.central import Central, CentralConfig
 from security.storage import open_store
 from security.storage.audit_log import read_chain
 from security.storage.people import Change

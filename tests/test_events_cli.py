@@ -12,7 +12,7 @@ import pytest
 from broker.config import Settings
 from broker.events import Event, from_dict, make_event
 from broker.schemas import BadgeRead, CameraMotion, DoorChange, HostNotified
-from security.events_cli import (
+from security.cli.events import (
     compact_data,
     format_table,
     list_events,

@@ -26,7 +26,7 @@ from broker.events import Event
 from broker.local_mosquitto import LocalMosquitto
 from broker.schemas import BadgeRead
 from broker.source import EventSource
-from security.service import CentralService
+from security.ingest.service import CentralService
 from security.storage import open_store
 from tests.fixtures.proxy import FaultProxy
 from tests.support import event_source, running_service, unique_site, wait_until

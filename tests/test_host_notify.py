@@ -19,10 +19,10 @@ from broker.device_link import DeviceLink
 from broker.embedded import free_port
 from broker.events import Event, make_event
 from broker.schemas import HostNotified, VisitorCheckedIn
-from security.access import Person
-from security.central import Central, CentralConfig
-from security.invitations import arrival_text, queue_host_notices
-from security.notify import Notification, Notifier, NotifyConfig, enqueue, list_notifications
+from security.office.access import Person
+from security.office.invitations import arrival_text, queue_host_notices
+from security.office.notify import Notification, Notifier, NotifyConfig, enqueue, list_notifications
+from security.site.central import Central, CentralConfig
 from security.storage import EventStore, open_store
 from security.storage.people import Change, add_person
 from tests.fixtures.servers import HookServer, MailServer

@@ -19,9 +19,9 @@ from broker.schemas import (
     IncidentOpened,
     Priority,
 )
-from security.alarms import ActionRejected, AlarmBook, BookConfig, Condition, Output, RuleName
-from security.audit import verify
-from security.incidents import IncidentDesk, IncidentError, ItemKind, console_emitter
+from security.office.alarms import ActionRejected, AlarmBook, BookConfig, Condition, Output, RuleName
+from security.office.audit import verify
+from security.office.incidents import IncidentDesk, IncidentError, ItemKind, console_emitter
 from security.storage import EventStore, open_store
 from security.storage.alarm_store import save_alarms
 from security.storage.audit_log import chain_head, read_chain

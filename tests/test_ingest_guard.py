@@ -24,10 +24,10 @@ from broker.events import Event, encode, make_event
 from broker.examples import EXAMPLES
 from broker.schemas import BadgeRead, VisitorCheckedOut
 from security.api import ApiServer
-from security.backoffice.config import OfficeConfig
-from security.backoffice.runtime import BatchHook, office_for
-from security.onsite_query import current_on_site
-from security.service import CentralService
+from security.ingest.service import CentralService
+from security.office.config import OfficeConfig
+from security.office.onsite_query import current_on_site
+from security.office.runtime import BatchHook, office_for
 from security.storage import open_store
 from security.storage.records import PREFIX
 from tests.fixtures.mqtt import MqttClientFactory
@@ -148,7 +148,7 @@ def test_a_writer_that_stops_anyway_is_restarted_and_logged_once(
 ) -> None:
     site = unique_site()
     clock = FlakyClock()
-    caplog.set_level(logging.ERROR, logger="security.service")
+    caplog.set_level(logging.ERROR, logger="security.ingest.service")
     with service(mosquitto_url, sqlite_url, site, clock=clock) as central, \
             event_source(mosquitto_url, tmp_path, site, "reader-1") as source:
         clock.armed.set()
@@ -166,7 +166,7 @@ def test_a_writer_thread_that_ends_is_started_again_by_the_next_message(
     site = unique_site()
     clock = FlakyClock()
     clock.failure = SystemExit(3)  # not an Exception: the writer's own loop lets it end the thread
-    caplog.set_level(logging.ERROR, logger="security.service")
+    caplog.set_level(logging.ERROR, logger="security.ingest.service")
     with service(mosquitto_url, sqlite_url, site, clock=clock) as central, \
             event_source(mosquitto_url, tmp_path, site, "reader-1") as source:
         clock.armed.set()

@@ -23,9 +23,9 @@ from broker.events import (
 )
 from broker.messages import Ack, AlarmStatus, Command, Status
 from broker.schemas import BadgeRead
-from security.ingest import IngestHealth, SkewWatch
+from security.ingest.health import IngestHealth, SkewWatch
+from security.ingest.watermarks import Gap, Watermarks
 from security.storage.records import PREFIX, Rejected
-from security.watermarks import Gap, Watermarks
 
 
 @pytest.mark.parametrize(("text", "expected"), [

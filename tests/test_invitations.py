@@ -22,13 +22,13 @@ from broker.events import Event, make_event
 from broker.schemas import VisitorCheckedIn, VisitorInvited
 from devices.camera.qr import QrReader
 from gatehouse.cli import main
-from security.access import Person, PersonKind
-from security.audit import verify
-from security.backoffice.config import OfficeConfig
-from security.backoffice.runtime import OfficeRuntime
-from security.incidents import console_emitter
-from security.invitations import InvitationDesk, mark_invited_check_ins, qr_png
-from security.notify import list_notifications
+from security.office.access import Person, PersonKind
+from security.office.audit import verify
+from security.office.config import OfficeConfig
+from security.office.incidents import console_emitter
+from security.office.invitations import InvitationDesk, mark_invited_check_ins, qr_png
+from security.office.notify import list_notifications
+from security.office.runtime import OfficeRuntime
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.invitations import InvitationClosedError, InvitationError, InvitationNotFoundError

@@ -30,8 +30,8 @@ from broker.local_mosquitto import LocalMosquitto
 from broker.schemas import BadgePrinted, VisitorAgreed, VisitorCheckedIn, VisitorScreened
 from devices.camera.synthetic import scenario
 from devices.printers.simulators import SimulatedZebra, TcpPrinter
-from security.access import Person
-from security.central import Central, CentralConfig
+from security.office.access import Person
+from security.site.central import Central, CentralConfig
 from security.storage import EventStore, open_store
 from security.storage.people import Change, add_person
 from security.storage.tokens import create_token

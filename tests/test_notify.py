@@ -19,8 +19,8 @@ from pydantic import ValidationError
 
 from broker.embedded import free_port
 from broker.schemas import Priority
-from security.alarms import Alarm, AlarmEscalated, AlarmState
-from security.notify import (
+from security.office.alarms import Alarm, AlarmEscalated, AlarmState
+from security.office.notify import (
     ENV_SMTP_PASSWORD,
     DeliveryError,
     NotificationState,
@@ -39,8 +39,8 @@ from security.notify import (
     post_webhook,
     send_email,
 )
-from security.notify.messages import escalation_payload
-from security.notify.queue import claim
+from security.office.notify.messages import escalation_payload
+from security.office.notify.queue import claim
 from security.storage import EventStore, open_store
 from security.storage.engine import make_engine
 from tests.fixtures.servers import HookServer, MailServer, hook_server

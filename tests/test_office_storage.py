@@ -9,8 +9,8 @@ from sqlalchemy import func, insert, select, update
 
 from broker.events import make_event
 from broker.schemas import Priority
-from security.access import CredentialFormat, PersonKind, WeeklySchedule
-from security.alarms import (
+from security.office.access import CredentialFormat, PersonKind, WeeklySchedule
+from security.office.alarms import (
     Acknowledge,
     ActionRejected,
     AlarmBook,
@@ -20,10 +20,10 @@ from security.alarms import (
     Output,
     RuleName,
 )
-from security.audit import AuditRecord, ProblemKind, verify
-from security.backoffice.config import OfficeConfig
-from security.backoffice.engine import BackOffice, Effects
-from security.backoffice.runtime import OfficeRuntime
+from security.office.audit import AuditRecord, ProblemKind, verify
+from security.office.config import OfficeConfig
+from security.office.engine import BackOffice, Effects
+from security.office.runtime import OfficeRuntime
 from security.storage import open_store
 from security.storage.alarm_store import list_alarms, load_book, save_alarms
 from security.storage.audit_log import append_audit, chain_head, read_chain

@@ -8,8 +8,15 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from security.access import AccessRight, Credential, CredentialFormat, Person, PersonKind, WeeklySchedule
-from security.audit import verify
+from security.office.access import (
+    AccessRight,
+    Credential,
+    CredentialFormat,
+    Person,
+    PersonKind,
+    WeeklySchedule,
+)
+from security.office.audit import verify
 from security.storage import EventStore, open_store
 from security.storage.audit_log import read_chain
 from security.storage.directory import directory_version, load_directory

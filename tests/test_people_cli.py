@@ -11,9 +11,9 @@ import pytest
 from broker.events import make_event
 from broker.schemas import AccessGranted, VisitorCheckedIn
 from gatehouse.cli import main
-from security.access import WeeklySchedule
-from security.audit import verify
-from security.people_cli import parse_schedule
+from security.cli.people import parse_schedule
+from security.office.access import WeeklySchedule
+from security.office.audit import verify
 from security.storage import open_store
 from security.storage.audit_log import read_chain
 from security.storage.tokens import verify_token

@@ -15,10 +15,10 @@ from broker.config import ConfigError
 from broker.events import Event, make_event
 from broker.schemas import VisitorCheckedIn, VisitorCheckedOut, VisitorInvited, VisitorType
 from gatehouse.cli import main
-from security.audit import RetentionPolicy, pseudonym, verify
-from security.incidents import IncidentDesk, console_emitter
-from security.notify.queue import enqueue, mark_failed, mark_sent
-from security.retention_job import RetentionConfig, load_retention_config, run_retention
+from security.office.audit import RetentionPolicy, pseudonym, verify
+from security.office.incidents import IncidentDesk, console_emitter
+from security.office.notify.queue import enqueue, mark_failed, mark_sent
+from security.office.retention_job import RetentionConfig, load_retention_config, run_retention
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.incident_store import get_incident

@@ -36,7 +36,7 @@ def test_database_outage(mosquitto_url: MqttUrl, pg_url: str, pg_server: Engine,
     garbage = mqtt.Client(CallbackAPIVersion.VERSION2)
     garbage.connect(mosquitto_url.host, mosquitto_url.port)
     garbage.loop_start()
-    caplog.set_level(logging.INFO, logger="security.service")
+    caplog.set_level(logging.INFO, logger="security.ingest.service")
     try:
         with running_service(mosquitto_url, pg_url, site) as service, \
                 event_source(mosquitto_url, tmp_path, site, "reader-1", resend_after=1.0,

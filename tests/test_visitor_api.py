@@ -20,13 +20,13 @@ from broker.schemas import VisitorCheckedIn, VisitorCheckedOut
 from broker.seal import unseal
 from kiosk.central_client import CentralClient
 from kiosk.config import parse_kiosk
-from security.access import Person, PersonKind
 from security.api import ApiServer
 from security.api.core import Picks, allowed
 from security.api.views import fold, mask_company, mask_name
-from security.audit import verify
-from security.incidents import console_emitter
-from security.invitations import InvitationDesk
+from security.office.access import Person, PersonKind
+from security.office.audit import verify
+from security.office.incidents import console_emitter
+from security.office.invitations import InvitationDesk
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.people import Change, add_person

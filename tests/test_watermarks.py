@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from security.watermarks import Gap, Watermarks
+from security.ingest.watermarks import Gap, Watermarks
 
 
 def test_in_order_advances() -> None:

@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from broker.safe_text import escape, text_fault
-from security.alarms import Action, Output
 from security.api.throttle import AuthThrottle
-from security.incidents import IncidentDesk
-from security.ingest import IngestHealth
-from security.invitations import InvitationDesk
+from security.ingest.health import IngestHealth
+from security.office.alarms import Action, Output
+from security.office.incidents import IncidentDesk
+from security.office.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change
 from security.storage.tokens import ROLES, Caller

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from broker.schemas import CommandSent
 from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
-from security.backoffice.engine import UNLOCK, CommandRequest
+from security.office.engine import UNLOCK, CommandRequest
 
 DoorCommands = Callable[[CommandRequest], CommandSent | str]
 """The central service's way to send a person's command: what it sent, or why it refused."""

@@ -17,7 +17,7 @@ from security.api.core import (
     text_field,
 )
 from security.api.views import incident_json
-from security.incidents import Incident, IncidentError, ItemKind
+from security.office.incidents import Incident, IncidentError, ItemKind
 from security.storage.incident_store import IncidentConflictError, IncidentNotFoundError, StateFilter
 
 STATES: dict[str, StateFilter] = {"open": "open", "closed": "closed", "all": "all"}

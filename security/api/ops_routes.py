@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from security.access import render_muster
-from security.alarms import Acknowledge, Action, ActionRejected, Alarm, BookConfig, Resolve, Shelve, Unshelve
 from security.api.core import (
     ApiError,
     App,
@@ -18,7 +16,18 @@ from security.api.core import (
     time_field,
 )
 from security.api.views import alarm_json, iso, onsite_json
-from security.onsite_query import current_on_site
+from security.office.access import render_muster
+from security.office.alarms import (
+    Acknowledge,
+    Action,
+    ActionRejected,
+    Alarm,
+    BookConfig,
+    Resolve,
+    Shelve,
+    Unshelve,
+)
+from security.office.onsite_query import current_on_site
 from security.storage.alarm_store import get_alarm, list_alarms
 
 ACTIONS = ("acknowledge", "resolve", "shelve", "unshelve")

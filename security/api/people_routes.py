@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from security.access import AccessRight, Credential, CredentialFormat, Person, PersonKind, WeeklySchedule
 from security.api.core import (
     ApiError,
     App,
@@ -18,6 +17,14 @@ from security.api.core import (
     time_field,
 )
 from security.api.views import import_json, person_json, right_json
+from security.office.access import (
+    AccessRight,
+    Credential,
+    CredentialFormat,
+    Person,
+    PersonKind,
+    WeeklySchedule,
+)
 from security.storage import people
 from security.storage.directory import schedule_from_json
 

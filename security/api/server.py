@@ -29,9 +29,9 @@ from security.api.core import (
     error_response,
 )
 from security.api.throttle import AuthThrottle
-from security.incidents import IncidentDesk
-from security.ingest import IngestHealth
-from security.invitations import InvitationDesk
+from security.ingest.health import IngestHealth
+from security.office.incidents import IncidentDesk
+from security.office.invitations import InvitationDesk
 from security.storage import EventStore, StorageError
 from security.storage.people import DuplicateError, NotFoundError, PeopleError
 from security.storage.tokens import Caller, verify_token

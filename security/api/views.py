@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from broker.seal import seal
-from security.access import AccessRight, Credential, OnSite
-from security.alarms import Alarm
-from security.incidents import Incident, IncidentItem
+from security.office.access import AccessRight, Credential, OnSite
+from security.office.alarms import Alarm
+from security.office.incidents import Incident, IncidentItem
 from security.storage.directory import schedule_to_json
 from security.storage.invitations import Invitation
 from security.storage.people import ImportReport, PersonView, mask

@@ -36,7 +36,7 @@ from security.api.views import (
     mask_name,
     watch_json,
 )
-from security.invitations import valid_from
+from security.office.invitations import valid_from
 from security.storage import invitations as invitation_store
 from security.storage import watchlist
 from security.storage.invitations import (

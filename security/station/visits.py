@@ -17,7 +17,7 @@ from typing import Literal
 
 from broker.events import Event
 from broker.schemas import VisitorCheckedIn, VisitorPhoto, VisitorScreened
-from security.alarms.conditions import RuleName
+from security.office.alarms.conditions import RuleName
 
 VISITS = 100
 """How many visits (and screenings) the station remembers by default, the newest ones."""

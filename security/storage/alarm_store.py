@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from broker.schemas import Priority
-from security.alarms import Alarm, AlarmBook, AlarmState, BookConfig, Transition
+from security.office.alarms import Alarm, AlarmBook, AlarmState, BookConfig, Transition
 from security.storage import office_models  # noqa: F401  (registers the tables)
 from security.storage.models import table
 

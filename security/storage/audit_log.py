@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, Text, cast, insert, select, update
 
-from security.audit import AuditRecord, ChainHead, SealedRecord, append_all, stored_details
+from security.office.audit import AuditRecord, ChainHead, SealedRecord, append_all, stored_details
 from security.storage import office_models  # noqa: F401  (registers the tables)
 from security.storage.models import table
 

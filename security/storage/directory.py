@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from security.access import (
+from security.office.access import (
     AccessRight,
     Credential,
     CredentialFormat,

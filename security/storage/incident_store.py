@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from security.audit import AuditRecord
-from security.audit.chain import JsonValue
+from security.office.audit import AuditRecord
+from security.office.audit.chain import JsonValue
 from security.storage import office_models  # noqa: F401  (registers the tables)
 from security.storage.alarm_store import get_alarm
 from security.storage.audit_log import append_audit

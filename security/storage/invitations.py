@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from security.access import Person, PersonKind
+from security.office.access import Person, PersonKind
 from security.storage import office_models  # noqa: F401  (registers the tables)
 from security.storage.directory import person_from_row
 from security.storage.models import EventRow, table

@@ -1,7 +1,7 @@
 """The back office's tables: people and credentials, alarms, incidents, the audit chain, notifications.
 
 Like `models`, rows stay inside the storage layer; the repositories turn them into the pure
-types of `security.access`, `security.alarms` and `security.audit`.
+types of `security.office.access`, `security.office.alarms` and `security.office.audit`.
 """
 
 from __future__ import annotations

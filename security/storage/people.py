@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, Executable, delete, insert, or_, select, update
 
-from security.access import (
+from security.office.access import (
     AccessRight,
     Credential,
     CsvColumns,
@@ -27,7 +27,7 @@ from security.access import (
     parse_employees,
     wiegand_suffix,
 )
-from security.audit import AuditRecord
+from security.office.audit import AuditRecord
 from security.storage.audit_log import append_audit
 from security.storage.directory import (
     bump_version,

@@ -1,1 +1,0 @@
-"""The back office inside the central service: access decisions, alarm rules and the alarm book, wired."""

@@ -1,0 +1,1 @@
+"""The security commands of `gatehouse` (serve, events, people, visitors, audit): imported by nothing else."""

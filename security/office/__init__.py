@@ -1,0 +1,1 @@
+"""The back office: access decisions, alarms, incidents, invitations, notices, audit and retention."""

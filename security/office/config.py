@@ -1,0 +1,237 @@
+"""The back office's settings from the TOML file's `[access]` and `[alarms]` sections (pure).
+
+Rule settings are written per rule under `[alarms.rules.<rule-name>]`, with the field names of
+`security.office.alarms.config` (e.g. `count`, `window_s`, `priority`); an unknown rule or key is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import time, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from broker import topics
+from broker.config import ConfigError, read_toml
+from broker.schemas import Priority
+from security.office.access import AntiPassbackMode, CredentialFormat, Direction, ReaderPoint
+from security.office.alarms import BookConfig, EscalationStep, RuleName, RulesConfig, ZoneSchedule
+from security.office.alarms.book import DEFAULT_ESCALATION
+
+_FIELD_OF_RULE: dict[RuleName, str] = {
+    RuleName.UNKNOWN_CREDENTIAL: "unknown_credential",
+    RuleName.REPEATED_DENIALS: "repeated_denials",
+    RuleName.REVOKED_BADGE: "revoked_badge",
+    RuleName.DOOR_FORCED: "door_forced",
+    RuleName.DOOR_HELD_OPEN: "door_held_open",
+    RuleName.CAMERA_TAMPER: "camera_tamper",
+    RuleName.ZONE_AFTER_HOURS: "zone_hours",
+    RuleName.WATCHLIST_MATCH: "watchlist",
+    RuleName.DEVICE_OFFLINE: "device_offline",
+    RuleName.DEVICE_SILENT: "device_silent",
+    RuleName.DELIVERY_GAP: "delivery_gap",
+    RuleName.PRINTER_FAULT: "printer_fault",
+    RuleName.VISITOR_AFTER_CLOSING: "visitor_after_closing",
+}
+"""`[alarms.rules.<rule-name>]` → the RulesConfig field holding that rule's settings."""
+
+
+def _name(value: str) -> str:
+    try:
+        return topics.check_name(value, "name")
+    except topics.TopicError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class ReaderEntry(BaseModel):
+    """One reader of one device: the door it opens, which way, into which area."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    device: str = Field(description="The reader's device name (its MQTT principal).")
+    reader: int = Field(default=1, ge=0, le=255, description="Reader number in its badge.read events.")
+    door: str = Field(description="The door this reader opens.")
+    direction: Direction = Field(default=Direction.IN, description="in or out of `area`.")
+    area: str = Field(default="site", description="The area entered (anti-passback, muster list).")
+    unlock_s: float = Field(default=5.0, gt=0, le=600, description="Seconds the door unlocks on a grant.")
+
+    _device = field_validator("device", "door")(_name)
+
+    def point(self) -> ReaderPoint:
+        """The pure decision's view of this reader."""
+        return ReaderPoint(self.reader, self.door, self.direction, self.area, self.unlock_s)
+
+
+class AccessSection(BaseModel):
+    """`[access]`: readers, the door devices that take `unlock`, anti-passback and visitor badges."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    readers: list[ReaderEntry] = Field(default_factory=list, description="Readers and their doors.")
+    doors: dict[str, str] = Field(default_factory=dict,
+                                  description="Door name → the door device that takes its unlock command.")
+    anti_passback: AntiPassbackMode = Field(default=AntiPassbackMode.SOFT, description="hard, soft or off.")
+    visitor_badge_format: CredentialFormat = Field(
+        default=CredentialFormat.QR, description="Format of the badges the kiosk prints for visitors.")
+    unlock_deadline_s: float = Field(
+        default=3.0, gt=0, le=60, description="An unlock not obeyed this long after the read is dropped.")
+    visit_horizon_days: int = Field(default=7, ge=1, description="Visits older than this are not reloaded.")
+
+    @field_validator("doors")
+    @classmethod
+    def _doors(cls, value: dict[str, str]) -> dict[str, str]:
+        for door, device in value.items():
+            _name(door)
+            _name(device)
+        return value
+
+    def reader_points(self) -> dict[tuple[str, int], ReaderPoint]:
+        """(device, reader) → its configuration; a reader listed twice is refused."""
+        found: dict[tuple[str, int], ReaderPoint] = {}
+        for entry in self.readers:
+            key = (entry.device, entry.reader)
+            if key in found:
+                raise ConfigError(f"[access] reader {entry.reader} of {entry.device} is listed twice")
+            found[key] = entry.point()
+        return found
+
+
+class EscalationEntry(BaseModel):
+    """One escalation step of a priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    after_s: float = Field(gt=0, description="Seconds unacknowledged after raising.")
+    level: int = Field(ge=1, le=9, description="The level reached.")
+    notify: list[str] = Field(description="Roles told (see [notify.roles]).")
+
+
+class AlarmsSection(BaseModel):
+    """`[alarms]`: the site's time zone, rule settings, shelving limit and escalation per priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    timezone: str = Field(default="UTC", description="IANA zone for zone hours and closing time.")
+    max_shelve_h: float = Field(default=8.0, gt=0, le=72, description="Longest shelve, in hours.")
+    tick_s: float = Field(default=1.0, gt=0, le=60, description="How often clock-driven rules run.")
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Settings per rule name.")
+    escalation: dict[Priority, list[EscalationEntry]] | None = Field(
+        default=None, description="Escalation steps per priority (default: DEFAULT_ESCALATION).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    def rules_config(self) -> RulesConfig:
+        """Every rule's settings: the defaults with this section's values over them."""
+        tz = ZoneInfo(self.timezone)
+        changes: dict[str, Any] = {}
+        for rule, values in self.rules.items():
+            try:
+                field = _FIELD_OF_RULE[RuleName(rule)]
+            except ValueError:
+                known = ", ".join(sorted(RuleName))
+                raise ConfigError(f"[alarms.rules] unknown rule {rule!r}; known: {known}") from None
+            default = getattr(RulesConfig(), field)
+            changes[field] = _settings(default, values, tz, rule)
+        if "tz" not in self.rules.get(RuleName.VISITOR_AFTER_CLOSING, {}):  # the site's zone by default
+            closing = changes.get("visitor_after_closing", RulesConfig().visitor_after_closing)
+            changes["visitor_after_closing"] = dataclasses.replace(closing, tz=tz)
+        return RulesConfig(**changes)
+
+    def book_config(self) -> BookConfig:
+        """The alarm book's settings."""
+        steps: Mapping[Priority, tuple[EscalationStep, ...]] = DEFAULT_ESCALATION
+        if self.escalation is not None:
+            steps = {p: tuple(EscalationStep(e.after_s, e.level, tuple(e.notify)) for e in entries)
+                     for p, entries in self.escalation.items()}
+        return BookConfig(max_shelve_s=self.max_shelve_h * 3600, escalation=steps)
+
+
+def _settings(default: Any, values: Mapping[str, Any], tz: tzinfo, rule: str) -> Any:
+    """`default` (a rule's settings dataclass) with `values` coerced to the types of its fields."""
+    fields = {f.name: f for f in dataclasses.fields(default)}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"[alarms.rules.{rule}] unknown setting {key!r}; known: {', '.join(fields)}")
+        current = getattr(default, key)
+        try:
+            out[key] = _coerce(current, value, tz, key)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"[alarms.rules.{rule}] {key}: {exc}") from None
+    return dataclasses.replace(default, **out)
+
+
+def _coerce(current: Any, value: Any, tz: tzinfo, key: str) -> Any:
+    """`value` from TOML as the type of `current`."""
+    if key == "zones":
+        return tuple(_zone(z, tz) for z in value)
+    if isinstance(current, (bool, int, float)):
+        return _number(current, value)
+    if isinstance(current, frozenset):
+        kind = type(next(iter(current))) if current else str
+        return frozenset(kind(v) for v in value)
+    converters: tuple[tuple[type, Any], ...] = (
+        (Priority, Priority), (time, time.fromisoformat), (tzinfo, ZoneInfo))
+    for kind, convert in converters:
+        if isinstance(current, kind):
+            return convert(value)
+    raise TypeError(f"cannot set {key} from the config file")
+
+
+def _number(current: bool | float, value: Any) -> bool | float:
+    """A flag or a non-negative number of the same type as `current`."""
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise TypeError(f"expected true or false, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise TypeError(f"expected a number >= 0, got {value!r}")
+    return type(current)(value)
+
+
+def _zone(doc: Mapping[str, Any], tz: tzinfo) -> ZoneSchedule:
+    unknown = set(doc) - {"zone", "opens", "closes", "days"}
+    if unknown:
+        raise ValueError(f"unknown zone key(s) {', '.join(sorted(unknown))}")
+    base = ZoneSchedule(zone=_name(str(doc["zone"])), tz=tz)
+    return dataclasses.replace(
+        base,
+        opens=time.fromisoformat(doc["opens"]) if "opens" in doc else base.opens,
+        closes=time.fromisoformat(doc["closes"]) if "closes" in doc else base.closes,
+        days=frozenset(int(d) for d in doc["days"]) if "days" in doc else base.days,
+    )
+
+
+def read_office_config(path: str | Path | None) -> OfficeConfig:
+    """The back office's settings from the TOML file at `path` (None: every default)."""
+    if path is None:
+        return OfficeConfig()
+    return OfficeConfig.from_document(read_toml(path), f"config file {path}")
+
+
+class OfficeConfig(BaseModel):
+    """The back office's sections of the TOML file."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    access: AccessSection = Field(default_factory=AccessSection)
+    alarms: AlarmsSection = Field(default_factory=AlarmsSection)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], where: str = "config") -> OfficeConfig:
+        """Read the sections from a parsed TOML document; ConfigError names what is wrong."""
+        try:
+            config = cls.model_validate(doc)
+            config.access.reader_points()
+            config.alarms.rules_config()
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"{where}: {problems}") from None
+        return config
+

@@ -1,0 +1,439 @@
+"""The back office as one pure state machine: events, statuses, people's actions and the clock go in;
+access decisions, door commands, alarm transitions and audit records come out.
+
+No I/O here: `emit` (given by the service) turns an event type and data into an `Event` of the
+service's own source, which this module then feeds to the alarm rules like any other event.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from broker.events import Event
+from broker.messages import AlarmStatus, AlarmStep, Command, Status
+from broker.schemas import (
+    AccessDenied,
+    AccessGranted,
+    AlarmAction,
+    AlarmRequested,
+    BadgeRead,
+    CommandRequested,
+    CommandSent,
+    Data,
+    VisitorCheckedIn,
+    VisitorCheckedOut,
+)
+from broker.schemas import AlarmEscalated as AlarmEscalatedData
+from security.office.access import (
+    AntiPassbackState,
+    Credential,
+    CredentialFormat,
+    Direction,
+    Directory,
+    Person,
+    ReaderPoint,
+    decide,
+    visitor_badge,
+)
+from security.office.alarms import (
+    Acknowledge,
+    Action,
+    ActionRejected,
+    Alarm,
+    AlarmBook,
+    AlarmEscalated,
+    AlarmEvent,
+    AlarmRecounted,
+    AlarmUnshelved,
+    Condition,
+    Output,
+    Resolve,
+    RulesConfig,
+    RuleState,
+    Shelve,
+    Unshelve,
+    evaluate,
+    evaluate_status,
+    tick,
+)
+from security.office.audit import AuditRecord
+from security.office.config import OfficeConfig
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, Data], Event]
+"""Make an event of the service's own source (it is stored and published with the effects)."""
+
+HISTORY_SHOWN = 20
+"""Transitions kept in the retained alarm payload (the alarms table keeps them all)."""
+UNLOCK = "unlock"
+MANUAL_UNLOCK_S = 5.0
+"""Seconds a door unlocks for when a person asks without saying how long."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRequest:
+    """A person asks the service to send a device a command (from a station's event or the API)."""
+
+    device: str
+    command: str
+    by: str
+    seconds: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeState:
+    """Everything the back office knows, as immutable values: a snapshot is a reference."""
+
+    book: AlarmBook
+    rules: RuleState = field(default_factory=RuleState)
+    passback: AntiPassbackState = field(default_factory=AntiPassbackState)
+    directory: Directory = field(default_factory=Directory)
+    visitors: Mapping[str, tuple[Person, Credential]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(slots=True)
+class Effects:
+    """What one step produced: events emitted, commands to send, alarms changed, records to audit."""
+
+    events: list[Event] = field(default_factory=list)
+    commands: list[tuple[str, Command]] = field(default_factory=list)
+    alarms: dict[str, Alarm] = field(default_factory=dict)
+    escalations: list[AlarmEscalated] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    rejected: list[ActionRejected] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    """Why requests of this step were refused (a command request; alarm actions use `rejected`)."""
+
+    @property
+    def stored_nothing(self) -> bool:
+        """True when nothing of this step goes into the database (commands alone are only sent)."""
+        return not (self.events or self.alarms or self.escalations or self.audit)
+
+    def extend(self, other: Effects) -> None:
+        """Add what `other` produced after what this one did."""
+        self.events += other.events
+        self.commands += other.commands
+        self.alarms.update(other.alarms)
+        self.escalations += other.escalations
+        self.audit += other.audit
+        self.rejected += other.rejected
+        self.refused += other.refused
+
+
+def alarm_status(alarm: Alarm, now: datetime) -> AlarmStatus:
+    """The retained payload of an open alarm."""
+    steps = tuple(AlarmStep(t.action, t.by, t.at, t.note) for t in alarm.history[-HISTORY_SHOWN:])
+    return AlarmStatus(
+        id=alarm.id, rule=alarm.rule, priority=str(alarm.priority), summary=alarm.summary,
+        state=alarm.state.value, raised_at=alarm.raised_at, updated_at=now, count=alarm.count,
+        silent=alarm.silent, escalation_level=alarm.escalation_level, shelved_until=alarm.shelved_until,
+        cause=alarm.cause, history=steps,
+    )
+
+
+class BackOffice:
+    """Decides badge reads, runs the alarm rules and the alarm book, and applies people's actions."""
+
+    def __init__(
+        self,
+        config: OfficeConfig,
+        emit: Emit,
+        state: OfficeState | None = None,
+        *,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        stations: Container[str] | None = None,
+    ) -> None:
+        """Start from `state` (default: nothing known) with the settings of `config`.
+
+        `stations` are the device names whose credentials are a guard station's: only they may act
+        on alarms or call themselves a station. None (no credential store, an anonymous broker)
+        trusts the kind a device's status says, which any device could claim.
+        """
+        self.config = config
+        self._stations = stations
+        self._impostors: set[str] = set()
+        self._emit = emit
+        self._new_id = new_id
+        self._points: dict[tuple[str, int], ReaderPoint] = config.access.reader_points()
+        self._rules: RulesConfig = config.alarms.rules_config()
+        self.state = state or OfficeState(AlarmBook(config.alarms.book_config()))
+        self._effective: Directory | None = None
+        self._unmapped: set[tuple[str, int]] = set()
+
+    # the state, for snapshots and rebuilding
+    def restore(self, state: OfficeState) -> None:
+        """Go back to an earlier state (after a transaction that stored this step failed)."""
+        self.state = state
+        self._effective = None
+
+    def set_directory(self, directory: Directory) -> None:
+        """Use a newly loaded directory of employees (visitors on site stay)."""
+        self.restore(replace(self.state, directory=directory))
+
+    def directory(self) -> Directory:
+        """Employees from the database plus the visitors' temporary badges."""
+        if self._effective is None:
+            extra = tuple(self.state.visitors.values())
+            directory = self.state.directory
+            if extra:
+                known = {p.id for p in directory.people}
+                people = directory.people + tuple(p for p, _ in extra if p.id not in known)
+                directory = replace(directory, people=people,
+                                    credentials=directory.credentials + tuple(c for _, c in extra))
+            self._effective = directory
+        return self._effective
+
+    def replay(self, event: Event) -> None:
+        """Learn from a stored event at start-up (visits, revoked badges, who is inside), with no effects."""
+        self._visits(event)
+        rules = self.state.rules.observe(event, self._rules.repeated_denials.window_s)
+        passback = self.state.passback
+        data = event.data
+        if isinstance(data, AccessGranted) and data.person_id and data.direction:
+            area = next((p.area for (dev, _r), p in self._points.items()
+                         if dev == data.reader_device and p.door == data.door), "site")
+            passback = passback.moved(area, data.person_id, Direction(data.direction))
+        self.state = replace(self.state, rules=rules, passback=passback)
+
+    # the inputs
+    def on_event(self, event: Event, now: datetime) -> Effects:
+        """Handle one newly stored event."""
+        fx = Effects()
+        data = event.data
+        if isinstance(data, BadgeRead):
+            self._decide(event, data, now, fx)
+        elif isinstance(data, AlarmRequested):
+            self._request(event, data, now, fx)
+        elif isinstance(data, CommandRequested):
+            self._command_request(event, data, now, fx)
+        self._visits(event)
+        self._observe(event, now, fx)
+        return fx
+
+    def learn_status(self, source: str, status: Status, at: datetime) -> None:
+        """Learn a stored status at start-up (kinds, who is offline), raising nothing."""
+        rules = self.state.rules.observe_status(source, self._trusted(source, status), at)
+        self.state = replace(self.state, rules=rules)
+
+    def on_status(self, source: str, status: Status, now: datetime) -> Effects:
+        """Handle a device's availability (a Last Will raises `device-offline`)."""
+        fx = Effects()
+        status = self._trusted(source, status)
+        rules, conditions = evaluate_status(source, status, now, self.state.rules, self._rules)
+        self.state = replace(self.state, rules=rules)
+        for condition in conditions:
+            self._apply(condition, now, fx)
+        return fx
+
+    def act(self, action: Action, now: datetime, *, origin: str) -> Effects:
+        """A person's action on an alarm (from a station's request or the HTTP API), audited."""
+        fx = Effects()
+        self._apply(action, now, fx)
+        rejected = fx.rejected
+        verb = type(action).__name__.lower()
+        details: dict[str, object] = {"origin": origin}
+        if action.note:
+            details["note"] = action.note
+        if isinstance(action, Shelve):
+            details["until"] = action.until.isoformat()
+        if rejected:
+            details["refused"] = rejected[0].reason
+            log.info("%s by %s refused: %s", verb, action.by, rejected[0].reason)
+        fx.audit.append(AuditRecord(now, action.by, f"alarm.{verb}" + ("_refused" if rejected else ""),
+                                    f"alarm:{action.alarm_id}", details))
+        return fx
+
+    def command(self, request: CommandRequest, now: datetime, *, origin: str) -> Effects:
+        """A person's command to a device (a station's request or the API, whose rights were checked).
+
+        Only `unlock` of a door device named in `[access.doors]` is sent: with an expiry, audited,
+        and recorded as `command.sent`. Anything else is refused, audited and logged.
+        """
+        fx = Effects()
+        doors = {device: door for door, device in self.config.access.doors.items()}
+        reason = None
+        if request.command != UNLOCK:
+            reason = f"the service sends no {request.command!r} command on request"
+        elif request.device not in doors:
+            reason = f"{request.device} is not a door device in [access.doors]"
+        details: dict[str, object] = {"origin": origin, "command": request.command}
+        if request.note:
+            details["note"] = request.note
+        if reason is not None:
+            return self._refuse_command(request, reason, details, now, fx)
+        seconds = request.seconds if request.seconds is not None else MANUAL_UNLOCK_S
+        expires = now + timedelta(seconds=self.config.access.unlock_deadline_s)
+        command = Command(self._new_id(), UNLOCK, expires, {"seconds": seconds})
+        fx.commands.append((request.device, command))
+        sent = CommandSent(device=request.device, command=UNLOCK, command_id=command.id, by=request.by,
+                           origin=origin, expires=expires, seconds=seconds, door=doors[request.device],
+                           note=request.note)
+        fx.events.append(self._emit("command.sent", sent))
+        details.update(seconds=seconds, command_id=command.id, expires=expires.isoformat())
+        fx.audit.append(AuditRecord(now, request.by, f"command.{UNLOCK}", f"device:{request.device}",
+                                    details))
+        log.info("%s: %s for %.1f s, asked by %s (%s)", request.device, UNLOCK, seconds, request.by, origin)
+        return fx
+
+    def _refuse_command(self, request: CommandRequest, reason: str, details: dict[str, object],
+                        now: datetime, fx: Effects) -> Effects:
+        log.warning("%s of %s asked by %s (%s) refused: %s", request.command, request.device, request.by,
+                    details["origin"], reason)
+        fx.refused.append(reason)
+        fx.audit.append(AuditRecord(now, request.by, f"command.{request.command}_refused",
+                                    f"device:{request.device}", {**details, "refused": reason}))
+        return fx
+
+    def _command_request(self, event: Event, data: CommandRequested, now: datetime, fx: Effects) -> None:
+        """A station's `command.requested`: from a station's credentials, and still fresh, or refused."""
+        request = CommandRequest(data.device, data.command, data.by, data.seconds, data.note)
+        deadline = timedelta(seconds=self.config.access.unlock_deadline_s)
+        age = (now - event.time).total_seconds()
+        if not self._is_station(event.device, self.state.rules.kinds.get(event.source)):
+            reason = f"{event.device} is not a guard station"
+        elif now - event.time > deadline:
+            reason = f"the request is {age:.0f} s old (sent only within {deadline.total_seconds():g} s)"
+        else:
+            fx.extend(self.command(request, now, origin=event.source))
+            return
+        self._refuse_command(request, reason, {"origin": event.source, "command": data.command}, now, fx)
+
+    def tick(self, now: datetime) -> Effects:
+        """The clock: shelves that ran out, escalations, silent devices, visitors after closing."""
+        fx = Effects()
+        book, outputs = self.state.book.tick(now)
+        self.state = replace(self.state, book=book)
+        self._outputs(outputs, fx)
+        rules, conditions = tick(now, self.state.rules, self._rules)
+        self.state = replace(self.state, rules=rules)
+        for condition in conditions:
+            self._apply(condition, now, fx)
+        return fx
+
+    # access
+    def _decide(self, event: Event, read: BadgeRead, now: datetime, fx: Effects) -> None:
+        point = self._points.get((event.device, read.reader))
+        if point is None:
+            if (event.device, read.reader) not in self._unmapped:
+                self._unmapped.add((event.device, read.reader))
+                log.warning("reader %d of %s opens no door in [access]: its reads are not decided",
+                            read.reader, event.device)
+            return
+        decision = decide(read, point, self.directory(), self.state.passback, event.service_time)
+        self.state = replace(self.state, passback=decision.state)
+        where = {"reader_device": event.device, "reader": read.reader, "direction": point.direction.value}
+        data: AccessGranted | AccessDenied = decision.event.model_copy(update=where)
+        if decision.passback_flagged:
+            log.info("soft anti-passback: %s passed %s twice the same way", data.person_id, point.door)
+        if decision.unlock is not None:
+            self._unlock(event, decision.unlock.door, decision.unlock.seconds, now, fx)
+        access = self._emit(decision.event_type, data)
+        fx.events.append(access)
+        self._observe(access, now, fx)
+
+    def _unlock(self, read: Event, door: str, seconds: float, now: datetime, fx: Effects) -> None:
+        device = self.config.access.doors.get(door)
+        deadline = timedelta(seconds=self.config.access.unlock_deadline_s)
+        if device is None:
+            log.warning("door %s has no door device in [access.doors]: granted but not unlocked", door)
+        elif now - read.time > deadline:
+            log.warning("read %s at %s is %.1f s old: granted in the log, door %s not unlocked",
+                        read.id, read.device, (now - read.time).total_seconds(), door)
+        else:
+            command = Command(self._new_id(), UNLOCK, now + deadline, {"seconds": seconds})
+            fx.commands.append((device, command))
+
+    def _visits(self, event: Event) -> None:
+        data, visitors = event.data, self.state.visitors
+        if isinstance(data, VisitorCheckedIn) and data.badge:
+            fmt = CredentialFormat(data.badge_format or self.config.access.visitor_badge_format)
+            try:
+                badge = visitor_badge(data.visit_id, data.visitor_name, data.badge, fmt, event.service_time)
+            except ValueError as exc:  # the contract allows what a credential cannot be
+                log.warning("visit %s: badge %s opens no door: %s", data.visit_id, data.badge, exc)
+                return
+            visitors = MappingProxyType({**visitors, data.visit_id: badge})
+        elif isinstance(data, VisitorCheckedOut) and data.visit_id in visitors:
+            person, credential = visitors[data.visit_id]
+            revoked = credential.revoke(event.service_time)
+            visitors = MappingProxyType({**visitors, data.visit_id: (person, revoked)})
+        else:
+            return
+        self.restore(replace(self.state, visitors=visitors))
+
+    # alarms
+    def _observe(self, event: Event, now: datetime, fx: Effects) -> None:
+        rules, conditions = evaluate(event, self.state.rules, self._rules)
+        self.state = replace(self.state, rules=rules)
+        for condition in conditions:
+            self._apply(condition, now, fx)
+
+    def _request(self, event: Event, data: AlarmRequested, now: datetime, fx: Effects) -> None:
+        origin, reason = event.source, None
+        if not self._is_station(event.device, self.state.rules.kinds.get(origin)):
+            reason = f"{event.device} is not a guard station"
+        elif data.action == "shelve" and data.until is None:
+            reason = "a shelve needs until"
+        if reason is not None:
+            log.warning("alarm request from %s refused: %s", origin, reason)
+            fx.audit.append(AuditRecord(now, data.by, f"alarm.{data.action}_refused",
+                                        f"alarm:{data.alarm_id}", {"origin": origin, "refused": reason}))
+            return
+        fx.extend(self.act(_action(data), now, origin=origin))
+
+    def _trusted(self, source: str, status: Status) -> Status:
+        """`status`, taken for an ordinary device's if it claims a station's kind without its credentials."""
+        device = source.rsplit("/", 1)[-1]
+        if status.kind != "station" or self._stations is None or device in self._stations:
+            return status
+        if device not in self._impostors:
+            self._impostors.add(device)
+            log.warning("%s says it is a station but its credentials are not a station's", source)
+        return replace(status, kind="device")  # no station rights, no muted offline alarm
+
+    def _is_station(self, device: str, kind: str | None) -> bool:
+        """Whether `device` may act as a guard station (its credentials, else its status's kind)."""
+        return device in self._stations if self._stations is not None else kind == "station"
+
+    def _apply(self, item: Condition | Action, now: datetime, fx: Effects) -> None:
+        book, outputs = self.state.book.apply(item, now)
+        self.state = replace(self.state, book=book)
+        self._outputs(outputs, fx)
+
+    def _outputs(self, outputs: tuple[Output, ...], fx: Effects) -> None:
+        for out in outputs:
+            if isinstance(out, ActionRejected):
+                fx.rejected.append(out)
+                continue
+            fx.alarms[out.alarm.id] = out.alarm
+            if isinstance(out, AlarmEvent):
+                fx.events.append(self._emit(out.type, out.data))
+            elif isinstance(out, AlarmUnshelved):
+                note = out.alarm.history[-1].note if out.alarm.history else None
+                fx.events.append(self._emit("alarm.unshelved",
+                                            AlarmAction(alarm_id=out.alarm_id, by=out.by, note=note)))
+            elif isinstance(out, AlarmEscalated):
+                fx.escalations.append(out)
+                data = AlarmEscalatedData(alarm_id=out.alarm_id, level=out.level, notify=out.notify)
+                fx.events.append(self._emit("alarm.escalated", data))
+            elif isinstance(out, AlarmRecounted):
+                pass  # the count is in the retained state and the alarms table; the cause is in the log
+
+
+def _action(data: AlarmRequested) -> Action:
+    """The book's action for a station's request (a shelve request carries `until`)."""
+    if data.action == "acknowledge":
+        return Acknowledge(data.alarm_id, data.by, data.note)
+    if data.action == "resolve":
+        return Resolve(data.alarm_id, data.by, data.note)
+    if data.action == "unshelve":
+        return Unshelve(data.alarm_id, data.by, data.note)
+    assert data.until is not None
+    return Shelve(data.alarm_id, data.by, data.until, data.note)
