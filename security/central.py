@@ -33,12 +33,13 @@ from security.backoffice.engine import BackOffice, CommandRequest, Effects
 from security.backoffice.runtime import office_for
 from security.incidents import IncidentDesk, console_emitter
 from security.invitations import ARRIVAL, InvitationDesk, mark_invited_check_ins, queue_host_notices
-from security.notify import Notification, Notifier, NotifyConfig, enqueue_escalation
+from security.notify import Notifier, NotifyConfig, enqueue_escalation
 from security.notify.messages import one_line
 from security.office_cli import ensure_audit_key
 from security.retention_job import RetentionConfig, run_retention
 from security.service import CentralService
 from security.storage import EventStore
+from security.storage.notifications import Notification
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from security.audit import AuditRecord
 from security.incidents import Emit
 from security.notify.config import NotifyConfig, check_address
 from security.notify.messages import one_line
-from security.notify.queue import Channel, enqueue
 from security.storage import invitations as store
 from security.storage.audit_log import append_audit
 from security.storage.engine import writing
 from security.storage.invitations import Invitation, InvitationError, InvitationNotFoundError
+from security.storage.notifications import Channel, enqueue
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,9 @@ from broker.schemas import HostNotified, VisitorCheckedIn
 from security.access import Person
 from security.central import Central, CentralConfig
 from security.invitations import arrival_text, queue_host_notices
-from security.notify import Notification, Notifier, NotifyConfig, enqueue, list_notifications
+from security.notify import Notifier, NotifyConfig
 from security.storage import EventStore, open_store
+from security.storage.notifications import Notification, enqueue, list_notifications
 from security.storage.people import Change, add_person
 from tests.fixtures.servers import HookServer, MailServer
 from tests.support import unique_site, wait_until

@@ -28,10 +28,10 @@ from security.backoffice.config import OfficeConfig
 from security.backoffice.runtime import OfficeRuntime
 from security.incidents import console_emitter
 from security.invitations import InvitationDesk, mark_invited_check_ins, qr_png
-from security.notify import list_notifications
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.invitations import InvitationClosedError, InvitationError, InvitationNotFoundError
+from security.storage.notifications import list_notifications
 from security.storage.people import Change, add_person
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -1,41 +1,21 @@
-"""Escalation delivery: a durable queue of e-mails and webhooks, and the thread that sends them."""
+"""Escalation delivery: what to queue (in `security.storage.notifications`) and the thread that sends it."""
 
 from security.notify.config import ENV_SMTP_PASSWORD, NotifyConfig, RoleTargets, SmtpConfig
 from security.notify.messages import Message, escalation_message
-from security.notify.queue import (
-    Channel,
-    Notification,
-    NotificationState,
-    due,
-    enqueue,
-    enqueue_escalation,
-    list_notifications,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-)
+from security.notify.queue import enqueue_escalation
 from security.notify.senders import DeliveryError, post_webhook, send_email
 from security.notify.worker import Notifier
 
 __all__ = [
     "ENV_SMTP_PASSWORD",
-    "Channel",
     "DeliveryError",
     "Message",
-    "Notification",
-    "NotificationState",
     "Notifier",
     "NotifyConfig",
     "RoleTargets",
     "SmtpConfig",
-    "due",
-    "enqueue",
     "enqueue_escalation",
     "escalation_message",
-    "list_notifications",
-    "mark_failed",
-    "mark_retry",
-    "mark_sent",
     "post_webhook",
     "send_email",
 ]
