@@ -24,8 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import insert
-
 from broker import topics
 from broker.config import MqttUrl, Settings
 from broker.device_link import DeviceLink
@@ -36,12 +34,18 @@ from gatehouse.bench_cli import bench_broker
 from gatehouse.bench_devices import Arrivals, BenchError, Latency
 from gatehouse.bench_ingest import paho_client
 from security.ingest.service import SERVICE_DEVICE, CentralService, Stats
-from security.office.access import WeeklySchedule
+from security.office.access import (
+    AccessRight,
+    Credential,
+    CredentialFormat,
+    DoorGroup,
+    Person,
+    WeeklySchedule,
+)
 from security.office.config import OfficeConfig
 from security.office.runtime import office_for
 from security.storage import EventStore, open_store
-from security.storage.directory import bump_version, schedule_to_json
-from security.storage.models import table
+from security.storage.directory import add_to_directory
 
 READER, ENTRY, DOOR, CAMERAS = "bench-reader", "bench-entry", "door-1", ("bench-cam-1", "bench-cam-2")
 TARGET_P99_MS = 50.0
@@ -174,18 +178,11 @@ def _config() -> OfficeConfig:
 def _enrol(store: EventStore, name: str, tag: str) -> str:
     """One person of this run whose badge (returned) opens the main door at any hour."""
     now, credential = datetime.now(UTC), f"{tag}EEEEEE"
-    person = {"id": name, "name": "Bench Walker", "kind": "employee", "groups": [name], "email": None,
-              "created_at": now, "updated_at": now}
-    badge = {"value": credential, "format": "em4100", "person_id": name, "valid_from": None,
-             "valid_until": None, "revoked_at": None, "created_at": now}
-    right = {"door_group": name, "person_id": None, "group": name,
-             "schedule": schedule_to_json(WeeklySchedule.all_hours())}
     with store.engine.begin() as conn:
-        conn.execute(insert(table("people")), [person])
-        conn.execute(insert(table("credentials")), [badge])
-        conn.execute(insert(table("door_groups")), [{"name": name, "doors": ["main-door"]}])
-        conn.execute(insert(table("access_rights")), [right])
-        bump_version(conn, now)
+        add_to_directory(conn, now, people=[Person(name, "Bench Walker", groups=frozenset({name}))],
+                         credentials=[Credential(credential, CredentialFormat.EM4100, name)],
+                         door_groups=[DoorGroup(name, frozenset({"main-door"}))],
+                         rights=[AccessRight(name, WeeklySchedule.all_hours(), group=name)])
     return credential
 
 

@@ -21,9 +21,10 @@ from broker.events import Event, make_event
 from broker.schemas import HostNotified, VisitorCheckedIn
 from security.office.access import Person
 from security.office.invitations import arrival_text, queue_host_notices
-from security.office.notify import Notification, Notifier, NotifyConfig, enqueue, list_notifications
+from security.office.notify import Notifier, NotifyConfig
 from security.site.central import Central, CentralConfig
 from security.storage import EventStore, open_store
+from security.storage.notifications import Notification, enqueue, list_notifications
 from security.storage.people import Change, add_person
 from tests.fixtures.servers import HookServer, MailServer
 from tests.support import unique_site, wait_until

@@ -27,11 +27,11 @@ from security.office.audit import verify
 from security.office.config import OfficeConfig
 from security.office.incidents import console_emitter
 from security.office.invitations import InvitationDesk, mark_invited_check_ins, qr_png
-from security.office.notify import list_notifications
 from security.office.runtime import OfficeRuntime
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.invitations import InvitationClosedError, InvitationError, InvitationNotFoundError
+from security.storage.notifications import list_notifications
 from security.storage.people import Change, add_person
 
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -23,26 +23,28 @@ from security.office.alarms import Alarm, AlarmEscalated, AlarmState
 from security.office.notify import (
     ENV_SMTP_PASSWORD,
     DeliveryError,
-    NotificationState,
     Notifier,
     NotifyConfig,
     RoleTargets,
     SmtpConfig,
-    due,
-    enqueue,
     enqueue_escalation,
     escalation_message,
-    list_notifications,
-    mark_failed,
-    mark_retry,
-    mark_sent,
     post_webhook,
     send_email,
 )
 from security.office.notify.messages import escalation_payload
-from security.office.notify.queue import claim
 from security.storage import EventStore, open_store
 from security.storage.engine import make_engine
+from security.storage.notifications import (
+    NotificationState,
+    claim,
+    due,
+    enqueue,
+    list_notifications,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+)
 from tests.fixtures.servers import HookServer, MailServer, hook_server
 from tests.support import wait_until
 

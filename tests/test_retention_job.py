@@ -17,12 +17,12 @@ from broker.schemas import VisitorCheckedIn, VisitorCheckedOut, VisitorInvited, 
 from gatehouse.cli import main
 from security.office.audit import RetentionPolicy, pseudonym, verify
 from security.office.incidents import IncidentDesk, console_emitter
-from security.office.notify.queue import enqueue, mark_failed, mark_sent
 from security.office.retention_job import RetentionConfig, load_retention_config, run_retention
 from security.storage import EventStore, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.incident_store import get_incident
 from security.storage.models import table
+from security.storage.notifications import enqueue, mark_failed, mark_sent
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=100)

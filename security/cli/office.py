@@ -22,7 +22,7 @@ from security.office.audit.keys import audit_key, ensure_audit_key, read_key_fil
 from security.office.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
 from security.office.retention_job import load_retention_config, run_retention
 from security.storage import open_store
-from security.storage.audit_log import AUDIT, chain_head, read_chain, sealed_record, sealed_records
+from security.storage.audit_log import chain_head, latest_records, read_chain
 from security.storage.incident_store import StateFilter
 
 DETAILS_WIDTH = 80
@@ -163,11 +163,8 @@ def _audit_list(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"gatehouse audit list: {exc}", file=sys.stderr)
         return 2
-    query = sealed_records().order_by(AUDIT.c.seq.desc()).limit(args.limit)
-    if since is not None:
-        query = query.where(AUDIT.c.time >= since)
     with open_store(settings.db_url(), migrate=False) as store, store.engine.connect() as conn:
-        records = [sealed_record(r) for r in reversed(conn.execute(query).all())]
+        records = latest_records(conn, args.limit, since)
     for rec in records:
         unreadable = rec.details if isinstance(rec.details, UnreadableDetails) else None
         if args.json:

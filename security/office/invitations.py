@@ -27,11 +27,11 @@ from security.office.audit import AuditRecord
 from security.office.incidents import Emit
 from security.office.notify.config import NotifyConfig, check_address
 from security.office.notify.messages import one_line
-from security.office.notify.queue import Channel, enqueue
 from security.storage import invitations as store
 from security.storage.audit_log import append_audit
 from security.storage.engine import writing
 from security.storage.invitations import Invitation, InvitationError, InvitationNotFoundError
+from security.storage.notifications import Channel, enqueue
 
 log = logging.getLogger(__name__)
 

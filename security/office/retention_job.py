@@ -21,19 +21,22 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection
 
 from broker.config import ConfigError, read_toml
 from security.office.audit import AuditRecord, RetentionPlan, RetentionPolicy, plan_retention, pseudonym
-from security.office.notify.queue import NOTIFICATIONS, NotificationState
 from security.storage import EventStore
-from security.storage.audit_log import HEAD, append_audit
-from security.storage.models import table
+from security.storage.audit_log import append_audit, lock_head
+from security.storage.notifications import count_finished, delete_finished
+from security.storage.retention import (
+    forget_visitors,
+    invited_visitors,
+    personal_events,
+    rewrite_event_data,
+)
 
 log = logging.getLogger(__name__)
 
-EVENTS = table("events")
-INVITATIONS = table("invitations")
 SECTION = "retention"
 
 
@@ -82,16 +85,12 @@ def _candidates(
     conn: Connection, policy: RetentionPolicy, now: datetime
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """Row keys and plan inputs of the stored events that may hold personal data past the cutoff."""
-    query = (
-        select(EVENTS.c.id, EVENTS.c.event_id, EVENTS.c.type, EVENTS.c.received_at, EVENTS.c.data)
-        .where(EVENTS.c.type.in_(list(policy.personal)), EVENTS.c.received_at < policy.cutoff(now))
-        .order_by(EVENTS.c.id)
-    )
     keys: list[int] = []
     records: list[dict[str, Any]] = []
-    for row in conn.execute(query):
-        keys.append(int(row.id))
-        records.append({"id": row.event_id, "type": row.type, "time": row.received_at, "data": row.data})
+    for found in personal_events(conn, list(policy.personal), policy.cutoff(now)):
+        keys.append(found.row_key)
+        records.append({"id": found.event_id, "type": found.type, "time": found.received_at,
+                        "data": found.data})
     return keys, records
 
 
@@ -111,9 +110,7 @@ def _result(
 
 def _old_invitations(conn: Connection, cutoff: datetime) -> list[str]:
     """Visit ids of invitations expected before `cutoff` that still name their visitor."""
-    query = select(INVITATIONS.c.visit_id, INVITATIONS.c.visitor_name)
-    query = query.where(INVITATIONS.c.expected_at < cutoff)
-    return [row.visit_id for row in conn.execute(query) if row.visitor_name != pseudonym(row.visit_id)]
+    return [v.visit_id for v in invited_visitors(conn, cutoff) if v.visitor_name != pseudonym(v.visit_id)]
 
 
 def _forget_invitations(
@@ -122,28 +119,15 @@ def _forget_invitations(
     """Pseudonymise the visitor of old invitations and drop their company and e-mail."""
     if not visit_ids:
         return None
-    stmt = update(INVITATIONS).where(INVITATIONS.c.visit_id == bindparam("key")).values(
-        visitor_name=bindparam("name"), company=None, email=None)
-    conn.execute(stmt, [{"key": v, "name": pseudonym(v)} for v in visit_ids])
+    forget_visitors(conn, {v: pseudonym(v) for v in visit_ids})
     return AuditRecord(now, actor, "retention.invitations", "invitations", {"anonymised": len(visit_ids)})
-
-
-_DONE = (str(NotificationState.SENT), str(NotificationState.FAILED))
-
-
-def _old_notifications(conn: Connection, cutoff: datetime) -> int:
-    """How many sent or failed notifications were created before `cutoff`."""
-    query = select(func.count()).select_from(NOTIFICATIONS).where(
-        NOTIFICATIONS.c.state.in_(_DONE), NOTIFICATIONS.c.created_at < cutoff)
-    return int(conn.execute(query).scalar_one())
 
 
 def _delete_notifications(
     conn: Connection, cutoff: datetime, now: datetime, actor: str
 ) -> tuple[int, AuditRecord | None]:
     """Delete sent or failed notifications created before `cutoff` (pending ones are still delivered)."""
-    stmt = delete(NOTIFICATIONS).where(NOTIFICATIONS.c.state.in_(_DONE), NOTIFICATIONS.c.created_at < cutoff)
-    deleted = int(conn.execute(stmt).rowcount or 0)
+    deleted = delete_finished(conn, cutoff)
     if not deleted:
         return 0, None
     return deleted, AuditRecord(now, actor, "retention.notifications", "notifications", {"deleted": deleted})
@@ -163,22 +147,19 @@ def run_retention(
         with store.engine.connect() as conn:
             _, records = _candidates(conn, policy, now)
             invitations = _old_invitations(conn, policy.cutoff(now))
-            notifications = _old_notifications(conn, policy.cutoff(now))
+            notifications = count_finished(conn, policy.cutoff(now))
         plan = plan_retention(records, policy, now, actor=actor)
         return _result(plan, len(invitations), notifications, None, dry_run=True)
     with store.engine.begin() as conn:
         # the audit head first: the write lock before the read, so two runs never plan on the same rows
-        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+        lock_head(conn)
         keys, records = _candidates(conn, policy, now)
         plan = plan_retention(records, policy, now, actor=actor)
         invitations = _old_invitations(conn, plan.cutoff)
-        if not plan.changes and not invitations and not _old_notifications(conn, plan.cutoff):
+        if not plan.changes and not invitations and not count_finished(conn, plan.cutoff):
             return _result(plan, 0, 0, None, dry_run=False)
         audit = list(plan.audit) if plan.changes else []
-        if plan.changes:
-            stmt = update(EVENTS).where(EVENTS.c.id == bindparam("row_key"))
-            rows = [{"row_key": keys[c.index], "new_data": dict(c.data)} for c in plan.changes]
-            conn.execute(stmt.values(data=bindparam("new_data")), rows)
+        rewrite_event_data(conn, [(keys[c.index], c.data) for c in plan.changes])
         forgotten = _forget_invitations(conn, invitations, now, actor)
         audit += [forgotten] if forgotten else []
         notifications, deleted = _delete_notifications(conn, plan.cutoff, now, actor)

@@ -33,11 +33,12 @@ from security.office.config import OfficeConfig
 from security.office.engine import BackOffice, CommandRequest, Effects
 from security.office.incidents import IncidentDesk, console_emitter
 from security.office.invitations import ARRIVAL, InvitationDesk, mark_invited_check_ins, queue_host_notices
-from security.office.notify import Notification, Notifier, NotifyConfig, enqueue_escalation
+from security.office.notify import Notifier, NotifyConfig, enqueue_escalation
 from security.office.notify.messages import one_line
 from security.office.retention_job import RetentionConfig, run_retention
 from security.office.runtime import office_for
 from security.storage import EventStore
+from security.storage.notifications import Notification
 
 log = logging.getLogger(__name__)
 

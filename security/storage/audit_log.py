@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, Text, cast, insert, select, update
@@ -25,7 +26,7 @@ def append_audit(
     """
     if not records:
         return []
-    conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+    lock_head(conn)
     seq, digest = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
     sealed = append_all(ChainHead(seq, digest), records, key=key)
     conn.execute(insert(AUDIT), [
@@ -38,20 +39,25 @@ def append_audit(
     return sealed
 
 
+def lock_head(conn: Connection) -> None:
+    """Take the chain's write lock in the caller's transaction (a no-op write of the head row)."""
+    conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+
+
 def chain_head(conn: Connection) -> ChainHead:
     """The head as the database says: the last sequence number and hash appended."""
     seq, digest = conn.execute(select(HEAD.c.seq, HEAD.c.hash).where(HEAD.c.id == 1)).one()
     return ChainHead(int(seq), str(digest))
 
 
-def sealed_records() -> Select[Any]:
+def _sealed_records() -> Select[Any]:
     """A SELECT of stored records whose details come as text: an edited one cannot stop the reading."""
     columns = [c for c in AUDIT.c if c.name != "details"]
     return select(*columns, cast(AUDIT.c.details, Text).label("details"))
 
 
-def sealed_record(row: Row[Any]) -> SealedRecord:
-    """A row of `sealed_records()`; details that are not a JSON object become UnreadableDetails."""
+def _sealed_record(row: Row[Any]) -> SealedRecord:
+    """A row of `_sealed_records()`; details that are not a JSON object become UnreadableDetails."""
     return SealedRecord(row.seq, row.time, row.actor, row.action, row.subject, stored_details(row.details),
                         row.prev_hash, row.hash)
 
@@ -60,10 +66,18 @@ def read_chain(conn: Connection, *, batch: int = 5000) -> Iterator[SealedRecord]
     """Every stored record in storage order (by primary key), streamed in batches."""
     after = -1
     while True:
-        query = sealed_records().where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)
+        query = _sealed_records().where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)
         rows = conn.execute(query).all()
         for row in rows:
-            yield sealed_record(row)
+            yield _sealed_record(row)
         if len(rows) < batch:
             return
         after = rows[-1].seq
+
+
+def latest_records(conn: Connection, limit: int, since: datetime | None = None) -> list[SealedRecord]:
+    """The last `limit` stored records (from `since` on, if given), oldest first."""
+    query = _sealed_records().order_by(AUDIT.c.seq.desc()).limit(limit)
+    if since is not None:
+        query = query.where(AUDIT.c.time >= since)
+    return [_sealed_record(r) for r in reversed(conn.execute(query).all())]

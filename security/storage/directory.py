@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from security.office.access import (
     AccessRight,
@@ -87,3 +87,26 @@ def bump_version(conn: Connection, now: datetime) -> None:
         update(DirectoryVersionRow).where(DirectoryVersionRow.id == 1)
         .values(version=DirectoryVersionRow.version + 1, changed_at=now)
     )
+
+
+def add_to_directory(
+    conn: Connection, now: datetime, *, people: Sequence[Person] = (), credentials: Sequence[Credential] = (),
+    door_groups: Sequence[DoorGroup] = (), rights: Sequence[AccessRight] = (),
+) -> None:
+    """Insert people, badges, door groups and rights unchecked and unaudited (a bench), move the version."""
+    if people:
+        conn.execute(insert(PersonRow), [
+            {"id": p.id, "name": p.name, "kind": str(p.kind), "groups": sorted(p.groups), "email": p.email,
+             "created_at": now, "updated_at": now} for p in people])
+    if credentials:
+        conn.execute(insert(CredentialRow), [
+            {"value": c.value, "format": str(c.format), "person_id": c.person_id,
+             "valid_from": c.valid_from, "valid_until": c.valid_until, "revoked_at": c.revoked_at,
+             "created_at": now} for c in credentials])
+    if door_groups:
+        conn.execute(insert(DoorGroupRow), [{"name": g.name, "doors": sorted(g.doors)} for g in door_groups])
+    if rights:
+        conn.execute(insert(AccessRightRow), [
+            {"door_group": r.door_group, "person_id": r.person_id, "group": r.group,
+             "schedule": schedule_to_json(r.schedule)} for r in rights])
+    bump_version(conn, now)

@@ -11,7 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from security.office.notify.config import NotifyConfig
-from security.office.notify.queue import (
+from security.office.notify.senders import DeliveryError, post_webhook, send_email, shown_url
+from security.storage.batch import first_line
+from security.storage.engine import writing
+from security.storage.notifications import (
     Channel,
     Notification,
     claim,
@@ -21,9 +24,6 @@ from security.office.notify.queue import (
     mark_sent,
     next_due,
 )
-from security.office.notify.senders import DeliveryError, post_webhook, send_email, shown_url
-from security.storage.batch import first_line
-from security.storage.engine import writing
 
 log = logging.getLogger(__name__)
 
