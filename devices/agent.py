@@ -9,8 +9,8 @@ from typing import Generic, Protocol, TypedDict, TypeVar
 
 from broker.events import Event
 from broker.schemas import Data
-from devices.debounce import Debouncer
 from devices.framing import Decoder, DecoderStats
+from devices.readers.debounce import Debouncer
 from devices.serial_port import Backoff, SerialTransport
 
 _LOG = logging.getLogger(__name__)

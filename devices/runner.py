@@ -159,10 +159,10 @@ Builder = Callable[[DeviceConfig, DeviceContext], RunningDevice]
 def _reader(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """An RDM6300, a Wiegand converter or a scanner: one port, one ReaderAgent."""
     from devices.agent import ReaderAgent
-    from devices.badge_agent import BadgeReaderAgent, WiegandReaderAgent
+    from devices.readers.badge_agent import BadgeReaderAgent, WiegandReaderAgent
+    from devices.readers.wiegand import WiegandLineFormat
     from devices.scanner import ScannerConfig
     from devices.scanner_agent import ScannerAgent
-    from devices.wiegand import WiegandLineFormat
 
     assert isinstance(config, Rdm6300Config | Wiegand26Config | ScannerDeviceConfig)
     link = ctx.link(config)
@@ -233,7 +233,7 @@ def _camera(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
 
 def _osdp(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """An OSDP line: libosdp as the control panel, card reads, tamper, power and no-answer faults."""
-    from devices.osdp import OsdpReaderAgent, OsdpReaderConfig
+    from devices.readers.osdp import OsdpReaderAgent, OsdpReaderConfig
 
     assert isinstance(config, OsdpLineConfig)
     link = ctx.link(config)

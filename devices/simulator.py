@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from devices.rdm6300 import encode_frame
+from devices.readers.rdm6300 import encode_frame
 
 _LOG = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from devices.debounce import Debouncer
+from devices.readers.debounce import Debouncer
 from devices.scanner import Health, Scan, ScannerConfig, ScannerDecoder, WatchedDecoder
 from devices.serial_port import Backoff, SerialTransport
 from kiosk.config import KioskScannerConfig

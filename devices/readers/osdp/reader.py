@@ -12,9 +12,9 @@ from typing import Literal
 
 from broker.schemas import BadgeRead, DeviceFault
 from devices.agent import Emitter
-from devices.osdp import _lib
-from devices.osdp.channel import RefreshLoop, SerialChannel
-from devices.osdp.keys import check_site_key
+from devices.readers.osdp import _lib
+from devices.readers.osdp.channel import RefreshLoop, SerialChannel
+from devices.readers.osdp.keys import check_site_key
 from devices.serial_port import Backoff
 
 _LOG = logging.getLogger(__name__)

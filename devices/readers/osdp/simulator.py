@@ -1,6 +1,6 @@
 """Simulated OSDP readers (libosdp PDs) on the device end of a pty pair, for the demo and tests.
 
-Run `python -m devices.osdp.simulator LINK ADDRESS SCBK_HEX` and type `card DEADBEEF`,
+Run `python -m devices.readers.osdp.simulator LINK ADDRESS SCBK_HEX` and type `card DEADBEEF`,
 `tamper on|off`, `power on|off` or `leds` (what the CP asked the LED and buzzer to do).
 """
 
@@ -11,8 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-from devices.osdp import _lib
-from devices.osdp.channel import RefreshLoop
+from devices.readers.osdp import _lib
+from devices.readers.osdp.channel import RefreshLoop
 from devices.simulator import VirtualSerialPort
 
 _LOG = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one simulated OSDP reader driven by lines on standard input."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3:
-        print("usage: python -m devices.osdp.simulator LINK ADDRESS SCBK_HEX", file=sys.stderr)
+        print("usage: python -m devices.readers.osdp.simulator LINK ADDRESS SCBK_HEX", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with SimulatedOsdpBus(link=Path(args[0])) as bus:
