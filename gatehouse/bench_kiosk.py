@@ -142,7 +142,7 @@ class SlowApi:
 
 def bench_kiosk_command(_settings: Settings, args: argparse.Namespace) -> int:
     """Run the kiosk benchmark and print its figures."""
-    from kiosk.runner import kivy_environment
+    from kiosk.kivy_env import kivy_environment
 
     kivy_environment(headless=True)
     figures = measure(transitions=args.transitions, prints=args.prints)
