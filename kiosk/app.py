@@ -38,7 +38,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.utils import escape_markup
 
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 from kiosk.flow_state import SCANNING_STEPS, Step
 from kiosk.flow_view import View
 from kiosk.viewmodel import KioskViewModel

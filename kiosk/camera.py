@@ -25,7 +25,7 @@ from devices.camera.capture import (
     open_capture,
     parse_source,
 )
-from devices.camera.motion import Frame, u8
+from devices.camera.frame import Frame, u8
 from devices.camera.qr import QrReader
 from devices.serial_port import Backoff
 from kiosk.ports import Photo

@@ -12,7 +12,7 @@ from broker.schemas import Box, CameraMotion, CameraPerson, CameraSnapshot, Data
 from devices.agent import Emitter
 from devices.camera.analysis import Analysis, CameraAnalyzer
 from devices.camera.capture import CameraNotFoundError, FrameSource, SnapshotWriter
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 
 _LOG = logging.getLogger(__name__)
 

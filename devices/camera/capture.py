@@ -16,8 +16,8 @@ from cv2.typing import MatLike
 from broker.private import private_dir, private_file
 from broker.schemas import Box
 from devices.camera.decide import RateLimiter
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import pixel_rect
-from devices.camera.motion import Frame, u8
 from devices.serial_port import Backoff
 
 _LOG = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 from broker.schemas import Box
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import iou, pixel_rect, relative_box
-from devices.camera.motion import Frame, u8
 
 _LOG = logging.getLogger(__name__)
 

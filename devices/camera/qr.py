@@ -7,7 +7,7 @@ from typing import Any
 
 import cv2
 
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 
 _LOG = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from broker.schemas import Box, TamperKind
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import Polygon, relative_box
-from devices.camera.motion import Frame, u8
 
 _LOG = logging.getLogger(__name__)
 

@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from broker.schemas import TamperKind
 from devices.camera.decide import Change, Episode
-from devices.camera.motion import Frame, shrink, to_grey
+from devices.camera.frame import Frame
+from devices.camera.motion import shrink, to_grey
 
 _LOG = logging.getLogger(__name__)
 
