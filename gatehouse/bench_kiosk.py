@@ -339,7 +339,7 @@ def _check_ins(app: Any, printers: tuple[Any, Any], figures: Figures, prints: in
                flipped: list[float]) -> Any:
     """`prints` check-ins timed to the print command and the done screen, then some with the Zebra silent."""
     from kiosk.autopilot import Until, on_screen, screen_ids, tap
-    from kiosk.flow_state import Outcome
+    from kiosk.flow.state import Outcome
 
     vm, (printer, zebra) = app.vm, printers
     for n in range(prints + SILENT_PRINTS):

@@ -1,4 +1,4 @@
-"""A finger signature as a compact SVG path (pure); whether it counts is `flow_values.is_signed`.
+"""A finger signature as a compact SVG path (pure); whether it counts is `kiosk.flow.values.is_signed`.
 
 Strokes come from the signature pad as lists of (x, y) points, each 0..1 of the pad's width and
 height. The path uses absolute coordinates rounded to 3 decimals in a 1 x 1 view box
@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Sequence
 
-from kiosk.flow_values import Point
+from kiosk.flow.values import Point
 
 _LOG = logging.getLogger(__name__)
 
