@@ -34,7 +34,7 @@ from kiosk.checkin import PrintReport, print_badge
 from kiosk.config import KioskConfig, KioskPrinterConfig
 from kiosk.ports import BadgePrinter, BadgeRequest, Emit, PrintResult
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class KioskPrinter:
@@ -114,11 +114,11 @@ class KioskPrinter:
             except PortError as exc:
                 self.port.close()
                 if was_open and attempt == 1:
-                    _LOG.info("printer %s: connection went stale (%s); reconnecting", self.printer, exc)
+                    log.info("printer %s: connection went stale (%s); reconnecting", self.printer, exc)
                     continue
                 return PrintResult(ok=False, detail=str(exc))
             self.last_send_s = self._clock() - started
-            _LOG.info("printer %s: badge sent (%d bytes, %.0f ms after the request)", self.printer,
+            log.info("printer %s: badge sent (%d bytes, %.0f ms after the request)", self.printer,
                       len(data), self.last_send_s * 1000)
             return PrintResult(ok=True)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -137,7 +137,7 @@ class KioskPrinter:
     def _done(self, visit_id: str, result: PrintResult) -> PrintResult:
         """Log and emit `badge.printed` for one attempt; return `result`."""
         if not result.ok:
-            _LOG.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id,
+            log.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id,
                          result.detail)
         if self._emit is None:
             return result
@@ -146,7 +146,7 @@ class KioskPrinter:
             self._emit("badge.printed", BadgePrinted(visit_id=visit_id, printer=self.printer, ok=result.ok,
                                                      detail=detail))
         except Exception:
-            _LOG.exception("printer %s: reporting the print of visit %s failed", self.printer, visit_id)
+            log.exception("printer %s: reporting the print of visit %s failed", self.printer, visit_id)
         return result
 
 
@@ -155,7 +155,7 @@ class NoPrinter:
 
     def print(self, badge: BadgeRequest) -> PrintResult:
         """Say that no badge was printed."""
-        _LOG.info("no printer: badge for visit %s not printed", badge.visit_id)
+        log.info("no printer: badge for visit %s not printed", badge.visit_id)
         return PrintResult(ok=False, detail="this kiosk has no printer")
 
 
@@ -207,7 +207,7 @@ class PrintQueue:
             return True
         thread.join(timeout)
         if thread.is_alive():
-            _LOG.warning("%s: still printing after %.0f s; left behind", self._name, timeout)
+            log.warning("%s: still printing after %.0f s; left behind", self._name, timeout)
         return not thread.is_alive()
 
     def _run(self) -> None:
@@ -222,7 +222,7 @@ class PrintQueue:
                 else:
                     self._deliver(call)
             except Exception:
-                _LOG.exception("%s: the report on visit %s could not be delivered", self._name,
+                log.exception("%s: the report on visit %s could not be delivered", self._name,
                                badge.visit_id)
 
 
@@ -255,5 +255,5 @@ def _photo(jpeg: bytes | None) -> Image.Image | None:
             image.load()
             return image.copy()
     except (UnidentifiedImageError, OSError) as exc:
-        _LOG.warning("badge photo cannot be read, printed without it: %s", exc)
+        log.warning("badge photo cannot be read, printed without it: %s", exc)
         return None

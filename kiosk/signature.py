@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from kiosk.flow.values import Point
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_PATH_CHARS = 60_000
 """The longest signature `visitor.agreed` carries."""
@@ -48,7 +48,7 @@ def svg_path(strokes: Sequence[Stroke], max_chars: int = MAX_PATH_CHARS, *, y_up
             break
         kept.append(part)
         size += len(part)
-    _LOG.warning("signature too long even simplified: kept %d of %d strokes", len(kept), len(clean))
+    log.warning("signature too long even simplified: kept %d of %d strokes", len(kept), len(clean))
     return "".join(kept)
 
 

@@ -14,7 +14,7 @@ from devices.camera.motion import Motion, MotionConfig, MotionDetector
 from devices.camera.person import Person, PersonConfig, PersonDetector
 from devices.camera.tamper import TamperConfig, TamperDetector, TamperState
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 BLANK = frozenset({TamperKind.COVERED, TamperKind.BLINDED})
 

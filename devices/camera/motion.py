@@ -14,7 +14,7 @@ from broker.schemas import Box
 from devices.camera.frame import Frame, u8
 from devices.camera.geometry import Mask, Polygon, keep_mask, relative_box
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 @dataclass(slots=True, frozen=True)
 class MotionConfig:
@@ -95,7 +95,7 @@ class MotionDetector:
         score = float(cv2.countNonZero(changed)) / changed.size
         shift = abs(float(small.mean()) - float(self._average.mean()))
         if score > cfg.whole_frame or shift > cfg.global_shift:
-            _LOG.debug("whole-frame change (%.0f%% changed, mean moved %.0f): recalibrating",
+            log.debug("whole-frame change (%.0f%% changed, mean moved %.0f): recalibrating",
                        100 * score, shift)
             self._start(small)
             return Motion(score=min(score, 1.0), recalibrated=True)

@@ -15,7 +15,7 @@ from broker.schemas import Box, TamperKind
 from devices.camera.frame import Frame, u8
 from devices.camera.geometry import Polygon, relative_box
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 FloatImage = npt.NDArray[np.float32]
 SCENARIOS = ("static", "lights", "motion", "covered", "blinded", "defocused", "moved", "person")

@@ -26,7 +26,7 @@ from devices.printers.status import FaultTracker, PrinterStatus, describe
 from devices.printers.transport import PrinterPort, query
 from devices.serial_port import PortError
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 PRINT = "print"
 _SEEN_COMMANDS = 1024
@@ -130,21 +130,21 @@ class PrinterAgent:
             when = now or self._wall_clock()
             badge = self.badge_from_args(command.args, when.date())
         except (ContractError, topics.TopicError) as exc:
-            _LOG.warning("printer %s: ignoring malformed command on %s: %s", self.printer, topic, exc)
+            log.warning("printer %s: ignoring malformed command on %s: %s", self.printer, topic, exc)
             return
         with self._seen_lock:
             if command.id in self._seen:
-                _LOG.debug("printer %s: command %s seen before, ignored", self.printer, command.id)
+                log.debug("printer %s: command %s seen before, ignored", self.printer, command.id)
                 return
             self._seen[command.id] = None
             if len(self._seen) > _SEEN_COMMANDS:
                 self._seen.popitem(last=False)
         if command.expired(when):
-            _LOG.warning("printer %s: dropped late print %s for visit %s (expired %s, now %s)",
+            log.warning("printer %s: dropped late print %s for visit %s (expired %s, now %s)",
                          self.printer, command.id, badge.visit_id, command.expires.isoformat(),
                          when.isoformat())
             return
-        _LOG.info("printer %s: print %s for visit %s queued", self.printer, command.id, badge.visit_id)
+        log.info("printer %s: print %s for visit %s queued", self.printer, command.id, badge.visit_id)
         self.submit(badge, command.id)
 
     def badge_from_args(self, args: dict[str, Any], today: date) -> Badge:
@@ -192,7 +192,7 @@ class PrinterAgent:
             self.port.close()
             self._track(None)
             return self._printed(visit, ok=False, detail=str(exc))
-        _LOG.info("printer %s: badge for visit %s sent (%d bytes)", self.printer, visit, len(data))
+        log.info("printer %s: badge for visit %s sent (%d bytes)", self.printer, visit, len(data))
         return self._printed(visit, ok=True, detail=None)
 
     def _run(self) -> None:
@@ -219,7 +219,7 @@ class PrinterAgent:
         try:
             work()
         except Exception as exc:
-            _LOG.exception("printer %s: unexpected failure; going on", self.printer)
+            log.exception("printer %s: unexpected failure; going on", self.printer)
             if job is not None:
                 self._printed(job.badge.visit_id, ok=False, detail=f"unexpected failure: {exc}")
 
@@ -228,7 +228,7 @@ class PrinterAgent:
         try:
             self.port.open()
         except PortError as exc:
-            _LOG.debug("printer %s: %s", self.printer, exc)
+            log.debug("printer %s: %s", self.printer, exc)
             return False
         return True
 
@@ -242,7 +242,7 @@ class PrinterAgent:
             return query(self.port, self.driver.status_query, self.driver.status_decoder(),
                          self._answer_timeout)
         except PortError as exc:
-            _LOG.debug("printer %s: %s", self.printer, exc)
+            log.debug("printer %s: %s", self.printer, exc)
             self.port.close()
             return None
 
@@ -256,24 +256,24 @@ class PrinterAgent:
         self._available = online
         detail = None if online else describe(self._tracker.faults)
         if online:
-            _LOG.info("printer %s is ready", self.printer)
+            log.info("printer %s is ready", self.printer)
         else:
-            _LOG.warning("printer %s is not ready: %s", self.printer, detail)
+            log.warning("printer %s is not ready: %s", self.printer, detail)
         if self._on_availability is not None:
             try:
                 self._on_availability(online, detail)
             except Exception:
-                _LOG.exception("printer %s: availability callback failed", self.printer)
+                log.exception("printer %s: availability callback failed", self.printer)
 
     def _printed(self, visit_id: str, *, ok: bool, detail: str | None) -> bool:
         """Emit `badge.printed` for one job and return `ok`."""
         if not ok:
-            _LOG.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id, detail)
+            log.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id, detail)
         try:
             data = BadgePrinted(visit_id=visit_id, printer=self.printer, ok=ok,
                                 detail=detail[:200] if detail else None)
         except ValueError as exc:
-            _LOG.error("printer %s: cannot report print of visit %r: %s", self.printer, visit_id, exc)
+            log.error("printer %s: cannot report print of visit %r: %s", self.printer, visit_id, exc)
             return ok
         self._emit("badge.printed", data)
         return ok
@@ -283,7 +283,7 @@ class PrinterAgent:
         try:
             self._emitter.emit(event_type, data)
         except Exception:
-            _LOG.exception("printer %s: emitting %s failed", self.printer, event_type)
+            log.exception("printer %s: emitting %s failed", self.printer, event_type)
 
     def _photo(self, name: object) -> Path | None:
         """The photo file a command names: a plain file name inside `photo_dir`."""

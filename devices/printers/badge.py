@@ -15,7 +15,7 @@ from pathlib import Path
 import qrcode  # type: ignore[import-untyped]
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _BLACK, _WHITE = 0, 255
@@ -137,7 +137,7 @@ def _draw_text_column(draw: ImageDraw.ImageDraw, badge: Badge, box: tuple[int, i
         font, lines = fit_text(text, col_w, max_lines=1, max_size=small, min_size=max(8, small * 2 // 3),
                                bold=False)
         if y + _line_height(font) > bottom:
-            _LOG.debug("badge text %r does not fit; left out", text)
+            log.debug("badge text %r does not fit; left out", text)
             break
         draw.text((left, y), lines[0], font=font, fill=_BLACK)
         y += _line_height(font)

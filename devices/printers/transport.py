@@ -19,7 +19,7 @@ import serial
 from devices.framing import Decoder
 from devices.serial_port import PortError, open_port
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 ReadingT = TypeVar("ReadingT")
 
@@ -196,5 +196,5 @@ def query(port: PrinterPort, request: bytes, decoder: Decoder[ReadingT], timeout
         readings = decoder.feed(port.read(min(left, 0.2)))
         if readings:
             return readings[0]
-    _LOG.debug("no answer from %s within %.1f s", port.name, timeout)
+    log.debug("no answer from %s within %.1f s", port.name, timeout)
     return None
