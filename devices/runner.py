@@ -248,16 +248,11 @@ def _osdp(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
 def _printer(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """A badge printer: `print` commands, status polling; a fault takes its status offline with why."""
     from broker.messages import Status
-    from devices.printers import DRIVERS, PrinterAgent, PrinterPort, SerialPrinterPort, TcpPrinterPort
+    from devices.printers import DRIVERS, PrinterAgent, printer_port
 
     assert isinstance(config, PrinterDeviceConfig)
     link = ctx.link(config)
-    port: PrinterPort
-    if config.port:
-        port = SerialPrinterPort(config.port)
-    else:
-        host, _, number = (config.address or "").partition(":")
-        port = TcpPrinterPort(host, int(number or 9100))
+    port = printer_port(config.port, config.address)
 
     def availability(online: bool, detail: str | None) -> None:
         topic = link.bus.status_topic

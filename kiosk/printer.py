@@ -6,15 +6,15 @@ that can tell its status is asked first, so paper out is said before the visitor
 badge that never comes. Each attempt is reported as `badge.printed` through `emit`.
 
 Asking and sending take seconds when the printer does not answer, so the kiosk never prints on
-its UI thread: `PrintQueue` prints one badge after another on its own worker thread and hands each
-`PrintReport` back through `deliver` (the window's `kiosk.app.on_ui_thread`).
+its UI thread: `PrintQueue` prints one badge after another on the print worker the device agent
+uses too (`devices.printers.worker.PrintWorker`) and hands each `PrintReport` back through
+`deliver` (the window's `kiosk.app.on_ui_thread`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +28,8 @@ from broker.schemas import BadgePrinted
 from devices.printers.badge import Badge
 from devices.printers.drivers import PrinterDriver
 from devices.printers.status import Condition, describe
-from devices.printers.transport import PrinterPort, SerialPrinterPort, TcpPrinterPort, query
+from devices.printers.transport import PrinterPort, printer_port, query
+from devices.printers.worker import PrintWorker
 from devices.serial_port import PortError
 from kiosk.checkin import PrintReport, print_badge
 from kiosk.config import KioskConfig, KioskPrinterConfig
@@ -65,14 +66,8 @@ class KioskPrinter:
     @classmethod
     def from_config(cls, config: KioskPrinterConfig, emit: Emit | None = None) -> KioskPrinter:
         """The printer the `[kiosk.printer]` settings describe (nothing is opened yet)."""
-        port: PrinterPort
-        if config.port:
-            port = SerialPrinterPort(config.port)
-        else:
-            host, _, number = (config.address or "").partition(":")
-            port = TcpPrinterPort(host, int(number or 9100))
-        return cls(port, config.driver_model(), printer=config.name, emit=emit,
-                   answer_timeout=config.answer_timeout_s)
+        return cls(printer_port(config.port, config.address), config.driver_model(), printer=config.name,
+                   emit=emit, answer_timeout=config.answer_timeout_s)
 
     def print(self, badge: BadgeRequest) -> PrintResult:
         """Lay out, check the printer, send; report `badge.printed` and return the result."""
@@ -163,7 +158,7 @@ _Job = tuple[BadgeRequest, Callable[[PrintReport], object]]
 
 
 class PrintQueue:
-    """`PrintJobs` on one worker thread: badges print in the order given, the caller never waits."""
+    """`PrintJobs` on the one print worker (`devices.printers.worker`): in order, the caller never waits."""
 
     def __init__(
         self,
@@ -182,48 +177,33 @@ class PrintQueue:
         self._deliver = deliver
         self._clock = clock
         self._name = name
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopped = False
+        self._worker: PrintWorker[_Job] = PrintWorker(self._print, name=name)
 
     def submit(self, badge: BadgeRequest, on_done: Callable[[PrintReport], object]) -> None:
         """Queue `badge` behind the prints still waiting; `on_done(report)` follows through `deliver`."""
-        with self._lock:
-            if self._stopped:
-                raise RuntimeError("the print queue is stopped")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._jobs.put((badge, on_done))
+        try:
+            self._worker.submit((badge, on_done), start=True)
+        except RuntimeError:
+            raise RuntimeError("the print queue is stopped") from None
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Print what is queued (for at most `timeout` s) and end the worker; True if it ended."""
-        with self._lock:
-            self._stopped = True
-            thread = self._thread
-            self._jobs.put(None)
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if thread.is_alive():
-            log.warning("%s: still printing after %.0f s; left behind", self._name, timeout)
-        return not thread.is_alive()
+        self._worker.stop(timeout)
+        return self._worker.ended
 
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            badge, on_done = job
-            sent = self._clock()
-            report = PrintReport(badge.visit_id, print_badge(self._printer, badge), sent)
-            call = partial(on_done, report)
-            try:
-                if self._deliver is None:
-                    call()
-                else:
-                    self._deliver(call)
-            except Exception:
-                log.exception("%s: the report on visit %s could not be delivered", self._name,
-                               badge.visit_id)
+    def _print(self, job: _Job) -> None:
+        """Print one badge on the worker thread and hand its report over."""
+        badge, on_done = job
+        sent = self._clock()
+        report = PrintReport(badge.visit_id, print_badge(self._printer, badge), sent)
+        call = partial(on_done, report)
+        try:
+            if self._deliver is None:
+                call()
+            else:
+                self._deliver(call)
+        except Exception:
+            log.exception("%s: the report on visit %s could not be delivered", self._name, badge.visit_id)
 
 
 def printer_for(config: KioskConfig, emit: Emit | None = None) -> KioskPrinter | NoPrinter:

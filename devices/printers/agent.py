@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from devices.printers.badge import Badge
 from devices.printers.drivers import PrinterDriver
 from devices.printers.status import FaultTracker, PrinterStatus, describe
 from devices.printers.transport import PrinterPort, query
+from devices.printers.worker import PrintWorker
 from devices.serial_port import PortError
 
 log = logging.getLogger(__name__)
@@ -82,9 +81,7 @@ class PrinterAgent:
         self._available: bool | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
-        self._jobs: queue.Queue[PrintJob | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._worker = self._new_worker()
 
     @property
     def online(self) -> bool | None:
@@ -93,19 +90,16 @@ class PrinterAgent:
 
     def start(self) -> None:
         """Start the worker thread; it connects and polls at once."""
-        if self._worker is not None:
+        if self._worker.started:
             raise RuntimeError(f"printer agent {self.printer} already started")
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._run, name=f"printer:{self.printer}", daemon=True)
         self._worker.start()
 
     def stop(self) -> None:
         """Stop the worker (after the job it is printing) and close the port; safe to call twice."""
-        self._stop.set()
-        self._jobs.put(None)
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.join(self._answer_timeout + 5.0)
+        worker, self._worker = self._worker, self._new_worker()
+        # say what was accepted and will not print now, so the kiosk can tell the visitor
+        for left in worker.stop(self._answer_timeout + 5.0, finish_queued=False):
+            self._printed(left.badge.visit_id, ok=False, detail="printer agent stopped")
         self.port.close()
 
     def subscribe(self, bus: CommandBus, site: str, device: str) -> None:
@@ -114,7 +108,7 @@ class PrinterAgent:
 
     def submit(self, badge: Badge, command_id: str | None = None) -> None:
         """Queue `badge` for printing."""
-        self._jobs.put(PrintJob(badge, command_id))
+        self._worker.submit(PrintJob(badge, command_id))
 
     def handle_command(self, topic: str, payload: bytes, now: datetime | None = None) -> None:
         """Queue the badge of a `print` command if it is well-formed, new and not expired."""
@@ -195,33 +189,15 @@ class PrinterAgent:
         log.info("printer %s: badge for visit %s sent (%d bytes)", self.printer, visit, len(data))
         return self._printed(visit, ok=True, detail=None)
 
-    def _run(self) -> None:
-        """Worker: print queued jobs; poll the status whenever `poll_s` passes with no job."""
-        self._safely(self.poll, None)
-        while not self._stop.is_set():
-            try:
-                job = self._jobs.get(timeout=self._poll_s)
-            except queue.Empty:
-                self._safely(self.poll, None)
-                continue
-            if job is not None:
-                self._safely(partial(self.print_badge, job), job)
-        while True:  # say what was accepted and will not print now, so the kiosk can tell the visitor
-            try:
-                left = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if left is not None:
-                self._printed(left.badge.visit_id, ok=False, detail="printer agent stopped")
+    def _new_worker(self) -> PrintWorker[PrintJob]:
+        """The worker that prints this agent's jobs and polls the status when idle (not started)."""
+        return PrintWorker(self.print_badge, name=f"printer:{self.printer}", idle=self.poll,
+                           idle_s=self._poll_s, on_error=self._failed)
 
-    def _safely(self, work: Callable[[], object], job: PrintJob | None) -> None:
-        """Run one step of the worker; a surprise is logged and reported, never the end of it."""
-        try:
-            work()
-        except Exception as exc:
-            log.exception("printer %s: unexpected failure; going on", self.printer)
-            if job is not None:
-                self._printed(job.badge.visit_id, ok=False, detail=f"unexpected failure: {exc}")
+    def _failed(self, job: PrintJob | None, exc: Exception) -> None:
+        """A surprise in the worker (already logged): a job it ended is reported as not printed."""
+        if job is not None:
+            self._printed(job.badge.visit_id, ok=False, detail=f"unexpected failure: {exc}")
 
     def _connect(self) -> bool:
         """Open the port if needed; False (logged at debug level) if it cannot be opened."""

@@ -181,6 +181,14 @@ class TcpPrinterPort:
         return self._sock
 
 
+def printer_port(port: str | None, address: str | None, *, tcp_port: int = 9100) -> PrinterPort:
+    """The port a printer entry names: serial `port` if given, else TCP `address` ('host' or 'host:port')."""
+    if port:
+        return SerialPrinterPort(port)
+    host, _, number = (address or "").partition(":")
+    return TcpPrinterPort(host, int(number or tcp_port))
+
+
 def query(port: PrinterPort, request: bytes, decoder: Decoder[ReadingT], timeout: float) -> ReadingT | None:
     """Send `request` and return the first reading `decoder` makes of the answer, or None in time.
 
