@@ -13,19 +13,15 @@ uses too (`devices.printers.worker.PrintWorker`) and hands each `PrintReport` ba
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
 from functools import partial
-
-from PIL import Image, UnidentifiedImageError
 
 from broker import topics
 from broker.schemas import BadgePrinted
-from devices.printers.badge import Badge
+from devices.printers.badge import Badge, visit_badge
 from devices.printers.drivers import PrinterDriver
 from devices.printers.status import Condition, describe
 from devices.printers.transport import PrinterPort, printer_port, query
@@ -215,25 +211,6 @@ def printer_for(config: KioskConfig, emit: Emit | None = None) -> KioskPrinter |
 
 def _badge(request: BadgeRequest) -> Badge:
     """The printed layout's content for a badge request (the QR carries the badge credential)."""
-    return Badge(visitor_name=request.visitor_name, visit_id=request.visit_id, host=request.host_name,
-                 company=request.company or "", day=_day(request), photo=_photo(request.photo),
-                 qr=request.badge)
-
-
-def _day(request: BadgeRequest) -> date:
-    """The day printed on the badge: the last day it is valid, in the kiosk's time zone."""
-    until = request.valid_until
-    return (until.astimezone() if until.tzinfo else until).date()
-
-
-def _photo(jpeg: bytes | None) -> Image.Image | None:
-    """The visitor's photo, or None (a photo that cannot be read is left off the badge)."""
-    if not jpeg:
-        return None
-    try:
-        with Image.open(io.BytesIO(jpeg)) as image:
-            image.load()
-            return image.copy()
-    except (UnidentifiedImageError, OSError) as exc:
-        log.warning("badge photo cannot be read, printed without it: %s", exc)
-        return None
+    return visit_badge(visitor_name=request.visitor_name, visit_id=request.visit_id,
+                       host=request.host_name, company=request.company, day=request.valid_until,
+                       photo=request.photo, qr=request.badge)

@@ -18,7 +18,7 @@ from broker.messages import Command
 from broker.schemas import BadgePrinted, DeviceFault
 from devices.agent import Emitter
 from devices.door_agent import CommandBus
-from devices.printers.badge import Badge
+from devices.printers.badge import Badge, visit_badge
 from devices.printers.drivers import PrinterDriver
 from devices.printers.status import FaultTracker, PrinterStatus, describe
 from devices.printers.transport import PrinterPort, query
@@ -158,7 +158,7 @@ class PrinterAgent:
             day = date.fromisoformat(args["date"]) if "date" in args else today
         except (TypeError, ValueError):
             raise ContractError(f"print date {args.get('date')!r} is not YYYY-MM-DD") from None
-        return Badge(
+        return visit_badge(
             visitor_name=text["visitor_name"], visit_id=text["visit_id"], host=text["host"],
             company=text["company"], qr=text["qr"], day=day, photo=self._photo(args.get("photo")),
         )
