@@ -94,13 +94,13 @@ class GuardedBroker(PatchedBroker):
         if connect is None or connect.payload is None or connect.variable_header is None:
             # amqtt would leave such a socket open for ever; one without a CONNECT is closed
             log.info("closed a connection from %s before any CONNECT (%s)",
-                        writer.get_peer_info(), problem)
+                     writer.get_peer_info(), problem)
             await writer.close()
             return
         session = _session_of(connect)
         if not await self._authenticate(session, self.listeners_config[listener_name]):
             log.warning("refused CONNECT of %r as %r before it touched any session",
-                           connect.client_id, connect.username)
+                        connect.client_id, connect.username)
             try:
                 await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
                 await writer.drain()

@@ -88,7 +88,7 @@ class CredentialStore:
                     found[name] = upgraded
                     self._save(found)
                     log.warning("MQTT principal %s is now a %s (was a device of unknown kind): "
-                                   "regenerate the broker's ACL or restart the embedded broker", name, role)
+                                "regenerate the broker's ACL or restart the embedded broker", name, role)
                     return upgraded
                 raise CredentialError(
                     f"principal {name!r} already exists as {existing.role}, not {role}"

@@ -107,7 +107,7 @@ class ReaderAgent(Generic[ReadingT]):
             self._debouncer.forget(reading)  # not stored: let the reader's next repeat retry
             if not self._emit_failing:
                 log.warning("%s: cannot record %s (%s); retrying on the next read",
-                             self.transport.url, reading, exc)
+                            self.transport.url, reading, exc)
             self._emit_failing = True
             return None
         if self._emit_failing:

@@ -129,14 +129,14 @@ class RunningDevice:
                 log.error("device %s: %s; not retried, the other devices keep running", self.label, exc)
                 return False
             log.error("device %s: %s; retrying with backoff, the other devices keep running",
-                       self.label, exc)
+                      self.label, exc)
             self.start_agent(False)
             for role, transport in self.ports.items():
                 if transport.connected:
                     continue
                 if transport.url not in str(exc):
                     log.error("device %s: %s port %s cannot be opened either",
-                               self.label, role, transport.url)
+                              self.label, role, transport.url)
                 if role in self.watches:
                     self.watches[role].lost(f"{role} port {transport.url} cannot be opened", warn=False)
             return True

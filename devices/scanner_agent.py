@@ -62,10 +62,10 @@ class ScannerAgent(ReaderAgent[Scan]):
         for what in said:
             if what is Health.LOG:
                 log.warning("scanner %s: %d malformed line(s) dropped, not published (last: %s)",
-                             self.scanner, self.decoder.watch.logged(), why)
+                            self.scanner, self.decoder.watch.logged(), why)
             elif what is Health.FAULT:
                 log.error("scanner %s: %d malformed lines in a row (last: %s); check its baud rate and "
-                           "terminator", self.scanner, self.decoder.inner.malformed_run, why)
+                          "terminator", self.scanner, self.decoder.inner.malformed_run, why)
                 self._fault(f"scanner {self.scanner}: malformed lines in a row ({why})", cleared=False)
             else:
                 log.info("scanner %s reads well-formed codes again", self.scanner)

@@ -52,7 +52,7 @@ def device_run_command(settings: Settings, args: argparse.Namespace) -> int:
     ctx = DeviceContext(settings.site, lambda name: client_url(settings, name, kinds.get(name, Role.DEVICE)),
                         settings.data_dir, site)
     log.info("site %s: starting %d devices from %s, broker %s", settings.site, len(enabled), path,
-              settings.mqtt_url().redacted())
+             settings.mqtt_url().redacted())
     runner = SiteRunner(site, ctx)
     try:
         count = runner.start()

@@ -198,7 +198,7 @@ def _unsealed(row: dict[str, Any], code: str) -> dict[str, Any]:
         details = unseal(code, row["sealed"])
     except ValueError as exc:
         log.error("cached invitation %s: its sealed details do not open (%s); masked name kept",
-                   row.get("visit_id"), exc)
+                  row.get("visit_id"), exc)
         return row
     return {**row, "visitor_name": details.get("visitor_name") or row.get("visitor_name"),
             "company": details.get("company")}

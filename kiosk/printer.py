@@ -110,7 +110,7 @@ class KioskPrinter:
                 return PrintResult(ok=False, detail=str(exc))
             self.last_send_s = self._clock() - started
             log.info("printer %s: badge sent (%d bytes, %.0f ms after the request)", self.printer,
-                      len(data), self.last_send_s * 1000)
+                     len(data), self.last_send_s * 1000)
             return PrintResult(ok=True)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -129,7 +129,7 @@ class KioskPrinter:
         """Log and emit `badge.printed` for one attempt; return `result`."""
         if not result.ok:
             log.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id,
-                         result.detail)
+                        result.detail)
         if self._emit is None:
             return result
         detail = result.detail[:200] if result.detail else None

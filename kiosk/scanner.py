@@ -84,9 +84,9 @@ class KioskScanner:
         for what in said:
             if what is Health.LOG:
                 log.warning("kiosk scanner %s: %d malformed line(s) ignored (last: %s)", url,
-                             self.decoder.watch.logged(), why)
+                            self.decoder.watch.logged(), why)
             elif what is Health.FAULT:
                 log.error("kiosk scanner %s sends only malformed lines (last: %s); check its baud rate and "
-                           "terminator", url, why)
+                          "terminator", url, why)
             else:
                 log.info("kiosk scanner %s reads well-formed codes again", url)

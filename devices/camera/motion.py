@@ -96,7 +96,7 @@ class MotionDetector:
         shift = abs(float(small.mean()) - float(self._average.mean()))
         if score > cfg.whole_frame or shift > cfg.global_shift:
             log.debug("whole-frame change (%.0f%% changed, mean moved %.0f): recalibrating",
-                       100 * score, shift)
+                      100 * score, shift)
             self._start(small)
             return Motion(score=min(score, 1.0), recalibrated=True)
         cv2.accumulateWeighted(small, self._average, cfg.alpha)

@@ -135,8 +135,8 @@ class PrinterAgent:
                 self._seen.popitem(last=False)
         if command.expired(when):
             log.warning("printer %s: dropped late print %s for visit %s (expired %s, now %s)",
-                         self.printer, command.id, badge.visit_id, command.expires.isoformat(),
-                         when.isoformat())
+                        self.printer, command.id, badge.visit_id, command.expires.isoformat(),
+                        when.isoformat())
             return
         log.info("printer %s: print %s for visit %s queued", self.printer, command.id, badge.visit_id)
         self.submit(badge, command.id)
