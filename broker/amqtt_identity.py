@@ -22,7 +22,7 @@ from amqtt.session import Session
 
 from broker.amqtt_patches import PatchedBroker
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
 """How long a new connection may take to send its CONNECT."""
@@ -93,14 +93,14 @@ class GuardedBroker(PatchedBroker):
             problem = "no CONNECT"
         if connect is None or connect.payload is None or connect.variable_header is None:
             # amqtt would leave such a socket open for ever; one without a CONNECT is closed
-            logger.info("closed a connection from %s before any CONNECT (%s)",
-                        writer.get_peer_info(), problem)
+            log.info("closed a connection from %s before any CONNECT (%s)",
+                     writer.get_peer_info(), problem)
             await writer.close()
             return
         session = _session_of(connect)
         if not await self._authenticate(session, self.listeners_config[listener_name]):
-            logger.warning("refused CONNECT of %r as %r before it touched any session",
-                           connect.client_id, connect.username)
+            log.warning("refused CONNECT of %r as %r before it touched any session",
+                        connect.client_id, connect.username)
             try:
                 await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
                 await writer.drain()

@@ -40,7 +40,7 @@ from transitions import MachineError
 
 PATCHED_VERSION = "0.12.1"
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class AmqttVersionError(RuntimeError):
@@ -80,7 +80,7 @@ class PatchedBroker(Broker):  # type: ignore[misc]  # amqtt has no type hints
                 try:
                     await self._broadcast_to(broadcast, target_session, sub_qos, running_tasks)
                 except Exception:
-                    logger.exception(
+                    log.exception(
                         "broadcast on %r to %s failed; the other subscribers still get it",
                         broadcast["topic"], target_session.client_id,
                     )  # fmt: skip
@@ -93,7 +93,7 @@ class PatchedBroker(Broker):  # type: ignore[misc]  # amqtt has no type hints
 
         topic = broadcast["topic"]
         if not await self._topic_filtering(target_session, topic=topic, action=Action.RECEIVE):
-            logger.info("%s not allowed to receive messages from TOPIC %s", target_session.client_id, topic)
+            log.info("%s not allowed to receive messages from TOPIC %s", target_session.client_id, topic)
             return
 
         if (
@@ -138,12 +138,12 @@ class PatchedBroker(Broker):  # type: ignore[misc]  # amqtt has no type hints
                 break
             except (MachineError, ValueError):
                 if client_session.transitions.is_connected():
-                    logger.warning("client %s is already connected, taking over", client_session.client_id)
+                    log.warning("client %s is already connected, taking over", client_session.client_id)
                     old_session = self._sessions[client_session.client_id]
                     await old_session[1].handle_connection_closed()
                     await old_session[1].stop()
                     break
-                logger.warning("client %s reconnects too quickly; it waits", client_session.client_id)
+                log.warning("client %s reconnects too quickly; it waits", client_session.client_id)
                 await asyncio.sleep(1)
 
         handler.attach(client_session, reader, writer)

@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT_S = 5.0
 PARENT_POLL_S = 1.0
@@ -41,25 +41,25 @@ async def serve_config(
         try:  # amqtt wants a running event loop at construction
             amqtt = GuardedBroker(config)
         except AmqttVersionError as exc:
-            logger.error("embedded broker cannot start: %s", exc)
+            log.error("embedded broker cannot start: %s", exc)
             return 1
         try:
             await amqtt.start()
         except AmqttBrokerError as exc:
-            logger.error("embedded broker could not start on %s: %s", bind, exc)
+            log.error("embedded broker could not start on %s: %s", bind, exc)
             return 1
         watcher = asyncio.create_task(_watch_parent(parent_pid, stop)) if parent_pid else None
         if ready_file is not None:
             ready_file.touch()
-        logger.info("embedded broker serving on %s", bind)
+        log.info("embedded broker serving on %s", bind)
         await stop.wait()
         if watcher is not None:
             watcher.cancel()
-        logger.info("embedded broker on %s shutting down", bind)
+        log.info("embedded broker on %s shutting down", bind)
         try:
             await asyncio.wait_for(amqtt.shutdown(), SHUTDOWN_TIMEOUT_S)
         except TimeoutError:
-            logger.warning("embedded broker did not shut down within %.0f s", SHUTDOWN_TIMEOUT_S)
+            log.warning("embedded broker did not shut down within %.0f s", SHUTDOWN_TIMEOUT_S)
             return 1
     finally:
         for signum in _STOP_SIGNALS:
@@ -71,5 +71,5 @@ async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
     """Set `stop` once the process that started this broker has gone (re-parented)."""
     while os.getppid() == parent_pid:
         await asyncio.sleep(PARENT_POLL_S)
-    logger.warning("parent process %d has gone; stopping the embedded broker", parent_pid)
+    log.warning("parent process %d has gone; stopping the embedded broker", parent_pid)
     stop.set()

@@ -19,7 +19,7 @@ from broker.config import MqttUrl, Settings
 from broker.credentials import CREDENTIALS_FILE, CredentialStore, Principal, Role, write_private_file
 from broker.embedded import BrokerError, check_port_free
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_PRINCIPALS: tuple[tuple[str, Role], ...] = (
     ("central", Role.SERVICE),
@@ -55,7 +55,7 @@ def client_url(settings: Settings, name: str, role: Role) -> MqttUrl:
     known = store.get(name)
     if known is None and settings.embedded:
         known = store.ensure(name, role)
-        logger.warning("new MQTT principal %s: restart the embedded broker so it knows it", name)
+        log.warning("new MQTT principal %s: restart the embedded broker so it knows it", name)
     elif known is not None and known.role is not role:
         known = store.ensure(name, role)  # a legacy `device` learns its kind; a clash is refused
     return url if known is None else url.with_credentials(known.name, known.password)
@@ -71,11 +71,11 @@ def serve(settings: Settings, *, anonymous: bool = False) -> int:
     try:
         check_port_free(url.host, url.port)
     except BrokerError as exc:
-        logger.error("%s", exc)
+        log.error("%s", exc)
         return 1
     if anonymous:
         config = amqtt_anonymous_config(url.host, url.port)
-        logger.warning("embedded broker allows anonymous access with no ACL: local tests only")
+        log.warning("embedded broker allows anonymous access with no ACL: local tests only")
     else:
         store = credential_store(settings)
         principals = ensure_default_principals(store)
@@ -84,14 +84,14 @@ def serve(settings: Settings, *, anonymous: bool = False) -> int:
         config = amqtt_config(
             url.host, url.port, settings.site, principals, str(password_file.resolve())
         )
-        logger.info(
+        log.info(
             "site %s: %d MQTT principals (%s); passwords in %s",
             settings.site,
             len(principals),
             ", ".join(p.name for p in principals),
             store.path,
         )
-    logger.info("embedded broker on %s", url.redacted())
+    log.info("embedded broker on %s", url.redacted())
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(serve_config(config))
     return 0
@@ -140,7 +140,7 @@ def write_mosquitto_config(
         target = config_dir / name
         write_private_file(target, text)
         written.append(target)
-    logger.info(
+    log.info(
         "wrote Mosquitto configuration for site %s (%d principals) to %s; listening on %s:%d%s",
         settings.site,
         len(principals),

@@ -24,7 +24,7 @@ from broker import topics
 from broker.kinds import Kind
 from broker.private import make_private_dirs
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 FILE_VERSION = 2
 DEVICE_KINDS = frozenset({Kind.READER, Kind.DOOR, Kind.CAMERA, Kind.SCANNER, Kind.PRINTER})
@@ -89,8 +89,8 @@ class CredentialStore:
                     upgraded = Principal(name, role, existing.password)
                     found[name] = upgraded
                     self._save(found)
-                    logger.warning("MQTT principal %s is now a %s (was a device of unknown kind): "
-                                   "regenerate the broker's ACL or restart the embedded broker", name, role)
+                    log.warning("MQTT principal %s is now a %s (was a device of unknown kind): "
+                                "regenerate the broker's ACL or restart the embedded broker", name, role)
                     return upgraded
                 raise CredentialError(
                     f"principal {name!r} already exists as {existing.role}, not {role}"
@@ -98,7 +98,7 @@ class CredentialStore:
             principal = Principal(name, role, secrets.token_urlsafe(PASSWORD_BYTES))
             found[name] = principal
             self._save(found)
-        logger.info("created MQTT principal %s (%s) in %s", name, role, self.path)
+        log.info("created MQTT principal %s (%s) in %s", name, role, self.path)
         return principal
 
     def get(self, name: str) -> Principal | None:
@@ -128,7 +128,7 @@ class CredentialStore:
             return {}
         mode = self.path.stat().st_mode & 0o777
         if mode & 0o077:
-            logger.warning("credential file %s had mode %o; setting it to 600", self.path, mode)
+            log.warning("credential file %s had mode %o; setting it to 600", self.path, mode)
             self.path.chmod(0o600)
         try:
             doc = json.loads(text)
@@ -190,7 +190,7 @@ class KindLookup:
         try:
             self._kinds = {p.name: p.role for p in self._store.principals()}
         except CredentialError as exc:
-            logger.error("keeping the principals' kinds read before: %s", exc)
+            log.error("keeping the principals' kinds read before: %s", exc)
         self._stamp = stamp
 
 

@@ -33,7 +33,7 @@ from broker.config import EMBEDDED_PORT, MqttUrl
 from broker.credentials import Principal, write_private_file
 from broker.safe_text import EscapingFormatter
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -174,7 +174,7 @@ class EmbeddedBroker:
         self._proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log, env=env
         )
-        logger.info("embedded broker starting on %s (pid %d)", self.url.redacted(), self._proc.pid)
+        log.info("embedded broker starting on %s (pid %d)", self.url.redacted(), self._proc.pid)
 
     def wait_ready(self, timeout: float = 15.0) -> None:
         """Block until the broker accepts connections; BrokerError if it dies or times out."""
@@ -208,11 +208,11 @@ class EmbeddedBroker:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                logger.warning("embedded broker pid %d ignored SIGTERM; killing it", proc.pid)
+                log.warning("embedded broker pid %d ignored SIGTERM; killing it", proc.pid)
                 proc.kill()
                 proc.wait()
         self._close_log()
-        logger.info("embedded broker on %s stopped (exit code %s)", self.url.redacted(), proc.returncode)
+        log.info("embedded broker on %s stopped (exit code %s)", self.url.redacted(), proc.returncode)
         return proc.returncode
 
     def kill(self) -> None:
@@ -294,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             check_port_free(args.host, args.port)
         except BrokerError as exc:
-            logger.error("%s", exc)
+            log.error("%s", exc)
             return 1
         config = amqtt_anonymous_config(args.host, args.port)
     with contextlib.suppress(KeyboardInterrupt):

@@ -206,7 +206,7 @@ def make_event(
     )
 
 
-def format_time(value: datetime) -> str:
+def to_rfc3339(value: datetime) -> str:
     """RFC 3339 UTC with milliseconds and a 'Z', as the contract writes times."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
@@ -218,7 +218,7 @@ def to_dict(event: Event) -> dict[str, Any]:
         "id": event.id,
         "source": event.source,
         "type": event.type,
-        "time": format_time(event.time),
+        "time": to_rfc3339(event.time),
         "seq": event.seq,
         "datacontenttype": CONTENT_TYPE,
         "data": event.data.model_dump(mode="json", exclude_none=True),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from broker.events import INCARNATION, ContractError, format_time, load_json, parse_time
+from broker.events import INCARNATION, ContractError, load_json, parse_time, to_rfc3339
 
 State = Literal["online", "offline"]
 
@@ -25,7 +25,7 @@ class Status:
         """Wire payload."""
         doc: dict[str, Any] = {"state": self.state, "kind": self.kind}
         if self.since is not None:
-            doc["since"] = format_time(self.since)
+            doc["since"] = to_rfc3339(self.since)
         if self.detail:
             doc["detail"] = self.detail
         return json.dumps(doc).encode()
@@ -93,7 +93,7 @@ class Command:
 
     def encode(self) -> bytes:
         """Wire payload."""
-        doc = {"id": self.id, "name": self.name, "expires": format_time(self.expires)}
+        doc = {"id": self.id, "name": self.name, "expires": to_rfc3339(self.expires)}
         return json.dumps({**doc, "args": self.args}).encode()
 
     @classmethod
@@ -146,17 +146,17 @@ class AlarmStatus:
         """Wire payload."""
         doc: dict[str, Any] = {
             "id": self.id, "rule": self.rule, "priority": self.priority, "summary": self.summary,
-            "state": self.state, "raised_at": format_time(self.raised_at),
-            "updated_at": format_time(self.updated_at), "count": self.count, "silent": self.silent,
+            "state": self.state, "raised_at": to_rfc3339(self.raised_at),
+            "updated_at": to_rfc3339(self.updated_at), "count": self.count, "silent": self.silent,
             "escalation_level": self.escalation_level, "cause": list(self.cause),
             "history": [
-                {"action": h.action, "by": h.by, "at": format_time(h.at)}
+                {"action": h.action, "by": h.by, "at": to_rfc3339(h.at)}
                 | ({"note": h.note} if h.note else {})
                 for h in self.history
             ],
         }
         if self.shelved_until is not None:
-            doc["shelved_until"] = format_time(self.shelved_until)
+            doc["shelved_until"] = to_rfc3339(self.shelved_until)
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod

@@ -9,11 +9,11 @@ from typing import Generic, Protocol, TypedDict, TypeVar
 
 from broker.events import Event
 from broker.schemas import Data
-from devices.debounce import Debouncer
 from devices.framing import Decoder, DecoderStats
+from devices.readers.debounce import Debouncer
 from devices.serial_port import Backoff, SerialTransport
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 ReadingT = TypeVar("ReadingT", bound=Hashable)
 
@@ -99,19 +99,19 @@ class ReaderAgent(Generic[ReadingT]):
     def on_reading(self, reading: ReadingT) -> Event | None:
         """Debounce one decoded reading; emit and return the event if it is a new presentation."""
         if not self._debouncer.accept(reading, self._clock()):
-            _LOG.debug("repeat of %s on %s suppressed", reading, self.transport.url)
+            log.debug("repeat of %s on %s suppressed", reading, self.transport.url)
             return None
         try:
             event = self._emitter.emit(self._event_type, self._to_data(reading))
         except Exception as exc:
             self._debouncer.forget(reading)  # not stored: let the reader's next repeat retry
             if not self._emit_failing:
-                _LOG.warning("%s: cannot record %s (%s); retrying on the next read",
-                             self.transport.url, reading, exc)
+                log.warning("%s: cannot record %s (%s); retrying on the next read",
+                            self.transport.url, reading, exc)
             self._emit_failing = True
             return None
         if self._emit_failing:
             self._emit_failing = False
-            _LOG.info("%s: recording reads again", self.transport.url)
-        _LOG.debug("%s emitted as %s seq %d", reading, event.type, event.seq)
+            log.info("%s: recording reads again", self.transport.url)
+        log.debug("%s emitted as %s seq %d", reading, event.type, event.seq)
         return event

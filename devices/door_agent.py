@@ -32,7 +32,7 @@ from devices.door_contact import ContactDecoder, ContactProtocol, ContactReading
 from devices.relay import DiscardDecoder, RelayModel, lc_technology
 from devices.serial_port import Backoff, PortError, SerialTransport
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 UNLOCK = "unlock"
 _SEEN_COMMANDS = 1024
@@ -133,7 +133,7 @@ class DoorAgent:
                 try:
                     self.relay.write(self.relay_model.command(energize=False))
                 except PortError as exc:
-                    _LOG.warning("door %s: could not relock on stop: %s", self.door, exc)
+                    log.warning("door %s: could not relock on stop: %s", self.door, exc)
         self.contact.stop()
         self.relay.stop()
 
@@ -155,23 +155,23 @@ class DoorAgent:
                 raise ContractError(f"door {self.door} has no command {name!r}")
             seconds = self._unlock_seconds(command.args)
         except (ContractError, topics.TopicError) as exc:
-            _LOG.warning("door %s: ignoring malformed command on %s: %s", self.door, topic, exc)
+            log.warning("door %s: ignoring malformed command on %s: %s", self.door, topic, exc)
             return
         with self._lock:
             if command.id in self._seen:
-                _LOG.debug("door %s: command %s seen before, ignored", self.door, command.id)
+                log.debug("door %s: command %s seen before, ignored", self.door, command.id)
                 return
             self._seen[command.id] = None
             if len(self._seen) > _SEEN_COMMANDS:
                 self._seen.popitem(last=False)
             when = now or self._wall_clock()
             if command.expired(when):
-                _LOG.warning(
+                log.warning(
                     "door %s: dropped late unlock %s (expired %s, now %s)",
                     self.door, command.id, command.expires.isoformat(), when.isoformat(),
                 )
                 return
-            _LOG.info("door %s: unlock %s for %.1f s", self.door, command.id, seconds)
+            log.info("door %s: unlock %s for %.1f s", self.door, command.id, seconds)
             self._apply(Unlock(seconds))
 
     def on_contact(self, reading: ContactReading) -> None:
@@ -191,7 +191,7 @@ class DoorAgent:
             if isinstance(out, DoorEvent):
                 self._emit(out.type, DoorChange(door=self.door, duration_s=out.duration_s))
             elif isinstance(out, SetRelay):
-                _LOG.debug("door %s: relay %s", self.door, "on" if out.on else "off")
+                log.debug("door %s: relay %s", self.door, "on" if out.on else "off")
         self._sync_relay()
         if not isinstance(inp, Tick):
             self._wake.set()  # the timer re-reads the deadline this input may have moved
@@ -207,13 +207,13 @@ class DoorAgent:
             self._relay_is = None
             if not self._relay_fault:
                 self._relay_fault = True
-                _LOG.error("door %s: cannot switch relay %s: %s", self.door, "on" if want else "off", exc)
+                log.error("door %s: cannot switch relay %s: %s", self.door, "on" if want else "off", exc)
                 self._emit("device.fault", DeviceFault(fault="no_answer", detail=str(exc)[:200]))
             return
         self._relay_is = want
         if self._relay_fault:
             self._relay_fault = False
-            _LOG.info("door %s: relay answers again", self.door)
+            log.info("door %s: relay answers again", self.door)
             self._emit("device.fault", DeviceFault(fault="no_answer", detail="relay", cleared=True))
 
     def _on_relay_port(self, connected: bool) -> None:
@@ -228,7 +228,7 @@ class DoorAgent:
         try:
             self._emitter.emit(event_type, data)
         except Exception:
-            _LOG.exception("door %s: emitting %s failed", self.door, event_type)
+            log.exception("door %s: emitting %s failed", self.door, event_type)
 
     def _unlock_seconds(self, args: dict[str, Any]) -> float:
         """The unlock time asked for, checked against the door's limits."""
@@ -251,4 +251,4 @@ class DoorAgent:
                 try:
                     self.tick()
                 except Exception:  # keep relocking and held-open checks alive
-                    _LOG.exception("door %s: timer tick failed; going on", self.door)
+                    log.exception("door %s: timer tick failed; going on", self.door)

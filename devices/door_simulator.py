@@ -17,7 +17,7 @@ from devices.door_contact import ContactProtocol, encode_contact
 from devices.relay import RelayCommandDecoder, RelayModel, RelaySwitch, lc_technology
 from devices.simulator import ClosesOnExit, VirtualSerialPort
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class SimulatedDoor(ClosesOnExit):
@@ -99,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     links = (Path(args[0]), Path(args[1])) if len(args) >= 2 else (None, None)
     with SimulatedDoor(contact_link=links[0], relay_link=links[1]) as door:
-        _LOG.info("simulated door: contact on %s, relay on %s", door.contact_path, door.relay_path)
+        log.info("simulated door: contact on %s, relay on %s", door.contact_path, door.relay_path)
         done = threading.Event()
 
         def watch_relay() -> None:
             while not done.is_set():
                 for switch in door.poll(timeout=0.2):
-                    _LOG.info("relay %s", switch.name.lower())
+                    log.info("relay %s", switch.name.lower())
 
         threading.Thread(target=watch_relay, daemon=True).start()
         for line in sys.stdin:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             elif word == "close":
                 door.close_door()
             elif word:
-                _LOG.error("type 'open' or 'close', not %r", word)
+                log.error("type 'open' or 'close', not %r", word)
         done.set()
     return 0
 

@@ -35,7 +35,7 @@ from devices.site import (
     Wiegand26Config,
 )
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)
@@ -71,14 +71,14 @@ class PortWatch:
         else:
             self.lost(f"{self.role} port {self.url} lost")
 
-    def lost(self, detail: str, *, log: bool = True) -> None:
+    def lost(self, detail: str, *, warn: bool = True) -> None:
         """The port is gone: one warning (unless already said) and one fault until it is back."""
         with self._lock:
             if self.down or self.muted:
                 return
             self.down = True
-        if log:
-            _LOG.warning("device %s: %s; no answer until it is back", self.device, detail)
+        if warn:
+            log.warning("device %s: %s; no answer until it is back", self.device, detail)
         self._emit(DeviceFault(fault="no_answer", detail=detail[:200]))
 
     def answers(self) -> None:
@@ -87,7 +87,7 @@ class PortWatch:
             if not self.down:
                 return
             self.down = False
-        _LOG.info("device %s: %s port %s answers again", self.device, self.role, self.url)
+        log.info("device %s: %s port %s answers again", self.device, self.role, self.url)
         self._emit(DeviceFault(fault="no_answer", detail=f"{self.role} port {self.url}", cleared=True))
 
     def _emit(self, fault: DeviceFault) -> None:
@@ -95,7 +95,7 @@ class PortWatch:
         try:
             self._emitter.emit("device.fault", fault)
         except Exception:
-            _LOG.exception("device %s: cannot emit device.fault", self.device)
+            log.exception("device %s: cannot emit device.fault", self.device)
 
 
 @dataclass(slots=True)
@@ -122,25 +122,25 @@ class RunningDevice:
         try:
             self.start_agent(True)
         except PortConfigError as exc:
-            _LOG.error("device %s: %s; it will not run (fix the site file)", self.label, exc)
+            log.error("device %s: %s; it will not run (fix the site file)", self.label, exc)
             return False
         except OSError as exc:  # PortError, CameraNotFoundError: one line that names both
             if not self.retries:
-                _LOG.error("device %s: %s; not retried, the other devices keep running", self.label, exc)
+                log.error("device %s: %s; not retried, the other devices keep running", self.label, exc)
                 return False
-            _LOG.error("device %s: %s; retrying with backoff, the other devices keep running",
-                       self.label, exc)
+            log.error("device %s: %s; retrying with backoff, the other devices keep running",
+                      self.label, exc)
             self.start_agent(False)
             for role, transport in self.ports.items():
                 if transport.connected:
                     continue
                 if transport.url not in str(exc):
-                    _LOG.error("device %s: %s port %s cannot be opened either",
-                               self.label, role, transport.url)
+                    log.error("device %s: %s port %s cannot be opened either",
+                              self.label, role, transport.url)
                 if role in self.watches:
-                    self.watches[role].lost(f"{role} port {transport.url} cannot be opened", log=False)
+                    self.watches[role].lost(f"{role} port {transport.url} cannot be opened", warn=False)
             return True
-        _LOG.info("device %s: running on %s", self.label, self.where)
+        log.info("device %s: running on %s", self.label, self.where)
         return True
 
     def stop(self) -> None:
@@ -159,10 +159,10 @@ Builder = Callable[[DeviceConfig, DeviceContext], RunningDevice]
 def _reader(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """An RDM6300, a Wiegand converter or a scanner: one port, one ReaderAgent."""
     from devices.agent import ReaderAgent
-    from devices.badge_agent import BadgeReaderAgent, WiegandReaderAgent
+    from devices.readers.badge_agent import BadgeReaderAgent, WiegandReaderAgent
+    from devices.readers.wiegand import WiegandLineFormat
     from devices.scanner import ScannerConfig
     from devices.scanner_agent import ScannerAgent
-    from devices.wiegand import WiegandLineFormat
 
     assert isinstance(config, Rdm6300Config | Wiegand26Config | ScannerDeviceConfig)
     link = ctx.link(config)
@@ -233,7 +233,7 @@ def _camera(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
 
 def _osdp(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """An OSDP line: libosdp as the control panel, card reads, tamper, power and no-answer faults."""
-    from devices.osdp import OsdpReaderAgent, OsdpReaderConfig
+    from devices.readers.osdp import OsdpReaderAgent, OsdpReaderConfig
 
     assert isinstance(config, OsdpLineConfig)
     link = ctx.link(config)
@@ -248,16 +248,11 @@ def _osdp(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
 def _printer(config: DeviceConfig, ctx: DeviceContext) -> RunningDevice:
     """A badge printer: `print` commands, status polling; a fault takes its status offline with why."""
     from broker.messages import Status
-    from devices.printers import DRIVERS, PrinterAgent, PrinterPort, SerialPrinterPort, TcpPrinterPort
+    from devices.printers import DRIVERS, PrinterAgent, printer_port
 
     assert isinstance(config, PrinterDeviceConfig)
     link = ctx.link(config)
-    port: PrinterPort
-    if config.port:
-        port = SerialPrinterPort(config.port)
-    else:
-        host, _, number = (config.address or "").partition(":")
-        port = TcpPrinterPort(host, int(number or 9100))
+    port = printer_port(config.port, config.address)
 
     def availability(online: bool, detail: str | None) -> None:
         topic = link.bus.status_topic
@@ -309,7 +304,7 @@ class SiteRunner:
             try:
                 device = build_device(config, self.ctx)
             except (KeyError, ValueError, OSError) as exc:
-                _LOG.error("device %s (%s): cannot be set up: %s", config.name, config.kind, exc)
+                log.error("device %s (%s): cannot be set up: %s", config.name, config.kind, exc)
                 self.failed.append(config.name)
                 continue
             if device.start():
@@ -326,4 +321,4 @@ class SiteRunner:
             try:
                 device.stop()
             except Exception:
-                _LOG.exception("device %s did not stop cleanly", device.label)
+                log.exception("device %s did not stop cleanly", device.label)

@@ -19,7 +19,7 @@ from broker.schemas import CodeScanned, DeviceFault
 from devices.agent import Emitter, ReaderAgent, SerialOptions
 from devices.scanner import Health, Scan, ScannerConfig, ScannerDecoder, WatchedDecoder
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 DEFAULT_HOLD_S = 1.0
 _NAME = re.compile(r"[a-z0-9-]{1,64}")
 
@@ -61,14 +61,14 @@ class ScannerAgent(ReaderAgent[Scan]):
         why = self.decoder.inner.last_refusal or "malformed"
         for what in said:
             if what is Health.LOG:
-                _LOG.warning("scanner %s: %d malformed line(s) dropped, not published (last: %s)",
-                             self.scanner, self.decoder.watch.logged(), why)
+                log.warning("scanner %s: %d malformed line(s) dropped, not published (last: %s)",
+                            self.scanner, self.decoder.watch.logged(), why)
             elif what is Health.FAULT:
-                _LOG.error("scanner %s: %d malformed lines in a row (last: %s); check its baud rate and "
-                           "terminator", self.scanner, self.decoder.inner.malformed_run, why)
+                log.error("scanner %s: %d malformed lines in a row (last: %s); check its baud rate and "
+                          "terminator", self.scanner, self.decoder.inner.malformed_run, why)
                 self._fault(f"scanner {self.scanner}: malformed lines in a row ({why})", cleared=False)
             else:
-                _LOG.info("scanner %s reads well-formed codes again", self.scanner)
+                log.info("scanner %s reads well-formed codes again", self.scanner)
                 self._fault(f"scanner {self.scanner} reads well-formed codes again", cleared=True)
 
     def _fault(self, detail: str, *, cleared: bool) -> None:
@@ -76,4 +76,4 @@ class ScannerAgent(ReaderAgent[Scan]):
             fault = DeviceFault(fault="other", detail=detail[:200], cleared=cleared)
             self._emitter.emit("device.fault", fault)
         except Exception:
-            _LOG.exception("scanner %s: its device.fault could not be recorded", self.scanner)
+            log.exception("scanner %s: its device.fault could not be recorded", self.scanner)

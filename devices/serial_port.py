@@ -17,7 +17,7 @@ import serial
 
 from devices.framing import Decoder
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 ReadingT = TypeVar("ReadingT")
 
@@ -139,7 +139,7 @@ class SerialTransport(Generic[ReadingT]):
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
-                _LOG.warning("reader thread of %s did not stop within %.1f s", self.url, timeout)
+                log.warning("reader thread of %s did not stop within %.1f s", self.url, timeout)
         self._close()
 
     def write(self, data: bytes) -> None:
@@ -185,7 +185,7 @@ class SerialTransport(Generic[ReadingT]):
         self._connected.set()
         if self._lost:
             self._lost = False
-            _LOG.info("serial port %s is back", self.url)
+            log.info("serial port %s is back", self.url)
         self._notify(connected=True)
 
     def _close(self) -> None:
@@ -195,7 +195,7 @@ class SerialTransport(Generic[ReadingT]):
             try:
                 port.close()
             except (serial.SerialException, OSError) as exc:
-                _LOG.debug("closing %s failed: %s", self.url, exc)
+                log.debug("closing %s failed: %s", self.url, exc)
         if self._connected.is_set():
             self._connected.clear()
             self._notify(connected=False)
@@ -203,10 +203,10 @@ class SerialTransport(Generic[ReadingT]):
     def _mark_lost(self, message: str) -> None:
         """Log the first failure after a good spell; later failures only at debug level."""
         if self._lost:
-            _LOG.debug("%s", message)
+            log.debug("%s", message)
             return
         self._lost = True
-        _LOG.warning("%s; retrying in the background", message)
+        log.warning("%s; retrying in the background", message)
 
     def _dispatch(self, data: bytes) -> None:
         """Decode `data` and hand each reading to the callback; a failing callback is logged."""
@@ -214,7 +214,7 @@ class SerialTransport(Generic[ReadingT]):
             try:
                 self._on_reading(reading)
             except Exception:
-                _LOG.exception("handling a reading from %s failed", self.url)
+                log.exception("handling a reading from %s failed", self.url)
 
     def _notify(self, *, connected: bool) -> None:
         """Tell `on_connection` about a change, logging (not raising) its failure."""
@@ -223,7 +223,7 @@ class SerialTransport(Generic[ReadingT]):
         try:
             self._on_connection(connected)
         except Exception:
-            _LOG.exception("connection callback of %s failed", self.url)
+            log.exception("connection callback of %s failed", self.url)
 
 
 _OPEN_PREFIX = re.compile(r"^(\[Errno -?\d+\] )?could not open port \S+: ", re.IGNORECASE)

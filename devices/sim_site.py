@@ -17,9 +17,9 @@ from typing import Any
 
 from broker.private import make_private_dirs, private_dir
 from devices.door_simulator import SimulatedDoor
+from devices.readers.sim_wiegand import SimulatedWiegandConverter
 from devices.scanner import ScannerConfig
 from devices.sim_scanner import SimulatedScanner
-from devices.sim_wiegand import SimulatedWiegandConverter
 from devices.simulator import ClosesOnExit, SimulatedRdm6300
 
 EMPLOYEE_BADGE = "62E3086CED"

@@ -18,9 +18,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from devices.rdm6300 import encode_frame
+from devices.readers.rdm6300 import encode_frame
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class ClosesOnExit:
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with SimulatedRdm6300(link=Path(args[0]) if args else None) as reader:
-        _LOG.info("simulated RDM6300 on %s; type a 10-hex-digit tag per line", reader.path)
+        log.info("simulated RDM6300 on %s; type a 10-hex-digit tag per line", reader.path)
         for line in sys.stdin:
             tag = line.strip()
             if not tag:
@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 reader.present(tag)
             except ValueError as exc:
-                _LOG.error("not a tag: %s", exc)
+                log.error("not a tag: %s", exc)
             else:
-                _LOG.info("presented %s", tag.upper())
+                log.info("presented %s", tag.upper())
     return 0
 
 

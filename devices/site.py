@@ -25,8 +25,8 @@ from broker import topics
 from broker.config import ConfigError
 from devices.door import DoorConfig
 from devices.lines import Terminator
+from devices.readers.wiegand import WiegandEncoding
 from devices.relay import MAX_CHANNEL, PRESETS
-from devices.wiegand import WiegandEncoding
 
 
 class SiteError(ConfigError):

@@ -129,8 +129,8 @@ def _client(url: MqttUrl, name: str) -> mqtt.Client:
 def bench_badge(url: MqttUrl, *, frames: int, interval: float, folder: Path) -> BadgeBench:
     """Measure the badge path and its baselines against the broker at `url`."""
     from broker.device_link import DeviceLink
-    from devices.badge_agent import BadgeReaderAgent
-    from devices.rdm6300 import Rdm6300Decoder
+    from devices.readers.badge_agent import BadgeReaderAgent
+    from devices.readers.rdm6300 import Rdm6300Decoder
     from devices.serial_port import SerialTransport
     from devices.simulator import SimulatedRdm6300
 
@@ -189,7 +189,7 @@ def _tag(i: int, run: int) -> str:
 
 def _frame(tag: str) -> bytes:
     """The RDM6300 frame of `tag`."""
-    from devices.rdm6300 import encode_frame
+    from devices.readers.rdm6300 import encode_frame
 
     return encode_frame(tag)
 

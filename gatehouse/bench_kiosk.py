@@ -142,7 +142,7 @@ class SlowApi:
 
 def bench_kiosk_command(_settings: Settings, args: argparse.Namespace) -> int:
     """Run the kiosk benchmark and print its figures."""
-    from kiosk.runner import kivy_environment
+    from kiosk.kivy_env import kivy_environment
 
     kivy_environment(headless=True)
     figures = measure(transitions=args.transitions, prints=args.prints)
@@ -339,7 +339,7 @@ def _check_ins(app: Any, printers: tuple[Any, Any], figures: Figures, prints: in
                flipped: list[float]) -> Any:
     """`prints` check-ins timed to the print command and the done screen, then some with the Zebra silent."""
     from kiosk.autopilot import Until, on_screen, screen_ids, tap
-    from kiosk.flow_state import Outcome
+    from kiosk.flow.state import Outcome
 
     vm, (printer, zebra) = app.vm, printers
     for n in range(prints + SILENT_PRINTS):

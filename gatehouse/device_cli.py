@@ -21,7 +21,7 @@ from broker.private import private_file
 if TYPE_CHECKING:
     from devices.sim_site import SimulatedSite
 
-_LOG = logging.getLogger("gatehouse.devices")
+log = logging.getLogger(__name__)
 
 READY = "devices running:"
 """How the runner's log line starts once every device was started (the simulator waits for it)."""
@@ -44,29 +44,29 @@ def device_run_command(settings: Settings, args: argparse.Namespace) -> int:
     site = load_site(path)
     enabled = site.enabled()
     if not enabled:
-        _LOG.error("site file %s lists no enabled device: nothing to run", path)
+        log.error("site file %s lists no enabled device: nothing to run", path)
         return 1
     stop = threading.Event()
     _on_signals(stop)
     kinds = {d.name: Role(d.status_kind) for d in site.devices}  # each principal's kind, from the site file
     ctx = DeviceContext(settings.site, lambda name: client_url(settings, name, kinds.get(name, Role.DEVICE)),
                         settings.data_dir, site)
-    _LOG.info("site %s: starting %d devices from %s, broker %s", settings.site, len(enabled), path,
-              settings.mqtt_url().redacted())
+    log.info("site %s: starting %d devices from %s, broker %s", settings.site, len(enabled), path,
+             settings.mqtt_url().redacted())
     runner = SiteRunner(site, ctx)
     try:
         count = runner.start()
         if count == 0:
-            _LOG.error("no device could be started; see the lines above")
+            log.error("no device could be started; see the lines above")
             return 1
         names = ", ".join(d.label for d in runner.running)
         failed = f"; not running: {', '.join(runner.failed)}" if runner.failed else ""
-        _LOG.info("%s %d of %d (%s)%s", READY, count, len(enabled), names, failed)
+        log.info("%s %d of %d (%s)%s", READY, count, len(enabled), names, failed)
         stop.wait(args.run_for)
-        _LOG.info("stopping %d devices", count)
+        log.info("stopping %d devices", count)
     finally:
         runner.stop()
-    _LOG.info("devices stopped")
+    log.info("devices stopped")
     return 0
 
 
@@ -74,7 +74,7 @@ def _on_signals(stop: threading.Event) -> None:
     """SIGINT and SIGTERM set `stop` (the main thread then stops the devices cleanly)."""
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        _LOG.info("%s received", signal.Signals(signum).name)
+        log.info("%s received", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGINT, handle)

@@ -38,9 +38,9 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.utils import escape_markup
 
-from devices.camera.motion import Frame
-from kiosk.flow_state import SCANNING_STEPS, Step
-from kiosk.flow_view import View
+from devices.camera.frame import Frame
+from kiosk.flow.state import SCANNING_STEPS, Step
+from kiosk.flow.view import View
 from kiosk.viewmodel import KioskViewModel
 from kiosk.widgets import (
     HIGH_CONTRAST,
@@ -119,7 +119,7 @@ class StepScreen(Screen):  # type: ignore[misc]
     message = StringProperty("")
     can_back = BooleanProperty(False)
     b = DictProperty({})
-    """Every button's text, by `flow_texts.Button` value."""
+    """Every button's text, by `kiosk.flow.texts.Button` value."""
 
     def enter(self, view: View) -> None:
         """The flow arrived on this screen (fill the boxes)."""

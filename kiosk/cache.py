@@ -28,7 +28,7 @@ from broker.seal import unseal
 from kiosk.ports import Host, Invitation
 from kiosk.screening import normalise
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 _NAME = re.compile(r"[a-z0-9-]{1,64}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 OWN_VISITS = "own-visits"
@@ -74,12 +74,12 @@ class JsonCache:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            _LOG.error("cache file %s cannot be read: %s", self.path(name), exc)
+            log.error("cache file %s cannot be read: %s", self.path(name), exc)
             return None
         try:
             return json.loads(text)
         except ValueError as exc:
-            _LOG.error("cache file %s is damaged, ignored: %s", self.path(name), exc)
+            log.error("cache file %s is damaged, ignored: %s", self.path(name), exc)
             return None
 
 
@@ -147,7 +147,7 @@ class OwnVisits:
             try:
                 visits.append(OwnVisit(str(row["visit_id"]), str(row["badge"]), str(row["name"])))
             except (KeyError, TypeError):
-                _LOG.warning("own visit record %r is damaged, ignored", row)
+                log.warning("own visit record %r is damaged, ignored", row)
         return visits
 
     def _save(self, visits: list[OwnVisit]) -> None:
@@ -185,7 +185,7 @@ def find_invitation(rows: list[dict[str, Any]], code: str, now: datetime) -> Inv
         return None
     start, end = parse_time(found.get("valid_from")), parse_time(found.get("valid_until"))
     if (start is not None and now < start) or (end is not None and now >= end):  # as the service
-        _LOG.info("cached invitation %s is not usable now", found.get("visit_id"))
+        log.info("cached invitation %s is not usable now", found.get("visit_id"))
         return None
     return invitation_from_json(_unsealed(found, code))
 
@@ -197,8 +197,8 @@ def _unsealed(row: dict[str, Any], code: str) -> dict[str, Any]:
     try:
         details = unseal(code, row["sealed"])
     except ValueError as exc:
-        _LOG.error("cached invitation %s: its sealed details do not open (%s); masked name kept",
-                   row.get("visit_id"), exc)
+        log.error("cached invitation %s: its sealed details do not open (%s); masked name kept",
+                  row.get("visit_id"), exc)
         return row
     return {**row, "visitor_name": details.get("visitor_name") or row.get("visitor_name"),
             "company": details.get("company")}

@@ -25,12 +25,12 @@ from devices.camera.capture import (
     open_capture,
     parse_source,
 )
-from devices.camera.motion import Frame, u8
+from devices.camera.frame import Frame, u8
 from devices.camera.qr import QrReader
 from devices.serial_port import Backoff
 from kiosk.ports import Photo
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_WIDTH = 480
 """Widest photo sent in `visitor.photo`, in pixels."""
@@ -134,11 +134,11 @@ class KioskCamera:
                         return
             except (CameraNotFoundError, cv2.error) as exc:
                 self._failed = True
-                _LOG.warning("%s; the photo step is skipped", exc)
+                log.warning("%s; the photo step is skipped", exc)
                 return
             if count == 0 and not self._stop.is_set():
                 self._failed = True
-                _LOG.warning("%s gave no frame; the photo step is skipped", self.name)
+                log.warning("%s gave no frame; the photo step is skipped", self.name)
                 return
 
     def _new_frames(self) -> FrameSource:

@@ -42,7 +42,7 @@ from kiosk.config import KioskConfig
 from kiosk.ports import Host, Invitation, OnSiteVisit, PastVisitor, VisitorDetails
 from kiosk.screening import CachedScreener, WatchlistEntry, normalise, parse_watchlist
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 HOSTS, INVITATIONS, WATCHLIST = "hosts", "invitations", "watchlist"
 """Names of the cache files."""
@@ -154,17 +154,17 @@ class CentralApi:
         """The service answered with the token accepted: log the recovery once."""
         with self._lock:
             if self._down_since is not None:
-                _LOG.info("central service %s is reachable again after %.0f s", self.base_url,
+                log.info("central service %s is reachable again after %.0f s", self.base_url,
                           self._clock() - self._down_since)
             if self._refused:
-                _LOG.info("the kiosk's API token is accepted again by %s", self.base_url)
+                log.info("the kiosk's API token is accepted again by %s", self.base_url)
             self._online, self._down_since, self._failed_at, self._refused = True, None, None, False
 
     def _mark_refused(self, reason: str) -> None:
         """The service refused the token: log it once as an error; the kiosk counts as offline."""
         with self._lock:
             if not self._refused:
-                _LOG.error("the kiosk's API token was refused by %s (%s): ask an admin for a new one; "
+                log.error("the kiosk's API token was refused by %s (%s): ask an admin for a new one; "
                            "invited visitors cannot check in until then", self.base_url, reason)
             self._refused, self._online, self._failed_at = True, False, self._clock()
 
@@ -173,7 +173,7 @@ class CentralApi:
         with self._lock:
             now = self._clock()
             if self._down_since is None:
-                _LOG.warning("central service %s unreachable (%s); answering from the offline cache",
+                log.warning("central service %s unreachable (%s); answering from the offline cache",
                              self.base_url, reason)
                 self._down_since = now
             self._online, self._failed_at = False, now
@@ -231,7 +231,7 @@ class CentralClient:
             rows = self.api.get("/api/kiosk/watchlist")
             watchlist = parse_watchlist(rows)
         except (ApiError, *_MALFORMED) as exc:
-            _LOG.debug("cache refresh failed: %s", exc)
+            log.debug("cache refresh failed: %s", exc)
             return False
         self._watchlist = watchlist
         try:
@@ -241,9 +241,9 @@ class CentralClient:
                 self.cache.write(INVITATIONS, invitations)
             self.cache.write(WATCHLIST, rows)
         except OSError as exc:
-            _LOG.error("offline cache cannot be written in %s: %s", self.cache.folder, exc)
+            log.error("offline cache cannot be written in %s: %s", self.cache.folder, exc)
             return False
-        _LOG.info("offline cache refreshed: %d hosts, %d invitations, %d watchlist entries",
+        log.info("offline cache refreshed: %d hosts, %d invitations, %d watchlist entries",
                   len(hosts), len(invitations), len(watchlist))
         return True
 
@@ -268,7 +268,7 @@ class CentralClient:
             try:
                 ok = self.refresh()
             except Exception:
-                _LOG.exception("offline cache refresh failed unexpectedly; trying again later")
+                log.exception("offline cache refresh failed unexpectedly; trying again later")
                 ok = False
             if self._stop.wait(self._refresh_s if ok else min(self._refresh_s, self.api.retry_s)):
                 return
@@ -278,7 +278,7 @@ class CentralClient:
         try:
             return [host_from_json(row) for row in json_rows(self.cache.read(HOSTS) or [])]
         except (ValueError, KeyError) as exc:
-            _LOG.error("cached hosts are damaged, ignored: %s", exc)
+            log.error("cached hosts are damaged, ignored: %s", exc)
             return []
 
     def cached_invitation(self, code: str) -> Invitation | None:
@@ -289,7 +289,7 @@ class CentralClient:
                 rows = [row for row in rows if str(row.get("visit_id")) not in self._used]
             return find_invitation(rows, code, self._now())
         except _MALFORMED as exc:
-            _LOG.error("cached invitations are damaged, ignored: %s", exc)
+            log.error("cached invitations are damaged, ignored: %s", exc)
             return None
 
     def forget_invitation(self, visit_id: str) -> None:
@@ -345,7 +345,7 @@ class CentralInvitations:
         except (NotFoundError, RefusedError):
             return None
         except _MALFORMED as exc:
-            _LOG.error("invitation answer is malformed: %s", exc)
+            log.error("invitation answer is malformed: %s", exc)
             return None
         except TokenRefusedError:
             return None  # a revoked kiosk admits no invited visitor, not even from its cache
@@ -371,7 +371,7 @@ class CentralVisitors:
                                 masked_company=text_field(r, "masked_company", "company"),
                                 last_visit_date=date.fromisoformat(str(r["last_visit"])[:10])) for r in rows]
         except (ApiError, *_MALFORMED) as exc:
-            _LOG.debug("returning-visitor search not answered: %s", exc)
+            log.debug("returning-visitor search not answered: %s", exc)
             return []
 
     def details(self, token: str) -> VisitorDetails | None:
@@ -384,7 +384,7 @@ class CentralVisitors:
             name = str(first_field(doc, "name", "visitor_name"))
             return VisitorDetails(name=name, company=text_field(doc, "company"), email=None)
         except (ApiError, *_MALFORMED) as exc:
-            _LOG.debug("returning-visitor details not answered: %s", exc)
+            log.debug("returning-visitor details not answered: %s", exc)
             return None
 
 
@@ -408,7 +408,7 @@ class CentralVisits:
         try:
             return _onsite(self._client.api.get(f"/api/kiosk/onsite-badge/{quote(badge, safe='')}"))
         except (ApiError, *_MALFORMED) as exc:
-            _LOG.debug("on-site badge lookup not answered (%s); looking at own check-ins", exc)
+            log.debug("on-site badge lookup not answered (%s); looking at own check-ins", exc)
         own = self._own.find_by_badge(badge)
         return OnSiteVisit(own.visit_id, mask_name(own.name)) if own else None
 
@@ -438,7 +438,7 @@ def _load_watchlist(cache: JsonCache) -> list[WatchlistEntry] | None:
         rows = cache.read(WATCHLIST)
         return None if rows is None else parse_watchlist(rows)
     except ValueError as exc:
-        _LOG.error("cached watchlist is damaged, ignored: %s", exc)
+        log.error("cached watchlist is damaged, ignored: %s", exc)
         return None
 
 

@@ -31,7 +31,7 @@ from broker.schemas import (
     VisitorPhoto,
     VisitorScreened,
 )
-from kiosk.flow_state import Outcome, Session
+from kiosk.flow.state import Outcome, Session
 from kiosk.ports import BadgePrinter, BadgeRequest, Emit, OnSiteVisit, Ports, PrintResult, ScreenResult
 from kiosk.signature import svg_path
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from broker.private import private_dir, private_file
 from broker.schemas import VisitorType
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 from devices.camera.synthetic import camera_frame, draw_person, textured_scene
 from devices.printers.badge import ZEBRA_4X2, Badge, save_preview
 from kiosk.cache import mask_name

@@ -218,7 +218,7 @@ def compile_mo(entries: Sequence[Entry]) -> bytes:
 
 def sources() -> list[Path]:
     """The kiosk's Python files whose messages go into the catalog."""
-    return sorted(Path(__file__).parent.glob("*.py"))
+    return sorted(Path(__file__).parent.rglob("*.py"))
 
 
 def build() -> list[Path]:

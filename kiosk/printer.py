@@ -6,35 +6,32 @@ that can tell its status is asked first, so paper out is said before the visitor
 badge that never comes. Each attempt is reported as `badge.printed` through `emit`.
 
 Asking and sending take seconds when the printer does not answer, so the kiosk never prints on
-its UI thread: `PrintQueue` prints one badge after another on its own worker thread and hands each
-`PrintReport` back through `deliver` (the window's `kiosk.app.on_ui_thread`).
+its UI thread: `PrintQueue` prints one badge after another on the print worker the device agent
+uses too (`devices.printers.worker.PrintWorker`) and hands each `PrintReport` back through
+`deliver` (the window's `kiosk.app.on_ui_thread`).
 """
 
 from __future__ import annotations
 
-import io
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
 from functools import partial
-
-from PIL import Image, UnidentifiedImageError
 
 from broker import topics
 from broker.schemas import BadgePrinted
-from devices.printers.badge import Badge
+from devices.printers.badge import Badge, visit_badge
 from devices.printers.drivers import PrinterDriver
 from devices.printers.status import Condition, describe
-from devices.printers.transport import PrinterPort, SerialPrinterPort, TcpPrinterPort, query
+from devices.printers.transport import PrinterPort, printer_port, query
+from devices.printers.worker import PrintWorker
 from devices.serial_port import PortError
 from kiosk.checkin import PrintReport, print_badge
 from kiosk.config import KioskConfig, KioskPrinterConfig
 from kiosk.ports import BadgePrinter, BadgeRequest, Emit, PrintResult
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class KioskPrinter:
@@ -65,14 +62,8 @@ class KioskPrinter:
     @classmethod
     def from_config(cls, config: KioskPrinterConfig, emit: Emit | None = None) -> KioskPrinter:
         """The printer the `[kiosk.printer]` settings describe (nothing is opened yet)."""
-        port: PrinterPort
-        if config.port:
-            port = SerialPrinterPort(config.port)
-        else:
-            host, _, number = (config.address or "").partition(":")
-            port = TcpPrinterPort(host, int(number or 9100))
-        return cls(port, config.driver_model(), printer=config.name, emit=emit,
-                   answer_timeout=config.answer_timeout_s)
+        return cls(printer_port(config.port, config.address), config.driver_model(), printer=config.name,
+                   emit=emit, answer_timeout=config.answer_timeout_s)
 
     def print(self, badge: BadgeRequest) -> PrintResult:
         """Lay out, check the printer, send; report `badge.printed` and return the result."""
@@ -114,12 +105,12 @@ class KioskPrinter:
             except PortError as exc:
                 self.port.close()
                 if was_open and attempt == 1:
-                    _LOG.info("printer %s: connection went stale (%s); reconnecting", self.printer, exc)
+                    log.info("printer %s: connection went stale (%s); reconnecting", self.printer, exc)
                     continue
                 return PrintResult(ok=False, detail=str(exc))
             self.last_send_s = self._clock() - started
-            _LOG.info("printer %s: badge sent (%d bytes, %.0f ms after the request)", self.printer,
-                      len(data), self.last_send_s * 1000)
+            log.info("printer %s: badge sent (%d bytes, %.0f ms after the request)", self.printer,
+                     len(data), self.last_send_s * 1000)
             return PrintResult(ok=True)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -137,8 +128,8 @@ class KioskPrinter:
     def _done(self, visit_id: str, result: PrintResult) -> PrintResult:
         """Log and emit `badge.printed` for one attempt; return `result`."""
         if not result.ok:
-            _LOG.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id,
-                         result.detail)
+            log.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id,
+                        result.detail)
         if self._emit is None:
             return result
         detail = result.detail[:200] if result.detail else None
@@ -146,7 +137,7 @@ class KioskPrinter:
             self._emit("badge.printed", BadgePrinted(visit_id=visit_id, printer=self.printer, ok=result.ok,
                                                      detail=detail))
         except Exception:
-            _LOG.exception("printer %s: reporting the print of visit %s failed", self.printer, visit_id)
+            log.exception("printer %s: reporting the print of visit %s failed", self.printer, visit_id)
         return result
 
 
@@ -155,7 +146,7 @@ class NoPrinter:
 
     def print(self, badge: BadgeRequest) -> PrintResult:
         """Say that no badge was printed."""
-        _LOG.info("no printer: badge for visit %s not printed", badge.visit_id)
+        log.info("no printer: badge for visit %s not printed", badge.visit_id)
         return PrintResult(ok=False, detail="this kiosk has no printer")
 
 
@@ -163,7 +154,7 @@ _Job = tuple[BadgeRequest, Callable[[PrintReport], object]]
 
 
 class PrintQueue:
-    """`PrintJobs` on one worker thread: badges print in the order given, the caller never waits."""
+    """`PrintJobs` on the one print worker (`devices.printers.worker`): in order, the caller never waits."""
 
     def __init__(
         self,
@@ -182,48 +173,33 @@ class PrintQueue:
         self._deliver = deliver
         self._clock = clock
         self._name = name
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopped = False
+        self._worker: PrintWorker[_Job] = PrintWorker(self._print, name=name)
 
     def submit(self, badge: BadgeRequest, on_done: Callable[[PrintReport], object]) -> None:
         """Queue `badge` behind the prints still waiting; `on_done(report)` follows through `deliver`."""
-        with self._lock:
-            if self._stopped:
-                raise RuntimeError("the print queue is stopped")
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._jobs.put((badge, on_done))
+        try:
+            self._worker.submit((badge, on_done), start=True)
+        except RuntimeError:
+            raise RuntimeError("the print queue is stopped") from None
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Print what is queued (for at most `timeout` s) and end the worker; True if it ended."""
-        with self._lock:
-            self._stopped = True
-            thread = self._thread
-            self._jobs.put(None)
-        if thread is None:
-            return True
-        thread.join(timeout)
-        if thread.is_alive():
-            _LOG.warning("%s: still printing after %.0f s; left behind", self._name, timeout)
-        return not thread.is_alive()
+        self._worker.stop(timeout)
+        return self._worker.ended
 
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            badge, on_done = job
-            sent = self._clock()
-            report = PrintReport(badge.visit_id, print_badge(self._printer, badge), sent)
-            call = partial(on_done, report)
-            try:
-                if self._deliver is None:
-                    call()
-                else:
-                    self._deliver(call)
-            except Exception:
-                _LOG.exception("%s: the report on visit %s could not be delivered", self._name,
-                               badge.visit_id)
+    def _print(self, job: _Job) -> None:
+        """Print one badge on the worker thread and hand its report over."""
+        badge, on_done = job
+        sent = self._clock()
+        report = PrintReport(badge.visit_id, print_badge(self._printer, badge), sent)
+        call = partial(on_done, report)
+        try:
+            if self._deliver is None:
+                call()
+            else:
+                self._deliver(call)
+        except Exception:
+            log.exception("%s: the report on visit %s could not be delivered", self._name, badge.visit_id)
 
 
 def printer_for(config: KioskConfig, emit: Emit | None = None) -> KioskPrinter | NoPrinter:
@@ -235,25 +211,6 @@ def printer_for(config: KioskConfig, emit: Emit | None = None) -> KioskPrinter |
 
 def _badge(request: BadgeRequest) -> Badge:
     """The printed layout's content for a badge request (the QR carries the badge credential)."""
-    return Badge(visitor_name=request.visitor_name, visit_id=request.visit_id, host=request.host_name,
-                 company=request.company or "", day=_day(request), photo=_photo(request.photo),
-                 qr=request.badge)
-
-
-def _day(request: BadgeRequest) -> date:
-    """The day printed on the badge: the last day it is valid, in the kiosk's time zone."""
-    until = request.valid_until
-    return (until.astimezone() if until.tzinfo else until).date()
-
-
-def _photo(jpeg: bytes | None) -> Image.Image | None:
-    """The visitor's photo, or None (a photo that cannot be read is left off the badge)."""
-    if not jpeg:
-        return None
-    try:
-        with Image.open(io.BytesIO(jpeg)) as image:
-            image.load()
-            return image.copy()
-    except (UnidentifiedImageError, OSError) as exc:
-        _LOG.warning("badge photo cannot be read, printed without it: %s", exc)
-        return None
+    return visit_badge(visitor_name=request.visitor_name, visit_id=request.visit_id,
+                       host=request.host_name, company=request.company, day=request.valid_until,
+                       photo=request.photo, qr=request.badge)

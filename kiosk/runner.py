@@ -23,6 +23,7 @@ from broker.device_link import DeviceLink
 from broker.schemas import Data, VisitorCheckedIn, VisitorCheckedOut
 from kiosk.config import FileAgreements, KioskConfig, load_kiosk
 from kiosk.i18n import LANGUAGES
+from kiosk.kivy_env import kivy_environment
 from kiosk.ports import Emit, Ports
 
 if TYPE_CHECKING:
@@ -75,14 +76,6 @@ class Adapters:
     """The worker asking the central service (searches, codes) off the UI thread (`open_kiosk`)."""
     records: Worker | None = None
     """The worker writing check-ins and check-outs to the outbox off the UI thread (`open_kiosk`)."""
-
-
-def kivy_environment(*, headless: bool) -> None:
-    """Set Kivy's environment before it is imported (it must not read our command line)."""
-    os.environ["KIVY_NO_ARGS"] = "1"
-    os.environ["KIVY_NO_CONSOLELOG"] = "1"  # its records reach our log handler once, not twice
-    if headless:
-        os.environ["SDL_VIDEODRIVER"] = "offscreen"
 
 
 def remembering(emit: Emit, own: OwnVisits) -> Emit:

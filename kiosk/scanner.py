@@ -16,12 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from devices.debounce import Debouncer
+from devices.readers.debounce import Debouncer
 from devices.scanner import Health, Scan, ScannerConfig, ScannerDecoder, WatchedDecoder
 from devices.serial_port import Backoff, SerialTransport
 from kiosk.config import KioskScannerConfig
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class KioskScanner:
@@ -71,10 +71,10 @@ class KioskScanner:
         """One decoded line: pass it on unless it repeats a code still under the scanner."""
         with self._lock:
             if not self._debouncer.accept(scan.code, self._clock()):
-                _LOG.debug("repeat of a code within %.1f s ignored", self._debouncer.hold_s)
+                log.debug("repeat of a code within %.1f s ignored", self._debouncer.hold_s)
                 return
             self.scans += 1
-        _LOG.info("code scanned (%d characters, %s)", len(scan.code), scan.symbology or "unknown symbology")
+        log.info("code scanned (%d characters, %s)", len(scan.code), scan.symbology or "unknown symbology")
         self._on_code(scan.code)
 
     def _health(self, said: list[Health]) -> None:
@@ -83,10 +83,10 @@ class KioskScanner:
         url = self.transport.url
         for what in said:
             if what is Health.LOG:
-                _LOG.warning("kiosk scanner %s: %d malformed line(s) ignored (last: %s)", url,
-                             self.decoder.watch.logged(), why)
+                log.warning("kiosk scanner %s: %d malformed line(s) ignored (last: %s)", url,
+                            self.decoder.watch.logged(), why)
             elif what is Health.FAULT:
-                _LOG.error("kiosk scanner %s sends only malformed lines (last: %s); check its baud rate and "
-                           "terminator", url, why)
+                log.error("kiosk scanner %s sends only malformed lines (last: %s); check its baud rate and "
+                          "terminator", url, why)
             else:
-                _LOG.info("kiosk scanner %s reads well-formed codes again", url)
+                log.info("kiosk scanner %s reads well-formed codes again", url)

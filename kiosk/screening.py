@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from kiosk.ports import ScreenResult
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.88
 """Score at or above which a name matches a watchlist entry."""
@@ -178,9 +178,9 @@ class CachedScreener:
         try:
             entries = self._watchlist()
         except (OSError, ValueError) as exc:
-            _LOG.error("watchlist cannot be read: %s", exc)
+            log.error("watchlist cannot be read: %s", exc)
             entries = None
         if entries is None:
-            _LOG.warning("no watchlist has ever been fetched: screening result is 'error'")
+            log.warning("no watchlist has ever been fetched: screening result is 'error'")
             return ScreenResult(result="error", score=None, entry_id=None)
         return screen(name, company, entries, threshold=self.threshold, check_company=self.check_company)

@@ -1,4 +1,4 @@
-"""A finger signature as a compact SVG path (pure); whether it counts is `flow_values.is_signed`.
+"""A finger signature as a compact SVG path (pure); whether it counts is `kiosk.flow.values.is_signed`.
 
 Strokes come from the signature pad as lists of (x, y) points, each 0..1 of the pad's width and
 height. The path uses absolute coordinates rounded to 3 decimals in a 1 x 1 view box
@@ -12,9 +12,9 @@ import logging
 import math
 from collections.abc import Sequence
 
-from kiosk.flow_values import Point
+from kiosk.flow.values import Point
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_PATH_CHARS = 60_000
 """The longest signature `visitor.agreed` carries."""
@@ -48,7 +48,7 @@ def svg_path(strokes: Sequence[Stroke], max_chars: int = MAX_PATH_CHARS, *, y_up
             break
         kept.append(part)
         size += len(part)
-    _LOG.warning("signature too long even simplified: kept %d of %d strokes", len(kept), len(clean))
+    log.warning("signature too long even simplified: kept %d of %d strokes", len(kept), len(clean))
     return "".join(kept)
 
 

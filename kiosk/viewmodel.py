@@ -25,11 +25,11 @@ from typing import TypeVar
 
 from broker.schemas import VisitorCheckedIn
 from kiosk import flow
-from kiosk import flow_intents as i
-from kiosk import flow_texts as t
 from kiosk.checkin import UNAVAILABLE_AGREEMENT, CheckInRecord, PrintJobs, PrintNow, PrintReport, Registrar
-from kiosk.flow_state import FINAL_STEPS, SCANNING_STEPS, Mode, Notice, Session, Step, fresh
-from kiosk.flow_values import (
+from kiosk.flow import intents as i
+from kiosk.flow import texts as t
+from kiosk.flow.state import FINAL_STEPS, SCANNING_STEPS, Mode, Notice, Session, Step, fresh
+from kiosk.flow.values import (
     BadgeCode,
     InvitationCode,
     Point,
@@ -38,7 +38,7 @@ from kiosk.flow_values import (
     new_badge_value,
     parse_code,
 )
-from kiosk.flow_view import HOST_SEARCH_FROM, PEOPLE_SEARCH_FROM, View, closes_in, render
+from kiosk.flow.view import HOST_SEARCH_FROM, PEOPLE_SEARCH_FROM, View, closes_in, render
 from kiosk.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from kiosk.ports import BadgeRequest, Emit, Host, Invitation, OnSiteVisit, Photo, Ports, PrintResult
 from kiosk.work import Background, RunNow
@@ -127,7 +127,7 @@ class KioskViewModel:
     # what the screens read
     @property
     def view(self) -> View:
-        """Everything the current screen shows, in the visitor's language (see `kiosk.flow_view`)."""
+        """Everything the current screen shows, in the visitor's language (see `kiosk.flow.view`)."""
         if self._view is None or self._view_of is not self._state:
             self._view, self._view_of = render(self._state, agreement_text=self._agreement()[1]), self._state
         return self._view

@@ -29,7 +29,7 @@ from kivy.uix.button import Button
 from kivy.uix.image import Image
 from kivy.uix.widget import Widget
 
-from devices.camera.motion import Frame, u8
+from devices.camera.frame import Frame, u8
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import tempfile
 
+from kiosk.kivy_env import kivy_settings
+
 # Kivy reads these at import time; they must be set before any test imports it.
-os.environ.setdefault("KIVY_NO_ARGS", "1")
-os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
-os.environ.setdefault("KIVY_NO_FILELOG", "1")
-os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="gatehouse-kivy-"))
-os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+for name, value in kivy_settings(headless=True, file_log=False,
+                                 home=tempfile.mkdtemp(prefix="gatehouse-kivy-")).items():
+    os.environ.setdefault(name, value)
 
 pytest_plugins = ["tests.fixtures.db", "tests.fixtures.mqtt", "tests.fixtures.servers"]

@@ -90,7 +90,7 @@ def _modules(folder: str) -> list[str]:
 
 
 AGENTS: dict[Kind, list[str]] = {
-    Kind.READER: ["devices/badge_agent.py", *_modules("devices/osdp"), "devices/runner.py"],
+    Kind.READER: ["devices/readers/badge_agent.py", *_modules("devices/readers/osdp"), "devices/runner.py"],
     Kind.DOOR: ["devices/door.py", "devices/door_agent.py", "devices/runner.py"],
     Kind.CAMERA: [*_modules("devices/camera"), "devices/runner.py"],
     Kind.SCANNER: ["devices/scanner_agent.py", "devices/runner.py"],

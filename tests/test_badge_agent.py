@@ -12,8 +12,8 @@ import pytest
 
 from broker.events import Event
 from broker.schemas import BadgeRead, Data
-from devices.badge_agent import BadgeReaderAgent
-from devices.rdm6300 import Rdm6300Decoder, TagRead, encode_frame
+from devices.readers.badge_agent import BadgeReaderAgent
+from devices.readers.rdm6300 import Rdm6300Decoder, TagRead, encode_frame
 from devices.serial_port import Backoff, PortConfigError, PortError, SerialTransport
 from devices.simulator import SimulatedRdm6300
 from tests.support import RecordingEmitter

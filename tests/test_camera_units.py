@@ -8,8 +8,9 @@ import pytest
 
 from broker.schemas import Box
 from devices.camera.decide import Change, Cooldown, Episode, RateLimiter
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import Polygon, Zone, keep_mask, pixel_rect, relative_box, zones_of
-from devices.camera.motion import Frame, MotionDetector, u8
+from devices.camera.motion import MotionDetector
 from devices.camera.person import WINDOW, PersonDetector, confidence
 from devices.camera.qr import QrReader
 from devices.camera.synthetic import camera_frame, textured_scene

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devices.debounce import Debouncer
+from devices.readers.debounce import Debouncer
 
 # (tag, time) reads and whether each one passes, for hold_s = 1.0
 CASES = {

@@ -17,8 +17,8 @@ from broker.embedded import EmbeddedBroker
 from broker.messages import Command
 from broker.schemas import DeviceFault
 from devices.door_simulator import SimulatedDoor
+from devices.readers.sim_wiegand import SimulatedWiegandConverter
 from devices.sim_scanner import SimulatedScanner
-from devices.sim_wiegand import SimulatedWiegandConverter
 from devices.simulator import SimulatedRdm6300
 from security.storage import open_store
 from tests.fixtures.mqtt import MqttClientFactory

@@ -13,7 +13,7 @@ import qrcode  # type: ignore[import-untyped]
 
 from broker.schemas import VisitorPhoto
 from devices.camera.capture import Capture, Source, open_capture
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 from devices.camera.synthetic import scenario
 from devices.serial_port import Backoff
 from kiosk.camera import MAX_JPEG_BYTES, KioskCamera, encode_photo, read_qr

@@ -208,7 +208,8 @@ OFFLINE_SCRIPT = textwrap.dedent(
     from broker.device_link import DeviceLink
     from kiosk.autopilot import Pilot, Until
     from kiosk.demo_ports import demo_site
-    from kiosk.runner import Adapters, kivy_environment, open_kiosk
+    from kiosk.kivy_env import kivy_environment
+    from kiosk.runner import Adapters, open_kiosk
 
     args = json.loads(sys.argv[1])
     kivy_environment(headless=True)

@@ -10,7 +10,7 @@ import pytest
 
 from broker.schemas import VisitorType
 from kiosk.flow import INITIAL, next_step
-from kiosk.flow_intents import (
+from kiosk.flow.intents import (
     Back,
     Cancel,
     CheckedIn,
@@ -29,8 +29,8 @@ from kiosk.flow_intents import (
     PrintFailed,
     Start,
 )
-from kiosk.flow_state import Mode, Notice, Outcome, Problem, Session, Step
-from kiosk.flow_values import (
+from kiosk.flow.state import Mode, Notice, Outcome, Problem, Session, Step
+from kiosk.flow.values import (
     BadgeCode,
     InvitationCode,
     clamp_stroke,

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from broker.schemas import VisitorType
-from kiosk import flow_texts
 from kiosk.flow import INITIAL
-from kiosk.flow_state import Mode, Outcome, Problem, Session, Step
-from kiosk.flow_view import render
+from kiosk.flow import texts as flow_texts
+from kiosk.flow.state import Mode, Outcome, Problem, Session, Step
+from kiosk.flow.view import render
 from kiosk.i18n import (
     LANGUAGES,
     TEMPLATE,

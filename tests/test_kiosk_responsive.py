@@ -33,7 +33,8 @@ SCRIPT = textwrap.dedent(
     import json, sys, threading
     from dataclasses import replace
     from pathlib import Path
-    from kiosk.runner import Adapters, kivy_environment, kiosk_viewmodel, stop_workers
+    from kiosk.kivy_env import kivy_environment
+    from kiosk.runner import Adapters, kiosk_viewmodel, stop_workers
 
     kivy_environment(headless=True)
     from kivy.clock import Clock

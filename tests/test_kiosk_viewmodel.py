@@ -25,8 +25,8 @@ from broker.schemas import (
 )
 from devices.printers import TcpPrinterPort, zebra
 from kiosk.checkin import PrintJobs
-from kiosk.flow_state import Session
-from kiosk.flow_texts import Button
+from kiosk.flow.state import Session
+from kiosk.flow.texts import Button
 from kiosk.ports import (
     BadgePrinter,
     BadgeRequest,

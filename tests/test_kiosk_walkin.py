@@ -8,7 +8,7 @@ import pytest
 
 from broker.schemas import VisitorType
 from kiosk.flow import COUNTDOWN_FROM, INITIAL, MAX_RESULTS, next_step, progress_steps, ready
-from kiosk.flow_intents import (
+from kiosk.flow.intents import (
     Accept,
     AddStroke,
     Back,
@@ -35,7 +35,7 @@ from kiosk.flow_intents import (
     ToggleLargeText,
     UsePhoto,
 )
-from kiosk.flow_state import Mode, Notice, Outcome, Problem, Session, Step
+from kiosk.flow.state import Mode, Notice, Outcome, Problem, Session, Step
 from kiosk.ports import Host, Photo
 
 GRACE = Host("e-1", "Grace Hopper", "Research")

@@ -11,13 +11,13 @@ import pytest
 from broker import topics
 from broker.config import MqttUrl
 from broker.schemas import BadgeRead, CodeScanned, DeviceFault
-from devices.badge_agent import WiegandReaderAgent
 from devices.lines import Terminator
+from devices.readers.badge_agent import WiegandReaderAgent
+from devices.readers.sim_wiegand import SimulatedWiegandConverter
+from devices.readers.wiegand import RAW_HEX, WIE232_HEX, WiegandCard, WiegandLineFormat
 from devices.scanner import ScannerConfig
 from devices.scanner_agent import ScannerAgent
 from devices.sim_scanner import SimulatedScanner
-from devices.sim_wiegand import SimulatedWiegandConverter
-from devices.wiegand import RAW_HEX, WIE232_HEX, WiegandCard, WiegandLineFormat
 from security.storage import open_store
 from tests.support import RecordingEmitter, event_source, running_service, unique_site, wait_until
 

@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 
 from broker.schemas import BadgeRead, DeviceFault
-from devices.osdp import (
+from devices.readers.osdp import (
     OsdpKeyError,
     OsdpReaderAgent,
     OsdpReaderConfig,
@@ -17,7 +17,14 @@ from devices.osdp import (
     SimulatedOsdpReader,
     check_site_key,
 )
-from devices.osdp._lib import CMD_BUZZER, CMD_KEYSET, CMD_LED, LED_COLOR_GREEN, LED_COLOR_RED, SCBK_DEFAULT
+from devices.readers.osdp._lib import (
+    CMD_BUZZER,
+    CMD_KEYSET,
+    CMD_LED,
+    LED_COLOR_GREEN,
+    LED_COLOR_RED,
+    SCBK_DEFAULT,
+)
 from devices.serial_port import Backoff
 from tests.support import RecordingEmitter, wait_until
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices.rdm6300 import (
+from devices.readers.rdm6300 import (
     ETX,
     FRAME_LEN,
     STX,

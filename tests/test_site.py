@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from devices.lines import Terminator
+from devices.readers.wiegand import WiegandEncoding
 from devices.site import (
     KINDS,
     CameraDeviceConfig,
@@ -19,7 +20,6 @@ from devices.site import (
     load_site,
     parse_site,
 )
-from devices.wiegand import WiegandEncoding
 from gatehouse.cli import main
 
 GOOD = """

@@ -128,7 +128,7 @@ STEPS = {
 
 def english_only_words() -> set[str]:
     """Every English text of the kiosk whose Polish translation differs from it."""
-    from kiosk import flow_texts as t
+    from kiosk.flow import texts as t
     from kiosk.i18n import translator
 
     english = {text for pair in t.TITLES.values() for text in pair}

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devices.lines import Terminator
-from devices.wiegand import (
+from devices.readers.wiegand import (
     ARDUINO_BITS,
     RAW_HEX,
     WIE232_HEX,

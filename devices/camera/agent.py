@@ -12,9 +12,9 @@ from broker.schemas import Box, CameraMotion, CameraPerson, CameraSnapshot, Data
 from devices.agent import Emitter
 from devices.camera.analysis import Analysis, CameraAnalyzer
 from devices.camera.capture import CameraNotFoundError, FrameSource, SnapshotWriter
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 SNAPSHOT_EVENTS = frozenset({"camera.motion", "camera.person", "camera.tamper"})
 
@@ -87,11 +87,11 @@ class CameraAgent:
                 try:
                     self.process(frame, now)
                 except Exception:  # one bad frame must not stop the camera
-                    _LOG.exception("analysis of a frame from camera %s failed", self.camera)
+                    log.exception("analysis of a frame from camera %s failed", self.camera)
         except CameraNotFoundError as exc:  # a file source that is missing: nothing to retry
-            _LOG.error("camera %s stopped: %s", self.camera, exc)  # one line, no traceback
+            log.error("camera %s stopped: %s", self.camera, exc)  # one line, no traceback
         except Exception:  # the capture itself broke (e.g. cv2.error): say so rather than vanish
-            _LOG.exception("camera %s stopped: its capture failed", self.camera)
+            log.exception("camera %s stopped: its capture failed", self.camera)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the analysis thread and release the camera."""
@@ -112,7 +112,7 @@ class CameraAgent:
         try:
             return self._emitter.emit(event_type, data)
         except Exception:
-            _LOG.exception("cannot emit %s from camera %s", event_type, self.camera)
+            log.exception("cannot emit %s from camera %s", event_type, self.camera)
             return None
 
     def _snapshot(self, event: Event, frame: Frame, boxes: Sequence[Box]) -> Event | None:
@@ -121,7 +121,7 @@ class CameraAgent:
         try:
             path = self._snapshots.write(f"{self.camera}-{event.seq:06d}-{event.id}", frame, boxes)
         except OSError:
-            _LOG.exception("cannot write the snapshot of %s", event.id)
+            log.exception("cannot write the snapshot of %s", event.id)
             return None
         return self._emit("camera.snapshot", CameraSnapshot(
             camera=self.camera, path=_short(path), for_event=event.id))

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 
 from broker.schemas import Box, CameraMotion, CameraPerson, CameraTamper, Data, TamperKind
 from devices.camera.decide import Change, Cooldown, Episode
+from devices.camera.frame import Frame
 from devices.camera.geometry import Polygon, Zone
-from devices.camera.motion import Frame, Motion, MotionConfig, MotionDetector
+from devices.camera.motion import Motion, MotionConfig, MotionDetector
 from devices.camera.person import Person, PersonConfig, PersonDetector
 from devices.camera.tamper import TamperConfig, TamperDetector, TamperState
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 BLANK = frozenset({TamperKind.COVERED, TamperKind.BLINDED})
 

@@ -12,7 +12,7 @@ from devices.camera.analysis import CameraAnalyzer
 from devices.camera.geometry import Zone
 from devices.camera.synthetic import PERSON_ZONE, scenario
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,7 +80,7 @@ def bench_camera(width: int = 1280, height: int = 720, fps: float = 5.0, *, thre
     finally:
         cv2.setNumThreads(previous)
     result = CameraBench(width, height, fps, quiet, busy, decode)
-    _LOG.info("camera bench: %s", result)
+    log.info("camera bench: %s", result)
     return result
 
 

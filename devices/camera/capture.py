@@ -16,11 +16,11 @@ from cv2.typing import MatLike
 from broker.private import private_dir, private_file
 from broker.schemas import Box
 from devices.camera.decide import RateLimiter
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import pixel_rect
-from devices.camera.motion import Frame, u8
 from devices.serial_port import Backoff
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 Source = int | str
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -141,7 +141,7 @@ class FrameSource:
         self._backoff.reset()
         if self._reported_lost:
             self._reported_lost = False
-            _LOG.info("%s is back", self.name)
+            log.info("%s is back", self.name)
             self._notify(True, self.name)
 
     def close(self) -> None:
@@ -167,7 +167,7 @@ class FrameSource:
             assert self._capture is not None
             if not self._capture.grab():
                 if not self.live:
-                    _LOG.info("%s ended after %d frames", self.name, index)
+                    log.info("%s ended after %d frames", self.name, index)
                     return
                 self.close()
                 self._lost("no frame received")
@@ -195,10 +195,10 @@ class FrameSource:
     def _lost(self, reason: str) -> None:
         """Report the camera lost once per outage."""
         if self._reported_lost:
-            _LOG.debug("%s still unavailable: %s", self.name, reason)
+            log.debug("%s still unavailable: %s", self.name, reason)
             return
         self._reported_lost = True
-        _LOG.warning("%s lost: %s; reconnecting", self.name, reason)
+        log.warning("%s lost: %s; reconnecting", self.name, reason)
         self._notify(False, reason)
 
     def _notify(self, connected: bool, detail: str) -> None:
@@ -208,7 +208,7 @@ class FrameSource:
         try:
             self.on_connection(connected, detail)
         except Exception:
-            _LOG.exception("connection callback failed for %s", self.name)
+            log.exception("connection callback failed for %s", self.name)
 
 
 class SnapshotWriter:

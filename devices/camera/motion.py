@@ -5,24 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from broker.schemas import Box
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import Mask, Polygon, keep_mask, relative_box
 
-_LOG = logging.getLogger(__name__)
-
-Frame = npt.NDArray[np.uint8]
-
-
-def u8(image: object) -> Frame:
-    """An OpenCV result known to be a uint8 image, typed as such (no copy, no check)."""
-    return cast(Frame, image)
-
+log = logging.getLogger(__name__)
 
 @dataclass(slots=True, frozen=True)
 class MotionConfig:
@@ -103,8 +95,8 @@ class MotionDetector:
         score = float(cv2.countNonZero(changed)) / changed.size
         shift = abs(float(small.mean()) - float(self._average.mean()))
         if score > cfg.whole_frame or shift > cfg.global_shift:
-            _LOG.debug("whole-frame change (%.0f%% changed, mean moved %.0f): recalibrating",
-                       100 * score, shift)
+            log.debug("whole-frame change (%.0f%% changed, mean moved %.0f): recalibrating",
+                      100 * score, shift)
             self._start(small)
             return Motion(score=min(score, 1.0), recalibrated=True)
         cv2.accumulateWeighted(small, self._average, cfg.alpha)

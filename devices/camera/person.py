@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 
 from broker.schemas import Box
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import iou, pixel_rect, relative_box
-from devices.camera.motion import Frame, u8
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 WINDOW = (64, 128)  # the default people detector's window: people smaller than this are missed
 
@@ -109,7 +109,7 @@ class PersonDetector:
         for person in found:
             if all(iou(person.box, other.box) < 0.3 for other in kept):
                 kept.append(person)
-        _LOG.debug("%d people in %d motion boxes", len(kept), len(motion))
+        log.debug("%d people in %d motion boxes", len(kept), len(motion))
         return kept
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import cv2
 
-from devices.camera.motion import Frame
+from devices.camera.frame import Frame
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class QrReader:
@@ -36,7 +36,7 @@ class QrReader:
             try:
                 text, points, _ = detector.detectAndDecode(frame)
             except cv2.error as exc:  # degenerate frames (tiny, odd shapes) make OpenCV raise
-                _LOG.debug("QR detection failed: %s", exc)
+                log.debug("QR detection failed: %s", exc)
                 return None
             if text:
                 return str(text)

@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from broker.schemas import Box, TamperKind
+from devices.camera.frame import Frame, u8
 from devices.camera.geometry import Polygon, relative_box
-from devices.camera.motion import Frame, u8
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 FloatImage = npt.NDArray[np.float32]
 SCENARIOS = ("static", "lights", "motion", "covered", "blinded", "defocused", "moved", "person")

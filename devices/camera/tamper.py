@@ -16,9 +16,10 @@ import numpy.typing as npt
 
 from broker.schemas import TamperKind
 from devices.camera.decide import Change, Episode
-from devices.camera.motion import Frame, shrink, to_grey
+from devices.camera.frame import Frame
+from devices.camera.motion import shrink, to_grey
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)
@@ -103,7 +104,7 @@ class TamperDetector:
         for kind in sorted(judged):
             change = self._episodes[kind].update(kind in suspected, now)
             if change is not None:
-                _LOG.info("tamper %s %s", kind, change)
+                log.info("tamper %s %s", kind, change)
                 changes.append((kind, change))
         active = frozenset(k for k, e in self._episodes.items() if e.active)
         return TamperState(frozenset(suspected), active, tuple(changes), measures)
@@ -131,7 +132,7 @@ class TamperDetector:
         if shift > cfg.moved_fraction * grey.shape[1]:
             self._moved_since = now if self._moved_since is None else self._moved_since
             if self._episodes[TamperKind.MOVED].active and now - self._moved_since >= cfg.moved_accept_s:
-                _LOG.warning("view moved for %.0f s: taking it as the new reference", now - self._moved_since)
+                log.warning("view moved for %.0f s: taking it as the new reference", now - self._moved_since)
                 self._take_reference(grey, now)
             else:
                 found.add(TamperKind.MOVED)

@@ -16,7 +16,8 @@ from devices.printers.brother import encode_brother
 from devices.printers.drivers import DRIVERS, PrinterDriver, brother_ql, escpos_printer, zebra
 from devices.printers.escpos import encode_escpos
 from devices.printers.status import Condition, FaultTracker, PrinterStatus
-from devices.printers.transport import PrinterPort, SerialPrinterPort, TcpPrinterPort, query
+from devices.printers.transport import PrinterPort, SerialPrinterPort, TcpPrinterPort, printer_port, query
+from devices.printers.worker import PrintWorker
 from devices.printers.zpl import encode_zpl
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "FaultTracker",
     "LabelSize",
     "PrintJob",
+    "PrintWorker",
     "PrinterAgent",
     "PrinterDriver",
     "PrinterPort",
@@ -44,6 +46,7 @@ __all__ = [
     "encode_zpl",
     "escpos_printer",
     "head_image",
+    "printer_port",
     "query",
     "render_badge",
     "save_preview",

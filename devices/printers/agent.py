@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import queue
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +18,14 @@ from broker.messages import Command
 from broker.schemas import BadgePrinted, DeviceFault
 from devices.agent import Emitter
 from devices.door_agent import CommandBus
-from devices.printers.badge import Badge
+from devices.printers.badge import Badge, visit_badge
 from devices.printers.drivers import PrinterDriver
 from devices.printers.status import FaultTracker, PrinterStatus, describe
 from devices.printers.transport import PrinterPort, query
+from devices.printers.worker import PrintWorker
 from devices.serial_port import PortError
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 PRINT = "print"
 _SEEN_COMMANDS = 1024
@@ -82,9 +81,7 @@ class PrinterAgent:
         self._available: bool | None = None
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
-        self._jobs: queue.Queue[PrintJob | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._worker = self._new_worker()
 
     @property
     def online(self) -> bool | None:
@@ -93,19 +90,16 @@ class PrinterAgent:
 
     def start(self) -> None:
         """Start the worker thread; it connects and polls at once."""
-        if self._worker is not None:
+        if self._worker.started:
             raise RuntimeError(f"printer agent {self.printer} already started")
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._run, name=f"printer:{self.printer}", daemon=True)
         self._worker.start()
 
     def stop(self) -> None:
         """Stop the worker (after the job it is printing) and close the port; safe to call twice."""
-        self._stop.set()
-        self._jobs.put(None)
-        worker, self._worker = self._worker, None
-        if worker is not None:
-            worker.join(self._answer_timeout + 5.0)
+        worker, self._worker = self._worker, self._new_worker()
+        # say what was accepted and will not print now, so the kiosk can tell the visitor
+        for left in worker.stop(self._answer_timeout + 5.0, finish_queued=False):
+            self._printed(left.badge.visit_id, ok=False, detail="printer agent stopped")
         self.port.close()
 
     def subscribe(self, bus: CommandBus, site: str, device: str) -> None:
@@ -114,7 +108,7 @@ class PrinterAgent:
 
     def submit(self, badge: Badge, command_id: str | None = None) -> None:
         """Queue `badge` for printing."""
-        self._jobs.put(PrintJob(badge, command_id))
+        self._worker.submit(PrintJob(badge, command_id))
 
     def handle_command(self, topic: str, payload: bytes, now: datetime | None = None) -> None:
         """Queue the badge of a `print` command if it is well-formed, new and not expired."""
@@ -130,21 +124,21 @@ class PrinterAgent:
             when = now or self._wall_clock()
             badge = self.badge_from_args(command.args, when.date())
         except (ContractError, topics.TopicError) as exc:
-            _LOG.warning("printer %s: ignoring malformed command on %s: %s", self.printer, topic, exc)
+            log.warning("printer %s: ignoring malformed command on %s: %s", self.printer, topic, exc)
             return
         with self._seen_lock:
             if command.id in self._seen:
-                _LOG.debug("printer %s: command %s seen before, ignored", self.printer, command.id)
+                log.debug("printer %s: command %s seen before, ignored", self.printer, command.id)
                 return
             self._seen[command.id] = None
             if len(self._seen) > _SEEN_COMMANDS:
                 self._seen.popitem(last=False)
         if command.expired(when):
-            _LOG.warning("printer %s: dropped late print %s for visit %s (expired %s, now %s)",
-                         self.printer, command.id, badge.visit_id, command.expires.isoformat(),
-                         when.isoformat())
+            log.warning("printer %s: dropped late print %s for visit %s (expired %s, now %s)",
+                        self.printer, command.id, badge.visit_id, command.expires.isoformat(),
+                        when.isoformat())
             return
-        _LOG.info("printer %s: print %s for visit %s queued", self.printer, command.id, badge.visit_id)
+        log.info("printer %s: print %s for visit %s queued", self.printer, command.id, badge.visit_id)
         self.submit(badge, command.id)
 
     def badge_from_args(self, args: dict[str, Any], today: date) -> Badge:
@@ -164,7 +158,7 @@ class PrinterAgent:
             day = date.fromisoformat(args["date"]) if "date" in args else today
         except (TypeError, ValueError):
             raise ContractError(f"print date {args.get('date')!r} is not YYYY-MM-DD") from None
-        return Badge(
+        return visit_badge(
             visitor_name=text["visitor_name"], visit_id=text["visit_id"], host=text["host"],
             company=text["company"], qr=text["qr"], day=day, photo=self._photo(args.get("photo")),
         )
@@ -192,43 +186,25 @@ class PrinterAgent:
             self.port.close()
             self._track(None)
             return self._printed(visit, ok=False, detail=str(exc))
-        _LOG.info("printer %s: badge for visit %s sent (%d bytes)", self.printer, visit, len(data))
+        log.info("printer %s: badge for visit %s sent (%d bytes)", self.printer, visit, len(data))
         return self._printed(visit, ok=True, detail=None)
 
-    def _run(self) -> None:
-        """Worker: print queued jobs; poll the status whenever `poll_s` passes with no job."""
-        self._safely(self.poll, None)
-        while not self._stop.is_set():
-            try:
-                job = self._jobs.get(timeout=self._poll_s)
-            except queue.Empty:
-                self._safely(self.poll, None)
-                continue
-            if job is not None:
-                self._safely(partial(self.print_badge, job), job)
-        while True:  # say what was accepted and will not print now, so the kiosk can tell the visitor
-            try:
-                left = self._jobs.get_nowait()
-            except queue.Empty:
-                return
-            if left is not None:
-                self._printed(left.badge.visit_id, ok=False, detail="printer agent stopped")
+    def _new_worker(self) -> PrintWorker[PrintJob]:
+        """The worker that prints this agent's jobs and polls the status when idle (not started)."""
+        return PrintWorker(self.print_badge, name=f"printer:{self.printer}", idle=self.poll,
+                           idle_s=self._poll_s, on_error=self._failed)
 
-    def _safely(self, work: Callable[[], object], job: PrintJob | None) -> None:
-        """Run one step of the worker; a surprise is logged and reported, never the end of it."""
-        try:
-            work()
-        except Exception as exc:
-            _LOG.exception("printer %s: unexpected failure; going on", self.printer)
-            if job is not None:
-                self._printed(job.badge.visit_id, ok=False, detail=f"unexpected failure: {exc}")
+    def _failed(self, job: PrintJob | None, exc: Exception) -> None:
+        """A surprise in the worker (already logged): a job it ended is reported as not printed."""
+        if job is not None:
+            self._printed(job.badge.visit_id, ok=False, detail=f"unexpected failure: {exc}")
 
     def _connect(self) -> bool:
         """Open the port if needed; False (logged at debug level) if it cannot be opened."""
         try:
             self.port.open()
         except PortError as exc:
-            _LOG.debug("printer %s: %s", self.printer, exc)
+            log.debug("printer %s: %s", self.printer, exc)
             return False
         return True
 
@@ -242,7 +218,7 @@ class PrinterAgent:
             return query(self.port, self.driver.status_query, self.driver.status_decoder(),
                          self._answer_timeout)
         except PortError as exc:
-            _LOG.debug("printer %s: %s", self.printer, exc)
+            log.debug("printer %s: %s", self.printer, exc)
             self.port.close()
             return None
 
@@ -256,24 +232,24 @@ class PrinterAgent:
         self._available = online
         detail = None if online else describe(self._tracker.faults)
         if online:
-            _LOG.info("printer %s is ready", self.printer)
+            log.info("printer %s is ready", self.printer)
         else:
-            _LOG.warning("printer %s is not ready: %s", self.printer, detail)
+            log.warning("printer %s is not ready: %s", self.printer, detail)
         if self._on_availability is not None:
             try:
                 self._on_availability(online, detail)
             except Exception:
-                _LOG.exception("printer %s: availability callback failed", self.printer)
+                log.exception("printer %s: availability callback failed", self.printer)
 
     def _printed(self, visit_id: str, *, ok: bool, detail: str | None) -> bool:
         """Emit `badge.printed` for one job and return `ok`."""
         if not ok:
-            _LOG.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id, detail)
+            log.warning("printer %s: badge for visit %s not printed: %s", self.printer, visit_id, detail)
         try:
             data = BadgePrinted(visit_id=visit_id, printer=self.printer, ok=ok,
                                 detail=detail[:200] if detail else None)
         except ValueError as exc:
-            _LOG.error("printer %s: cannot report print of visit %r: %s", self.printer, visit_id, exc)
+            log.error("printer %s: cannot report print of visit %r: %s", self.printer, visit_id, exc)
             return ok
         self._emit("badge.printed", data)
         return ok
@@ -283,7 +259,7 @@ class PrinterAgent:
         try:
             self._emitter.emit(event_type, data)
         except Exception:
-            _LOG.exception("printer %s: emitting %s failed", self.printer, event_type)
+            log.exception("printer %s: emitting %s failed", self.printer, event_type)
 
     def _photo(self, name: object) -> Path | None:
         """The photo file a command names: a plain file name inside `photo_dir`."""

@@ -6,16 +6,17 @@ the desk sees on screen is what the printer prints, dot for dot.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 import qrcode  # type: ignore[import-untyped]
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _BLACK, _WHITE = 0, 255
@@ -73,6 +74,40 @@ class Badge:
     def qr_payload(self) -> str:
         """The text the QR code carries."""
         return self.qr or self.visit_id
+
+
+def visit_badge(
+    *,
+    visitor_name: str,
+    visit_id: str,
+    host: str = "",
+    company: str | None = "",
+    qr: str = "",
+    day: date | datetime | None = None,
+    photo: Image.Image | Path | bytes | None = None,
+) -> Badge:
+    """The badge of one visit, as both the printer agent and the kiosk print it.
+
+    `day` may be the last moment the badge is valid (printed as its date in the local time zone);
+    `photo` may be JPEG (or PNG) bytes: a photo that cannot be read is left off, with a warning.
+    """
+    if isinstance(day, datetime):
+        day = (day.astimezone() if day.tzinfo else day).date()
+    return Badge(visitor_name=visitor_name, visit_id=visit_id, host=host, company=company or "", day=day,
+                 photo=_read_photo(photo) if isinstance(photo, bytes) else photo, qr=qr)
+
+
+def _read_photo(data: bytes) -> Image.Image | None:
+    """The photo in `data`, or None (a photo that cannot be read is left off the badge)."""
+    if not data:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image.copy()
+    except (UnidentifiedImageError, OSError) as exc:
+        log.warning("badge photo cannot be read, printed without it: %s", exc)
+        return None
 
 
 def render_badge(badge: Badge, size: LabelSize) -> Image.Image:
@@ -137,7 +172,7 @@ def _draw_text_column(draw: ImageDraw.ImageDraw, badge: Badge, box: tuple[int, i
         font, lines = fit_text(text, col_w, max_lines=1, max_size=small, min_size=max(8, small * 2 // 3),
                                bold=False)
         if y + _line_height(font) > bottom:
-            _LOG.debug("badge text %r does not fit; left out", text)
+            log.debug("badge text %r does not fit; left out", text)
             break
         draw.text((left, y), lines[0], font=font, fill=_BLACK)
         y += _line_height(font)

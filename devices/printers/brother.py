@@ -12,7 +12,7 @@ from PIL import Image
 from devices.framing import BufferedDecoder
 from devices.printers.status import Condition, PrinterStatus
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 INVALIDATE = bytes(400)
 """The preamble of zero bytes that ends any half-sent command (400 suit every QL model)."""

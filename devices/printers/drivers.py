@@ -22,7 +22,7 @@ from devices.printers.badge import (
 )
 from devices.printers.status import PrinterStatus
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, frozen=True)

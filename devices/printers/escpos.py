@@ -11,7 +11,7 @@ from PIL import Image
 from devices.framing import DecoderStats
 from devices.printers.status import Condition, PrinterStatus
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 INIT = b"\x1b@"
 """ESC @: initialise the printer."""

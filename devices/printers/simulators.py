@@ -18,7 +18,7 @@ from devices.printers import brother, escpos, zpl
 from devices.printers.status import Condition
 from devices.simulator import VirtualSerialPort
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 _MAX_BUFFER = 4 * 1024 * 1024
 _FIXED = {escpos.DLE_EOT: 3, b"\x1bd": 3, b"\x1ba": 3, escpos.INIT: 2}
 """ESC/POS commands of a fixed length this simulator reads."""
@@ -143,7 +143,7 @@ class SimulatedBrotherQl:
         try:
             _, used = brother.read_raster(bytes(self._buf), self.job)
         except brother.RasterError as exc:
-            _LOG.warning("simulated Brother QL dropped its input: %s", exc)
+            log.warning("simulated Brother QL dropped its input: %s", exc)
             self._buf.clear()
             return b""
         del self._buf[:used]

@@ -19,7 +19,7 @@ import serial
 from devices.framing import Decoder
 from devices.serial_port import PortError, open_port
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 ReadingT = TypeVar("ReadingT")
 
@@ -181,6 +181,14 @@ class TcpPrinterPort:
         return self._sock
 
 
+def printer_port(port: str | None, address: str | None, *, tcp_port: int = 9100) -> PrinterPort:
+    """The port a printer entry names: serial `port` if given, else TCP `address` ('host' or 'host:port')."""
+    if port:
+        return SerialPrinterPort(port)
+    host, _, number = (address or "").partition(":")
+    return TcpPrinterPort(host, int(number or tcp_port))
+
+
 def query(port: PrinterPort, request: bytes, decoder: Decoder[ReadingT], timeout: float) -> ReadingT | None:
     """Send `request` and return the first reading `decoder` makes of the answer, or None in time.
 
@@ -196,5 +204,5 @@ def query(port: PrinterPort, request: bytes, decoder: Decoder[ReadingT], timeout
         readings = decoder.feed(port.read(min(left, 0.2)))
         if readings:
             return readings[0]
-    _LOG.debug("no answer from %s within %.1f s", port.name, timeout)
+    log.debug("no answer from %s within %.1f s", port.name, timeout)
     return None

@@ -17,7 +17,7 @@ from PIL import Image
 from devices.framing import DecoderStats
 from devices.printers.status import Condition, PrinterStatus
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 HOST_STATUS_QUERY = b"~HS"
 """The host status query; the printer answers with three STX...ETX CR LF strings."""
@@ -243,7 +243,7 @@ class HostStatusDecoder:
         if status is None:
             self._stats.bad_frames += 1
             self._stats.noise_bytes += self._group_bytes
-            _LOG.debug("~HS answer did not parse: %r", self._group)
+            log.debug("~HS answer did not parse: %r", self._group)
         else:
             self._stats.frames += 1
             self._stats.frame_bytes += self._group_bytes

@@ -95,8 +95,8 @@ def compact_data(event: Event, width: int = DATA_WIDTH) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def format_time(value: datetime, tz: tzinfo | None = None) -> str:
-    """`value` in `tz` (default: local) as 'YYYY-MM-DD HH:MM:SS.mmm+HH:MM'."""
+def display_time(value: datetime, tz: tzinfo | None = None) -> str:
+    """`value` for people, in `tz` (default: local), as 'YYYY-MM-DD HH:MM:SS.mmm+HH:MM'."""
     local = value.astimezone(tz)
     return local.strftime("%Y-%m-%d %H:%M:%S.") + f"{local.microsecond // 1000:03d}" + _offset(local)
 
@@ -110,7 +110,7 @@ def format_table(events: Sequence[Event], tz: tzinfo | None = None) -> list[str]
     """Aligned lines: a header, then time, source, seq, type and compact data of each event."""
     rows = [
         (
-            format_time(e.time, tz),
+            display_time(e.time, tz),
             e.source.removeprefix(_PREFIX),
             str(e.seq),
             e.type,

@@ -16,7 +16,7 @@ from typing import Any
 from broker.config import ENV_CONFIG, Settings
 from broker.safe_text import escape, text_fault
 from security.api.views import incident_json
-from security.cli.events import format_time, parse_when
+from security.cli.events import display_time, parse_when
 from security.office.audit import UnreadableDetails, verify
 from security.office.audit.keys import audit_key, ensure_audit_key, read_key_file
 from security.office.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
@@ -47,14 +47,14 @@ def _iso(value: datetime | None) -> str | None:
 def incident_lines(incident: Incident) -> list[str]:
     """An incident for reading: its head, then one line per item in time order."""
     lines = [f"{incident.id}  [{incident.state}]  {escape(incident.title)}",
-             f"  opened {format_time(incident.opened_at)} by {escape(incident.opened_by)}"]
+             f"  opened {display_time(incident.opened_at)} by {escape(incident.opened_by)}"]
     if incident.closed_at is not None:
-        closed = format_time(incident.closed_at)
+        closed = display_time(incident.closed_at)
         by, outcome = escape(incident.closed_by or ""), escape(incident.outcome or "")
         lines.append(f"  closed {closed} by {by}: {outcome}")
     for item in incident.items:
         what = " ".join(part for part in (item.ref, item.note) if part)
-        lines.append(f"  {format_time(item.at)}  {item.kind:<8}  {escape(item.by)}: {escape(what)}")
+        lines.append(f"  {display_time(item.at)}  {item.kind:<8}  {escape(item.by)}: {escape(what)}")
     return lines  # escaped: a title typed elsewhere cannot move the cursor or forge a line here
 
 
@@ -85,7 +85,7 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
                 found = desk.list(state, limit=args.limit)
                 for i in found:
                     print(json.dumps(incident_json(i), ensure_ascii=False) if args.json else
-                          f"{i.id:<8} {i.state:<6} {format_time(i.opened_at)}  {len(i.items):>3} item(s)  "
+                          f"{i.id:<8} {i.state:<6} {display_time(i.opened_at)}  {len(i.items):>3} item(s)  "
                           f"{escape(i.opened_by)}: {escape(i.title)}")
                 return 0
             incident = desk.get(args.id)
@@ -177,7 +177,7 @@ def _audit_list(settings: Settings, args: argparse.Namespace) -> int:
         details = (f"UNREADABLE ({unreadable.reason})" if unreadable is not None else
                    json.dumps(dict(rec.details), separators=(",", ":"), ensure_ascii=False))
         details = details if len(details) <= DETAILS_WIDTH else details[: DETAILS_WIDTH - 1] + "…"
-        line = f"{rec.seq:>6}  {format_time(rec.time)}  {rec.actor}  {rec.action}  {rec.subject}  {details}"
+        line = f"{rec.seq:>6}  {display_time(rec.time)}  {rec.actor}  {rec.action}  {rec.subject}  {details}"
         print(escape(line))
     return 0
 
@@ -193,7 +193,7 @@ def _retention(settings: Settings, args: argparse.Namespace) -> int:
         key = None if args.dry_run else ensure_audit_key(settings)
         result = run_retention(store, config.policy(), datetime.now(UTC), _actor(args), key,
                                dry_run=args.dry_run)
-    older = f"older than {format_time(result.cutoff)} ({config.days} days)"
+    older = f"older than {display_time(result.cutoff)} ({config.days} days)"
     if result.dry_run:
         print(f"retention (dry run): {result.anonymised} event(s) {older} would be anonymised")
     else:

@@ -21,7 +21,7 @@ import qrcode  # type: ignore[import-untyped]
 from PIL import Image
 from sqlalchemy import Connection, Engine
 
-from broker.events import Event, format_time
+from broker.events import Event, to_rfc3339
 from broker.schemas import VisitorCheckedIn, VisitorInvited, VisitorType
 from security.office.audit import AuditRecord
 from security.office.incidents import Emit
@@ -167,7 +167,7 @@ class InvitationDesk:
                 raise InvitationError(f"host_id: no employee {host_id!r}")
             store.add_invitation(conn, invitation)
             details = {"host_id": host_id, "visitor_type": invitation.visitor_type,
-                       "expected_at": format_time(expected), "valid_until": format_time(until),
+                       "expected_at": to_rfc3339(expected), "valid_until": to_rfc3339(until),
                        "emailed": send_email}
             append_audit(conn, [AuditRecord(now, by, "invitation.created", f"visit:{visit_id}", details)],
                          key=self._key)
@@ -291,7 +291,7 @@ def queue_host_notices(
         host = store.employee(conn, data.host_id)
         text = arrival_text(data, event, tz)
         payload = {
-            "type": ARRIVAL, "site": site, "at": format_time(event.service_time), "visit_id": data.visit_id,
+            "type": ARRIVAL, "site": site, "at": to_rfc3339(event.service_time), "visit_id": data.visit_id,
             "host_id": data.host_id, "host_name": host.name if host else data.host_name,
             "visitor_name": data.visitor_name, "company": data.company,
             "visitor_type": str(data.visitor_type), "kiosk": event.device, "text": text,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from kiosk.kivy_env import kivy_environment
 from security.station.samples import (
     SITE,
     sample_alarms,
@@ -39,9 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=_size, default=(1280, 800), help="window WxH in pixels")
     args = parser.parse_args(argv)
 
-    os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not read our command line
-    if args.headless:
-        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+    kivy_environment(headless=args.headless, console_log=True)  # before Kivy is imported
     from security.station.app import StationApp, run_station  # opens the window
     from security.station.viewmodel import StationViewModel
 

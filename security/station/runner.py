@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from broker.device_link import DeviceLink
 from broker.events import ContractError, decode
 from broker.messages import AlarmStatus, Status
 from broker.schemas import AlarmRequested
+from kiosk.kivy_env import kivy_environment
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,7 @@ def run(
 
     `operator` names who acts on alarms from this station (default 'guard:<device>').
     """
-    os.environ["KIVY_NO_ARGS"] = "1"  # Kivy must not read our command line
-    os.environ["KIVY_NO_CONSOLELOG"] = "1"  # its records reach our log handler once, not twice
-    if headless:
-        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+    kivy_environment(headless=headless)  # before Kivy is imported
     from kivy.clock import Clock
 
     from security.station.app import SIZE, StationApp, run_station  # opens the window

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from broker.events import format_time
+from broker.events import to_rfc3339
 from security.office.alarms import Alarm
 
 MAX_SUBJECT = 300
@@ -77,7 +77,7 @@ def escalation_payload(
     return {
         "type": PAYLOAD_TYPE,
         "site": site,
-        "at": format_time(at),
+        "at": to_rfc3339(at),
         "level": level,
         "roles": list(roles),
         "alarm": {
@@ -88,8 +88,8 @@ def escalation_payload(
             "state": str(alarm.state),
             "count": alarm.count,
             "silent": alarm.silent,
-            "raised_at": format_time(alarm.raised_at),
-            "last_seen": format_time(alarm.last_seen) if alarm.last_seen else None,
+            "raised_at": to_rfc3339(alarm.raised_at),
+            "last_seen": to_rfc3339(alarm.last_seen) if alarm.last_seen else None,
             "escalation_level": alarm.escalation_level,
             "cause": list(alarm.cause),
         },

@@ -8,8 +8,8 @@ from typing import Unpack
 from broker.schemas import BadgeRead
 from devices.agent import Emitter, ReaderAgent, ReadingT, SerialOptions
 from devices.framing import Decoder
-from devices.rdm6300 import Rdm6300Decoder, TagRead
-from devices.wiegand import ARDUINO_BITS, WiegandCard, WiegandDecoder, WiegandLineFormat
+from devices.readers.rdm6300 import Rdm6300Decoder, TagRead
+from devices.readers.wiegand import ARDUINO_BITS, WiegandCard, WiegandDecoder, WiegandLineFormat
 
 DEFAULT_HOLD_S = 1.0
 

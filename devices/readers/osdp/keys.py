@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devices.osdp._lib import SCBK_DEFAULT
+from devices.readers.osdp._lib import SCBK_DEFAULT
 
 
 class OsdpKeyError(ValueError):

@@ -1,9 +1,9 @@
 """OSDP (IEC 60839-11-5) through libosdp: a control panel agent and simulated readers."""
 
-from devices.osdp.channel import RefreshLoop, SerialChannel
-from devices.osdp.keys import OsdpKeyError, check_site_key, parse_scbk
-from devices.osdp.reader import OsdpReaderAgent, OsdpReaderConfig
-from devices.osdp.simulator import SimulatedOsdpBus, SimulatedOsdpReader
+from devices.readers.osdp.channel import RefreshLoop, SerialChannel
+from devices.readers.osdp.keys import OsdpKeyError, check_site_key, parse_scbk
+from devices.readers.osdp.reader import OsdpReaderAgent, OsdpReaderConfig
+from devices.readers.osdp.simulator import SimulatedOsdpBus, SimulatedOsdpReader
 
 __all__ = [
     "OsdpKeyError",

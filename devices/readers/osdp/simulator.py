@@ -1,6 +1,6 @@
 """Simulated OSDP readers (libosdp PDs) on the device end of a pty pair, for the demo and tests.
 
-Run `python -m devices.osdp.simulator LINK ADDRESS SCBK_HEX` and type `card DEADBEEF`,
+Run `python -m devices.readers.osdp.simulator LINK ADDRESS SCBK_HEX` and type `card DEADBEEF`,
 `tamper on|off`, `power on|off` or `leds` (what the CP asked the LED and buzzer to do).
 """
 
@@ -11,11 +11,11 @@ import sys
 import threading
 from pathlib import Path
 
-from devices.osdp import _lib
-from devices.osdp.channel import RefreshLoop
+from devices.readers.osdp import _lib
+from devices.readers.osdp.channel import RefreshLoop
 from devices.simulator import VirtualSerialPort
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 _CAPABILITIES = [
     (_lib.CAP_COMMUNICATION_SECURITY, 1, 1),
@@ -153,7 +153,7 @@ class SimulatedOsdpReader:
         self._commands.append(dict(command))
         if command["command"] == _lib.CMD_KEYSET and command.get("type") == _KEYSET_SCBK:
             self.scbk = bytes(command["data"])
-            _LOG.info("simulated OSDP reader %d: site key installed", self.address)
+            log.info("simulated OSDP reader %d: site key installed", self.address)
         return 0, None
 
 
@@ -198,13 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run one simulated OSDP reader driven by lines on standard input."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3:
-        print("usage: python -m devices.osdp.simulator LINK ADDRESS SCBK_HEX", file=sys.stderr)
+        print("usage: python -m devices.readers.osdp.simulator LINK ADDRESS SCBK_HEX", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with SimulatedOsdpBus(link=Path(args[0])) as bus:
         reader = bus.add_reader(int(args[1]), bytes.fromhex(args[2]))
         bus.start()
-        _LOG.info("simulated OSDP reader %s on %s", args[1], bus.path)
+        log.info("simulated OSDP reader %s on %s", args[1], bus.path)
         for line in sys.stdin:
             verb, _, arg = line.strip().partition(" ")
             if verb == "card":
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             elif verb in ("tamper", "power"):
                 (reader.set_tamper if verb == "tamper" else reader.set_power_failure)(arg == "on")
             elif verb == "leds":
-                _LOG.info("LED %s; buzzer %s", reader.leds(), reader.buzzes())
+                log.info("LED %s; buzzer %s", reader.leds(), reader.buzzes())
     return 0
 
 

@@ -5,7 +5,7 @@ A frame is 14 bytes at 9600 8N1::
     0x02 | 10 ASCII hex: version (2) + card id (8) | 2 ASCII hex: XOR of the 5 data bytes | 0x03
 
 The module repeats the frame every 100-300 ms while a tag stays in the field; debouncing is
-done elsewhere (`devices.debounce`).
+done elsewhere (`devices.readers.debounce`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ are the common ones (all 9600 8N1):
   the parity and dropped frames that failed it, so no parity errors can be counted here.
 
 The credential a frame carries is its 24 data bits as 6 upper-case hex digits (facility then
-card number, `WiegandCard.credential`); see `devices.badge_agent.WiegandReaderAgent`.
+card number, `WiegandCard.credential`); see `devices.readers.badge_agent.WiegandReaderAgent`.
 """
 
 from __future__ import annotations

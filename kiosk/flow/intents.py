@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.flow_state import Mode, Notice, Outcome
-from kiosk.flow_values import Stroke
+from kiosk.flow.state import Mode, Notice, Outcome
+from kiosk.flow.values import Stroke
 from kiosk.ports import Host, Invitation, OnSiteVisit, PastVisitor, Photo, VisitorDetails
 
 

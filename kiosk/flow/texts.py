@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from broker.schemas import VisitorType
-from kiosk.flow_state import Notice, Problem, Step
+from kiosk.flow.state import Notice, Problem, Step
 from kiosk.i18n import N_, ngettext_noop
 
 TITLES: dict[Step, tuple[str, str]] = {

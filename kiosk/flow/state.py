@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from broker.schemas import VisitorType
-from kiosk.flow_values import Stroke
+from kiosk.flow.values import Stroke
 from kiosk.i18n import DEFAULT_LANGUAGE
 from kiosk.ports import Host, Invitation, OnSiteVisit, PastVisitor, Photo
 

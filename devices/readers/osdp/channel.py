@@ -12,7 +12,7 @@ import serial
 
 from devices.serial_port import PortError, open_port
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class RawPort(Protocol):
@@ -74,7 +74,7 @@ class SerialChannel:
             try:
                 port.close()
             except (serial.SerialException, OSError) as exc:
-                _LOG.debug("closing %s failed: %s", self.url, exc)
+                log.debug("closing %s failed: %s", self.url, exc)
 
     def read(self, max_bytes: int) -> bytes:
         """Up to `max_bytes` bytes already received, b'' if none or if the port is down."""
@@ -117,9 +117,9 @@ class SerialChannel:
                 self._next_open = time.monotonic() + self._reopen_s
                 if not self._failed:
                     self._failed = True
-                    _LOG.warning("%s; retrying every %.1f s", exc, self._reopen_s)
+                    log.warning("%s; retrying every %.1f s", exc, self._reopen_s)
                 return None
-            _LOG.info("OSDP serial port %s is back", self.url)
+            log.info("OSDP serial port %s is back", self.url)
         return self._port
 
     def _lost(self, exc: BaseException) -> None:
@@ -128,7 +128,7 @@ class SerialChannel:
         self._next_open = time.monotonic() + self._reopen_s
         if not self._failed:
             self._failed = True
-            _LOG.warning("OSDP serial port %s lost: %s", self.url, exc)
+            log.warning("OSDP serial port %s lost: %s", self.url, exc)
 
 
 class RefreshLoop:
@@ -168,7 +168,7 @@ class RefreshLoop:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
             if thread.is_alive():
-                _LOG.warning("refresh loop %s did not stop within %.1f s", self._name, timeout)
+                log.warning("refresh loop %s did not stop within %.1f s", self._name, timeout)
 
     def _run(self) -> None:
         """Call the step at a steady pace until stopped."""
@@ -179,9 +179,9 @@ class RefreshLoop:
                 self._step()
             except Exception:
                 if failing:
-                    _LOG.debug("refresh step of %s failed again", self._name, exc_info=True)
+                    log.debug("refresh step of %s failed again", self._name, exc_info=True)
                 else:
-                    _LOG.exception("refresh step of %s failed", self._name)
+                    log.exception("refresh step of %s failed", self._name)
                 failing = True
             else:
                 failing = False

@@ -12,12 +12,12 @@ from typing import Literal
 
 from broker.schemas import BadgeRead, DeviceFault
 from devices.agent import Emitter
-from devices.osdp import _lib
-from devices.osdp.channel import RefreshLoop, SerialChannel
-from devices.osdp.keys import check_site_key
+from devices.readers.osdp import _lib
+from devices.readers.osdp.channel import RefreshLoop, SerialChannel
+from devices.readers.osdp.keys import check_site_key
 from devices.serial_port import Backoff
 
-_LOG = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 MAX_CARD_BYTES = 32  # a BadgeRead credential holds 64 hex digits
 
@@ -91,7 +91,7 @@ class OsdpReaderAgent:
             check_site_key(r.scbk, address=r.address, allow_install_key=allow_install_key) for r in readers
         ]
         if allow_install_key:
-            _LOG.warning("OSDP on %s: commissioning mode, the install key SCBK-D is accepted", port_url)
+            log.warning("OSDP on %s: commissioning mode, the install key SCBK-D is accepted", port_url)
         self._flags = 0 if allow_install_key else _lib.FLAG_ENFORCE_SECURE
         self._emitter = emitter
         self._answer_timeout_s = answer_timeout_s
@@ -172,7 +172,7 @@ class OsdpReaderAgent:
             i = self._index[reader]
             ok = ctx.submit_command(i, led) and ctx.submit_command(i, buzzer)
         if not ok:
-            _LOG.warning("OSDP reader %d: feedback (%s) not queued", reader, "grant" if granted else "deny")
+            log.warning("OSDP reader %d: feedback (%s) not queued", reader, "grant" if granted else "deny")
         return ok
 
     def _on_event(self, pd: int, event: _lib.OsdpDict) -> int:
@@ -207,13 +207,13 @@ class OsdpReaderAgent:
             if len(report) >= 2:
                 self._set_fault(state, "power", report[1] != 0, "power failure")
         else:
-            _LOG.debug("OSDP reader %d: event %r ignored", state.address, event)
+            log.debug("OSDP reader %d: event %r ignored", state.address, event)
 
     def _card_read(self, state: _PdState, event: _lib.OsdpDict) -> None:
         """Emit one `badge.read` for a card read, or log why it cannot be one."""
         data = bytes(event.get("data", b""))
         if not data or len(data) > MAX_CARD_BYTES:
-            _LOG.warning("OSDP reader %d: card read of %d bytes dropped", state.address, len(data))
+            log.warning("OSDP reader %d: card read of %d bytes dropped", state.address, len(data))
             return
         read = BadgeRead(credential=data.hex().upper(), reader=state.address, format="osdp")
         self._emit("badge.read", read)
@@ -223,7 +223,7 @@ class OsdpReaderAgent:
         if state.faults.get(fault, False) == active:
             return
         state.faults[fault] = active
-        (_LOG.warning if active else _LOG.info)(
+        (log.warning if active else log.info)(
             "OSDP reader %d: %s %s", state.address, what, "reported" if active else "cleared"
         )
         detail = f"reader {state.address}: {what}"
@@ -237,7 +237,7 @@ class OsdpReaderAgent:
             if not state.online:
                 state.online, state.enable_pending = True, False
                 state.backoff.reset()
-                _LOG.info("OSDP reader %d online with secure channel", state.address)
+                log.info("OSDP reader %d online with secure channel", state.address)
                 if state.no_answer_out:
                     state.no_answer_out = False
                     detail = f"reader {state.address} answers again"
@@ -248,7 +248,7 @@ class OsdpReaderAgent:
             state.restart_at = now + state.backoff.next_delay()
         if not state.no_answer_out and now >= state.report_at:
             state.no_answer_out = True
-            _LOG.warning("OSDP reader %d does not answer or refused the secure channel", state.address)
+            log.warning("OSDP reader %d does not answer or refused the secure channel", state.address)
             detail = f"reader {state.address} does not answer or refused the secure channel"
             self._emit("device.fault", DeviceFault(fault="no_answer", detail=detail))
         with self._lock:  # libosdp would wait 300 s after a failure: disable, then enable, sooner
@@ -264,4 +264,4 @@ class OsdpReaderAgent:
         try:
             self._emitter.emit(event_type, data)
         except Exception:
-            _LOG.exception("OSDP: emitting %s failed", event_type)
+            log.exception("OSDP: emitting %s failed", event_type)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kiosk import flow
-from kiosk import flow_texts as t
-from kiosk.flow_state import FINAL_STEPS, Outcome, Session, Step
-from kiosk.flow_values import Stroke, is_signed
+from kiosk.flow import machine as flow
+from kiosk.flow import texts as t
+from kiosk.flow.state import FINAL_STEPS, Outcome, Session, Step
+from kiosk.flow.values import Stroke, is_signed
 from kiosk.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
 from kiosk.ports import Photo
 

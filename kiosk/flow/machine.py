@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from broker.schemas import VisitorType
-from kiosk.flow_intents import (
+from kiosk.flow.intents import (
     Accept,
     AddStroke,
     Back,
@@ -53,7 +53,7 @@ from kiosk.flow_intents import (
     ToggleLargeText,
     UsePhoto,
 )
-from kiosk.flow_state import (
+from kiosk.flow.state import (
     FINAL_STEPS,
     INITIAL,
     SCANNING_STEPS,
@@ -66,7 +66,7 @@ from kiosk.flow_state import (
     fresh,
     restart,
 )
-from kiosk.flow_values import MAX_SIGNATURE_POINTS, MAX_TEXT, clean, is_signed, point_count
+from kiosk.flow.values import MAX_SIGNATURE_POINTS, MAX_TEXT, clean, is_signed, point_count
 from kiosk.i18n import LANGUAGES
 from kiosk.ports import Invitation
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devices.simulator import VirtualSerialPort
-from devices.wiegand import (
+from devices.readers.wiegand import (
     ARDUINO_BITS,
     WiegandCard,
     WiegandLineFormat,
@@ -13,6 +12,7 @@ from devices.wiegand import (
     encode_raw_line,
     frame_value,
 )
+from devices.simulator import VirtualSerialPort
 
 
 class SimulatedWiegandConverter(VirtualSerialPort):
