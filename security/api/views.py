@@ -7,6 +7,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from broker.api_models import KioskInvitation, UpcomingInvitation, WatchlistEntryBody, WatchlistName
 from broker.seal import seal
 from security.access import AccessRight, Credential, OnSite
 from security.alarms import Alarm
@@ -158,33 +159,33 @@ def invitation_json(invitation: Invitation, host_name: str | None, *, valid_from
 def kiosk_invitation_json(
     invitation: Invitation, host_name: str | None, *, valid_from: datetime, cache: bool
 ) -> dict[str, Any]:
-    """An invitation as a kiosk needs it for the confirm screen.
+    """An invitation as a kiosk needs it for the confirm screen (`KioskInvitation`).
 
-    With `cache` (the upcoming list for a kiosk's offline cache) the list reaches every kiosk
-    token, so the code is given only as its SHA-256 (`code_sha256`, hex), the e-mail is left out,
-    the name and company are masked, and the full name and company are `sealed` under the code:
+    With `cache` (the upcoming list for a kiosk's offline cache, `UpcomingInvitation`) the list reaches
+    every kiosk token, so the code is given only as its SHA-256 (`code_sha256`, hex), the e-mail is left
+    out, the name and company are masked, and the full name and company are `sealed` under the code:
     only a kiosk shown the code can read them (broker.seal).
     """
-    doc = {
-        "visit_id": invitation.visit_id, "visitor_name": invitation.visitor_name,
-        "company": invitation.company, "email": invitation.email, "visitor_type": invitation.visitor_type,
-        "host_id": invitation.host_id, "host_name": host_name, "expected_at": iso(invitation.expected_at),
-        "valid_from": iso(valid_from), "valid_until": iso(invitation.valid_until),
+    common = {
+        "visit_id": invitation.visit_id, "visitor_type": invitation.visitor_type,
+        "host_id": invitation.host_id, "host_name": host_name, "expected_at": invitation.expected_at,
+        "valid_from": valid_from, "valid_until": invitation.valid_until,
     }
-    if cache:
-        del doc["email"]
-        doc["code_sha256"] = hashlib.sha256(invitation.code.strip().encode("utf-8")).hexdigest()
-        doc["sealed"] = seal(invitation.code, {"visitor_name": invitation.visitor_name,
-                                               "company": invitation.company})
-        doc["visitor_name"] = mask_name(invitation.visitor_name)
-        doc["company"] = mask_company(invitation.company)
-    return doc
+    if not cache:
+        return KioskInvitation(**common, visitor_name=invitation.visitor_name, company=invitation.company,
+                               email=invitation.email).dump()
+    return UpcomingInvitation(
+        **common, visitor_name=mask_name(invitation.visitor_name), company=mask_company(invitation.company),
+        code_sha256=hashlib.sha256(invitation.code.strip().encode("utf-8")).hexdigest(),
+        sealed=seal(invitation.code, {"visitor_name": invitation.visitor_name,
+                                      "company": invitation.company}),
+    ).dump()
 
 
 def watch_json(entry: WatchEntry, *, full: bool) -> dict[str, Any]:
-    """A watchlist entry; without `full` (kiosks) only its id, name and aliases."""
-    doc: dict[str, Any] = {"id": entry.id, "name": entry.name, "aliases": list(entry.aliases)}
-    if full:
-        doc.update(reason=entry.reason, added_by=entry.added_by, added_at=iso(entry.added_at),
-                   removed_at=iso(entry.removed_at))
-    return doc
+    """A watchlist entry (`WatchlistEntryBody`); without `full` (kiosks) only its id, name and aliases."""
+    if not full:
+        return WatchlistName(id=entry.id, name=entry.name, aliases=list(entry.aliases)).dump()
+    return WatchlistEntryBody(id=entry.id, name=entry.name, aliases=list(entry.aliases), reason=entry.reason,
+                              added_by=entry.added_by, added_at=entry.added_at,
+                              removed_at=entry.removed_at).dump()

@@ -1,0 +1,160 @@
+"""Typed bodies of the central service's HTTP API, shared by the API and its clients (pure).
+
+The service builds its answers from these models and a client (the kiosk) reads them with the same
+models, so neither guesses the other's key names. `dump()` gives the JSON document exactly as the API
+sends it: every field, in order, null where there is no value; times as ISO 8601 with their offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Self, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
+
+from broker.events import parse_time
+from broker.schemas import VisitorType
+
+
+def _moment(value: object) -> object:
+    """A time from JSON: RFC 3339 with a zone (the contract's one parser); a datetime as it is."""
+    return parse_time(value, "API time") if isinstance(value, str) else value
+
+
+_ISO = PlainSerializer(dt.datetime.isoformat, when_used="json")
+Time = Annotated[dt.datetime, BeforeValidator(_moment), _ISO]
+"""An aware time, written as `datetime.isoformat()` (the offset kept: `2026-11-22T09:00:00+00:00`)."""
+
+
+class Body(BaseModel):
+    """Base of every API body: immutable; fields a newer service adds are ignored by an older client."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON document of this body."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def read(cls, doc: Any) -> Self:
+        """This body from parsed JSON; ValueError (pydantic's ValidationError) if it does not fit."""
+        return cls.model_validate(doc)
+
+
+class RequestBody(Body):
+    """Base of a request body: a field the API does not know is refused, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+B = TypeVar("B", bound=Body)
+
+
+def read_list(model: type[B], doc: Any) -> list[B]:
+    """A JSON list of `model` bodies; ValueError if it is not one."""
+    try:
+        return TypeAdapter(list[model]).validate_python(doc)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise ValueError(f"expected a list of {model.__name__}: {exc}") from None
+
+
+def dump_list(bodies: list[B]) -> list[dict[str, Any]]:
+    """The JSON list of `bodies`."""
+    return [b.dump() for b in bodies]
+
+
+# kiosk routes (GET /api/kiosk/...)
+class HostEntry(Body):
+    """An employee a visitor may visit (`/api/kiosk/hosts?q=`, `/api/kiosk/hosts/all`)."""
+
+    id: str
+    name: str
+
+
+class KioskInvitation(Body):
+    """The invitation a kiosk scanned (`/api/kiosk/invitations/{code}`), while it is usable."""
+
+    visit_id: str
+    visitor_name: str
+    company: str | None
+    email: str | None
+    visitor_type: VisitorType
+    host_id: str
+    host_name: str | None
+    expected_at: Time
+    valid_from: Time
+    valid_until: Time
+
+
+class UpcomingInvitation(Body):
+    """An open invitation for a kiosk's offline cache (`/api/kiosk/invitations?upcoming_h=`).
+
+    Every kiosk token may list these: no code (only its SHA-256 in hex), no e-mail, the name and company
+    masked; the full name and company are `sealed` under the code (broker.seal).
+    """
+
+    visit_id: str
+    visitor_name: str
+    company: str | None
+    visitor_type: VisitorType
+    host_id: str
+    host_name: str | None
+    expected_at: Time
+    valid_from: Time
+    valid_until: Time
+    code_sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+    sealed: str | None = None
+
+
+class ReturningVisitor(Body):
+    """A past visitor found by name or e-mail, masked, with a single-use `token` for their details."""
+
+    token: str
+    name: str
+    company: str | None
+    last_visit: dt.date
+
+
+class VisitorDetailsBody(Body):
+    """The details behind a returning visitor's token (`/api/kiosk/visitors/{token}`), given once."""
+
+    visitor_name: str
+    company: str | None
+    visitor_type: VisitorType | None
+    language: str | None
+    last_visit: dt.date
+
+
+class OnSiteEntry(Body):
+    """A visitor on site, masked (`/api/kiosk/onsite?q=`, `/api/kiosk/onsite-badge/{badge}`)."""
+
+    visit_id: str
+    name: str
+    company: str | None
+    since: Time | None
+
+
+class WatchlistName(Body):
+    """An active watchlist entry as a kiosk screens with it (`/api/kiosk/watchlist`): no reason, no author."""
+
+    id: StrictInt | str
+    name: str
+    aliases: list[str] = []
+
+
+class WatchlistEntryBody(WatchlistName):
+    """A watchlist entry as staff see it (`/api/watchlist`)."""
+
+    reason: str | None
+    added_by: str
+    added_at: Time
+    removed_at: Time | None
