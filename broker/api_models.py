@@ -50,12 +50,6 @@ class Body(BaseModel):
         return cls.model_validate(doc)
 
 
-class RequestBody(Body):
-    """Base of a request body: a field the API does not know is refused, not ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 B = TypeVar("B", bound=Body)
 
 
@@ -158,3 +152,134 @@ class WatchlistEntryBody(WatchlistName):
     added_by: str
     added_at: Time
     removed_at: Time | None
+
+
+# staff routes
+class StaffInvitation(Body):
+    """An invitation as guards and managers see it, with its code and state (`/api/invitations`)."""
+
+    visit_id: str
+    code: str
+    visitor_name: str
+    company: str | None
+    email: str | None
+    visitor_type: str
+    host_id: str
+    host_name: str | None
+    expected_at: Time
+    valid_from: Time
+    valid_until: Time
+    state: str
+    created_by: str
+    created_at: Time
+    cancelled_at: Time | None
+    checked_in_at: Time | None
+
+
+class CreatedInvitation(StaffInvitation):
+    """The answer to `POST /api/invitations`: the invitation, where its QR is, whether it was e-mailed."""
+
+    qr_png: str
+    emailed: bool
+
+
+class UnlockSent(Body):
+    """The answer to an unlock the service sent (202): to which device and door, until when, by whom."""
+
+    device: str
+    command: str
+    command_id: str
+    seconds: float | None
+    door: str | None
+    expires: Time
+    by: str
+
+
+class AlarmStepBody(Body):
+    """One transition in an alarm's history."""
+
+    action: str
+    by: str
+    at: Time
+    note: str | None
+
+
+class AlarmBody(Body):
+    """An alarm's state and history (`/api/alarms`)."""
+
+    id: str
+    rule: str
+    key: str
+    priority: str
+    summary: str
+    state: str
+    count: int
+    silent: bool
+    raised_at: Time
+    last_seen: Time | None
+    shelved_until: Time | None
+    escalation_level: int
+    cause: list[str]
+    history: list[AlarmStepBody]
+
+
+class IncidentItemBody(Body):
+    """One incident item: an alarm, event or snapshot (`ref`; a snapshot's path in `note`) or a note."""
+
+    kind: str
+    ref: str | None
+    note: str | None
+    by: str
+    at: Time
+
+
+class IncidentSummary(Body):
+    """An incident with its item count (`GET /api/incidents`)."""
+
+    id: str
+    number: int
+    title: str
+    state: str
+    opened_by: str
+    opened_at: Time
+    closed_by: str | None
+    closed_at: Time | None
+    outcome: str | None
+    item_count: int
+
+
+class IncidentBody(IncidentSummary):
+    """An incident with its items in time order (`/api/incidents/{id}`)."""
+
+    items: list[IncidentItemBody]
+
+
+class MusterEntry(Body):
+    """One person on the muster list."""
+
+    person_id: str
+    name: str
+    kind: str
+    since: Time | None
+    last_door: str | None
+    company: str | None
+    host: str | None
+
+
+class MusterList(Body):
+    """`GET /api/onsite`: who is on site now, visitors first."""
+
+    site: str
+    as_of: Time | None
+    count: int
+    people: list[MusterEntry]
+
+
+class TokenBody(Body):
+    """A stored token without its secret."""
+
+    id: int
+    name: str
+    role: str
+    created_at: Time | None
+    revoked_at: Time | None

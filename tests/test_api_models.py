@@ -10,11 +10,21 @@ import pytest
 from pydantic import ValidationError
 
 from broker.api_models import (
+    AlarmBody,
+    AlarmStepBody,
     Body,
+    CreatedInvitation,
     HostEntry,
+    IncidentBody,
+    IncidentItemBody,
+    IncidentSummary,
     KioskInvitation,
+    MusterEntry,
+    MusterList,
     OnSiteEntry,
     ReturningVisitor,
+    TokenBody,
+    UnlockSent,
     UpcomingInvitation,
     VisitorDetailsBody,
     WatchlistEntryBody,
@@ -48,6 +58,26 @@ BODIES: list[Body] = [
     WatchlistName(id=7, name="Lukasz Zolc", aliases=["Lucky Z"]),
     WatchlistEntryBody(id=7, name="Lukasz Zolc", aliases=[], reason=None, added_by="guard-1", added_at=NOW,
                        removed_at=None),
+    CreatedInvitation(visit_id="V1", code="GH1:V1:x", visitor_name="Ana", company=None, email=None,
+                      visitor_type="guest", host_id="e-1", host_name=None, expected_at=NOW, valid_from=NOW,
+                      valid_until=NOW, state="open", created_by="api:guard-1", created_at=NOW,
+                      cancelled_at=None, checked_in_at=None, qr_png="/api/invitations/V1/qr.png",
+                      emailed=False),
+    UnlockSent(device="door-1", command="unlock", command_id="c-1", seconds=5.0, door="main", expires=NOW,
+               by="api:guard-1"),
+    AlarmBody(id="a-1", rule="door_forced", key="door-1", priority="high", summary="forced",
+              state="acknowledged", count=2, silent=False, raised_at=NOW, last_seen=None, shelved_until=None,
+              escalation_level=0, cause=["e-1"],
+              history=[AlarmStepBody(action="acknowledged", by="guard-1", at=NOW, note=None)]),
+    IncidentSummary(id="i-1", number=1, title="t", state="open", opened_by="g", opened_at=NOW, closed_by=None,
+                    closed_at=None, outcome=None, item_count=0),
+    IncidentBody(id="i-1", number=1, title="t", state="open", opened_by="g", opened_at=NOW, closed_by=None,
+                 closed_at=None, outcome=None, item_count=1,
+                 items=[IncidentItemBody(kind="note", ref=None, note="n", by="g", at=NOW)]),
+    MusterList(site="hq", as_of=NOW, count=1,
+               people=[MusterEntry(person_id="p-1", name="Jan", kind="employee", since=NOW, last_door=None,
+                                   company=None, host=None)]),
+    TokenBody(id=1, name="kiosk-1", role="kiosk", created_at=NOW, revoked_at=None),
 ]
 
 
@@ -111,6 +141,10 @@ def test_the_api_answers_a_kiosk_in_the_same_json_as_before() -> None:
         (WatchlistName, {"id": 1, "name": "A", "aliases": [3]}),
         (WatchlistName, {"id": True, "name": "A"}),
         (WatchlistEntryBody, {"id": 1, "name": "A", "aliases": []}),
+        (UnlockSent, {**BODIES[10].dump(), "expires": None}),
+        (AlarmBody, {**BODIES[11].dump(), "history": [{"action": "x"}]}),
+        (IncidentBody, BODIES[12].dump()),  # a summary has no items
+        (MusterList, {**BODIES[14].dump(), "count": "one"}),
     ],
 )
 def test_a_bad_body_is_refused(model: type[Body], doc: Any) -> None:

@@ -7,7 +7,20 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from broker.api_models import KioskInvitation, UpcomingInvitation, WatchlistEntryBody, WatchlistName
+from broker.api_models import (
+    AlarmBody,
+    AlarmStepBody,
+    IncidentBody,
+    IncidentItemBody,
+    IncidentSummary,
+    KioskInvitation,
+    MusterEntry,
+    StaffInvitation,
+    TokenBody,
+    UpcomingInvitation,
+    WatchlistEntryBody,
+    WatchlistName,
+)
 from broker.seal import seal
 from security.access import AccessRight, Credential, OnSite
 from security.alarms import Alarm
@@ -72,48 +85,49 @@ def import_json(report: ImportReport) -> dict[str, Any]:
     }
 
 
-def onsite_json(entry: OnSite) -> dict[str, Any]:
+def muster_entry(entry: OnSite) -> MusterEntry:
     """One person on the muster list."""
-    return {
-        "person_id": entry.person_id, "name": entry.name, "kind": str(entry.kind), "since": iso(entry.since),
-        "last_door": entry.last_door, "company": entry.company, "host": entry.host,
-    }
+    return MusterEntry(person_id=entry.person_id, name=entry.name, kind=str(entry.kind), since=entry.since,
+                       last_door=entry.last_door, company=entry.company, host=entry.host)
+
+
+def onsite_json(entry: OnSite) -> dict[str, Any]:
+    """One person on the muster list (`MusterEntry`)."""
+    return muster_entry(entry).dump()
 
 
 def alarm_json(alarm: Alarm) -> dict[str, Any]:
-    """An alarm's state and history."""
-    return {
-        "id": alarm.id, "rule": alarm.rule, "key": alarm.key, "priority": str(alarm.priority),
-        "summary": alarm.summary, "state": str(alarm.state), "count": alarm.count, "silent": alarm.silent,
-        "raised_at": iso(alarm.raised_at), "last_seen": iso(alarm.last_seen),
-        "shelved_until": iso(alarm.shelved_until), "escalation_level": alarm.escalation_level,
-        "cause": list(alarm.cause),
-        "history": [{"action": t.action, "by": t.by, "at": iso(t.at), "note": t.note} for t in alarm.history],
-    }
+    """An alarm's state and history (`AlarmBody`)."""
+    return AlarmBody(
+        id=alarm.id, rule=alarm.rule, key=alarm.key, priority=str(alarm.priority), summary=alarm.summary,
+        state=str(alarm.state), count=alarm.count, silent=alarm.silent, raised_at=alarm.raised_at,
+        last_seen=alarm.last_seen, shelved_until=alarm.shelved_until, escalation_level=alarm.escalation_level,
+        cause=list(alarm.cause),
+        history=[AlarmStepBody(action=t.action, by=t.by, at=t.at, note=t.note) for t in alarm.history],
+    ).dump()
 
 
-def incident_item_json(item: IncidentItem) -> dict[str, Any]:
+def _item(item: IncidentItem) -> IncidentItemBody:
     """One incident item: an alarm, event or snapshot (ref; a snapshot's path in note) or a note."""
-    return {"kind": str(item.kind), "ref": item.ref, "note": item.note, "by": item.by, "at": iso(item.at)}
+    return IncidentItemBody(kind=str(item.kind), ref=item.ref, note=item.note, by=item.by, at=item.at)
 
 
 def incident_json(incident: Incident, *, items: bool = True) -> dict[str, Any]:
-    """An incident with its item count and, with `items`, its items in time order."""
-    doc: dict[str, Any] = {
-        "id": incident.id, "number": incident.number, "title": incident.title, "state": incident.state,
-        "opened_by": incident.opened_by, "opened_at": iso(incident.opened_at),
-        "closed_by": incident.closed_by, "closed_at": iso(incident.closed_at), "outcome": incident.outcome,
-        "item_count": len(incident.items),
-    }
-    if items:
-        doc["items"] = [incident_item_json(i) for i in incident.items]
-    return doc
+    """An incident with its item count (`IncidentSummary`) and, with `items`, its items (`IncidentBody`)."""
+    summary = IncidentSummary(
+        id=incident.id, number=incident.number, title=incident.title, state=incident.state,
+        opened_by=incident.opened_by, opened_at=incident.opened_at, closed_by=incident.closed_by,
+        closed_at=incident.closed_at, outcome=incident.outcome, item_count=len(incident.items),
+    )
+    if not items:
+        return summary.dump()
+    return IncidentBody(**dict(summary), items=[_item(i) for i in incident.items]).dump()
 
 
 def token_json(info: TokenInfo) -> dict[str, Any]:
-    """A stored token without its secret."""
-    return {"id": info.id, "name": info.name, "role": info.role, "created_at": iso(info.created_at),
-            "revoked_at": iso(info.revoked_at)}
+    """A stored token without its secret (`TokenBody`)."""
+    return TokenBody(id=info.id, name=info.name, role=info.role, created_at=info.created_at,
+                     revoked_at=info.revoked_at).dump()
 
 
 _UNDECOMPOSED = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ß": "ss",
@@ -144,16 +158,23 @@ def mask_company(company: str | None) -> str | None:
     return " ".join(_mask_word(w, 3 if i == 0 else 1) for i, w in enumerate(words))
 
 
-def invitation_json(invitation: Invitation, host_name: str | None, *, valid_from: datetime) -> dict[str, Any]:
+def staff_invitation(
+    invitation: Invitation, host_name: str | None, *, valid_from: datetime
+) -> StaffInvitation:
     """An invitation as guards and managers see it, with its code and state."""
-    return {
-        "visit_id": invitation.visit_id, "code": invitation.code, "visitor_name": invitation.visitor_name,
-        "company": invitation.company, "email": invitation.email, "visitor_type": invitation.visitor_type,
-        "host_id": invitation.host_id, "host_name": host_name, "expected_at": iso(invitation.expected_at),
-        "valid_from": iso(valid_from), "valid_until": iso(invitation.valid_until), "state": invitation.state,
-        "created_by": invitation.created_by, "created_at": iso(invitation.created_at),
-        "cancelled_at": iso(invitation.cancelled_at), "checked_in_at": iso(invitation.checked_in_at),
-    }
+    return StaffInvitation(
+        visit_id=invitation.visit_id, code=invitation.code, visitor_name=invitation.visitor_name,
+        company=invitation.company, email=invitation.email, visitor_type=invitation.visitor_type,
+        host_id=invitation.host_id, host_name=host_name, expected_at=invitation.expected_at,
+        valid_from=valid_from, valid_until=invitation.valid_until, state=invitation.state,
+        created_by=invitation.created_by, created_at=invitation.created_at,
+        cancelled_at=invitation.cancelled_at, checked_in_at=invitation.checked_in_at,
+    )
+
+
+def invitation_json(invitation: Invitation, host_name: str | None, *, valid_from: datetime) -> dict[str, Any]:
+    """An invitation as guards and managers see it (`StaffInvitation`)."""
+    return staff_invitation(invitation, host_name, valid_from=valid_from).dump()
 
 
 def kiosk_invitation_json(

@@ -15,7 +15,14 @@ import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from broker.api_models import HostEntry, OnSiteEntry, ReturningVisitor, VisitorDetailsBody, dump_list
+from broker.api_models import (
+    CreatedInvitation,
+    HostEntry,
+    OnSiteEntry,
+    ReturningVisitor,
+    VisitorDetailsBody,
+    dump_list,
+)
 from broker.schemas import VisitorType
 from security.api.core import (
     ApiError,
@@ -34,6 +41,7 @@ from security.api.views import (
     kiosk_invitation_json,
     mask_company,
     mask_name,
+    staff_invitation,
     watch_json,
 )
 from security.invitations import valid_from
@@ -84,10 +92,11 @@ def create_invitation(app: App, req: Request) -> Response:
             send_email=send)
     except InvitationError as exc:
         raise ApiError(400, str(exc)) from None
-    [shown] = _staff_view(app, [issued.invitation])
-    shown["qr_png"] = f"/api/invitations/{issued.invitation.visit_id}/qr.png"
-    shown["emailed"] = issued.emailed
-    return json_response(shown, 201)
+    made = issued.invitation
+    staff = staff_invitation(made, desk.host_names().get(made.host_id), valid_from=valid_from(made, desk.tz))
+    shown = CreatedInvitation(**dict(staff), qr_png=f"/api/invitations/{made.visit_id}/qr.png",
+                              emailed=issued.emailed)
+    return json_response(shown.dump(), 201)
 
 
 def list_invitations(app: App, req: Request) -> Response:
