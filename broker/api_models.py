@@ -8,7 +8,7 @@ sends it: every field, in order, null where there is no value; times as ISO 8601
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -283,3 +283,61 @@ class TokenBody(Body):
     role: str
     created_at: Time | None
     revoked_at: Time | None
+
+
+class CredentialBody(Body):
+    """A badge; its `value` masked to the last 4 digits unless values were asked for."""
+
+    value: str
+    format: str
+    valid_from: Time | None
+    valid_until: Time | None
+    revoked_at: Time | None
+    state: Literal["valid", "revoked", "expired", "not_yet_valid"]
+
+
+class ScheduleBody(Body):
+    """A weekly schedule: a time zone, always, or windows of `[weekday, "HH:MM", "HH:MM"]`."""
+
+    tz: str
+    always: bool
+    windows: list[tuple[int, str, str]]
+
+
+class RightBody(Body):
+    """An access right with its id: a door group for one person or one group, on a schedule."""
+
+    id: int
+    door_group: str
+    person_id: str | None
+    group: str | None
+    schedule: ScheduleBody
+
+
+class PersonBody(Body):
+    """A person with their badges and rights (`/api/people`)."""
+
+    id: str
+    name: str
+    kind: str
+    groups: list[str]
+    email: str | None
+    credentials: list[CredentialBody]
+    rights: list[RightBody]
+
+
+class ImportRowError(Body):
+    """Why one CSV row was skipped."""
+
+    row: int
+    reason: str
+
+
+class ImportReportBody(Body):
+    """What a CSV import did (or, on a dry run, would do), with each failed row."""
+
+    dry_run: bool
+    added: list[str]
+    updated: list[str]
+    credentials: int
+    errors: list[ImportRowError]

@@ -14,7 +14,10 @@ from broker.api_models import (
     AlarmStepBody,
     Body,
     CreatedInvitation,
+    CredentialBody,
     HostEntry,
+    ImportReportBody,
+    ImportRowError,
     IncidentBody,
     IncidentItemBody,
     IncidentSummary,
@@ -22,7 +25,10 @@ from broker.api_models import (
     MusterEntry,
     MusterList,
     OnSiteEntry,
+    PersonBody,
     ReturningVisitor,
+    RightBody,
+    ScheduleBody,
     TokenBody,
     UnlockSent,
     UpcomingInvitation,
@@ -78,6 +84,14 @@ BODIES: list[Body] = [
                people=[MusterEntry(person_id="p-1", name="Jan", kind="employee", since=NOW, last_door=None,
                                    company=None, host=None)]),
     TokenBody(id=1, name="kiosk-1", role="kiosk", created_at=NOW, revoked_at=None),
+    PersonBody(id="p-1", name="Jan", kind="employee", groups=["staff"], email=None,
+               credentials=[CredentialBody(value="****3D4E", format="hex", valid_from=None, valid_until=NOW,
+                                           revoked_at=None, state="expired")],
+               rights=[RightBody(id=1, door_group="lobby", person_id=None, group="staff",
+                                 schedule=ScheduleBody(tz="Europe/Warsaw", always=False,
+                                                       windows=[(0, "08:00", "18:00")]))]),
+    ImportReportBody(dry_run=True, added=["p-1"], updated=[], credentials=1,
+                     errors=[ImportRowError(row=3, reason="no name")]),
 ]
 
 
@@ -97,6 +111,7 @@ def test_times_keep_their_offset_and_every_field_is_written() -> None:
     assert doc["valid_from"] == "2026-11-22T10:00:00+01:00"
     assert OnSiteEntry.read({"visit_id": "V1", "name": "A", "company": None, "since": None}).since is None
     assert dump_list([HostEntry(id="e", name="E")]) == [{"id": "e", "name": "E"}]
+    assert BODIES[16].dump()["rights"][0]["schedule"]["windows"] == [[0, "08:00", "18:00"]]
 
 
 def test_the_api_answers_a_kiosk_in_the_same_json_as_before() -> None:
@@ -145,6 +160,8 @@ def test_the_api_answers_a_kiosk_in_the_same_json_as_before() -> None:
         (AlarmBody, {**BODIES[11].dump(), "history": [{"action": "x"}]}),
         (IncidentBody, BODIES[12].dump()),  # a summary has no items
         (MusterList, {**BODIES[14].dump(), "count": "one"}),
+        (PersonBody, {**BODIES[16].dump(), "credentials": [{"value": "x", "state": "lost"}]}),
+        (ImportReportBody, {**BODIES[17].dump(), "errors": [{"row": "three"}]}),
     ],
 )
 def test_a_bad_body_is_refused(model: type[Body], doc: Any) -> None:

@@ -10,11 +10,17 @@ from typing import Any
 from broker.api_models import (
     AlarmBody,
     AlarmStepBody,
+    CredentialBody,
+    ImportReportBody,
+    ImportRowError,
     IncidentBody,
     IncidentItemBody,
     IncidentSummary,
     KioskInvitation,
     MusterEntry,
+    PersonBody,
+    RightBody,
+    ScheduleBody,
     StaffInvitation,
     TokenBody,
     UpcomingInvitation,
@@ -48,41 +54,46 @@ def credential_state(cred: Credential, now: datetime) -> str:
     return "valid"
 
 
+def _credential(cred: Credential, now: datetime, *, values: bool) -> CredentialBody:
+    return CredentialBody(
+        value=cred.value if values else mask(cred.value), format=str(cred.format), valid_from=cred.valid_from,
+        valid_until=cred.valid_until, revoked_at=cred.revoked_at, state=credential_state(cred, now),
+    )
+
+
 def credential_json(cred: Credential, now: datetime, *, values: bool) -> dict[str, Any]:
-    """A credential; without `values` its number is masked to the last 4 digits."""
-    return {
-        "value": cred.value if values else mask(cred.value), "format": str(cred.format),
-        "valid_from": iso(cred.valid_from), "valid_until": iso(cred.valid_until),
-        "revoked_at": iso(cred.revoked_at), "state": credential_state(cred, now),
-    }
+    """A credential (`CredentialBody`); without `values` its number is masked to the last 4 digits."""
+    return _credential(cred, now, values=values).dump()
+
+
+def _right(right_id: int, right: AccessRight) -> RightBody:
+    return RightBody(id=right_id, door_group=right.door_group, person_id=right.person_id, group=right.group,
+                     schedule=ScheduleBody.read(schedule_to_json(right.schedule)))
 
 
 def right_json(right_id: int, right: AccessRight) -> dict[str, Any]:
-    """An access right with its id and schedule."""
-    return {
-        "id": right_id, "door_group": right.door_group, "person_id": right.person_id, "group": right.group,
-        "schedule": schedule_to_json(right.schedule),
-    }
+    """An access right with its id and schedule (`RightBody`)."""
+    return _right(right_id, right).dump()
 
 
 def person_json(view: PersonView, now: datetime, *, values: bool) -> dict[str, Any]:
-    """A person with their credentials (values shown only with `values`) and rights."""
+    """A person with their credentials (values shown only with `values`) and rights (`PersonBody`)."""
     person = view.person
-    return {
-        "id": person.id, "name": person.name, "kind": str(person.kind), "groups": sorted(person.groups),
-        "email": person.email,
-        "credentials": [credential_json(c, now, values=values) for c in view.credentials],
-        "rights": [right_json(i, r) for i, r in view.rights],
-    }
+    return PersonBody(
+        id=person.id, name=person.name, kind=str(person.kind), groups=sorted(person.groups),
+        email=person.email,
+        credentials=[_credential(c, now, values=values) for c in view.credentials],
+        rights=[_right(i, r) for i, r in view.rights],
+    ).dump()
 
 
 def import_json(report: ImportReport) -> dict[str, Any]:
-    """What a CSV import did, with each failed row."""
-    return {
-        "dry_run": report.dry_run, "added": list(report.added), "updated": list(report.updated),
-        "credentials": report.credentials,
-        "errors": [{"row": e.row, "reason": e.reason} for e in report.errors],
-    }
+    """What a CSV import did, with each failed row (`ImportReportBody`)."""
+    return ImportReportBody(
+        dry_run=report.dry_run, added=list(report.added), updated=list(report.updated),
+        credentials=report.credentials,
+        errors=[ImportRowError(row=e.row, reason=e.reason) for e in report.errors],
+    ).dump()
 
 
 def muster_entry(entry: OnSite) -> MusterEntry:
