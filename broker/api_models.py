@@ -341,3 +341,30 @@ class ImportReportBody(Body):
     updated: list[str]
     credentials: int
     errors: list[ImportRowError]
+
+
+class PersonRemoved(Body):
+    """`DELETE /api/people/{id}`: who was removed, and how many of their badges with them."""
+
+    removed: str
+    credentials: int
+
+
+class BadgesRevoked(Body):
+    """`DELETE /api/people/{id}/credentials[/{value}]`: how many of a person's badges were revoked."""
+
+    person_id: str
+    revoked: int
+
+
+class DoorGroupBody(Body):
+    """`PUT /api/door-groups/{name}`: the door group and its doors."""
+
+    name: str
+    doors: list[str]
+
+
+class RightRevoked(Body):
+    """`DELETE /api/rights/{id}`: the right revoked."""
+
+    revoked: int

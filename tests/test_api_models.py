@@ -12,9 +12,11 @@ from pydantic import ValidationError
 from broker.api_models import (
     AlarmBody,
     AlarmStepBody,
+    BadgesRevoked,
     Body,
     CreatedInvitation,
     CredentialBody,
+    DoorGroupBody,
     HostEntry,
     ImportReportBody,
     ImportRowError,
@@ -26,8 +28,10 @@ from broker.api_models import (
     MusterList,
     OnSiteEntry,
     PersonBody,
+    PersonRemoved,
     ReturningVisitor,
     RightBody,
+    RightRevoked,
     ScheduleBody,
     TokenBody,
     UnlockSent,
@@ -92,6 +96,10 @@ BODIES: list[Body] = [
                                                        windows=[(0, "08:00", "18:00")]))]),
     ImportReportBody(dry_run=True, added=["p-1"], updated=[], credentials=1,
                      errors=[ImportRowError(row=3, reason="no name")]),
+    PersonRemoved(removed="p-1", credentials=2),
+    BadgesRevoked(person_id="p-1", revoked=1),
+    DoorGroupBody(name="lobby", doors=["main", "side"]),
+    RightRevoked(revoked=4),
 ]
 
 
@@ -162,6 +170,8 @@ def test_the_api_answers_a_kiosk_in_the_same_json_as_before() -> None:
         (MusterList, {**BODIES[14].dump(), "count": "one"}),
         (PersonBody, {**BODIES[16].dump(), "credentials": [{"value": "x", "state": "lost"}]}),
         (ImportReportBody, {**BODIES[17].dump(), "errors": [{"row": "three"}]}),
+        (DoorGroupBody, {"name": "lobby", "doors": "main"}),
+        (RightRevoked, {"revoked": "four"}),
     ],
 )
 def test_a_bad_body_is_refused(model: type[Body], doc: Any) -> None:
