@@ -35,7 +35,7 @@ from devices.serial_port import Backoff, PortError, SerialTransport
 
 _LOG = logging.getLogger(__name__)
 
-UNLOCK = "unlock"
+UNLOCK = UnlockArgs.NAME
 _SEEN_COMMANDS = 1024
 
 

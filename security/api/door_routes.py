@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 from broker.api_models import UnlockSent
+from broker.commands import MAX_UNLOCK_S
 from broker.schemas import CommandSent
 from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
 from security.backoffice.engine import UNLOCK, CommandRequest
@@ -13,7 +14,6 @@ from security.backoffice.engine import UNLOCK, CommandRequest
 DoorCommands = Callable[[CommandRequest], CommandSent | str]
 """The central service's way to send a person's command: what it sent, or why it refused."""
 
-MAX_UNLOCK_S = 600.0
 
 
 def _seconds(value: object) -> float | None:

@@ -72,7 +72,7 @@ Emit = Callable[[str, Data], Event]
 
 HISTORY_SHOWN = 20
 """Transitions kept in the retained alarm payload (the alarms table keeps them all)."""
-UNLOCK = "unlock"
+UNLOCK = UnlockArgs.NAME
 MANUAL_UNLOCK_S = 5.0
 """Seconds a door unlocks for when a person asks without saying how long."""
 
