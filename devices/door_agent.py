@@ -154,10 +154,7 @@ class DoorAgent:
                 raise ContractError(f"command name {command.name!r} does not match topic {topic}")
             if name != UNLOCK:
                 raise ContractError(f"door {self.door} has no command {name!r}")
-            args = command.typed_args()
-            if not isinstance(args, UnlockArgs):
-                raise ContractError(f"door {self.door} has no command {name!r}")
-            seconds = self._unlock_seconds(args)
+            seconds = self._unlock_seconds(UnlockArgs.from_wire(command.args))
         except (ContractError, topics.TopicError) as exc:
             _LOG.warning("door %s: ignoring malformed command on %s: %s", self.door, topic, exc)
             return
