@@ -26,8 +26,14 @@ from broker.schemas import VisitorType
 
 
 def _moment(value: object) -> object:
-    """A time from JSON: RFC 3339 with a zone (the contract's one parser); a datetime as it is."""
-    return parse_time(value, "API time") if isinstance(value, str) else value
+    """A time from JSON: RFC 3339 with a zone (checked by the contract's parser), its offset kept."""
+    if not isinstance(value, str):
+        return value
+    moment = parse_time(value, "API time")  # in UTC: the offset sent is kept where Python can read it
+    try:
+        return dt.datetime.fromisoformat(value.upper())
+    except ValueError:  # a leap second
+        return moment
 
 
 _ISO = PlainSerializer(dt.datetime.isoformat, when_used="json")

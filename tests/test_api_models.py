@@ -118,6 +118,9 @@ def test_times_keep_their_offset_and_every_field_is_written() -> None:
     assert doc["expected_at"] == "2026-11-22T09:00:00+00:00"
     assert doc["valid_from"] == "2026-11-22T10:00:00+01:00"
     assert OnSiteEntry.read({"visit_id": "V1", "name": "A", "company": None, "since": None}).since is None
+    read = KioskInvitation.read(doc)
+    assert read.valid_from.utcoffset() == timedelta(hours=1)  # shown as the service sent it
+    assert read.dump() == doc
     assert dump_list([HostEntry(id="e", name="E")]) == [{"id": "e", "name": "E"}]
     assert BODIES[16].dump()["rights"][0]["schedule"]["windows"] == [[0, "08:00", "18:00"]]
 
