@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from broker.commands import Args, parse_args
 from broker.events import INCARNATION, ContractError, load_json, parse_time, to_rfc3339
 
 State = Literal["online", "offline"]
@@ -80,12 +81,24 @@ class Ack:
 
 @dataclass(slots=True, frozen=True)
 class Command:
-    """A command to a device; dropped by the device once `expires` has passed."""
+    """A command to a device; dropped by the device once `expires` has passed.
+
+    `args` is the wire form; `typed_args()` is its schema in `broker.commands` (checked on decode).
+    """
 
     id: str
     name: str
     expires: datetime
     args: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def make(cls, command_id: str, expires: datetime, args: Args) -> Command:
+        """The command whose name and args `args` gives."""
+        return cls(command_id, args.NAME, expires, args.wire())
+
+    def typed_args(self) -> Args:
+        """The args as their command's schema; ContractError if they do not fit it."""
+        return parse_args(self.name, self.args)
 
     def expired(self, now: datetime) -> bool:
         """True when the command arrived too late to be obeyed."""
@@ -106,7 +119,9 @@ class Command:
         args = doc.get("args", {})
         if not isinstance(args, dict):
             raise ContractError("command args must be an object")
-        return cls(cid, name, parse_time(expires, "command expires"), args)
+        command = cls(cid, name, parse_time(expires, "command expires"), args)
+        command.typed_args()  # an unknown command, or args that do not fit its schema, is refused here
+        return command
 
 
 AlarmStateName = Literal["unacknowledged", "acknowledged", "shelved", "resolved"]

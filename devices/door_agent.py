@@ -8,9 +8,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from broker import topics
+from broker.commands import UnlockArgs
 from broker.events import ContractError
 from broker.messages import Command
 from broker.schemas import DeviceFault, DoorChange
@@ -34,7 +35,7 @@ from devices.serial_port import Backoff, PortError, SerialTransport
 
 log = logging.getLogger(__name__)
 
-UNLOCK = "unlock"
+UNLOCK = UnlockArgs.NAME
 _SEEN_COMMANDS = 1024
 
 
@@ -153,7 +154,7 @@ class DoorAgent:
                 raise ContractError(f"command name {command.name!r} does not match topic {topic}")
             if name != UNLOCK:
                 raise ContractError(f"door {self.door} has no command {name!r}")
-            seconds = self._unlock_seconds(command.args)
+            seconds = self._unlock_seconds(UnlockArgs.from_wire(command.args))
         except (ContractError, topics.TopicError) as exc:
             log.warning("door %s: ignoring malformed command on %s: %s", self.door, topic, exc)
             return
@@ -230,14 +231,12 @@ class DoorAgent:
         except Exception:
             log.exception("door %s: emitting %s failed", self.door, event_type)
 
-    def _unlock_seconds(self, args: dict[str, Any]) -> float:
-        """The unlock time asked for, checked against the door's limits."""
-        seconds = args.get("seconds", self.config.default_unlock_s)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise ContractError(f"unlock seconds must be a number, got {seconds!r}")
+    def _unlock_seconds(self, args: UnlockArgs) -> float:
+        """The unlock time asked for (a number, by the contract), checked against the door's limits."""
+        seconds = self.config.default_unlock_s if args.seconds is None else args.seconds
         if not 0 < seconds <= self.config.max_unlock_s:
             raise ContractError(f"unlock seconds must be in (0, {self.config.max_unlock_s}], got {seconds!r}")
-        return float(seconds)
+        return seconds
 
     def _run_timer(self) -> None:
         """Timer thread: tick at the logic's next deadline, or every `poll_s` at the latest."""

@@ -211,14 +211,6 @@ def json_rows(doc: Any) -> list[dict[str, Any]]:
     return doc
 
 
-def first_field(doc: Mapping[str, Any], *keys: str) -> Any:
-    """The first of `keys` present in a JSON object (a field may go by two names); KeyError if none."""
-    for key in keys:
-        if key in doc:
-            return doc[key]
-    raise KeyError(keys[0])
-
-
 def text_field(doc: Mapping[str, Any], *keys: str) -> str | None:
     """An optional text field of a JSON object, under the first of `keys` present."""
     value = next((doc[k] for k in keys if doc.get(k) is not None), None)

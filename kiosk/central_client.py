@@ -23,19 +23,25 @@ from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, urlencode
 
+from broker.api_models import (
+    HostEntry,
+    KioskInvitation,
+    OnSiteEntry,
+    ReturningVisitor,
+    UpcomingInvitation,
+    VisitorDetailsBody,
+    read_list,
+)
 from kiosk.cache import (
     JsonCache,
     OwnVisits,
     cacheable_invitation,
     find_invitation,
-    first_field,
     host_from_json,
     host_json,
-    invitation_from_json,
     json_rows,
     mask_name,
     search_hosts,
-    text_field,
     without_invitation,
 )
 from kiosk.config import KioskConfig
@@ -225,9 +231,11 @@ class CentralClient:
     def refresh(self) -> bool:
         """Fetch hosts, upcoming invitations and the watchlist into the cache; False if it failed."""
         try:
-            hosts = [host_json(row) for row in json_rows(self.api.get("/api/kiosk/hosts/all", probe=True))]
-            upcoming = self.api.get("/api/kiosk/invitations", {"upcoming_h": str(self._upcoming_h)})
-            invitations = [cacheable_invitation(row) for row in json_rows(upcoming)]
+            everyone = read_list(HostEntry, self.api.get("/api/kiosk/hosts/all", probe=True))
+            hosts = [host_json(host.dump()) for host in everyone]
+            hours = {"upcoming_h": str(self._upcoming_h)}
+            upcoming = read_list(UpcomingInvitation, self.api.get("/api/kiosk/invitations", hours))
+            invitations = [cacheable_invitation(row.dump()) for row in upcoming]
             rows = self.api.get("/api/kiosk/watchlist")
             watchlist = parse_watchlist(rows)
         except (ApiError, *_MALFORMED) as exc:
@@ -318,8 +326,8 @@ class CentralHosts:
         if not wanted:
             return []
         try:
-            rows = json_rows(self._client.api.get("/api/kiosk/hosts", {"q": prefix}))
-            return [host_from_json(row) for row in rows]
+            rows = read_list(HostEntry, self._client.api.get("/api/kiosk/hosts", {"q": prefix}))
+            return [Host(id=row.id, name=row.name) for row in rows]
         except (NotFoundError, RefusedError):
             return []
         except (UnavailableError, *_MALFORMED):
@@ -341,7 +349,7 @@ class CentralInvitations:
             return None
         try:
             doc = self._client.api.get(f"/api/kiosk/invitations/{quote(code, safe='')}")
-            return invitation_from_json(doc)
+            return _invitation(KioskInvitation.read(doc))
         except (NotFoundError, RefusedError):
             return None
         except _MALFORMED as exc:
@@ -366,10 +374,9 @@ class CentralVisitors:
         if len(text) < MIN_QUERY:
             return []
         try:
-            rows = json_rows(self._client.api.get("/api/kiosk/visitors", {"q": text}))
-            return [PastVisitor(token=str(r["token"]), masked_name=str(first_field(r, "masked_name", "name")),
-                                masked_company=text_field(r, "masked_company", "company"),
-                                last_visit_date=date.fromisoformat(str(r["last_visit"])[:10])) for r in rows]
+            rows = read_list(ReturningVisitor, self._client.api.get("/api/kiosk/visitors", {"q": text}))
+            return [PastVisitor(token=r.token, masked_name=r.name, masked_company=r.company or None,
+                                last_visit_date=r.last_visit) for r in rows]
         except (ApiError, *_MALFORMED) as exc:
             log.debug("returning-visitor search not answered: %s", exc)
             return []
@@ -380,9 +387,9 @@ class CentralVisitors:
         The service gives no e-mail: the visitor types it again if the site asks for one.
         """
         try:
-            doc = self._client.api.get(f"/api/kiosk/visitors/{quote(token, safe='')}")
-            name = str(first_field(doc, "name", "visitor_name"))
-            return VisitorDetails(name=name, company=text_field(doc, "company"), email=None)
+            answer = self._client.api.get(f"/api/kiosk/visitors/{quote(token, safe='')}")
+            doc = VisitorDetailsBody.read(answer)
+            return VisitorDetails(name=doc.visitor_name, company=doc.company or None, email=None)
         except (ApiError, *_MALFORMED) as exc:
             log.debug("returning-visitor details not answered: %s", exc)
             return None
@@ -406,7 +413,8 @@ class CentralVisits:
         if not badge:
             return None
         try:
-            return _onsite(self._client.api.get(f"/api/kiosk/onsite-badge/{quote(badge, safe='')}"))
+            found = OnSiteEntry.read(self._client.api.get(f"/api/kiosk/onsite-badge/{quote(badge, safe='')}"))
+            return OnSiteVisit(found.visit_id, found.name)
         except (ApiError, *_MALFORMED) as exc:
             log.debug("on-site badge lookup not answered (%s); looking at own check-ins", exc)
         own = self._own.find_by_badge(badge)
@@ -418,8 +426,8 @@ class CentralVisits:
         if len(text) < MIN_QUERY:
             return []
         try:
-            rows = json_rows(self._client.api.get("/api/kiosk/onsite", {"q": text}))
-            return [_onsite(row) for row in rows]
+            rows = read_list(OnSiteEntry, self._client.api.get("/api/kiosk/onsite", {"q": text}))
+            return [OnSiteVisit(row.visit_id, row.name) for row in rows]
         except (NotFoundError, RefusedError):
             return []
         except (UnavailableError, *_MALFORMED):
@@ -427,9 +435,12 @@ class CentralVisits:
         return [OnSiteVisit(v.visit_id, mask_name(v.name)) for v in self._own.search(text, SHOWN)]
 
 
-def _onsite(doc: Any) -> OnSiteVisit:
-    """An on-site visit from the API."""
-    return OnSiteVisit(str(doc["visit_id"]), str(first_field(doc, "masked_name", "name")))
+def _invitation(body: KioskInvitation) -> Invitation:
+    """The invitation a kiosk scanned, as the check-in flow takes it."""
+    return Invitation(
+        visit_id=body.visit_id, visitor_name=body.visitor_name, company=body.company or None,
+        host_id=body.host_id, host_name=body.host_name or "", visitor_type=body.visitor_type,
+        email=body.email or None, expected_at=body.expected_at)
 
 
 def _load_watchlist(cache: JsonCache) -> list[WatchlistEntry] | None:

@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from broker.api_models import WatchlistName, read_list
 from kiosk.ports import ScreenResult
 
 log = logging.getLogger(__name__)
@@ -143,20 +144,12 @@ def screen(
 
 
 def parse_watchlist(rows: object) -> list[WatchlistEntry]:
-    """Watchlist entries from the API's JSON ([{"id", "name", "aliases": [...]}]); ValueError if malformed."""
-    if not isinstance(rows, list):
-        raise ValueError("the watchlist must be a JSON list")
-    entries: list[WatchlistEntry] = []
-    for row in rows:
-        if not isinstance(row, dict):
-            raise ValueError("a watchlist entry must be an object")
-        ident, name, aliases = row.get("id"), row.get("name"), row.get("aliases", [])
-        if not isinstance(ident, str | int) or not isinstance(name, str) or not isinstance(aliases, list):
-            raise ValueError(f"watchlist entry {row.get('id')!r} lacks an id, a name or an aliases list")
-        if not all(isinstance(alias, str) for alias in aliases):
-            raise ValueError(f"watchlist entry {ident!r} has an alias that is not text")
-        entries.append(WatchlistEntry(str(ident), name, tuple(aliases)))
-    return entries
+    """Watchlist entries from the API's JSON (a list of `WatchlistName`); ValueError if malformed."""
+    try:
+        names = read_list(WatchlistName, rows)
+    except ValueError as exc:
+        raise ValueError(f"the watchlist is malformed: {exc}") from None
+    return [WatchlistEntry(str(row.id), row.name, tuple(row.aliases)) for row in names]
 
 
 class CachedScreener:

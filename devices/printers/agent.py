@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from broker import topics
+from broker.commands import PrintArgs
 from broker.events import ContractError
 from broker.messages import Command
 from broker.schemas import BadgePrinted, DeviceFault
@@ -27,11 +27,8 @@ from devices.serial_port import PortError
 
 log = logging.getLogger(__name__)
 
-PRINT = "print"
+PRINT = PrintArgs.NAME
 _SEEN_COMMANDS = 1024
-_TEXT_ARGS = ("visitor_name", "visit_id", "host", "company", "qr")
-_ARGS = frozenset({*_TEXT_ARGS, "date", "photo"})
-_VISIT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 Availability = Callable[[bool, str | None], None]
 """Told `(online, detail)` whenever the printer becomes available or unavailable."""
@@ -143,24 +140,10 @@ class PrinterAgent:
 
     def badge_from_args(self, args: dict[str, Any], today: date) -> Badge:
         """The badge a `print` command's args describe; ContractError if they do not."""
-        unknown = set(args) - _ARGS
-        if unknown:
-            raise ContractError(f"print args has unknown fields {sorted(unknown)}")
-        text: dict[str, str] = {}
-        for key in _TEXT_ARGS:
-            value = args.get(key, "")
-            if not isinstance(value, str) or len(value) > 200:
-                raise ContractError(f"print {key} must be a string of at most 200 characters")
-            text[key] = value.strip()
-        if not text["visitor_name"] or not _VISIT_ID.fullmatch(text["visit_id"]):
-            raise ContractError("print needs a visitor_name and a visit_id of [A-Za-z0-9._:-]{1,64}")
-        try:
-            day = date.fromisoformat(args["date"]) if "date" in args else today
-        except (TypeError, ValueError):
-            raise ContractError(f"print date {args.get('date')!r} is not YYYY-MM-DD") from None
+        typed = PrintArgs.from_wire(args)
         return visit_badge(
-            visitor_name=text["visitor_name"], visit_id=text["visit_id"], host=text["host"],
-            company=text["company"], qr=text["qr"], day=day, photo=self._photo(args.get("photo")),
+            visitor_name=typed.visitor_name, visit_id=typed.visit_id, host=typed.host, company=typed.company,
+            qr=typed.qr, day=typed.date or today, photo=self._photo(typed.photo),
         )
 
     def poll(self) -> PrinterStatus | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from broker.api_models import UnlockSent
+from broker.commands import MAX_UNLOCK_S
 from broker.schemas import CommandSent
 from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
 from security.office.engine import UNLOCK, CommandRequest
@@ -12,7 +14,6 @@ from security.office.engine import UNLOCK, CommandRequest
 DoorCommands = Callable[[CommandRequest], CommandSent | str]
 """The central service's way to send a person's command: what it sent, or why it refused."""
 
-MAX_UNLOCK_S = 600.0
 
 
 def _seconds(value: object) -> float | None:
@@ -44,9 +45,9 @@ def unlock(app: App, req: Request) -> Response:
         raise ApiError(503, "the central service did not take the command in time: not sent") from None
     if isinstance(outcome, str):
         raise ApiError(409, outcome)
-    return json_response({"device": outcome.device, "command": outcome.command,
-                          "command_id": outcome.command_id, "seconds": outcome.seconds, "door": outcome.door,
-                          "expires": outcome.expires.isoformat(), "by": outcome.by}, 202)
+    sent = UnlockSent(device=outcome.device, command=outcome.command, command_id=outcome.command_id,
+                      seconds=outcome.seconds, door=outcome.door, expires=outcome.expires, by=outcome.by)
+    return json_response(sent.dump(), 202)
 
 
 ROUTES = (Route("POST", "/api/doors/{device}/unlock", "guard", unlock),)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from broker.api_models import MusterList
 from security.api.core import (
     ApiError,
     App,
@@ -15,7 +16,7 @@ from security.api.core import (
     text_response,
     time_field,
 )
-from security.api.views import alarm_json, iso, onsite_json
+from security.api.views import alarm_json, iso, muster_entry
 from security.office.access import render_muster
 from security.office.alarms import (
     Acknowledge,
@@ -68,8 +69,9 @@ def onsite(app: App, req: Request) -> Response:
     """GET /api/onsite: who is on site now, visitors first."""
     now = app.now()
     entries = current_on_site(app.store, now, _horizon(req))
-    return json_response({"site": app.site, "as_of": iso(now), "count": len(entries),
-                          "people": [onsite_json(e) for e in entries]})
+    people = [muster_entry(e) for e in entries]
+    muster = MusterList(site=app.site, as_of=now, count=len(entries), people=people)
+    return json_response(muster.dump())
 
 
 def onsite_text(app: App, req: Request) -> Response:

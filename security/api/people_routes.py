@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from broker.api_models import BadgesRevoked, DoorGroupBody, PersonRemoved, RightRevoked
 from security.api.core import (
     ApiError,
     App,
@@ -87,7 +88,7 @@ def put_person(app: App, req: Request) -> Response:
 def delete_person(app: App, req: Request) -> Response:
     """DELETE /api/people/{id}: remove a person with their badges and personal rights."""
     count = people.remove_person(app.store.engine, req.params["id"], req.change(app))
-    return json_response({"removed": req.params["id"], "credentials": count})
+    return json_response(PersonRemoved(removed=req.params["id"], credentials=count).dump())
 
 
 def add_credential(app: App, req: Request) -> Response:
@@ -115,7 +116,7 @@ def revoke_credentials(app: App, req: Request) -> Response:
     """DELETE /api/people/{id}/credentials[/{value}]: revoke one badge or all of a person's badges."""
     count = people.revoke_credentials(app.store.engine, req.params["id"], req.change(app),
                                       req.params.get("value"))
-    return json_response({"person_id": req.params["id"], "revoked": count})
+    return json_response(BadgesRevoked(person_id=req.params["id"], revoked=count).dump())
 
 
 def import_csv(app: App, req: Request) -> Response:
@@ -137,7 +138,7 @@ def put_group(app: App, req: Request) -> Response:
     """PUT /api/door-groups/{name}: create or replace a door group from `{"doors": [...]}`."""
     doors = strings_field(req.json(), "doors")
     people.set_door_group(app.store.engine, req.params["name"], doors, req.change(app))
-    return json_response({"name": req.params["name"], "doors": sorted(set(doors))})
+    return json_response(DoorGroupBody(name=req.params["name"], doors=sorted(set(doors))).dump())
 
 
 def list_rights(app: App, req: Request) -> Response:
@@ -172,7 +173,7 @@ def delete_right(app: App, req: Request) -> Response:
     except ValueError:
         raise ApiError(404, f"no access right {req.params['id']!r}") from None
     people.revoke_right(app.store.engine, right_id, req.change(app))
-    return json_response({"revoked": right_id})
+    return json_response(RightRevoked(revoked=right_id).dump())
 
 
 ROUTES = (

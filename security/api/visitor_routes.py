@@ -15,6 +15,14 @@ import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from broker.api_models import (
+    CreatedInvitation,
+    HostEntry,
+    OnSiteEntry,
+    ReturningVisitor,
+    VisitorDetailsBody,
+    dump_list,
+)
 from broker.schemas import VisitorType
 from security.api.core import (
     ApiError,
@@ -30,10 +38,10 @@ from security.api.core import (
 from security.api.views import (
     fold,
     invitation_json,
-    iso,
     kiosk_invitation_json,
     mask_company,
     mask_name,
+    staff_invitation,
     watch_json,
 )
 from security.office.invitations import valid_from
@@ -84,10 +92,11 @@ def create_invitation(app: App, req: Request) -> Response:
             send_email=send)
     except InvitationError as exc:
         raise ApiError(400, str(exc)) from None
-    [shown] = _staff_view(app, [issued.invitation])
-    shown["qr_png"] = f"/api/invitations/{issued.invitation.visit_id}/qr.png"
-    shown["emailed"] = issued.emailed
-    return json_response(shown, 201)
+    made = issued.invitation
+    staff = staff_invitation(made, desk.host_names().get(made.host_id), valid_from=valid_from(made, desk.tz))
+    shown = CreatedInvitation(**dict(staff), qr_png=f"/api/invitations/{made.visit_id}/qr.png",
+                              emailed=issued.emailed)
+    return json_response(shown.dump(), 201)
 
 
 def list_invitations(app: App, req: Request) -> Response:
@@ -126,9 +135,9 @@ def invitation_qr(app: App, req: Request) -> Response:
     return Response(200, png, "image/png")
 
 
-def _employees(app: App) -> list[dict[str, str]]:
+def _employees(app: App) -> list[HostEntry]:
     with app.store.engine.connect() as conn:
-        return [{"id": p.id, "name": p.name} for p in invitation_store.employees(conn)]
+        return [HostEntry(id=p.id, name=p.name) for p in invitation_store.employees(conn)]
 
 
 def kiosk_hosts(app: App, req: Request) -> Response:
@@ -138,17 +147,17 @@ def kiosk_hosts(app: App, req: Request) -> Response:
         raise ApiError(400, "q: required")
     found = []
     for person in _employees(app):
-        words = fold(person["name"]).split()
+        words = fold(person.name).split()
         if any(" ".join(words[i:]).startswith(wanted) for i in range(len(words))):
             found.append(person)
             if len(found) == HOSTS_SHOWN:
                 break
-    return json_response(found)
+    return json_response(dump_list(found))
 
 
 def kiosk_all_hosts(app: App, req: Request) -> Response:
     """GET /api/kiosk/hosts/all: every employee's id and name, for a kiosk's offline cache."""
-    return json_response(_employees(app))
+    return json_response(dump_list(_employees(app)))
 
 
 def kiosk_invitation(app: App, req: Request) -> Response:
@@ -236,8 +245,8 @@ def _returning(app: App, record: VisitRecord) -> dict[str, Any]:
     details = {"visitor_name": data.get("visitor_name"), "company": data.get("company"),
                "visitor_type": data.get("visitor_type"), "language": data.get("language"),
                "last_visit": last, _ONCE: _Once()}
-    return {"token": app.picks.issue(details), "name": mask_name(str(data.get("visitor_name"))),
-            "company": mask_company(data.get("company")), "last_visit": last}
+    return ReturningVisitor(token=app.picks.issue(details), name=mask_name(str(data.get("visitor_name"))),
+                            company=mask_company(data.get("company")), last_visit=record.time.date()).dump()
 
 
 def kiosk_visitor(app: App, req: Request) -> Response:
@@ -246,7 +255,7 @@ def kiosk_visitor(app: App, req: Request) -> Response:
     once = details.pop(_ONCE, None) if details is not None else None
     if details is None or not isinstance(once, _Once) or not once.take():
         raise ApiError(404, "the token is unknown, used or ran out; search again")
-    return json_response(details)
+    return json_response(VisitorDetailsBody.read(details).dump())
 
 
 def _on_site(app: App) -> list[tuple[datetime, dict[str, Any]]]:
@@ -263,8 +272,9 @@ def _on_site(app: App) -> list[tuple[datetime, dict[str, Any]]]:
 
 
 def _onsite_json(since: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {"visit_id": data.get("visit_id"), "name": mask_name(str(data.get("visitor_name") or "")),
-            "company": mask_company(data.get("company")), "since": iso(since)}
+    masked = mask_name(str(data.get("visitor_name") or ""))
+    company = mask_company(data.get("company"))
+    return OnSiteEntry(visit_id=str(data.get("visit_id")), name=masked, company=company, since=since).dump()
 
 
 def kiosk_onsite_badge(app: App, req: Request) -> Response:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from broker.commands import UnlockArgs
 from broker.events import Event
 from broker.messages import AlarmStatus, AlarmStep, Command, Status
 from broker.schemas import (
@@ -71,7 +72,7 @@ Emit = Callable[[str, Data], Event]
 
 HISTORY_SHOWN = 20
 """Transitions kept in the retained alarm payload (the alarms table keeps them all)."""
-UNLOCK = "unlock"
+UNLOCK = UnlockArgs.NAME
 MANUAL_UNLOCK_S = 5.0
 """Seconds a door unlocks for when a person asks without saying how long."""
 
@@ -270,7 +271,7 @@ class BackOffice:
             return self._refuse_command(request, reason, details, now, fx)
         seconds = request.seconds if request.seconds is not None else MANUAL_UNLOCK_S
         expires = now + timedelta(seconds=self.config.access.unlock_deadline_s)
-        command = Command(self._new_id(), UNLOCK, expires, {"seconds": seconds})
+        command = Command.make(self._new_id(), expires, UnlockArgs(seconds=seconds))
         fx.commands.append((request.device, command))
         sent = CommandSent(device=request.device, command=UNLOCK, command_id=command.id, by=request.by,
                            origin=origin, expires=expires, seconds=seconds, door=doors[request.device],
@@ -347,7 +348,7 @@ class BackOffice:
             log.warning("read %s at %s is %.1f s old: granted in the log, door %s not unlocked",
                         read.id, read.device, (now - read.time).total_seconds(), door)
         else:
-            command = Command(self._new_id(), UNLOCK, now + deadline, {"seconds": seconds})
+            command = Command.make(self._new_id(), now + deadline, UnlockArgs(seconds=seconds))
             fx.commands.append((device, command))
 
     def _visits(self, event: Event) -> None:
