@@ -36,8 +36,6 @@ from tests.test_invitations import decode_qr
 
 KEY = b"visitor-api-key"
 NOW = datetime.now(UTC).replace(microsecond=0)
-SOON_TODAY = min(NOW + timedelta(minutes=30), NOW.replace(hour=23, minute=59, second=0))
-"""Half an hour from now, or a minute before midnight (UTC, the site's zone here): still today."""
 
 
 @dataclass
@@ -140,12 +138,18 @@ def test_host_search_shows_employees_only_by_name_prefix_ignoring_case_and_accen
     assert b"Jana" not in everyone.raw
 
 
+def _soon_today() -> datetime:
+    """Half an hour from now, or a minute before midnight (UTC, the site's zone here): still today."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    return min(now + timedelta(minutes=30), now.replace(hour=23, minute=59, second=0))
+
+
 def test_invitation_life_through_the_api(db_site: Site) -> None:
     """Invite (guard), look up by code (kiosk), cache list, QR, cancel (manager only), then gone."""
     call = db_site.call
     body = {"visitor_name": "Ana López", "host_id": "e-1", "company": "Analytica Experts",
             "email": "ana@example.org", "visitor_type": "interview",
-            "expected_at": SOON_TODAY.isoformat()}
+            "expected_at": _soon_today().isoformat()}
     made = call("POST", "/api/invitations", "guard", body)
     assert made.status == 201, made.raw
     inv = made.json
