@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from broker import topics
@@ -33,7 +32,7 @@ from security.ingest.health import IngestHealth, SkewWatch, Stats
 from security.ingest.watermarks import Watermarks
 from security.office.engine import BackOffice, Effects
 from security.office.runtime import Host, OfficeRuntime, Step
-from security.storage import BatchResult, EventStore, Rejected
+from security.storage import BatchResult, EventStore, Rejected, insert_batch, put_watermarks
 from security.storage.batch import first_line
 from security.storage.records import Stream
 
@@ -369,31 +368,14 @@ class CentralService:
         self, events: list[Event], poisoned: dict[Stream, set[int]], now: datetime,
         moved: dict[Stream, int], touched: set[Stream],
     ) -> None:
-        """Store `events` in one transaction with the watermarks they (and `poisoned`) move."""
-
-        changed: dict[Stream, int] = {}
-        seen: set[Stream] = set()
-
-        def advance(result: BatchResult) -> dict[Stream, int]:
-            # runs inside the batch's transaction, so watermarks commit with the events; a
-            # dead-lettered event with a sound envelope fills its seq too, or the mark would stick
-            clock = self._clock()
-            taken = result.occupied()
-            for stream, seqs in poisoned.items():
-                taken.setdefault(stream, set()).update(seqs)
-            for stream, seqs in taken.items():
-                if stream[0] == self._own_source:
-                    continue  # the back office writes its own events outside the batch's result
-                seen.add(stream)
-                if self._marks.add(stream, seqs, clock):
-                    changed[stream] = self._marks.get(stream)
-            return changed
-
-        def within(conn: Connection, result: BatchResult) -> None:
+        """Store `events` in one transaction with the back office's work on them and the watermarks
+        they (and `poisoned`) move: the batch, then the back office's step, then the watermarks."""
+        with self.store.transaction() as conn:
+            outcome = insert_batch(conn, events, now)
             if self.office is not None:
-                self.office.on_batch(conn, result.stored, now)
-
-        outcome = self.store.store_batch(events, now, watermarks=advance, within=within)
+                self.office.on_batch(conn, outcome.stored, now)
+            changed, seen = self._advance(outcome, poisoned)
+            put_watermarks(conn, changed)
         # committed: only now may these watermarks be published
         moved.update(changed)
         touched.update(seen)
@@ -405,6 +387,28 @@ class CentralService:
         self.stats.dead_letters += len(outcome.conflicts)
         if self.office is not None:  # committed: send the doors their commands now
             self.office.published(self.bus, now)
+
+    def _advance(
+        self, result: BatchResult, poisoned: dict[Stream, set[int]]
+    ) -> tuple[dict[Stream, int], set[Stream]]:
+        """Move the watermarks in memory by what `result` occupies: those that moved, and every stream seen.
+
+        A dead-lettered event with a sound envelope fills its seq too, or the mark would stick. The
+        caller saves them in the batch's transaction and publishes them only after its commit.
+        """
+        changed: dict[Stream, int] = {}
+        seen: set[Stream] = set()
+        clock = self._clock()
+        taken = result.occupied()
+        for stream, seqs in poisoned.items():
+            taken.setdefault(stream, set()).update(seqs)
+        for stream, seqs in taken.items():
+            if stream[0] == self._own_source:
+                continue  # the back office writes its own events outside the batch's result
+            seen.add(stream)
+            if self._marks.add(stream, seqs, clock):
+                changed[stream] = self._marks.get(stream)
+        return changed, seen
 
     def _split(
         self, work: _Work, events: list[Event], now: datetime, moved: dict[Stream, int], touched: set[Stream],

@@ -9,7 +9,7 @@ from security.storage.records import (
     Rejected,
     StorageError,
 )
-from security.storage.store import EventStore, open_store
+from security.storage.store import EventStore, insert_batch, open_store, put_watermarks
 
 __all__ = [
     "BatchResult",
@@ -19,5 +19,7 @@ __all__ = [
     "EventStore",
     "Rejected",
     "StorageError",
+    "insert_batch",
     "open_store",
+    "put_watermarks",
 ]

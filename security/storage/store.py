@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -47,7 +48,7 @@ Marks = Mapping[Stream, int] | Mapping[str, int]
 Watermarks = Marks | Callable[[BatchResult], Marks]
 """Watermarks to save with a batch, or how to work them out from the batch's result."""
 Within = Callable[[Connection, BatchResult], None]
-"""Work to do inside a batch's transaction once its events are inserted."""
+"""Work to do inside `store_batch`'s transaction once its events are inserted."""
 
 
 def open_store(url: str, *, migrate: bool = True) -> EventStore:
@@ -93,14 +94,16 @@ class EventStore:
 
     def _insert(self, target: Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT with this dialect's ON CONFLICT clauses."""
-        if self._engine.dialect.name == "postgresql":
-            return postgresql.insert(target)
-        return sqlite.insert(target)
+        return _insert(self._engine.dialect.name, target)
 
     @property
     def engine(self) -> Engine:
         """The engine underneath (for tests and maintenance tools)."""
         return self._engine
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One transaction for a caller's steps (`insert_batch`, `put_watermarks`, ...): all or nothing."""
+        return self._engine.begin()
 
     def store_batch(
         self,
@@ -110,56 +113,20 @@ class EventStore:
         watermarks: Watermarks | None = None,
         within: Within | None = None,
     ) -> BatchResult:
-        """Store new events in one transaction; repeats are duplicates, clashes become dead letters.
+        """Store new events in one transaction of its own (see `insert_batch`); for tools and tests.
 
-        An event whose id is already stored with the same (source, seq) is a duplicate. One whose
-        (source, seq) is held by another id, or whose id is stored under another seq, or that
-        the database cannot hold, is a conflict and is kept as a dead letter in the same
-        transaction. `watermarks` (a mapping, or a function of the result called inside the
-        transaction) are saved in that transaction too. `within` runs in the transaction after the
-        inserts, with the result: what it writes commits or rolls back with the batch.
+        `watermarks` (a mapping, or a function of the result) are saved in that transaction, and
+        `within` runs in it after the inserts. The central service composes the same steps in its
+        own transaction instead.
         """
         _require_aware(received_at, "received_at")
-        try:
-            result = self._store_batch(events, received_at, watermarks, within, careful=False)
-        except REFUSALS as exc:
-            log.warning(
-                "the database refused a batch of %d event(s) (%s); storing them one at a time",
-                len(events),
-                first_line(exc),
-            )
-            result = self._store_batch(events, received_at, watermarks, within, careful=True)
-        if result.conflicts:
-            log.warning(
-                "%d event(s) could not be stored and became dead letters; first: %s",
-                len(result.conflicts),
-                result.conflicts[0].reason,
-            )
-        log.debug("batch: %d stored, %d duplicate(s)", len(result.stored), len(result.duplicates))
-        return result
-
-    def _store_batch(
-        self,
-        events: Sequence[Event],
-        received_at: datetime,
-        watermarks: Watermarks | None,
-        within: Within | None,
-        *,
-        careful: bool,
-    ) -> BatchResult:
-        with self._engine.begin() as conn:
-            result = write_events(conn, events, received_at, careful=careful)
-            if result.conflicts:
-                letters = [_dead_letter(c) for c in result.conflicts]
-                conn.execute(
-                    self._insert(DEAD_LETTERS),
-                    [DeadLetterRow.from_rejected(r, received_at) for r in letters],
-                )
+        with self.transaction() as conn:
+            result = insert_batch(conn, events, received_at)
             if within is not None:
                 within(conn, result)
             marks = watermarks(result) if callable(watermarks) else watermarks
             if marks:
-                self._upsert_watermarks(conn, marks)
+                put_watermarks(conn, marks)
         return result
 
     def add_dead_letters(
@@ -212,19 +179,7 @@ class EventStore:
         """Save watermarks; a stored watermark never moves backwards."""
         if watermarks:
             with self._engine.begin() as conn:
-                self._upsert_watermarks(conn, watermarks)
-
-    def _upsert_watermarks(self, conn: Connection, watermarks: Marks) -> None:
-        ins = self._insert(WATERMARKS)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[WATERMARKS.c.source, WATERMARKS.c.incarnation],
-            set_={"seq": ins.excluded.seq, "updated_at": ins.excluded.updated_at},
-            where=WATERMARKS.c.seq < ins.excluded.seq,
-        )
-        now = datetime.now(UTC)
-        rows = [{"source": s, "incarnation": i, "seq": q, "updated_at": now}
-                for (s, i), q in sorted((_stream(k), q) for k, q in watermarks.items())]
-        conn.execute(stmt, rows)
+                put_watermarks(conn, watermarks)
 
     def stored_seqs_above(self, source: str, seq: int, incarnation: str = "") -> list[int]:
         """The stored seqs of `source`'s `incarnation` greater than `seq`, ascending."""
@@ -314,6 +269,62 @@ class EventStore:
     ) -> None:
         """Close the store."""
         self.close()
+
+
+def insert_batch(conn: Connection, events: Sequence[Event], received_at: datetime) -> BatchResult:
+    """Store new events in `conn`'s transaction; repeats are duplicates, clashes become dead letters.
+
+    An event whose id is already stored with the same (source, seq) is a duplicate. One whose
+    (source, seq) is held by another id, or whose id is stored under another seq, or that
+    the database cannot hold, is a conflict and is kept as a dead letter in the same
+    transaction. A batch the database refuses (see REFUSALS) is undone to a savepoint and
+    stored again one event at a time.
+    """
+    _require_aware(received_at, "received_at")
+    try:
+        with conn.begin_nested():
+            result = write_events(conn, events, received_at)
+    except REFUSALS as exc:
+        log.warning(
+            "the database refused a batch of %d event(s) (%s); storing them one at a time",
+            len(events),
+            first_line(exc),
+        )
+        result = write_events(conn, events, received_at, careful=True)
+    if result.conflicts:
+        letters = [_dead_letter(c) for c in result.conflicts]
+        conn.execute(
+            _insert(conn.dialect.name, DEAD_LETTERS),
+            [DeadLetterRow.from_rejected(r, received_at) for r in letters],
+        )
+        log.warning(
+            "%d event(s) could not be stored and became dead letters; first: %s",
+            len(result.conflicts),
+            result.conflicts[0].reason,
+        )
+    log.debug("batch: %d stored, %d duplicate(s)", len(result.stored), len(result.duplicates))
+    return result
+
+
+def put_watermarks(conn: Connection, watermarks: Marks) -> None:
+    """Save watermarks in `conn`'s transaction; a stored watermark never moves backwards."""
+    if not watermarks:
+        return
+    ins = _insert(conn.dialect.name, WATERMARKS)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[WATERMARKS.c.source, WATERMARKS.c.incarnation],
+        set_={"seq": ins.excluded.seq, "updated_at": ins.excluded.updated_at},
+        where=WATERMARKS.c.seq < ins.excluded.seq,
+    )
+    now = datetime.now(UTC)
+    rows = [{"source": s, "incarnation": i, "seq": q, "updated_at": now}
+            for (s, i), q in sorted((_stream(k), q) for k, q in watermarks.items())]
+    conn.execute(stmt, rows)
+
+
+def _insert(dialect: str, target: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with `dialect`'s ON CONFLICT clauses."""
+    return postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
 
 
 def _natives(rows: Iterable[EventRow]) -> Iterator[Event]:
