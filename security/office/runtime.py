@@ -19,10 +19,9 @@ from broker.schemas import Data
 from security.office.alarms import AlarmEscalated
 from security.office.config import OfficeConfig
 from security.office.engine import BackOffice, Effects, Emit, OfficeState, alarm_status
-from security.storage import EventStore
+from security.storage import EventStore, insert_batch
 from security.storage.alarm_store import load_book, save_alarms
 from security.storage.audit_log import append_audit
-from security.storage.batch import write_events
 from security.storage.directory import directory_version, load_directory
 
 log = logging.getLogger(__name__)
@@ -204,7 +203,7 @@ class OfficeRuntime:
     def _store(self, conn: Connection, fx: Effects, now: datetime) -> None:
         """Write a step's effects in `conn`'s transaction; they are published after its commit."""
         if fx.events:
-            write_events(conn, fx.events, now)
+            insert_batch(conn, fx.events, now)
         if fx.alarms:
             save_alarms(conn, fx.alarms.values(), now)
         if fx.audit:
