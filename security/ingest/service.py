@@ -112,6 +112,8 @@ class CentralService:
         self._held_status: dict[str, Status] = {}
         self._thread: threading.Thread | None = None
         self._calls: queue.SimpleQueue[tuple[Step, Future[Effects]]] = queue.SimpleQueue()
+        self._emits: queue.SimpleQueue[tuple[str, Data, Future[Event]]] = queue.SimpleQueue()
+        self._waiting: list[tuple[Event, Future[Event]]] = []  # own events asked for, not yet committed
         self._tick_s = tick_s
         self._kind_of = None if kinds is None else partial(_kind_of, kinds)
         self.bus = Bus(
@@ -167,6 +169,24 @@ class CentralService:
         """Record an event of the service's own: stored with the next batch, then published."""
         self._own.append(self.make_own(event_type, data))
 
+    def emit(self, event_type: str, data: Data) -> Future[Event]:
+        """Put an event of the service's own into the log (any thread): stored with the next batch, seen
+        by the back office there like a device's, and published after its commit; the event, once stored.
+        """
+        future: Future[Event] = Future()
+        self._emits.put((event_type, data, future))
+        self._inbox.put(WAKE)
+        return future
+
+    def _take_emits(self) -> None:
+        """Make the events asked for by `emit` (writer thread): they join the next batch."""
+        while not self._emits.empty():
+            event_type, data, future = self._emits.get_nowait()
+            if future.set_running_or_notify_cancel():  # else the caller gave up and did without
+                event = self.make_own(event_type, data)
+                self._own.append(event)
+                self._waiting.append((event, future))
+
     def call(self, step: Step) -> Future[Effects]:
         """Run a back-office step (a person's action) on the writer thread; its effects, once stored."""
         if self.office is None:
@@ -218,6 +238,7 @@ class CentralService:
         while True:
             self._beat = self._clock()
             batch, stopping = self._take_batch(timeout=min(0.5, self._tick_s))
+            self._take_emits()
             if batch or self._own or self._held_dead or self._held_status:
                 self._process(batch)
             if self._republish.is_set() and not self._marks_stale:
@@ -247,6 +268,10 @@ class CentralService:
                 future.set_exception(exc)
 
     def _fail_calls(self) -> None:
+        self._take_emits()
+        waiting, self._waiting = self._waiting, []
+        for _, emitted in waiting:  # held by a batch that failed: never stored
+            emitted.set_exception(RuntimeError("the central service stopped"))
         while not self._calls.empty():
             future = self._calls.get_nowait()[1]
             if future.set_running_or_notify_cancel():
@@ -328,6 +353,9 @@ class CentralService:
             log.info("storing events again")
         for event in work.own:
             self.bus.publish(event.topic, encode(event), qos=1)
+        waiting, self._waiting = self._waiting, []
+        for event, emitted in waiting:
+            emitted.set_result(event)
         if self.office is not None:
             self.office.published(self.bus, datetime.now(UTC))
 

@@ -217,16 +217,12 @@ class Central:
     def emit(self, event_type: str, data: Data) -> None:
         """Store and publish an event of the service's own (incidents opened through the API).
 
-        When the service's writer cannot take it (stopped, stuck past `call_timeout_s`, or its
-        transaction failed), the event is written straight into the log as the console's, so a
-        change already committed does not lose its event.
+        It goes into the log with the service's next batch, where the back office sees it like
+        any other event, and is published after that batch commits. When the service's writer
+        cannot take it (stopped, or not taken within `call_timeout_s`), the event is written
+        straight into the log as the console's, so a change already committed does not lose its event.
         """
-        service = self.service
-
-        def step(_office: BackOffice) -> Effects:
-            return Effects(events=[service.make_own(event_type, data)])
-
-        future = service.call(step)
+        future = self.service.emit(event_type, data)
         try:
             future.result(timeout=self.call_timeout_s)
             return

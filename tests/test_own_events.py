@@ -1,0 +1,53 @@
+"""The service's own events (an incident opened through the API) take the bus's path into the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Connection
+
+from broker import topics
+from broker.config import MqttUrl
+from broker.events import Event, decode
+from broker.schemas import IncidentOpened
+from security.ingest.service import CentralService
+from security.office.config import OfficeConfig
+from security.office.runtime import office_for
+from security.storage import open_store
+from tests.fixtures.mqtt import MqttClientFactory
+from tests.support import unique_site
+
+pytestmark = pytest.mark.mosquitto
+
+
+def test_an_own_event_is_stored_once_seen_by_the_back_office_and_published(
+    mosquitto_url: MqttUrl, sqlite_url: str, mqtt_client: MqttClientFactory,
+) -> None:
+    """`emit` stores the event in a batch, hands it to the back office's hooks there, then publishes it."""
+    site = unique_site()
+    seen: list[str] = []
+
+    def hook(_conn: Connection, events: Sequence[Event], _now: datetime) -> int:
+        seen.extend(e.id for e in events)
+        return 0
+
+    watcher = mqtt_client(mosquitto_url)
+    watcher.subscribe(f"gatehouse/{site}/central/event/#")
+    opened = IncidentOpened(incident_id="i-1", title="Door forced", by="api:maria")
+    with open_store(sqlite_url) as store:
+        build = office_for(store, OfficeConfig(), audit_key=b"k", hooks=[hook])
+        service = CentralService(mosquitto_url, store, site=site, client_id=f"central-{site}", office=build)
+        service.start()
+        try:
+            assert service.bus.wait_subscribed(10)
+            event = service.emit("incident.opened", opened).result(timeout=10)
+            published = watcher.expect(topics.event(site, "central", "incident.opened"), timeout=10)
+        finally:
+            service.stop()
+        logged = store.query_events(types=["incident.opened"], limit=None)
+    assert (event.source, event.data) == (topics.source(site, "central"), opened)
+    assert [e.id for e in logged] == [event.id]
+    assert seen == [event.id]
+    assert decode(published.payload, published.topic).id == event.id
