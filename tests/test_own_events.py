@@ -1,4 +1,5 @@
-"""The service's own events (an incident opened through the API) take the bus's path into the log."""
+"""The service's own events (an incident opened through the API) take the bus's path into the log, and the
+console's (an incident opened with the CLI) reach the back office and the bus through the log."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from broker.events import Event, decode
 from broker.schemas import IncidentOpened
 from security.ingest.service import CentralService
 from security.office.config import OfficeConfig
+from security.office.incidents import console_emitter
 from security.office.runtime import office_for
 from security.storage import open_store
 from tests.fixtures.mqtt import MqttClientFactory
@@ -51,3 +53,46 @@ def test_an_own_event_is_stored_once_seen_by_the_back_office_and_published(
     assert [e.id for e in logged] == [event.id]
     assert seen == [event.id]
     assert decode(published.payload, published.topic).id == event.id
+
+
+def test_the_consoles_events_are_handed_to_the_back_office_and_published_once(
+    mosquitto_url: MqttUrl, sqlite_url: str, mqtt_client: MqttClientFactory,
+) -> None:
+    """What the CLI writes into the log while the service runs is seen by the hooks and published, once.
+
+    What the console wrote before the service first ran is history: neither handed on nor published.
+    """
+    site = unique_site()
+    seen: list[str] = []
+
+    def hook(_conn: Connection, events: Sequence[Event], _now: datetime) -> int:
+        seen.extend(e.id for e in events)
+        return 0
+
+    watcher = mqtt_client(mosquitto_url)
+    watcher.subscribe(f"gatehouse/{site}/console/event/#")
+    opened = IncidentOpened(incident_id="i-1", title="Door forced", by="cli:maria")
+    with open_store(sqlite_url) as store:
+        console = console_emitter(store, site)
+        before = console("incident.opened", opened)
+
+        def run() -> tuple[Event, str]:
+            build = office_for(store, OfficeConfig(), audit_key=b"k", hooks=[hook])
+            service = CentralService(mosquitto_url, store, site=site, client_id=f"central-{site}",
+                                     office=build, tick_s=0.2)
+            service.start()
+            try:
+                assert service.bus.wait_subscribed(10)
+                made = console("incident.opened", opened)
+                got = watcher.expect(topics.event(site, "console", "incident.opened"), timeout=10)
+            finally:
+                service.stop()
+            return made, decode(got.payload, got.topic).id
+
+        first, published_first = run()
+        second, published_second = run()  # started again: the first is not handed on or published again
+        logged = store.query_events(types=["incident.opened"], limit=None)
+    assert [e.id for e in logged] == [before.id, first.id, second.id]
+    assert (published_first, published_second) == (first.id, second.id)
+    assert [i for i in seen if i in (before.id, first.id, second.id)] == [first.id, second.id]
+    assert watcher.received(f"gatehouse/{site}/console/event/#") == []

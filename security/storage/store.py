@@ -188,6 +188,13 @@ class EventStore:
         with self._engine.connect() as conn:
             return list(conn.scalars(query.order_by(EVENTS.c.seq)))
 
+    def events_above(self, source: str, seq: int, incarnation: str = "") -> list[Event]:
+        """The stored events of `source`'s `incarnation` with a seq greater than `seq`, by seq."""
+        query = select(EventRow).where(
+            EventRow.source == source, EventRow.incarnation == incarnation, EventRow.seq > seq)
+        with Session(self._engine) as session:
+            return list(_natives(session.scalars(query.order_by(EventRow.seq))))
+
     def incarnations_of(self, source: str) -> set[str]:
         """The incarnations of `source` that have stored events."""
         query = select(EVENTS.c.incarnation).where(EVENTS.c.source == source).distinct()
