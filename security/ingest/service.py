@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
@@ -24,11 +23,12 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from broker import topics
 from broker.bus import Bus
 from broker.config import MqttUrl
-from broker.events import ContractError, Event, ShapeError, decode, encode, make_event
-from broker.kinds import Kind, refusal
+from broker.events import Event, encode, make_event
+from broker.kinds import Kind
 from broker.messages import Ack, Status
 from broker.schemas import ClockSkewed, Data, DeliveryGap, DeliveryReset
 from security.ingest.health import IngestHealth, SkewWatch, Stats
+from security.ingest.sorting import Letter, Work
 from security.ingest.watermarks import Watermarks
 from security.office.engine import BackOffice, Effects
 from security.office.incidents import CONSOLE_DEVICE
@@ -326,7 +326,7 @@ class CentralService:
 
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
         now = datetime.now(UTC)
-        work = _Work(own=self._own, dead=self._held_dead, statuses=self._held_status, now=now,
+        work = Work(own=self._own, dead=self._held_dead, statuses=self._held_status, now=now,
                      kind_of=self._kind_of, echoes=self._console[0])
         self._own, self._held_dead, self._held_status = [], [], {}
         for topic, payload in batch:
@@ -365,7 +365,7 @@ class CentralService:
         if self.office is not None:
             self.office.published(self.bus, datetime.now(UTC))
 
-    def _store(self, work: _Work, now: datetime) -> None:
+    def _store(self, work: Work, now: datetime) -> None:
         if self._marks_stale:
             self._load_marks()
         self._learn_streams(work)
@@ -445,7 +445,7 @@ class CentralService:
         return changed, seen
 
     def _split(
-        self, work: _Work, events: list[Event], now: datetime, moved: dict[Stream, int], touched: set[Stream],
+        self, work: Work, events: list[Event], now: datetime, moved: dict[Stream, int], touched: set[Stream],
     ) -> None:
         """Store `events` in halves until the one that fails alone is found; it becomes a dead letter."""
         if not events:
@@ -472,7 +472,7 @@ class CentralService:
             if event.source != self._own_source:
                 work.poisoned.setdefault(_stream(event), set()).add(event.seq)
 
-    def _store_statuses(self, work: _Work, now: datetime) -> None:
+    def _store_statuses(self, work: Work, now: datetime) -> None:
         for source, status in work.statuses.items():
             try:
                 self.store.set_status(source, status, now)
@@ -489,7 +489,7 @@ class CentralService:
                 continue
             self.stats.statuses += 1
 
-    def _learn_streams(self, work: _Work) -> None:
+    def _learn_streams(self, work: Work) -> None:
         """Learn what is stored of streams first seen since start; report a source that started over."""
         for stream in {_stream(e) for e in work.events} - self._marks.marks().keys():
             source, incarnation = stream
@@ -516,7 +516,7 @@ class CentralService:
             work.own.append(reset)
             work.events.append(reset)
 
-    def _note_skew(self, work: _Work) -> None:
+    def _note_skew(self, work: Work) -> None:
         """Flag sources whose clock is off by more than the allowed skew (logged once per source)."""
         for source, (event_time, received, skew) in work.skew.items():
             change = self._skew.observe(source, skew)
@@ -582,65 +582,6 @@ class CentralService:
             )
 
 
-Letter = Rejected
-"""A dead letter: topic, payload, reason, source (if known); see Rejected."""
-MAX_REASON = 1000
-
-
-@dataclass(slots=True)
-class _Work:
-    """One batch sorted out: events to store, dead letters, statuses, and seqs to let pass."""
-
-    own: list[Event]
-    dead: list[Letter]
-    statuses: dict[str, Status]
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    events: list[Event] = field(default_factory=list)
-    poisoned: dict[Stream, set[int]] = field(default_factory=dict)
-    kind_of: Callable[[str], str | None] | None = None
-    echoes: str = ""
-    """A source whose events come only from the log (the console's): on the bus they are our own echoes."""
-    raw: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    raw_status: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    skew: dict[str, tuple[datetime, datetime, float]] = field(default_factory=dict)
-    """Per source, the last event's device time, receive time and their difference in seconds."""
-
-    def classify(self, topic: str, payload: bytes) -> None:
-        """Sort one message into events, statuses or dead letters; nothing about it may raise."""
-        try:
-            parsed = topics.parse(topic)
-            if parsed.kind is topics.Kind.STATUS:
-                source = topics.source(parsed.site, parsed.device)
-                self.statuses[source] = Status.decode(payload)
-                self.raw_status[source] = (topic, payload)
-            else:
-                event = decode(payload, topic, received_at=self.now)
-                if event.source == self.echoes:
-                    return
-                device = event.device
-                why = None if self.kind_of is None else refusal(self.kind_of(device), device, event.type)
-                if why is not None:  # a principal is believed only about what its kind is for
-                    raise ContractError(why, source=event.source, seq=event.seq,
-                                        incarnation=event.incarnation)
-                self.take(event, topic, payload)
-        except (ContractError, topics.TopicError) as exc:
-            self.reject(topic, payload, str(exc), whole=not isinstance(exc, ShapeError))
-            if isinstance(exc, ContractError) and exc.source is not None and exc.seq is not None:
-                self.poisoned.setdefault((exc.source, exc.incarnation), set()).add(exc.seq)
-        except Exception as exc:  # anything unexpected about one message: it alone is a dead letter
-            self.reject(topic, payload, f"{type(exc).__name__}: {exc}")
-
-    def take(self, event: Event, topic: str, payload: bytes) -> None:
-        """Keep a decoded event to store, with its bytes and how far its clock is from ours."""
-        self.events.append(event)
-        self.raw[event.id] = (topic, payload)
-        self.skew[event.source] = (event.time, self.now, (event.time - self.now).total_seconds())
-
-    def reject(self, topic: str, payload: bytes, reason: str, *, whole: bool = True) -> None:
-        """Keep one message as a dead letter (only its first bytes unless `whole`)."""
-        self.dead.append(Rejected(topic, payload, reason[:MAX_REASON], _source_of(topic), whole))
-
-
 def _stream(event: Event) -> Stream:
     return (event.source, event.incarnation)
 
@@ -648,8 +589,3 @@ def _stream(event: Event) -> Stream:
 def _kind_of(kinds: Callable[[str], str | None], device: str) -> str | None:
     """The kind of `device` (the service's own device is the service)."""
     return str(Kind.SERVICE) if device == SERVICE_DEVICE else kinds(device)
-
-
-def _source_of(topic: str) -> str | None:
-    parts = topic.split("/")
-    return "/".join(parts[:3]) if len(parts) >= 3 and parts[0] == topics.ROOT else None
