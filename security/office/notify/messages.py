@@ -9,9 +9,7 @@ from typing import Any
 
 from broker.events import to_rfc3339
 from security.office.alarms import Alarm
-
-MAX_SUBJECT = 300
-"""The notifications table's limit on a subject."""
+from security.storage.notifications import MAX_SUBJECT
 
 PAYLOAD_TYPE = "alarm.escalated"
 
