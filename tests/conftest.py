@@ -12,4 +12,6 @@ for name, value in kivy_settings(headless=True, file_log=False,
                                  home=tempfile.mkdtemp(prefix="gatehouse-kivy-")).items():
     os.environ.setdefault(name, value)
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.mqtt", "tests.fixtures.servers"]
+pytest_plugins = [
+    "tests.fixtures.browser", "tests.fixtures.db", "tests.fixtures.mqtt", "tests.fixtures.servers",
+]
