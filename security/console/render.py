@@ -1,0 +1,57 @@
+"""Pages rendered from the package's Jinja templates, in the viewer's language, with strict headers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from security.accounts.roles import Permission
+from security.console.i18n import LANGUAGES, N_, negotiate, translator
+
+if TYPE_CHECKING:
+    from security.console.auth import Viewer
+
+LANG_COOKIE = "gatehouse_lang"
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+                               "form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+"""Every page: nothing from elsewhere, no framing, no caching of personal data."""
+NAV: tuple[tuple[str, str, Permission], ...] = (
+    ("/console/", N_("Today"), Permission.VIEW_VISITS),
+)
+"""The pages in the top bar, each shown only to those who may open it."""
+SHOWN_VALUES = (
+    N_("host"), N_("reception"), N_("guard"), N_("manager"), N_("auditor"), N_("admin"),
+    N_("critical"), N_("high"), N_("medium"), N_("low"),
+    N_("unacknowledged"), N_("acknowledged"), N_("shelved"), N_("resolved"),
+    N_("employee"), N_("visitor"), N_("expected"), N_("arrived"), N_("cancelled"),
+)
+"""Values from the records that pages show translated (roles, priorities, states, kinds)."""
+
+_env = Environment(loader=PackageLoader("security.console", "templates"),
+                   autoescape=select_autoescape(default=True, default_for_string=True),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def language(request: Request) -> str:
+    """The language of this request: the one chosen at login, else the browser's."""
+    return negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def render(request: Request, template: str, status: int = 200, viewer: Viewer | None = None,
+           **values: Any) -> HTMLResponse:
+    """A page in the viewer's language with the console's security headers."""
+    lang = language(request)
+    nav = [(href, label) for href, label, needs in NAV if viewer is not None and viewer.account.may(needs)]
+    html = _env.get_template(template).render(
+        _=translator(lang).gettext, lang=lang, viewer=viewer, nav=nav, here=request.url.path,
+        languages=LANGUAGES, **values)
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
