@@ -50,14 +50,14 @@ def chain_head(conn: Connection) -> ChainHead:
     return ChainHead(int(seq), str(digest))
 
 
-def _sealed_records() -> Select[Any]:
+def sealed_records() -> Select[Any]:
     """A SELECT of stored records whose details come as text: an edited one cannot stop the reading."""
     columns = [c for c in AUDIT.c if c.name != "details"]
     return select(*columns, cast(AUDIT.c.details, Text).label("details"))
 
 
-def _sealed_record(row: Row[Any]) -> SealedRecord:
-    """A row of `_sealed_records()`; details that are not a JSON object become UnreadableDetails."""
+def sealed_record(row: Row[Any]) -> SealedRecord:
+    """A row of `sealed_records()`; details that are not a JSON object become UnreadableDetails."""
     return SealedRecord(row.seq, row.time, row.actor, row.action, row.subject, stored_details(row.details),
                         row.prev_hash, row.hash)
 
@@ -66,10 +66,10 @@ def read_chain(conn: Connection, *, batch: int = 5000) -> Iterator[SealedRecord]
     """Every stored record in storage order (by primary key), streamed in batches."""
     after = -1
     while True:
-        query = _sealed_records().where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)
+        query = sealed_records().where(AUDIT.c.seq > after).order_by(AUDIT.c.seq).limit(batch)
         rows = conn.execute(query).all()
         for row in rows:
-            yield _sealed_record(row)
+            yield sealed_record(row)
         if len(rows) < batch:
             return
         after = rows[-1].seq
@@ -77,7 +77,7 @@ def read_chain(conn: Connection, *, batch: int = 5000) -> Iterator[SealedRecord]
 
 def latest_records(conn: Connection, limit: int, since: datetime | None = None) -> list[SealedRecord]:
     """The last `limit` stored records (from `since` on, if given), oldest first."""
-    query = _sealed_records().order_by(AUDIT.c.seq.desc()).limit(limit)
+    query = sealed_records().order_by(AUDIT.c.seq.desc()).limit(limit)
     if since is not None:
         query = query.where(AUDIT.c.time >= since)
-    return [_sealed_record(r) for r in reversed(conn.execute(query).all())]
+    return [sealed_record(r) for r in reversed(conn.execute(query).all())]
