@@ -156,11 +156,6 @@ class OwnVisits:
         self._cache.write(OWN_VISITS, doc)
 
 
-def mask_name(name: str) -> str:
-    """A name as a stranger may see it, as the central service masks it ("Ana Lopez": "A** L****")."""
-    return " ".join(word[:1] + "*" * (len(word) - 1) for word in name.split())
-
-
 def search_hosts(hosts: list[Host], prefix: str, limit: int) -> list[Host]:
     """Hosts whose name, or a word of it, starts with `prefix` (accents and case ignored)."""
     wanted = normalise(prefix)

@@ -32,6 +32,7 @@ from broker.api_models import (
     VisitorDetailsBody,
     read_list,
 )
+from broker.masking import mask_name
 from kiosk.cache import (
     JsonCache,
     OwnVisits,
@@ -40,7 +41,6 @@ from kiosk.cache import (
     host_from_json,
     host_json,
     json_rows,
-    mask_name,
     search_hosts,
     without_invitation,
 )

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from broker.masking import mask_name
 from broker.private import private_dir, private_file
 from broker.schemas import VisitorType
 from devices.camera.frame import Frame
 from devices.camera.synthetic import camera_frame, draw_person, textured_scene
 from devices.printers.badge import ZEBRA_4X2, Badge, save_preview
-from kiosk.cache import mask_name
 from kiosk.camera import encode_photo
 from kiosk.config import FileAgreements, KioskConfig
 from kiosk.ports import (

@@ -18,8 +18,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from broker.config import ConfigError
+from broker.masking import mask_name
 from broker.schemas import VisitorCheckedIn, VisitorType
-from kiosk.cache import JsonCache, OwnVisits, cacheable_invitation, find_invitation, mask_name
+from kiosk.cache import JsonCache, OwnVisits, cacheable_invitation, find_invitation
 from kiosk.central_client import CentralApi, CentralClient
 from kiosk.config import ENV_TOKEN, FileAgreements, agreement_text, load_kiosk, parse_kiosk
 from kiosk.ports import Host, Invitation, OnSiteVisit, PastVisitor, ScreenResult, VisitorDetails

@@ -16,13 +16,14 @@ from urllib.parse import quote
 import pytest
 
 from broker.events import Event, make_event
+from broker.masking import mask_company, mask_name
 from broker.schemas import VisitorCheckedIn, VisitorCheckedOut
 from broker.seal import unseal
 from kiosk.central_client import CentralClient
 from kiosk.config import parse_kiosk
 from security.api import ApiServer
 from security.api.core import Picks, allowed
-from security.api.views import fold, mask_company, mask_name
+from security.api.views import fold
 from security.office.access import Person, PersonKind
 from security.office.audit import verify
 from security.office.incidents import console_emitter

@@ -27,6 +27,7 @@ from broker.api_models import (
     WatchlistEntryBody,
     WatchlistName,
 )
+from broker.masking import mask_company, mask_name
 from broker.seal import seal
 from security.office.access import AccessRight, Credential, OnSite
 from security.office.alarms import Alarm
@@ -150,23 +151,6 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())
-
-
-def _mask_word(word: str, keep: int) -> str:
-    return word[:keep] + "*" * max(len(word) - keep, 0)
-
-
-def mask_name(name: str) -> str:
-    """A name as a stranger may see it: the first letter of each word (`Ana Lopez`: `A** L****`)."""
-    return " ".join(_mask_word(w, 1) for w in name.split())
-
-
-def mask_company(company: str | None) -> str | None:
-    """A company as a stranger may see it: 3 letters of the first word, 1 of the others."""
-    if not company:
-        return None
-    words = company.split()
-    return " ".join(_mask_word(w, 3 if i == 0 else 1) for i, w in enumerate(words))
 
 
 def staff_invitation(

@@ -23,6 +23,7 @@ from broker.api_models import (
     VisitorDetailsBody,
     dump_list,
 )
+from broker.masking import mask_company, mask_name
 from broker.schemas import VisitorType
 from security.api.core import (
     ApiError,
@@ -39,8 +40,6 @@ from security.api.views import (
     fold,
     invitation_json,
     kiosk_invitation_json,
-    mask_company,
-    mask_name,
     staff_invitation,
     watch_json,
 )
