@@ -26,6 +26,8 @@ HEADERS = {
 """Every page: nothing from elsewhere, no framing, no caching of personal data."""
 NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/console/", N_("Today"), Permission.VIEW_VISITS),
+    ("/console/visits", N_("Visits"), Permission.VIEW_VISITS),
+    ("/console/alarms", N_("Alarms"), Permission.VIEW_ALARMS),
 )
 """The pages in the top bar, each shown only to those who may open it."""
 SHOWN_VALUES = (

@@ -3,42 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from security.accounts.roles import Permission
-from security.console.auth import Guards, LoginNeededError, RefusedError, Sessions, Viewer, login_routes
+from security.console.alarms_page import alarm_routes
+from security.console.auth import Guards, LoginNeededError, RefusedError, Viewer, login_routes
+from security.console.context import Console
 from security.console.i18n import N_
-from security.console.live import LiveFeed
 from security.console.render import HEADERS, render
 from security.console.today import day_bounds, today_page
+from security.console.visits_page import visit_routes
 from security.office.onsite_query import current_on_site
-from security.storage import EventStore
 from security.storage.alarm_store import list_alarms
 from security.storage.invitations import list_invitations
 
 HEARTBEAT_S = 15.0
 """A comment line on an idle live feed this often, so proxies and the browser keep it open."""
 STATIC = {"console.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8"}
-
-
-@dataclass
-class Console:
-    """What the pages read from: the log, the site's time zone, the live feed and the sessions."""
-
-    store: EventStore
-    tz: ZoneInfo
-    feed: LiveFeed
-    sessions: Sessions
-    clock: Callable[[], datetime]
 
 
 def console_router(console: Console) -> APIRouter:
@@ -91,6 +78,8 @@ def console_router(console: Console) -> APIRouter:
         return StreamingResponse(items(), media_type="text/event-stream",
                                  headers={**HEADERS, "X-Accel-Buffering": "no"})
 
+    alarm_routes(router, console, guards)
+    visit_routes(router, console, guards)
     return router
 
 

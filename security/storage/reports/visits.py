@@ -247,3 +247,18 @@ def invitation_facts(conn: Connection, time_range: TimeRange) -> list[Invitation
              .order_by(INVITATIONS.c.expected_at, INVITATIONS.c.visit_id))
     return [InvitationFact(r.visit_id, r.expected_at, r.valid_until, r.cancelled_at, r.checked_in_at)
             for r in conn.execute(query)]
+
+
+def visit_media(
+    conn: Connection, photo_ref: str | None, signature_ref: str | None
+) -> tuple[str | None, str | None]:
+    """A visit's photo (base64 JPEG) and signature (an SVG path) from the events `visit_detail` named."""
+    wanted = [ref for ref in (photo_ref, signature_ref) if ref]
+    if not wanted:
+        return None, None
+    found = {r.event_id: r.data for r in conn.execute(
+        select(EVENTS.c.event_id, EVENTS.c.data).where(EVENTS.c.event_id.in_(wanted)))}
+    photo = found.get(photo_ref or "")
+    signature = found.get(signature_ref or "")
+    return (_text(photo.get("jpeg")) if isinstance(photo, dict) else None,
+            _text(signature.get("signature")) if isinstance(signature, dict) else None)

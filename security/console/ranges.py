@@ -1,0 +1,47 @@
+"""A page's time range from its query string: local dates in the site's zone, checked (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from security.storage.reports.keyset import ReportError, TimeRange
+
+DEFAULT_DAYS = 7
+"""A page with no range shows the last seven local days, today included."""
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """The local dates a page covers (both included) and the same range as times."""
+
+    first: date
+    last: date
+    times: TimeRange
+
+    def query(self) -> dict[str, str]:
+        """The range as query parameters, for links and exports that keep it."""
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+
+def _date(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10]) if len(text) <= 10 else None
+    except ValueError:
+        pass
+    raise ReportError(f"{name}: a date as YYYY-MM-DD, got {text[:20]!r}")
+
+
+def day_range(start: str | None, end: str | None, now: datetime, tz: ZoneInfo) -> DayRange:
+    """The dates `start` to `end` (YYYY-MM-DD, both included) of `tz`; by default the last week."""
+    today = now.astimezone(tz).date()
+    last = _date(end, "to") or today
+    first = _date(start, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ReportError("the range must start on or before the day it ends")
+    begin = datetime.combine(first, time(0), tzinfo=tz)
+    after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    return DayRange(first, last, TimeRange(begin, after))
