@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from broker.schemas import Priority
 from security.office.alarms.lifecycle import SYSTEM, Alarm, AlarmState, Transition
@@ -74,8 +74,9 @@ class AlarmLife:
         return self.raised_at <= moment and (self.resolved_at is None or self.resolved_at > moment)
 
     def shelved_at(self, moment: datetime) -> bool:
-        """True when a shelve covered `moment`."""
-        return any(s.at <= moment and (s.ended_at is None or s.ended_at > moment) for s in self.shelves)
+        """True when a shelve covered `moment` (one whose time ran out no longer does, ticked or not)."""
+        return any(s.at <= moment and (s.ended_at is None or s.ended_at > moment)
+                   and (s.until is None or s.until > moment) for s in self.shelves)
 
 
 def source_of(rule: str, key: str) -> str:
@@ -215,8 +216,9 @@ def local_days(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date, d
     days, day = [], start.astimezone(tz).date()
     last = (end - timedelta(microseconds=1)).astimezone(tz).date()
     while day <= last:
-        begin = datetime.combine(day, time(0), tzinfo=tz)
-        after = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        # in UTC: aware times of one zone compare and subtract by wall clock, blind to a clock change
+        begin = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+        after = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
         days.append((day, max(begin, start), min(after, end)))
         day += timedelta(days=1)
     return days
