@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import event
 
 from broker.events import Event, make_event
 from broker.schemas import (
     BadgePrinted,
+    BadgeRead,
     Data,
     HostNotified,
     Priority,
@@ -24,6 +26,7 @@ from broker.schemas import (
 from security.office.alarms import (
     Acknowledge,
     ActionRejected,
+    Alarm,
     AlarmBook,
     AlarmState,
     BookConfig,
@@ -34,10 +37,12 @@ from security.office.alarms import (
     Shelve,
 )
 from security.office.alarms.kpis import alarm_kpis
+from security.office.audit import AuditRecord
 from security.office.incidents import IncidentDesk, console_emitter
 from security.office.visits_report import visit_stats
 from security.storage import EventStore, open_store
 from security.storage.alarm_store import save_alarms
+from security.storage.audit_log import append_audit
 from security.storage.reports.alarms import (
     AlarmFilter,
     alarm_life,
@@ -128,6 +133,8 @@ def test_visits_filter_in_sql_and_join_their_check_outs(store: EventStore) -> No
               checked_in(kiosk, 3, host="e-2", company=None, vtype=VisitorType.CONTRACTOR, name="Ewa Nowak"))
     kiosk.put(T0 + timedelta(hours=2), kiosk.event("visitor.checked_out",
                                                    VisitorCheckedOut(visit_id="v-1", method="qr")))
+    kiosk.put(T0 + timedelta(days=32), kiosk.event("visitor.checked_out",  # past MAX_STAY: not this visit's
+                                                   VisitorCheckedOut(visit_id="v-2", method="staff")))
 
     def ids(filters: VisitFilter) -> list[str]:
         with store.engine.connect() as conn:
@@ -148,6 +155,7 @@ def test_visits_filter_in_sql_and_join_their_check_outs(store: EventStore) -> No
         stats = visit_stats(visit_facts(conn, DAY), UTC)
     assert rows["v-1"].left_at == T0 + timedelta(hours=2)
     assert rows["v-1"].checkout_method == "qr"
+    assert rows["v-1"].dwell_s == 7200
     assert rows["v-2"].left_at is None
     assert (stats.arrivals, stats.invited, stats.dwell.checked_out, stats.dwell.p50_s) == (3, 1, 1, 7200)
     with pytest.raises(ReportError):
@@ -303,3 +311,58 @@ def test_incidents_and_audit_records_list_by_state_text_actor_and_action(store: 
                                                                 "incident:i-2")]
     with pytest.raises(ReportError):
         IncidentFilter(state="pending")
+
+
+def _plans(store: EventStore, run: Callable[[Any], object]) -> list[str]:
+    """PostgreSQL's EXPLAIN of every SELECT `run` sends, with the same parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        with store.engine.connect() as conn:
+            run(conn)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    with store.engine.connect() as conn:
+        return ["\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + s, p)) for s, p in sent]
+
+
+@pytest.mark.postgres
+def test_list_queries_use_their_time_index_on_a_large_postgresql_table(pg_url: str) -> None:
+    """300 days of check-ins among other events, alarms and audit records: each list reads an index."""
+    with open_store(pg_url) as store:
+        kiosk, reader = Kiosk(store), Kiosk(store, "reader-1")
+        days = 300
+        for day in range(days):
+            at = T0 - timedelta(days=day)
+            noise = [reader.event("badge.read", BadgeRead(credential=f"0A{n:08X}", reader=1))
+                     for n in range(150)]
+            kiosk.put(at, *(checked_in(kiosk, day * 100 + n) for n in range(50)), *noise)
+        alarms = [Alarm(id=f"a-{n}", rule="door-forced", key=f"door-forced:d{n % 40}", priority=Priority.HIGH,
+                        summary="Forced", cause=(), silent=False, raised_at=T0 - timedelta(minutes=20 * n),
+                        state=AlarmState.RESOLVED) for n in range(1, 20_001)]
+        records = [AuditRecord(T0 - timedelta(minutes=20 * n), "guard:maria", "person.added",
+                               f"person:{n}", {}) for n in range(20_000)]
+        with store.engine.begin() as conn:
+            save_alarms(conn, alarms, T0)
+            append_audit(conn, records)
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        week = TimeRange(T0 - timedelta(days=7), T0)
+
+        def lists(conn: Any) -> None:
+            page = list_visits(conn, week, VisitFilter(company="acme"), limit=50)
+            list_visits(conn, week, VisitFilter(company="acme"), cursor=page.next_cursor, limit=50)
+            list_alarm_history(conn, week, AlarmFilter(priorities=(Priority.HIGH,)), limit=50)
+            list_audit(conn, week, AuditFilter(actor="guard:maria"), limit=50)
+
+        plans = _plans(store, lists)
+    assert len(plans) == 6  # two visit pages with their check-outs, alarms, audit
+    for plan in plans:
+        print(plan, end="\n\n")
+        assert "Index" in plan, plan
+        assert "Seq Scan" not in plan, plan

@@ -31,6 +31,8 @@ EVENTS = table("events")
 INVITATIONS = table("invitations")
 CHECKED_IN, CHECKED_OUT = "visitor.checked_in", "visitor.checked_out"
 AROUND = ("visitor.photo", "visitor.agreed", "visitor.screened", "host.notified", "badge.printed")
+MAX_STAY = timedelta(days=31)
+"""A check-out later than this after its check-in is not looked for (it keeps the look-up on the index)."""
 BEFORE_CHECK_IN = timedelta(hours=1)
 """How long before its check-in a visit's photo or agreement may have been received."""
 MAX_TEXT = 200
@@ -83,6 +85,11 @@ class VisitRow:
     badge: str | None
     left_at: datetime | None
     checkout_method: str | None
+
+    @property
+    def dwell_s(self) -> float | None:
+        """Seconds from check-in to check-out; None while the visitor has not checked out."""
+        return None if self.left_at is None else (self.left_at - self.arrived_at).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +167,11 @@ def _checkouts(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[datetim
     arrived = {str(r.data.get("visit_id")): r.received_at for r in rows if isinstance(r.data, dict)}
     query = (select(VISIT_ID.label("visit_id"), EVENTS.c.received_at, _field("method").label("method"))
              .where(EVENTS.c.type == CHECKED_OUT, EVENTS.c.received_at >= min(arrived.values()),
-                    VISIT_ID.in_(list(arrived)))
+                    EVENTS.c.received_at <= max(arrived.values()) + MAX_STAY, VISIT_ID.in_(list(arrived)))
              .order_by(EVENTS.c.received_at, EVENTS.c.id))
     found: dict[str, tuple[datetime, str | None]] = {}
     for r in conn.execute(query):
-        if r.visit_id not in found and r.received_at >= arrived[r.visit_id]:
+        if r.visit_id not in found and arrived[r.visit_id] <= r.received_at <= arrived[r.visit_id] + MAX_STAY:
             found[r.visit_id] = (r.received_at, r.method)
     return found
 
