@@ -43,6 +43,7 @@ from security.office.visits_report import visit_stats
 from security.storage import EventStore, open_store
 from security.storage.alarm_store import save_alarms
 from security.storage.audit_log import append_audit
+from security.storage.incident_store import open_incident
 from security.storage.reports.alarms import (
     AlarmFilter,
     alarm_life,
@@ -350,6 +351,9 @@ def test_list_queries_use_their_time_index_on_a_large_postgresql_table(pg_url: s
         with store.engine.begin() as conn:
             save_alarms(conn, alarms, T0)
             append_audit(conn, records)
+            for n in range(3000):
+                open_incident(conn, title=f"Incident {n}", by="guard:maria", at=T0 - timedelta(hours=2 * n),
+                              alarm_ids=[f"a-{n + 1}"])
         with store.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
         week = TimeRange(T0 - timedelta(days=7), T0)
@@ -359,9 +363,10 @@ def test_list_queries_use_their_time_index_on_a_large_postgresql_table(pg_url: s
             list_visits(conn, week, VisitFilter(company="acme"), cursor=page.next_cursor, limit=50)
             list_alarm_history(conn, week, AlarmFilter(priorities=(Priority.HIGH,)), limit=50)
             list_audit(conn, week, AuditFilter(actor="guard:maria"), limit=50)
+            list_incidents(conn, week, IncidentFilter(state="open"), limit=50)
 
         plans = _plans(store, lists)
-    assert len(plans) == 6  # two visit pages with their check-outs, alarms, audit
+    assert len(plans) == 7  # two visit pages with their check-outs, alarms, audit, incidents
     for plan in plans:
         print(plan, end="\n\n")
         assert "Index" in plan, plan
