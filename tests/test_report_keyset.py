@@ -52,6 +52,8 @@ def test_an_edited_cursor_is_refused() -> None:
         decode_cursor(cursor, "visits|b", KEY)
     with pytest.raises(CursorError):
         decode_cursor(cursor, "visits|a", b"other")
+    with pytest.raises(ValueError, match="empty"):
+        encode_cursor(Position(T0, 1), "visits|a", b"")
 
 
 def test_ranges_and_page_sizes_are_bounded() -> None:

@@ -161,6 +161,8 @@ def test_visits_filter_in_sql_and_join_their_check_outs(store: EventStore) -> No
     assert (stats.arrivals, stats.invited, stats.dwell.checked_out, stats.dwell.p50_s) == (3, 1, 1, 7200)
     with pytest.raises(ReportError):
         VisitFilter(text="x" * 201)
+    with pytest.raises(ReportError, match="visitor_type"):
+        VisitFilter(visitor_type="vip")
 
 
 def test_a_visit_detail_gathers_photo_agreement_badge_and_host_notices(store: EventStore) -> None:

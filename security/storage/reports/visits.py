@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
+from broker.schemas import VisitorType
 from security.office.visits_report import InvitationFact, VisitFact
 from security.storage.models import table
 from security.storage.reports.keyset import (
@@ -65,6 +66,8 @@ class VisitFilter:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
                 raise ReportError(f"{name}: text of at most {MAX_TEXT} characters")
+        if self.visitor_type is not None and self.visitor_type not in set(VisitorType):
+            raise ReportError(f"visitor_type: one of {', '.join(VisitorType)}, not {self.visitor_type!r}")
 
 
 @dataclass(frozen=True, slots=True)
