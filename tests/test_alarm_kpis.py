@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broker.schemas import Priority
 from security.office.alarms import (
@@ -233,3 +235,25 @@ def test_most_within_counts_a_half_open_window() -> None:
     assert most_within(times, timedelta(minutes=1)) == (3, T0 + timedelta(seconds=10))
     assert most_within(times[:3], timedelta(minutes=1)) == (2, T0)
     assert most_within([], timedelta(minutes=1)) == (0, None)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=600), max_size=40),
+       st.integers(min_value=1, max_value=120))
+def test_most_within_agrees_with_counting_every_window(offsets: list[int], width_s: int) -> None:
+    """The densest window found by bisection is the one found by counting from every time."""
+    times = sorted(T0 + timedelta(seconds=s) for s in offsets)
+    width = timedelta(seconds=width_s)
+    counts = [sum(1 for u in times if t <= u < t + width) for t in times]
+    most, at = most_within(times, width)
+    assert most == max(counts, default=0)
+    assert at == (times[counts.index(most)] if times else None)
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=1, max_size=50),
+       st.floats(min_value=0.5, max_value=100))
+def test_a_percentile_is_a_value_with_enough_values_at_or_below_it(values: list[float], p: float) -> None:
+    """Nearest rank: a measured value, at least p% of values at or below it, and fewer strictly below."""
+    found = percentile(values, p)
+    assert found in values
+    assert sum(1 for v in values if v <= found) >= p / 100 * len(values)
+    assert sum(1 for v in values if v < found) < p / 100 * len(values)
