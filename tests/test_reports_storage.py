@@ -39,11 +39,12 @@ from security.office.alarms import (
 from security.office.alarms.kpis import alarm_kpis
 from security.office.audit import AuditRecord
 from security.office.incidents import IncidentDesk, console_emitter
-from security.office.visits_report import visit_stats
+from security.office.visits_report import invitation_outcomes, visit_stats
 from security.storage import EventStore, open_store
 from security.storage.alarm_store import save_alarms
 from security.storage.audit_log import append_audit
 from security.storage.incident_store import open_incident
+from security.storage.invitations import Invitation, add_invitation, cancel_invitation, mark_checked_in
 from security.storage.reports.alarms import (
     AlarmFilter,
     alarm_life,
@@ -56,6 +57,7 @@ from security.storage.reports.incidents import IncidentFilter, iter_incidents, l
 from security.storage.reports.keyset import CursorError, Page, ReportError, TimeRange
 from security.storage.reports.visits import (
     VisitFilter,
+    invitation_facts,
     iter_visits,
     list_visits,
     visit_detail,
@@ -373,3 +375,23 @@ def test_list_queries_use_their_time_index_on_a_large_postgresql_table(pg_url: s
         print(plan, end="\n\n")
         assert "Index" in plan, plan
         assert "Seq Scan" not in plan, plan
+
+
+def test_invitations_of_a_range_give_their_no_shows(store: EventStore) -> None:
+    """Invitations stored, used and cancelled through storage; those expected in the range are read."""
+    def invitation(n: int, expected: datetime) -> Invitation:
+        return Invitation(visit_id=f"v-{n}", code=f"GH1:v-{n}:secret{n}", visitor_name=f"Guest {n}",
+                          company=None, email=None, visitor_type="guest", host_id="e-1", expected_at=expected,
+                          valid_until=expected + timedelta(hours=4), created_by="api:host", created_at=T0)
+
+    with store.engine.begin() as conn:
+        for n in range(5):
+            add_invitation(conn, invitation(n, T0 + timedelta(hours=n)))
+        add_invitation(conn, invitation(9, T0 + timedelta(days=3)))  # outside the range
+        assert mark_checked_in(conn, "v-0", T0 + timedelta(minutes=5))
+        cancel_invitation(conn, "v-1", T0)
+    with store.engine.connect() as conn:
+        facts = invitation_facts(conn, DAY)
+    assert [f.visit_id for f in facts] == [f"v-{n}" for n in range(5)]
+    out = invitation_outcomes(facts, T0 + timedelta(hours=7))  # v-2's and v-3's time ran out, v-4's not
+    assert (out.invited, out.checked_in, out.cancelled, out.no_shows, out.pending) == (5, 1, 1, 2, 1)

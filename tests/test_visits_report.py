@@ -13,6 +13,7 @@ from security.office.visits_report import (
     arrivals_heat,
     dwell_stats,
     invitation_outcomes,
+    outcome,
     top_hosts,
     visit_stats,
 )
@@ -92,3 +93,5 @@ def test_invitation_outcomes_find_no_shows_at_a_moment() -> None:
     out = invitation_outcomes(facts, T0 + timedelta(days=1))
     assert (out.invited, out.checked_in, out.cancelled, out.no_shows, out.pending) == (6, 1, 1, 3, 1)
     assert invitation_outcomes([], T0).invited == 0
+    assert [outcome(f, T0 + timedelta(days=1)) for f in facts] == [
+        "checked_in", "cancelled", "no_show", "no_show", "pending", "no_show"]
