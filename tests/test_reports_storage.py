@@ -132,7 +132,7 @@ def test_visits_filter_in_sql_and_join_their_check_outs(store: EventStore) -> No
     """Host, company, type, walk-in or invited, and text; a check-out after the check-in is joined."""
     kiosk = Kiosk(store)
     kiosk.put(T0, checked_in(kiosk, 1, host="e-1", company="Acme Sp. z o.o."),
-              checked_in(kiosk, 2, host="e-2", company="Widgets 100%", invited=True),
+              checked_in(kiosk, 2, host="e-2", company="Widgets 100%", invited=True, name="Łukasz Żółw"),
               checked_in(kiosk, 3, host="e-2", company=None, vtype=VisitorType.CONTRACTOR, name="Ewa Nowak"))
     kiosk.put(T0 + timedelta(hours=2), kiosk.event("visitor.checked_out",
                                                    VisitorCheckedOut(visit_id="v-1", method="qr")))
@@ -152,6 +152,7 @@ def test_visits_filter_in_sql_and_join_their_check_outs(store: EventStore) -> No
     assert ids(VisitFilter(invited=True)) == ["v-2"]
     assert ids(VisitFilter(invited=False)) == ["v-1", "v-3"]
     assert ids(VisitFilter(text="NOWAK")) == ["v-3"]
+    assert ids(VisitFilter(text="ŁUKASZ")) == ["v-2"]  # not only ASCII, on SQLite too
     assert ids(VisitFilter(text="host e-1")) == ["v-1"]
     with store.engine.connect() as conn:
         rows = {v.visit_id: v for v in list_visits(conn, DAY).rows}
