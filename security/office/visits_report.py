@@ -138,18 +138,18 @@ def visit_stats(visits: Iterable[VisitFact], tz: tzinfo) -> VisitStats:
     )
 
 
+def outcome(invitation: InvitationFact, as_of: datetime) -> str:
+    """What became of one invitation by `as_of`: `checked_in`, `cancelled`, `no_show` or `pending`."""
+    if invitation.checked_in_at is not None and invitation.checked_in_at <= as_of:
+        return "checked_in"
+    if invitation.cancelled_at is not None and invitation.cancelled_at <= as_of:
+        return "cancelled"
+    return "no_show" if invitation.valid_until <= as_of else "pending"
+
+
 def invitation_outcomes(invitations: Iterable[InvitationFact], as_of: datetime) -> InvitationOutcomes:
-    """What became of `invitations` by `as_of`: checked in, cancelled, no-show, or still usable."""
-    counts: Counter[str] = Counter()
-    for inv in invitations:
-        if inv.checked_in_at is not None and inv.checked_in_at <= as_of:
-            counts["checked_in"] += 1
-        elif inv.cancelled_at is not None and inv.cancelled_at <= as_of:
-            counts["cancelled"] += 1
-        elif inv.valid_until <= as_of:
-            counts["no_shows"] += 1
-        else:
-            counts["pending"] += 1
+    """How many of `invitations` were checked in, cancelled, no-shows or still usable at `as_of`."""
+    counts = Counter(outcome(inv, as_of) for inv in invitations)
     return InvitationOutcomes(invited=sum(counts.values()), checked_in=counts["checked_in"],
-                              cancelled=counts["cancelled"], no_shows=counts["no_shows"],
+                              cancelled=counts["cancelled"], no_shows=counts["no_show"],
                               pending=counts["pending"])

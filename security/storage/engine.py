@@ -71,6 +71,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
     documented remedy is to switch that off and emit BEGIN ourselves (see _sqlite_begin).
     """
     dbapi_connection.isolation_level = None
+    # SQLite's own lower() folds ASCII only; the reports' "any case" search must find Łukasz as łukasz
+    # (PostgreSQL's lower() already does). Replacing the built-in is what SQLite's ICU extension does.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -79,6 +82,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _lower(value: object) -> object:
+    """lower() for SQLite: Python's Unicode lower case for text, anything else as it is."""
+    return value.lower() if isinstance(value, str) else value
 
 
 _BEGIN = threading.local()

@@ -20,7 +20,7 @@ from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from broker.schemas import Priority
 from security.office.alarms.lifecycle import SYSTEM, Alarm, AlarmState, Transition
@@ -74,8 +74,9 @@ class AlarmLife:
         return self.raised_at <= moment and (self.resolved_at is None or self.resolved_at > moment)
 
     def shelved_at(self, moment: datetime) -> bool:
-        """True when a shelve covered `moment`."""
-        return any(s.at <= moment and (s.ended_at is None or s.ended_at > moment) for s in self.shelves)
+        """True when a shelve covered `moment` (one whose time ran out no longer does, ticked or not)."""
+        return any(s.at <= moment and (s.ended_at is None or s.ended_at > moment)
+                   and (s.until is None or s.until > moment) for s in self.shelves)
 
 
 def source_of(rule: str, key: str) -> str:
@@ -200,13 +201,18 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
 
 
-def most_within(times: Sequence[datetime], width: timedelta) -> tuple[int, datetime | None]:
-    """The most of sorted `times` in one half-open window [t, t + width), and the first such t."""
+def most_within(
+    times: Sequence[datetime], width: timedelta, first: int = 0, last: int | None = None
+) -> tuple[int, datetime | None]:
+    """The most of sorted `times` in one half-open window [t, t + width), and the first such t.
+
+    Windows start at the times `times[first:last]` (the densest window always starts at one).
+    """
     best, best_at = 0, None
-    for i, moment in enumerate(times):
-        count = bisect_left(times, moment + width, lo=i) - i
+    for i in range(first, len(times) if last is None else last):
+        count = bisect_left(times, times[i] + width, lo=i) - i
         if count > best:
-            best, best_at = count, moment
+            best, best_at = count, times[i]
     return best, best_at
 
 
@@ -215,8 +221,9 @@ def local_days(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date, d
     days, day = [], start.astimezone(tz).date()
     last = (end - timedelta(microseconds=1)).astimezone(tz).date()
     while day <= last:
-        begin = datetime.combine(day, time(0), tzinfo=tz)
-        after = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        # in UTC: aware times of one zone compare and subtract by wall clock, blind to a clock change
+        begin = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+        after = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
         days.append((day, max(begin, start), min(after, end)))
         day += timedelta(days=1)
     return days
@@ -225,12 +232,8 @@ def local_days(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[date, d
 def _day_peaks(raised: Sequence[datetime], start: datetime, end: datetime, tz: tzinfo) -> tuple[DayPeak, ...]:
     peaks = []
     for day, begin, after in local_days(start, end, tz):
-        best, best_at = 0, None
-        lo, hi = bisect_left(raised, begin), bisect_left(raised, after)
-        for i in range(lo, hi):  # a window belongs to the day it starts in, and may run past midnight
-            count = bisect_left(raised, min(raised[i] + WINDOW, end), lo=i) - i
-            if count > best:
-                best, best_at = count, raised[i]
+        # a window belongs to the day it starts in, and may run past midnight
+        best, best_at = most_within(raised, WINDOW, bisect_left(raised, begin), bisect_left(raised, after))
         peaks.append(DayPeak(day, best, best_at))
     return tuple(peaks)
 

@@ -1,0 +1,1 @@
+"""The managers' console's queries: one module per page (visits, alarms, incidents, audit), keyset-paged."""

@@ -88,8 +88,11 @@ def page_size(limit: int) -> int:
     return limit
 
 
-def _mac(key: bytes, scope: str, body: bytes) -> bytes:
-    return hmac.new(key, scope.encode() + b"\x00" + body, hashlib.sha256).digest()[:16]
+def _mac(key: bytes | None, scope: str, body: bytes) -> bytes:
+    if key is not None and not key:
+        raise ValueError("a cursor key must not be empty; pass None for this process's own")
+    secret = _PROCESS_KEY if key is None else key
+    return hmac.new(secret, scope.encode() + b"\x00" + body, hashlib.sha256).digest()[:16]
 
 
 def _b64(raw: bytes) -> str:
@@ -103,7 +106,7 @@ def _unb64(text: str) -> bytes:
 def encode_cursor(position: Position, scope: str, key: bytes | None = None) -> str:
     """The opaque cursor of `position` for the list `scope` (signed with `key`, or the process's)."""
     body = json.dumps([position.at.astimezone(UTC).isoformat(), position.id], separators=(",", ":")).encode()
-    return f"{_b64(body)}.{_b64(_mac(key or _PROCESS_KEY, scope, body))}"
+    return f"{_b64(body)}.{_b64(_mac(key, scope, body))}"
 
 
 def decode_cursor(cursor: str, scope: str, key: bytes | None = None) -> Position:
@@ -115,7 +118,7 @@ def decode_cursor(cursor: str, scope: str, key: bytes | None = None) -> Position
         body, mac = _unb64(body_text), _unb64(mac_text)
     except (binascii.Error, ValueError):
         raise CursorError("not a cursor of this list") from None
-    if not hmac.compare_digest(mac, _mac(key or _PROCESS_KEY, scope, body)):
+    if not hmac.compare_digest(mac, _mac(key, scope, body)):
         raise CursorError("this cursor was not issued for this list and these filters")
     try:
         at_text, row_id = json.loads(body)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
+from broker.schemas import VisitorType
 from security.office.visits_report import InvitationFact, VisitFact
 from security.storage.models import table
 from security.storage.reports.keyset import (
@@ -31,6 +32,8 @@ EVENTS = table("events")
 INVITATIONS = table("invitations")
 CHECKED_IN, CHECKED_OUT = "visitor.checked_in", "visitor.checked_out"
 AROUND = ("visitor.photo", "visitor.agreed", "visitor.screened", "host.notified", "badge.printed")
+MAX_STAY = timedelta(days=31)
+"""A check-out later than this after its check-in is not looked for (it keeps the look-up on the index)."""
 BEFORE_CHECK_IN = timedelta(hours=1)
 """How long before its check-in a visit's photo or agreement may have been received."""
 MAX_TEXT = 200
@@ -63,6 +66,8 @@ class VisitFilter:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
                 raise ReportError(f"{name}: text of at most {MAX_TEXT} characters")
+        if self.visitor_type is not None and self.visitor_type not in set(VisitorType):
+            raise ReportError(f"visitor_type: one of {', '.join(VisitorType)}, not {self.visitor_type!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,11 @@ class VisitRow:
     badge: str | None
     left_at: datetime | None
     checkout_method: str | None
+
+    @property
+    def dwell_s(self) -> float | None:
+        """Seconds from check-in to check-out; None while the visitor has not checked out."""
+        return None if self.left_at is None else (self.left_at - self.arrived_at).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +128,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _data(row: Any) -> dict[str, Any]:
+    """A stored event's data; anything but a JSON object reads as empty (a hand-edited row stops nothing)."""
+    return row.data if isinstance(row.data, dict) else {}
+
+
 def _visit_row(row: Any, out: tuple[datetime, str | None] | None) -> VisitRow:
-    data = row.data if isinstance(row.data, dict) else {}
+    data = _data(row)
     return VisitRow(
         id=int(row.id), event_id=row.event_id, visit_id=str(data.get("visit_id", "")),
         arrived_at=row.received_at,
@@ -155,16 +170,16 @@ def _where(time_range: TimeRange, filters: VisitFilter) -> list[ColumnElement[bo
 
 def _checkouts(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[datetime, str | None]]:
     """Per visit id of `rows`, its first check-out received at or after its check-in."""
-    if not rows:
+    arrived = {str(_data(r).get("visit_id")): r.received_at for r in rows}
+    if not arrived:
         return {}
-    arrived = {str(r.data.get("visit_id")): r.received_at for r in rows if isinstance(r.data, dict)}
     query = (select(VISIT_ID.label("visit_id"), EVENTS.c.received_at, _field("method").label("method"))
              .where(EVENTS.c.type == CHECKED_OUT, EVENTS.c.received_at >= min(arrived.values()),
-                    VISIT_ID.in_(list(arrived)))
+                    EVENTS.c.received_at <= max(arrived.values()) + MAX_STAY, VISIT_ID.in_(list(arrived)))
              .order_by(EVENTS.c.received_at, EVENTS.c.id))
     found: dict[str, tuple[datetime, str | None]] = {}
     for r in conn.execute(query):
-        if r.visit_id not in found and r.received_at >= arrived[r.visit_id]:
+        if r.visit_id not in found and arrived[r.visit_id] <= r.received_at <= arrived[r.visit_id] + MAX_STAY:
             found[r.visit_id] = (r.received_at, r.method)
     return found
 
@@ -183,7 +198,7 @@ def list_visits(
                                  scope=scope_of("visits", time_range, filters), cursor=cursor, limit=limit,
                                  key=key)
     outs = _checkouts(conn, rows)
-    return Page(tuple(_visit_row(r, outs.get(str(r.data.get("visit_id")))) for r in rows), following)
+    return Page(tuple(_visit_row(r, outs.get(str(_data(r).get("visit_id")))) for r in rows), following)
 
 
 def iter_visits(
@@ -213,7 +228,12 @@ def visit_detail(conn: Connection, visit_id: str) -> VisitDetail | None:
     if found is None:
         return None
     visit = _visit_row(found, _checkouts(conn, [found]).get(visit_id))
-    around = (select(EVENTS.c.event_id, EVENTS.c.type, EVENTS.c.received_at, EVENTS.c.data)
+    texts = [_field(name).label(name) for name in ("agreement", "language", "channel", "detail", "result")]
+    around = (select(EVENTS.c.event_id, EVENTS.c.type, EVENTS.c.received_at, *texts,
+                     # whether a photo or signature is there, not its (large) content
+                     _field("jpeg").is_not(None).label("has_jpeg"),
+                     _field("signature").is_not(None).label("has_signature"),
+                     EVENTS.c.data["ok"].as_boolean().label("ok"))
               .where(EVENTS.c.type.in_(AROUND), _field("visit_id") == visit_id,
                      EVENTS.c.received_at >= visit.arrived_at - BEFORE_CHECK_IN)
               .order_by(EVENTS.c.received_at, EVENTS.c.id))
@@ -221,20 +241,18 @@ def visit_detail(conn: Connection, visit_id: str) -> VisitDetail | None:
     printed: bool | None = None
     notices: list[HostNotice] = []
     for r in conn.execute(around):
-        data = r.data if isinstance(r.data, dict) else {}
-        if r.type == "visitor.photo" and data.get("jpeg"):
+        if r.type == "visitor.photo" and r.has_jpeg:
             photo = r.event_id
         elif r.type == "visitor.agreed":
-            agreement, language = _text(data.get("agreement")), _text(data.get("language"))
-            signature = r.event_id if data.get("signature") else None
+            agreement, language = r.agreement, r.language
+            signature = r.event_id if r.has_signature else None
         elif r.type == "badge.printed":
-            printed = printed or data.get("ok") is True
+            printed = printed or r.ok is True
         elif r.type == "visitor.screened":
-            screening = _text(data.get("result"))
+            screening = r.result
         elif r.type == "host.notified":
-            notices.append(HostNotice(r.received_at, str(data.get("channel", "")), data.get("ok") is True,
-                                      _text(data.get("detail"))))
-    checked_in_photo = _text(found.data.get("photo")) if isinstance(found.data, dict) else None
+            notices.append(HostNotice(r.received_at, r.channel or "", r.ok is True, r.detail))
+    checked_in_photo = _text(_data(found).get("photo"))
     return VisitDetail(visit, photo or checked_in_photo, signature, agreement, language, printed, screening,
                        tuple(notices))
 
