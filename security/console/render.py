@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/console/", N_("Today"), Permission.VIEW_VISITS),
     ("/console/visits", N_("Visits"), Permission.VIEW_VISITS),
     ("/console/alarms", N_("Alarms"), Permission.VIEW_ALARMS),
+    ("/console/audit", N_("Audit"), Permission.VIEW_AUDIT),
 )
 """The pages in the top bar, each shown only to those who may open it."""
 SHOWN_VALUES = (

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from security.accounts.roles import Permission
 from security.console.alarms_page import alarm_routes
+from security.console.audit_page import audit_routes
 from security.console.auth import Guards, LoginNeededError, RefusedError, Viewer, login_routes
 from security.console.context import Console
 from security.console.i18n import N_
@@ -80,6 +81,7 @@ def console_router(console: Console) -> APIRouter:
 
     alarm_routes(router, console, guards)
     visit_routes(router, console, guards)
+    audit_routes(router, console, guards)
     return router
 
 
