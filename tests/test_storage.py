@@ -21,7 +21,15 @@ from sqlalchemy import inspect, text
 from broker.events import Event, encode, make_event
 from broker.messages import Status
 from broker.schemas import BadgeRead, DoorChange, HostNotified
-from security.storage import BatchResult, EventStore, Rejected, StorageError, open_store
+from security.storage import (
+    BatchResult,
+    EventStore,
+    Rejected,
+    StorageError,
+    insert_batch,
+    open_store,
+    put_watermarks,
+)
 from security.storage.engine import (
     alembic_config,
     current_revision,
@@ -286,16 +294,19 @@ def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
     def marks(result: BatchResult) -> dict[tuple[str, str], int]:
         return {s: max(seqs) for s, seqs in result.occupied().items()}
 
-    store.store_batch([badge(1), badge(2)], T0, watermarks=marks)
+    with store.transaction() as conn:
+        put_watermarks(conn, marks(insert_batch(conn, [badge(1), badge(2)], T0)))
     assert store.load_watermarks() == {(READER, ""): 2}
 
     def broken(_: BatchResult) -> dict[str, int]:
         raise RuntimeError("service crashed mid-batch")
 
-    with pytest.raises(RuntimeError):
-        store.store_batch([badge(3)], T0, watermarks=broken)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        put_watermarks(conn, broken(insert_batch(conn, [badge(3)], T0)))
     assert store.count_events() == 2  # the whole batch rolled back
-    store.store_batch([badge(3)], T0, watermarks={READER: 3})
+    with store.transaction() as conn:
+        insert_batch(conn, [badge(3)], T0)
+        put_watermarks(conn, {READER: 3})
     assert store.load_watermarks() == {(READER, ""): 3}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -45,10 +45,6 @@ WATERMARKS = table("watermarks")
 
 Marks = Mapping[Stream, int] | Mapping[str, int]
 """Watermarks by (source, incarnation); a plain source means its incarnation ''."""
-Watermarks = Marks | Callable[[BatchResult], Marks]
-"""Watermarks to save with a batch, or how to work them out from the batch's result."""
-Within = Callable[[Connection, BatchResult], None]
-"""Work to do inside `store_batch`'s transaction once its events are inserted."""
 
 
 def open_store(url: str, *, migrate: bool = True) -> EventStore:
@@ -105,29 +101,14 @@ class EventStore:
         """One transaction for a caller's steps (`insert_batch`, `put_watermarks`, ...): all or nothing."""
         return self._engine.begin()
 
-    def store_batch(
-        self,
-        events: Sequence[Event],
-        received_at: datetime,
-        *,
-        watermarks: Watermarks | None = None,
-        within: Within | None = None,
-    ) -> BatchResult:
-        """Store new events in one transaction of its own (see `insert_batch`); for tools and tests.
+    def store_batch(self, events: Sequence[Event], received_at: datetime) -> BatchResult:
+        """Store new events in one transaction of their own (see `insert_batch`); for tools and tests.
 
-        `watermarks` (a mapping, or a function of the result) are saved in that transaction, and
-        `within` runs in it after the inserts. The central service composes the same steps in its
-        own transaction instead.
+        Work that must commit with the events (the back office's step, watermarks) is composed by
+        the caller in `transaction()`: `insert_batch`, that work, `put_watermarks`.
         """
-        _require_aware(received_at, "received_at")
         with self.transaction() as conn:
-            result = insert_batch(conn, events, received_at)
-            if within is not None:
-                within(conn, result)
-            marks = watermarks(result) if callable(watermarks) else watermarks
-            if marks:
-                put_watermarks(conn, marks)
-        return result
+            return insert_batch(conn, events, received_at)
 
     def add_dead_letters(
         self, letters: Iterable[Rejected | tuple[str, bytes, str, str | None]], received_at: datetime
