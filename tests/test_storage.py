@@ -28,6 +28,7 @@ from security.storage import (
     StorageError,
     insert_batch,
     open_store,
+    put_handed_on,
     put_watermarks,
 )
 from security.storage.engine import (
@@ -105,15 +106,32 @@ def test_migration_builds_the_models_and_is_a_no_op_the_second_time(db_url: str)
     with open_store(db_url) as first:
         first.store_batch([badge(1)], T0)
         engine = first.engine
-        assert current_revision(engine) == head_revision() == "0004"
-        assert {"events", "dead_letters", "device_status", "watermarks"} <= set(
+        assert current_revision(engine) == head_revision() == "0005"
+        assert {"events", "dead_letters", "device_status", "watermarks", "handed_on"} <= set(
             inspect(engine).get_table_names()
         )
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     with open_store(db_url) as again:  # upgrading an up-to-date log changes nothing
-        assert current_revision(again.engine) == "0004"
+        assert current_revision(again.engine) == "0005"
         assert again.count_events() == 1
+
+
+def test_the_handed_on_table_comes_and_goes_with_its_migration(db_url: str) -> None:
+    """0005 down drops handed_on (the only thing it added) and up brings it back, empty."""
+    with open_store(db_url) as store:
+        store.store_batch([badge(1)], T0)
+        assert store.resume_handing_on((READER, "")) == 1
+        engine = make_engine(normalize_url(db_url))
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0004")
+        assert "handed_on" not in inspect(engine).get_table_names()
+        engine.dispose()
+    with open_store(db_url) as again:
+        assert again.count_events() == 1
+        assert again.resume_handing_on((READER, "")) == 1  # recorded anew from the log's end
 
 
 def test_sqlite_runs_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None:
@@ -308,6 +326,26 @@ def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
         insert_batch(conn, [badge(3)], T0)
         put_watermarks(conn, {READER: 3})
     assert store.load_watermarks() == {(READER, ""): 3}
+
+
+def test_handing_on_resumes_where_it_was_left_and_never_moves_back(store: EventStore) -> None:
+    """A stream never handed on starts at its newest stored seq, recorded; the position commits with its
+    transaction, never moves backwards, and is kept per incarnation."""
+    store.store_batch([badge(1), badge(2)], T0)
+    assert store.resume_handing_on((READER, "")) == 2  # history is not handed on
+    store.store_batch([badge(3)], T0)
+    assert store.resume_handing_on((READER, "")) == 2  # the recorded position, not the new end
+    def fail(_: object) -> None:
+        raise RuntimeError("the back office failed")
+
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        fail(put_handed_on(conn, (READER, ""), 3))
+    assert store.resume_handing_on((READER, "")) == 2
+    with store.transaction() as conn:
+        put_handed_on(conn, (READER, ""), 3)
+        put_handed_on(conn, (READER, ""), 1)
+    assert store.resume_handing_on((READER, "")) == 3
+    assert store.resume_handing_on((READER, "b1e2")) == 0
 
 
 def test_status_is_replaced_per_source(store: EventStore) -> None:

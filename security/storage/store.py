@@ -42,6 +42,7 @@ EVENTS = table("events")
 DEAD_LETTERS = table("dead_letters")
 STATUS = table("device_status")
 WATERMARKS = table("watermarks")
+HANDED_ON = table("handed_on")
 
 Marks = Mapping[Stream, int] | Mapping[str, int]
 """Watermarks by (source, incarnation); a plain source means its incarnation ''."""
@@ -161,6 +162,23 @@ class EventStore:
         if watermarks:
             with self._engine.begin() as conn:
                 put_watermarks(conn, watermarks)
+
+    def resume_handing_on(self, stream: Stream) -> int:
+        """The last seq of `stream` handed on (see `put_handed_on`); for a stream never handed on, its
+        newest stored seq (0 if none), recorded as such: what was written before is not handed on."""
+        source, incarnation = stream
+        kept = select(HANDED_ON.c.seq).where(
+            HANDED_ON.c.source == source, HANDED_ON.c.incarnation == incarnation)
+        newest = select(func.max(EVENTS.c.seq)).where(
+            EVENTS.c.source == source, EVENTS.c.incarnation == incarnation)
+        with self.transaction() as conn:
+            seq = conn.scalar(kept)
+            if seq is not None:
+                return int(seq)
+            end = int(conn.scalar(newest) or 0)
+            row = {"source": source, "incarnation": incarnation, "seq": end, "updated_at": datetime.now(UTC)}
+            conn.execute(self._insert(HANDED_ON).on_conflict_do_nothing(), row)
+            return int(conn.scalar(kept) or 0)  # another process's row, had it been first
 
     def stored_seqs_above(self, source: str, seq: int, incarnation: str = "") -> list[int]:
         """The stored seqs of `source`'s `incarnation` greater than `seq`, ascending."""
@@ -308,6 +326,19 @@ def put_watermarks(conn: Connection, watermarks: Marks) -> None:
     rows = [{"source": s, "incarnation": i, "seq": q, "updated_at": now}
             for (s, i), q in sorted((_stream(k), q) for k, q in watermarks.items())]
     conn.execute(stmt, rows)
+
+
+def put_handed_on(conn: Connection, stream: Stream, seq: int) -> None:
+    """Record in `conn`'s transaction that `stream` is handed on up to `seq`; it never moves backwards."""
+    ins = _insert(conn.dialect.name, HANDED_ON)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[HANDED_ON.c.source, HANDED_ON.c.incarnation],
+        set_={"seq": ins.excluded.seq, "updated_at": ins.excluded.updated_at},
+        where=HANDED_ON.c.seq < ins.excluded.seq,
+    )
+    source, incarnation = stream
+    conn.execute(stmt, {"source": source, "incarnation": incarnation, "seq": seq,
+                        "updated_at": datetime.now(UTC)})
 
 
 def _insert(dialect: str, target: Table) -> postgresql.Insert | sqlite.Insert:
