@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from broker.events import Event, encode, make_event
 from broker.messages import Status
@@ -335,17 +335,31 @@ def test_handing_on_resumes_where_it_was_left_and_never_moves_back(store: EventS
     assert store.resume_handing_on((READER, "")) == 2  # history is not handed on
     store.store_batch([badge(3)], T0)
     assert store.resume_handing_on((READER, "")) == 2  # the recorded position, not the new end
-    def fail(_: object) -> None:
+    def fail_after(conn: Connection) -> None:
+        put_handed_on(conn, (READER, ""), 3)
         raise RuntimeError("the back office failed")
 
     with pytest.raises(RuntimeError), store.transaction() as conn:
-        fail(put_handed_on(conn, (READER, ""), 3))
+        fail_after(conn)
     assert store.resume_handing_on((READER, "")) == 2
     with store.transaction() as conn:
         put_handed_on(conn, (READER, ""), 3)
         put_handed_on(conn, (READER, ""), 1)
     assert store.resume_handing_on((READER, "")) == 3
     assert store.resume_handing_on((READER, "b1e2")) == 0
+
+
+def test_stored_as_is_finds_only_events_held_with_the_same_source_incarnation_and_seq(
+    store: EventStore,
+) -> None:
+    kept = badge(1)
+    store.store_batch([kept], T0)
+    same_id_other_seq = badge(2, event_id=kept.id)
+    other_incarnation = make_event("lobby", "reader-1", "badge.read", 1, kept.data, event_id=kept.id,
+                                   incarnation="b1e2")
+    assert store.stored_as_is([same_id_other_seq, other_incarnation, badge(3)]) == set()
+    assert store.stored_as_is([kept, badge(3)]) == {kept.id}
+    assert store.stored_as_is([]) == set()
 
 
 def test_status_is_replaced_per_source(store: EventStore) -> None:

@@ -24,7 +24,6 @@ from broker import topics
 from broker.bus import Bus
 from broker.config import MqttUrl
 from broker.events import Event, encode, make_event
-from broker.kinds import Kind
 from broker.messages import Ack, Status
 from broker.schemas import ClockSkewed, Data, DeliveryGap, DeliveryReset
 from security.ingest.console import ConsoleFeed
@@ -117,7 +116,7 @@ class CentralService:
         self._emits: queue.SimpleQueue[tuple[str, Data, Future[Event]]] = queue.SimpleQueue()
         self._waiting: list[tuple[Event, Future[Event]]] = []  # own events asked for, not yet committed
         self._tick_s = tick_s
-        self._kind_of = None if kinds is None else partial(_kind_of, kinds)
+        self._kind_of = kinds  # the service's own device never gets this far: see Work.reserved
         self.bus = Bus(
             url, client_id=client_id or f"{SERVICE_DEVICE}@{site}", site=site, device=SERVICE_DEVICE,
             kind="service", persistent=True,
@@ -325,7 +324,7 @@ class CentralService:
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
         now = datetime.now(UTC)
         work = Work(own=self._own, dead=self._held_dead, statuses=self._held_status, now=now,
-                     kind_of=self._kind_of, echoes=self._console.source)
+                    kind_of=self._kind_of, reserved=frozenset({self._own_source, self._console.source}))
         self._own, self._held_dead, self._held_status = [], [], {}
         for topic, payload in batch:
             self.stats.received += 1
@@ -366,6 +365,8 @@ class CentralService:
     def _store(self, work: Work, now: datetime) -> None:
         if self._marks_stale:
             self._load_marks()
+        if work.claims:
+            work.refuse_claims(self.store.stored_as_is([event for event, _, _ in work.claims]))
         self._learn_streams(work)
         moved: dict[Stream, int] = {}
         touched: set[Stream] = set()
@@ -558,8 +559,3 @@ class CentralService:
 
 def _stream(event: Event) -> Stream:
     return (event.source, event.incarnation)
-
-
-def _kind_of(kinds: Callable[[str], str | None], device: str) -> str | None:
-    """The kind of `device` (the service's own device is the service)."""
-    return str(Kind.SERVICE) if device == SERVICE_DEVICE else kinds(device)

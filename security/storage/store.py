@@ -43,6 +43,8 @@ DEAD_LETTERS = table("dead_letters")
 STATUS = table("device_status")
 WATERMARKS = table("watermarks")
 HANDED_ON = table("handed_on")
+ID_CHUNK = 500
+"""Ids looked up per query (SQLite's limit on bound parameters is far above it)."""
 
 Marks = Mapping[Stream, int] | Mapping[str, int]
 """Watermarks by (source, incarnation); a plain source means its incarnation ''."""
@@ -186,6 +188,18 @@ class EventStore:
             EVENTS.c.source == source, EVENTS.c.incarnation == incarnation, EVENTS.c.seq > seq)
         with self._engine.connect() as conn:
             return list(conn.scalars(query.order_by(EVENTS.c.seq)))
+
+    def stored_as_is(self, events: Sequence[Event]) -> set[str]:
+        """The ids of `events` that the log holds with the same source, incarnation and seq."""
+        found: set[str] = set()
+        wanted = {(e.id, e.source, e.incarnation, e.seq) for e in events}
+        ids = sorted({e.id for e in events})
+        columns = (EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.incarnation, EVENTS.c.seq)
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), ID_CHUNK):
+                query = select(*columns).where(EVENTS.c.event_id.in_(ids[start:start + ID_CHUNK]))
+                found.update(row[0] for row in conn.execute(query) if tuple(row) in wanted)
+        return found
 
     def events_above(self, source: str, seq: int, incarnation: str = "") -> list[Event]:
         """The stored events of `source`'s `incarnation` with a seq greater than `seq`, by seq."""
