@@ -256,6 +256,21 @@ def test_values_the_database_cannot_hold_become_dead_letters(store: EventStore) 
     assert {d.reason for d in store.list_dead_letters()} == {c.reason for c in result.conflicts}
 
 
+def test_a_refused_batch_in_the_middle_of_a_transaction_keeps_what_came_before(store: EventStore) -> None:
+    """insert_batch runs inside a caller's transaction (the service's): a value the database refuses
+    is undone alone and the batch stored carefully, without losing the transaction's earlier work."""
+    first, good, huge = badge(1), badge(2), badge(2**70, at=T0)
+    with store.transaction() as conn:
+        put_watermarks(conn, {READER: 1})
+        assert insert_batch(conn, [first], T0).stored == (first,)
+        result = insert_batch(conn, [good, huge], T0)
+        put_watermarks(conn, {READER: 2})
+    assert result.stored == (good,)
+    assert [c.event.id for c in result.conflicts] == [huge.id]
+    assert store.stored_seqs_above(READER, 0) == [1, 2]
+    assert store.load_watermarks() == {(READER, ""): 2}
+
+
 def test_occupied_counts_everything_that_holds_a_seq() -> None:
     a, b = badge(1), badge(2, device="reader-2")
     result = BatchResult(stored=(a,), duplicates=(b,))

@@ -297,13 +297,12 @@ def insert_batch(conn: Connection, events: Sequence[Event], received_at: datetim
     An event whose id is already stored with the same (source, seq) is a duplicate. One whose
     (source, seq) is held by another id, or whose id is stored under another seq, or that
     the database cannot hold, is a conflict and is kept as a dead letter in the same
-    transaction. A batch the database refuses (see REFUSALS) is undone to a savepoint and
-    stored again one event at a time.
+    transaction. A batch the database refuses (see REFUSALS) is undone alone (its statement ran
+    in a savepoint: see `insert_events`) and stored again one event at a time.
     """
     _require_aware(received_at, "received_at")
     try:
-        with conn.begin_nested():
-            result = write_events(conn, events, received_at)
+        result = write_events(conn, events, received_at)
     except REFUSALS as exc:
         log.warning(
             "the database refused a batch of %d event(s) (%s); storing them one at a time",
