@@ -10,9 +10,7 @@ from typing import Annotated, Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from broker.events import ContractError
-
-MAX_UNLOCK_S = 600.0
-"""Longest unlock any command may ask for (a door may allow less)."""
+from broker.schemas import MAX_UNLOCK_S, UnlockSeconds
 
 _Line = Annotated[str, Field(max_length=200)]
 
@@ -43,7 +41,7 @@ class UnlockArgs(Args):
     """Unlock a door for `seconds` (the door's own default when left out)."""
 
     NAME: ClassVar[str] = "unlock"
-    seconds: float | None = Field(default=None, gt=0, le=MAX_UNLOCK_S)
+    seconds: UnlockSeconds | None = None
 
     @field_validator("seconds", mode="before")
     @classmethod

@@ -258,7 +258,12 @@ class DeliveryGap(Data):
 
 # commands: a station asks, the service decides, sends and records
 CommandName = Literal["unlock"]
-UnlockSeconds = Annotated[float, Field(gt=0, le=600)]
+MAX_UNLOCK_S = 600.0
+"""Longest unlock any command may ask for (a door may allow less): the one limit of the contract, the API
+and the unlock command's args (broker.commands imports it from here: commands import events, which
+import these schemas)."""
+UnlockSeconds = Annotated[float, Field(gt=0, le=MAX_UNLOCK_S)]
+"""How long a door is asked to stay unlocked, in seconds: more than 0, at most MAX_UNLOCK_S."""
 
 
 class CommandRequested(Data):

@@ -7,11 +7,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from broker.commands import COMMAND_ARGS, Args, PrintArgs, UnlockArgs, parse_args
 from broker.contract_doc import render_commands
 from broker.events import ContractError
 from broker.messages import Command
+from broker.schemas import MAX_UNLOCK_S, CommandRequested, CommandSent, Data
 
 WHEN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -96,3 +98,18 @@ def test_the_contract_doc_lists_every_command() -> None:
     assert render_commands() in text, "run: python -m broker.contract_doc --write"
     for name in COMMAND_ARGS:
         assert f"- `{name}` (" in text
+
+
+@pytest.mark.parametrize("model", [CommandRequested, CommandSent])
+def test_the_events_about_an_unlock_take_the_unlock_commands_one_limit(model: type[Data]) -> None:
+    """`command.requested` and `command.sent` accept what `unlock` accepts and refuse what it refuses."""
+    fields = {"device": "door-1", "command": "unlock", "by": "guard", "command_id": "c-1", "origin": "api",
+              "expires": datetime(2026, 11, 22, 8, tzinfo=UTC)}
+    known = {k: v for k, v in fields.items() if k in model.model_fields}
+    assert model.model_validate({**known, "seconds": MAX_UNLOCK_S}).seconds == MAX_UNLOCK_S  # type: ignore[attr-defined]
+    assert UnlockArgs(seconds=MAX_UNLOCK_S).seconds == MAX_UNLOCK_S
+    for beyond in (0, MAX_UNLOCK_S + 0.5):
+        with pytest.raises(ValidationError):
+            model.model_validate({**known, "seconds": beyond})
+        with pytest.raises(ValidationError):
+            UnlockArgs(seconds=beyond)

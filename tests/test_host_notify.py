@@ -12,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Connection
 
 from broker.config import ConfigError, MqttUrl, Settings
 from broker.device_link import DeviceLink
@@ -23,7 +22,7 @@ from security.office.access import Person
 from security.office.invitations import arrival_text, queue_host_notices
 from security.office.notify import Notifier, NotifyConfig
 from security.site.central import Central, CentralConfig
-from security.storage import EventStore, open_store
+from security.storage import EventStore, insert_batch, open_store
 from security.storage.notifications import Notification, enqueue, list_notifications
 from security.storage.people import Change, add_person
 from tests.fixtures.servers import HookServer, MailServer
@@ -130,14 +129,11 @@ def queued_for(
     store: EventStore, events: list[Event], config: NotifyConfig
 ) -> tuple[int, list[Notification]]:
     """Store `events` with the host hook in their batch; how many it queued and the queue after."""
-    counted: list[int] = []
-
-    def within(conn: Connection, result: Any) -> None:
-        counted.append(queue_host_notices(conn, result.stored, NOW, config=config, site="hq", tz=WARSAW))
-
-    store.store_batch(events, NOW, within=within)
+    with store.transaction() as conn:
+        result = insert_batch(conn, events, NOW)
+        counted = queue_host_notices(conn, result.stored, NOW, config=config, site="hq", tz=WARSAW)
     with store.engine.connect() as conn:
-        return sum(counted), list(reversed(list_notifications(conn)))
+        return counted, list(reversed(list_notifications(conn)))
 
 
 def test_the_hook_queues_one_email_per_host_with_an_address_and_every_webhook(store: EventStore) -> None:

@@ -1,7 +1,8 @@
 """Ingest that cannot die, against a running service on a real broker and database: messages that
 once killed the writer become dead letters, a batch the database or the back office refuses is
 split to the one event at fault, the writer is restarted if it stops, /api/health tells the truth,
-a device's clock is not believed, and a device that starts over is stored and reported once."""
+a device's clock is not believed, a device that starts over is stored and reported once, and no one
+else speaks for the service's own devices."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,10 +24,11 @@ from broker import topics
 from broker.config import MqttUrl
 from broker.events import Event, encode, make_event
 from broker.examples import EXAMPLES
-from broker.schemas import BadgeRead, VisitorCheckedOut
+from broker.schemas import BadgeRead, IncidentOpened, VisitorCheckedOut
 from security.api import ApiServer
 from security.ingest.service import CentralService
 from security.office.config import OfficeConfig
+from security.office.incidents import console_emitter
 from security.office.onsite_query import current_on_site
 from security.office.runtime import BatchHook, office_for
 from security.storage import open_store
@@ -262,3 +265,38 @@ def test_a_device_that_starts_over_is_stored_and_reported_once(
     assert reset.data.previous == [first[0].incarnation]  # type: ignore[attr-defined]
     assert marks[(first[0].source, first[0].incarnation)] == 3
     assert marks[(first[0].source, again[0].incarnation)] == 4
+
+
+def test_a_message_that_claims_the_services_own_devices_is_refused_and_logged(
+    mosquitto_url: MqttUrl, sqlite_url: str, mqtt_client: MqttClientFactory, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An event on the bus as `central` or `console` that the service did not publish from its log is a
+    dead letter, counted and logged once each; the service's own events coming back are not refused."""
+    caplog.set_level(logging.WARNING, logger="security.ingest.service")
+    site = unique_site()
+    probe = mqtt_client(mosquitto_url)
+    probe.subscribe(f"gatehouse/{site}/+/event/incident.opened")
+    opened = IncidentOpened(incident_id="i-1", title="Door forced", by="someone")
+    with service(mosquitto_url, sqlite_url, site) as central:
+        own = central.emit("incident.opened", opened).result(timeout=10)
+        console = console_emitter(central.store, site)("incident.opened", opened)
+        # both are published, so they come back to the service off the bus (before what the probe sends)
+        probe.expect(own.topic, timeout=10)
+        probe.expect(console.topic, timeout=10)
+        forged = [make_event(site, device, "incident.opened", 7, opened) for device in ("central", "console")]
+        for count, event in enumerate(forged, start=1):
+            probe.publish(event.topic, encode(event))
+            wait_until(partial(refused, central, count), 10, f"{event.device}'s claim refused")
+        letters = central.store.list_dead_letters()
+        logged = central.store.query_events(types=["incident.opened"], limit=None)
+        assert central.stats.dead_letters == 2
+    assert {e.id for e in logged} == {own.id, console.id}
+    assert sorted(letter.source or "" for letter in letters) == sorted(e.source for e in forged)
+    reason = "is the central service's own device: its events are made by the service, not taken from the bus"
+    assert all(reason in letter.reason for letter in letters)
+    assert caplog.text.count(reason) == 2
+
+
+def refused(central: CentralService, count: int) -> bool:
+    """Whether `central` has kept at least `count` dead letters."""
+    return central.stats.dead_letters >= count

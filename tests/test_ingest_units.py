@@ -24,6 +24,7 @@ from broker.events import (
 from broker.messages import Ack, AlarmStatus, Command, Status
 from broker.schemas import BadgeRead
 from security.ingest.health import IngestHealth, SkewWatch
+from security.ingest.sorting import Work
 from security.ingest.watermarks import Gap, Watermarks
 from security.storage.records import PREFIX, Rejected
 
@@ -174,3 +175,21 @@ def test_a_skewed_clock_is_said_once_until_it_agrees_again() -> None:
     assert watch.observe("reader-1", 9e9) is None  # still off: said once
     assert watch.observe("reader-1", 299) is False
     assert watch.observe("reader-1", 301) is True
+
+
+def test_events_of_the_services_own_devices_are_held_then_dropped_as_echoes_or_refused() -> None:
+    """Off the bus, a reserved source's event is never stored: an echo is dropped, any other refused."""
+    work = Work(own=[], dead=[], statuses={}, reserved=frozenset({"gatehouse/hq/central"}))
+    echo, forged = (make_event("hq", "central", "badge.read", seq, BadgeRead(credential="0A", reader=1))
+                    for seq in (1, 2))
+    device = make_event("hq", "reader-1", "badge.read", 1, BadgeRead(credential="0A", reader=1))
+    for event in (echo, forged, device):
+        work.classify(event.topic, encode(event))
+    assert [e.id for e in work.events] == [device.id]
+    assert [e.id for e, _, _ in work.claims] == [echo.id, forged.id]
+    work.refuse_claims({echo.id})
+    assert work.claims == []
+    (letter,) = work.dead
+    assert (letter.topic, letter.payload, letter.source) == (forged.topic, encode(forged), forged.source)
+    assert letter.reason.startswith("central is the central service's own device")
+    assert work.poisoned == {}  # nothing of the service's own streams moves a watermark

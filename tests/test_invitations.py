@@ -28,7 +28,7 @@ from security.office.config import OfficeConfig
 from security.office.incidents import console_emitter
 from security.office.invitations import InvitationDesk, mark_invited_check_ins, qr_png
 from security.office.runtime import OfficeRuntime
-from security.storage import EventStore, open_store
+from security.storage import EventStore, insert_batch, open_store
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.invitations import InvitationClosedError, InvitationError, InvitationNotFoundError
 from security.storage.notifications import list_notifications
@@ -186,16 +186,14 @@ def checked_in(visit_id: str, *, invited: bool = True, seq: int = 1) -> Event:
 
 
 def test_an_invited_check_in_marks_its_invitation_used_in_the_batch_transaction(desk: Desk) -> None:
-    """The hook runs inside store_batch: the invitation is used, and a kiosk can no longer find it."""
+    """The hook runs in the batch's transaction: the invitation is used, and a kiosk can no longer find it."""
     inv = desk.desk.invite(visitor_name="Ana", host_id="e-1", by="t").invitation
     walk_in = desk.desk.invite(visitor_name="Bo", host_id="e-1", by="t").invitation
     events = [checked_in(inv.visit_id, seq=1), checked_in(walk_in.visit_id, invited=False, seq=2),
               checked_in("UNKNOWNVIS", seq=3)]
 
-    def within(conn: Connection, result: Any) -> None:
-        assert mark_invited_check_ins(conn, result.stored, NOW) == 0
-
-    desk.store.store_batch(events, NOW, within=within)
+    with desk.store.transaction() as conn:
+        assert mark_invited_check_ins(conn, insert_batch(conn, events, NOW).stored, NOW) == 0
     used = desk.desk.get(inv.visit_id)
     assert used is not None
     assert (used.state, used.checked_in_at) == ("checked_in", NOW + timedelta(minutes=1))
@@ -233,8 +231,9 @@ def test_the_runtime_runs_batch_hooks_in_the_transaction_and_wakes_the_notifier(
     runtime = OfficeRuntime(desk.store, OfficeConfig(), site="hq", emit=emit, hooks=[hook],
                             wake_notifier=lambda: woken.append(1))
     inv = desk.desk.invite(visitor_name="Ana", host_id="e-1", by="t").invitation
-    result = desk.store.store_batch([checked_in(inv.visit_id)], NOW,
-                                    within=lambda conn, res: runtime.on_batch(conn, res.stored, NOW))
+    with desk.store.transaction() as conn:
+        result = insert_batch(conn, [checked_in(inv.visit_id)], NOW)
+        runtime.on_batch(conn, result.stored, NOW)
     assert len(result.stored) == 1
     runtime.published(Bus(), NOW)  # type: ignore[arg-type]
     assert seen == [["visitor.checked_in"]]
@@ -250,9 +249,8 @@ def test_the_runtime_runs_batch_hooks_in_the_transaction_and_wakes_the_notifier(
 
     runtime = OfficeRuntime(desk.store, OfficeConfig(), site="hq", emit=emit, hooks=[hook, broken],
                             wake_notifier=lambda: woken.append(2))
-    with pytest.raises(RuntimeError):
-        desk.store.store_batch([checked_in(other.visit_id, seq=2)], NOW,
-                               within=lambda conn, res: runtime.on_batch(conn, res.stored, NOW))
+    with pytest.raises(RuntimeError), desk.store.transaction() as conn:
+        runtime.on_batch(conn, insert_batch(conn, [checked_in(other.visit_id, seq=2)], NOW).stored, NOW)
     runtime.rolled_back()
     runtime.published(Bus(), NOW)  # type: ignore[arg-type]
     assert woken == [1]  # the failed batch queued nothing that survived

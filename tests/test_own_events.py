@@ -96,3 +96,46 @@ def test_the_consoles_events_are_handed_to_the_back_office_and_published_once(
     assert (published_first, published_second) == (first.id, second.id)
     assert [i for i in seen if i in (before.id, first.id, second.id)] == [first.id, second.id]
     assert watcher.received(f"gatehouse/{site}/console/event/#") == []
+
+
+def test_what_the_console_wrote_while_the_service_was_stopped_is_handed_on_at_start_once(
+    mosquitto_url: MqttUrl, sqlite_url: str, mqtt_client: MqttClientFactory,
+) -> None:
+    """The position handed on is kept in the log: an incident opened with the CLI while the service is
+    stopped reaches the back office and the bus when it starts, and is not handed on again after a restart.
+    """
+    site = unique_site()
+    seen: list[str] = []
+
+    def hook(_conn: Connection, events: Sequence[Event], _now: datetime) -> int:
+        seen.extend(e.id for e in events)
+        return 0
+
+    watcher = mqtt_client(mosquitto_url)
+    watcher.subscribe(f"gatehouse/{site}/console/event/#")
+    opened = IncidentOpened(incident_id="i-1", title="Door forced", by="cli:maria")
+    with open_store(sqlite_url) as store:
+        console = console_emitter(store, site)
+
+        def run(*, until_published: bool) -> str | None:
+            build = office_for(store, OfficeConfig(), audit_key=b"k", hooks=[hook])
+            service = CentralService(mosquitto_url, store, site=site, client_id=f"central-{site}",
+                                     office=build, tick_s=0.2)
+            service.start()
+            try:
+                assert service.bus.wait_subscribed(10)
+                if not until_published:
+                    return None
+                got = watcher.expect(topics.event(site, "console", "incident.opened"), timeout=10)
+                return decode(got.payload, got.topic).id
+            finally:
+                service.stop()
+
+        run(until_published=False)  # the first start ever: the log keeps where the console stands
+        stopped = console("incident.opened", opened)  # written while the service is stopped
+        published = run(until_published=True)
+        again = console("incident.opened", opened)  # started again: this one only, not the one before
+        published_again = run(until_published=True)
+    assert (published, published_again) == (stopped.id, again.id)
+    assert seen == [stopped.id, again.id]
+    assert watcher.received(f"gatehouse/{site}/console/event/#") == []

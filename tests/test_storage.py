@@ -16,12 +16,21 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from broker.events import Event, encode, make_event
 from broker.messages import Status
 from broker.schemas import BadgeRead, DoorChange, HostNotified
-from security.storage import BatchResult, EventStore, Rejected, StorageError, open_store
+from security.storage import (
+    BatchResult,
+    EventStore,
+    Rejected,
+    StorageError,
+    insert_batch,
+    open_store,
+    put_handed_on,
+    put_watermarks,
+)
 from security.storage.engine import (
     alembic_config,
     current_revision,
@@ -97,15 +106,32 @@ def test_migration_builds_the_models_and_is_a_no_op_the_second_time(db_url: str)
     with open_store(db_url) as first:
         first.store_batch([badge(1)], T0)
         engine = first.engine
-        assert current_revision(engine) == head_revision() == "0004"
-        assert {"events", "dead_letters", "device_status", "watermarks"} <= set(
+        assert current_revision(engine) == head_revision() == "0005"
+        assert {"events", "dead_letters", "device_status", "watermarks", "handed_on"} <= set(
             inspect(engine).get_table_names()
         )
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     with open_store(db_url) as again:  # upgrading an up-to-date log changes nothing
-        assert current_revision(again.engine) == "0004"
+        assert current_revision(again.engine) == "0005"
         assert again.count_events() == 1
+
+
+def test_the_handed_on_table_comes_and_goes_with_its_migration(db_url: str) -> None:
+    """0005 down drops handed_on (the only thing it added) and up brings it back, empty."""
+    with open_store(db_url) as store:
+        store.store_batch([badge(1)], T0)
+        assert store.resume_handing_on((READER, "")) == 1
+        engine = make_engine(normalize_url(db_url))
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0004")
+        assert "handed_on" not in inspect(engine).get_table_names()
+        engine.dispose()
+    with open_store(db_url) as again:
+        assert again.count_events() == 1
+        assert again.resume_handing_on((READER, "")) == 1  # recorded anew from the log's end
 
 
 def test_sqlite_runs_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None:
@@ -230,6 +256,21 @@ def test_values_the_database_cannot_hold_become_dead_letters(store: EventStore) 
     assert {d.reason for d in store.list_dead_letters()} == {c.reason for c in result.conflicts}
 
 
+def test_a_refused_batch_in_the_middle_of_a_transaction_keeps_what_came_before(store: EventStore) -> None:
+    """insert_batch runs inside a caller's transaction (the service's): a value the database refuses
+    is undone alone and the batch stored carefully, without losing the transaction's earlier work."""
+    first, good, huge = badge(1), badge(2), badge(2**70, at=T0)
+    with store.transaction() as conn:
+        put_watermarks(conn, {READER: 1})
+        assert insert_batch(conn, [first], T0).stored == (first,)
+        result = insert_batch(conn, [good, huge], T0)
+        put_watermarks(conn, {READER: 2})
+    assert result.stored == (good,)
+    assert [c.event.id for c in result.conflicts] == [huge.id]
+    assert store.stored_seqs_above(READER, 0) == [1, 2]
+    assert store.load_watermarks() == {(READER, ""): 2}
+
+
 def test_occupied_counts_everything_that_holds_a_seq() -> None:
     a, b = badge(1), badge(2, device="reader-2")
     result = BatchResult(stored=(a,), duplicates=(b,))
@@ -286,17 +327,54 @@ def test_watermarks_commit_with_their_batch(store: EventStore) -> None:
     def marks(result: BatchResult) -> dict[tuple[str, str], int]:
         return {s: max(seqs) for s, seqs in result.occupied().items()}
 
-    store.store_batch([badge(1), badge(2)], T0, watermarks=marks)
+    with store.transaction() as conn:
+        put_watermarks(conn, marks(insert_batch(conn, [badge(1), badge(2)], T0)))
     assert store.load_watermarks() == {(READER, ""): 2}
 
     def broken(_: BatchResult) -> dict[str, int]:
         raise RuntimeError("service crashed mid-batch")
 
-    with pytest.raises(RuntimeError):
-        store.store_batch([badge(3)], T0, watermarks=broken)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        put_watermarks(conn, broken(insert_batch(conn, [badge(3)], T0)))
     assert store.count_events() == 2  # the whole batch rolled back
-    store.store_batch([badge(3)], T0, watermarks={READER: 3})
+    with store.transaction() as conn:
+        insert_batch(conn, [badge(3)], T0)
+        put_watermarks(conn, {READER: 3})
     assert store.load_watermarks() == {(READER, ""): 3}
+
+
+def test_handing_on_resumes_where_it_was_left_and_never_moves_back(store: EventStore) -> None:
+    """A stream never handed on starts at its newest stored seq, recorded; the position commits with its
+    transaction, never moves backwards, and is kept per incarnation."""
+    store.store_batch([badge(1), badge(2)], T0)
+    assert store.resume_handing_on((READER, "")) == 2  # history is not handed on
+    store.store_batch([badge(3)], T0)
+    assert store.resume_handing_on((READER, "")) == 2  # the recorded position, not the new end
+    def fail_after(conn: Connection) -> None:
+        put_handed_on(conn, (READER, ""), 3)
+        raise RuntimeError("the back office failed")
+
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        fail_after(conn)
+    assert store.resume_handing_on((READER, "")) == 2
+    with store.transaction() as conn:
+        put_handed_on(conn, (READER, ""), 3)
+        put_handed_on(conn, (READER, ""), 1)
+    assert store.resume_handing_on((READER, "")) == 3
+    assert store.resume_handing_on((READER, "b1e2")) == 0
+
+
+def test_stored_as_is_finds_only_events_held_with_the_same_source_incarnation_and_seq(
+    store: EventStore,
+) -> None:
+    kept = badge(1)
+    store.store_batch([kept], T0)
+    same_id_other_seq = badge(2, event_id=kept.id)
+    other_incarnation = make_event("lobby", "reader-1", "badge.read", 1, kept.data, event_id=kept.id,
+                                   incarnation="b1e2")
+    assert store.stored_as_is([same_id_other_seq, other_incarnation, badge(3)]) == set()
+    assert store.stored_as_is([kept, badge(3)]) == {kept.id}
+    assert store.stored_as_is([]) == set()
 
 
 def test_status_is_replaced_per_source(store: EventStore) -> None:

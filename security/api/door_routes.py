@@ -6,8 +6,7 @@ import math
 from collections.abc import Callable
 
 from broker.api_models import UnlockSent
-from broker.commands import MAX_UNLOCK_S
-from broker.schemas import CommandSent
+from broker.schemas import MAX_UNLOCK_S, CommandSent
 from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
 from security.office.engine import UNLOCK, CommandRequest
 

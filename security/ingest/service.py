@@ -24,14 +24,13 @@ from broker import topics
 from broker.bus import Bus
 from broker.config import MqttUrl
 from broker.events import Event, encode, make_event
-from broker.kinds import Kind
 from broker.messages import Ack, Status
 from broker.schemas import ClockSkewed, Data, DeliveryGap, DeliveryReset
+from security.ingest.console import ConsoleFeed
 from security.ingest.health import IngestHealth, SkewWatch, Stats
 from security.ingest.sorting import Letter, Work
 from security.ingest.watermarks import Watermarks
 from security.office.engine import BackOffice, Effects
-from security.office.incidents import CONSOLE_DEVICE
 from security.office.runtime import Host, OfficeRuntime, Step
 from security.storage import BatchResult, EventStore, Rejected, insert_batch, put_watermarks
 from security.storage.batch import first_line
@@ -93,8 +92,7 @@ class CentralService:
         self._clock = clock
         self._inbox: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
         self._own_source = topics.source(site, SERVICE_DEVICE)
-        self._console: Stream = (topics.source(site, CONSOLE_DEVICE), "")
-        self._console_mark = 0  # the console's last seq handed on (in memory: from start on)
+        self._console = ConsoleFeed(store, site)
         self._own_seq = 0
         self._skew = SkewWatch(max_clock_skew_s)
         self._marks: Watermarks[Stream] = Watermarks()
@@ -118,7 +116,7 @@ class CentralService:
         self._emits: queue.SimpleQueue[tuple[str, Data, Future[Event]]] = queue.SimpleQueue()
         self._waiting: list[tuple[Event, Future[Event]]] = []  # own events asked for, not yet committed
         self._tick_s = tick_s
-        self._kind_of = None if kinds is None else partial(_kind_of, kinds)
+        self._kind_of = kinds  # the service's own device never gets this far: see Work.reserved
         self.bus = Bus(
             url, client_id=client_id or f"{SERVICE_DEVICE}@{site}", site=site, device=SERVICE_DEVICE,
             kind="service", persistent=True,
@@ -128,8 +126,7 @@ class CentralService:
     def start(self) -> None:
         """Load watermarks, subscribe and start the writer thread."""
         self._load_marks()
-        # what the console wrote before is history; what it writes from now on is handed on
-        self._console_mark = self.store.next_own_seq(self._console[0]) - 1
+        self._console.resume()
         self._own_seq = self.store.next_own_seq(self._own_source) - 1
         if self.office is not None:
             self.office.load(datetime.now(UTC))
@@ -258,7 +255,7 @@ class CentralService:
             if self._clock() >= next_gap_check:
                 next_gap_check = self._clock() + 1.0
                 self._check_gaps()
-                self._take_console()
+                self._console.take(self.office, self.bus)
             if self.office is not None and self._clock() >= next_tick:
                 next_tick = self._clock() + self._tick_s
                 self._tick(self.office)
@@ -327,7 +324,7 @@ class CentralService:
     def _process(self, batch: list[tuple[str, bytes]]) -> None:
         now = datetime.now(UTC)
         work = Work(own=self._own, dead=self._held_dead, statuses=self._held_status, now=now,
-                     kind_of=self._kind_of, echoes=self._console[0])
+                    kind_of=self._kind_of, reserved=frozenset({self._own_source, self._console.source}))
         self._own, self._held_dead, self._held_status = [], [], {}
         for topic, payload in batch:
             self.stats.received += 1
@@ -368,6 +365,8 @@ class CentralService:
     def _store(self, work: Work, now: datetime) -> None:
         if self._marks_stale:
             self._load_marks()
+        if work.claims:
+            work.refuse_claims(self.store.stored_as_is([event for event, _, _ in work.claims]))
         self._learn_streams(work)
         moved: dict[Stream, int] = {}
         touched: set[Stream] = set()
@@ -546,30 +545,6 @@ class CentralService:
             self.stats.offline.discard(source)
             log.info("%s is back online", source)
 
-    def _take_console(self) -> None:
-        """Hand the events the console wrote into the log since start (the CLI's incidents) to the back
-        office in one transaction, then publish them. What the console writes while the service is
-        stopped stays in the log only, as before."""
-        source, incarnation = self._console
-        try:
-            events = self.store.events_above(source, self._console_mark, incarnation)
-            if not events:
-                return
-            now = datetime.now(UTC)
-            with self.store.transaction() as conn:
-                if self.office is not None:
-                    self.office.on_batch(conn, events, now)
-        except Exception as exc:
-            if self.office is not None:
-                self.office.rolled_back()
-            log.error("cannot take the console's events: %s; trying again", first_line(exc))
-            return
-        self._console_mark = events[-1].seq
-        for event in events:
-            self.bus.publish(event.topic, encode(event), qos=1)
-        if self.office is not None:
-            self.office.published(self.bus, now)
-
     def _check_gaps(self) -> None:
         for gap in self._marks.overdue(self._clock(), self._gap_timeout):
             self.stats.gaps += 1
@@ -584,8 +559,3 @@ class CentralService:
 
 def _stream(event: Event) -> Stream:
     return (event.source, event.incarnation)
-
-
-def _kind_of(kinds: Callable[[str], str | None], device: str) -> str | None:
-    """The kind of `device` (the service's own device is the service)."""
-    return str(Kind.SERVICE) if device == SERVICE_DEVICE else kinds(device)

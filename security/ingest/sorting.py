@@ -28,8 +28,10 @@ class Work:
     events: list[Event] = field(default_factory=list)
     poisoned: dict[Stream, set[int]] = field(default_factory=dict)
     kind_of: Callable[[str], str | None] | None = None
-    echoes: str = ""
-    """A source whose events come only from the log (the console's): on the bus they are our own echoes."""
+    reserved: frozenset[str] = frozenset()
+    """The sources the service writes itself (its own, the console's): on the bus, only its echoes."""
+    claims: list[tuple[Event, str, bytes]] = field(default_factory=list)
+    """Events off the bus of a reserved source, held until `refuse_claims` tells echoes from the rest."""
     raw: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     raw_status: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     skew: dict[str, tuple[datetime, datetime, float]] = field(default_factory=dict)
@@ -45,7 +47,8 @@ class Work:
                 self.raw_status[source] = (topic, payload)
             else:
                 event = decode(payload, topic, received_at=self.now)
-                if event.source == self.echoes:
+                if event.source in self.reserved:
+                    self.claims.append((event, topic, payload))
                     return
                 device = event.device
                 why = None if self.kind_of is None else refusal(self.kind_of(device), device, event.type)
@@ -65,6 +68,15 @@ class Work:
         self.events.append(event)
         self.raw[event.id] = (topic, payload)
         self.skew[event.source] = (event.time, self.now, (event.time - self.now).total_seconds())
+
+    def refuse_claims(self, echoes: set[str]) -> None:
+        """Drop the claims whose id is in `echoes` (what the service published of its log, come back);
+        every other is a dead letter: no one else may speak for the service's own devices."""
+        for event, topic, payload in self.claims:
+            if event.id not in echoes:
+                self.reject(topic, payload, f"{event.device} is the central service's own device: its events "
+                                            "are made by the service, not taken from the bus")
+        self.claims = []
 
     def reject(self, topic: str, payload: bytes, reason: str, *, whole: bool = True) -> None:
         """Keep one message as a dead letter (only its first bytes unless `whole`)."""

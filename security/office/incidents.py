@@ -4,8 +4,9 @@ The desk is what the CLI and the HTTP API call. Each action commits the incident
 its audit record in one transaction, then emits the matching event (`incident.opened`,
 `incident.noted`, `incident.closed`) through `emit`: inside the central service that is the
 service's own emitter; in a command-line process it is `console_emitter`, which writes the
-event straight into the log as the site's `console` source. A central service that runs reads
-such events back from the log, hands them to the back office and publishes them.
+event straight into the log as the site's `console` source. The central service reads such
+events back from the log (at once if it runs, else when it starts), hands them to the back office
+and publishes them.
 """
 
 from __future__ import annotations

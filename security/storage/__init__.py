@@ -9,7 +9,7 @@ from security.storage.records import (
     Rejected,
     StorageError,
 )
-from security.storage.store import EventStore, insert_batch, open_store, put_watermarks
+from security.storage.store import EventStore, insert_batch, open_store, put_handed_on, put_watermarks
 
 __all__ = [
     "BatchResult",
@@ -21,5 +21,6 @@ __all__ = [
     "StorageError",
     "insert_batch",
     "open_store",
+    "put_handed_on",
     "put_watermarks",
 ]

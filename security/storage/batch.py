@@ -84,22 +84,27 @@ def _sqlite_fast(conn: Connection, events: Sequence[Event], received_at: datetim
 def insert_events(
     conn: Connection, events: Sequence[Event], received_at: datetime, *, fast: bool = True
 ) -> set[Triple]:
-    """Insert what is new of `events`, skipping any that break a unique rule; say which went in."""
+    """Insert what is new of `events`, skipping any that break a unique rule; say which went in.
+
+    Each way runs in a savepoint of its own, so a batch the database refuses (REFUSALS) is undone
+    alone and the caller's transaction goes on (PostgreSQL aborts a transaction on any error).
+    """
     if not events:
         return set()
     if fast and conn.dialect.name == "sqlite" and _sqlite_fast(conn, events, received_at):
         return {(e.id, e.source, e.incarnation, e.seq) for e in events}
-    if conn.dialect.name == "postgresql":
-        records = []
-        for event in events:
-            record = EventRow.from_event(event, received_at)
-            del record["received_at"]
-            record["time"] = event.time.isoformat()
-            records.append(record)
-        result = conn.execute(_POSTGRESQL, {"rows": records, "received_at": received_at})
-    else:
-        result = conn.execute(_SQLITE, [EventRow.from_event(e, received_at) for e in events])
-    return {(event_id, source, incarnation, seq) for event_id, source, incarnation, seq in result}
+    with conn.begin_nested():
+        if conn.dialect.name == "postgresql":
+            records = []
+            for event in events:
+                record = EventRow.from_event(event, received_at)
+                del record["received_at"]
+                record["time"] = event.time.isoformat()
+                records.append(record)
+            result = conn.execute(_POSTGRESQL, {"rows": records, "received_at": received_at})
+        else:
+            result = conn.execute(_SQLITE, [EventRow.from_event(e, received_at) for e in events])
+        return {(event_id, source, incarnation, seq) for event_id, source, incarnation, seq in result}
 
 
 def write_events(
@@ -107,16 +112,15 @@ def write_events(
 ) -> BatchResult:
     """Insert `events` and say what became of each; `careful` inserts one at a time.
 
-    The careful way puts each event in a savepoint, so one the database refuses (see REFUSALS)
-    becomes a conflict with no holder instead of failing the whole batch.
+    The careful way inserts each event in a savepoint of its own (see `insert_events`), so one the
+    database refuses (see REFUSALS) becomes a conflict with no holder instead of failing the whole batch.
     """
     refusals: dict[int, Conflict] = {}
     if careful:
         taken: set[Triple] = set()
         for index, event in enumerate(events):
             try:
-                with conn.begin_nested():
-                    taken |= insert_events(conn, [event], received_at, fast=False)
+                taken |= insert_events(conn, [event], received_at, fast=False)
             except REFUSALS as exc:
                 reason = f"the database refused event {event.id}: {first_line(exc)}"
                 refusals[index] = Conflict(event, reason, None)

@@ -223,6 +223,18 @@ class WatermarkRow(Base):
     """When the watermark last moved: the newest incarnation of a source is the one it acks."""
 
 
+class HandedOnRow(Base):
+    """How far the central service has handed a stream it reads back from the log (the console's) on."""
+
+    __tablename__ = "handed_on"
+
+    source: Mapped[str] = mapped_column(String(200), primary_key=True)
+    incarnation: Mapped[str] = mapped_column(String(64), primary_key=True, server_default="")
+    seq: Mapped[int] = mapped_column(BigInteger)
+    """Every event of the stream up to this seq has been handed to the back office."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 def table(name: str) -> Table:
     """The Core table `name`, for batched statements."""
     return Base.metadata.tables[name]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -42,13 +42,12 @@ EVENTS = table("events")
 DEAD_LETTERS = table("dead_letters")
 STATUS = table("device_status")
 WATERMARKS = table("watermarks")
+HANDED_ON = table("handed_on")
+ID_CHUNK = 500
+"""Ids looked up per query (SQLite's limit on bound parameters is far above it)."""
 
 Marks = Mapping[Stream, int] | Mapping[str, int]
 """Watermarks by (source, incarnation); a plain source means its incarnation ''."""
-Watermarks = Marks | Callable[[BatchResult], Marks]
-"""Watermarks to save with a batch, or how to work them out from the batch's result."""
-Within = Callable[[Connection, BatchResult], None]
-"""Work to do inside `store_batch`'s transaction once its events are inserted."""
 
 
 def open_store(url: str, *, migrate: bool = True) -> EventStore:
@@ -105,29 +104,14 @@ class EventStore:
         """One transaction for a caller's steps (`insert_batch`, `put_watermarks`, ...): all or nothing."""
         return self._engine.begin()
 
-    def store_batch(
-        self,
-        events: Sequence[Event],
-        received_at: datetime,
-        *,
-        watermarks: Watermarks | None = None,
-        within: Within | None = None,
-    ) -> BatchResult:
-        """Store new events in one transaction of its own (see `insert_batch`); for tools and tests.
+    def store_batch(self, events: Sequence[Event], received_at: datetime) -> BatchResult:
+        """Store new events in one transaction of their own (see `insert_batch`); for tools and tests.
 
-        `watermarks` (a mapping, or a function of the result) are saved in that transaction, and
-        `within` runs in it after the inserts. The central service composes the same steps in its
-        own transaction instead.
+        Work that must commit with the events (the back office's step, watermarks) is composed by
+        the caller in `transaction()`: `insert_batch`, that work, `put_watermarks`.
         """
-        _require_aware(received_at, "received_at")
         with self.transaction() as conn:
-            result = insert_batch(conn, events, received_at)
-            if within is not None:
-                within(conn, result)
-            marks = watermarks(result) if callable(watermarks) else watermarks
-            if marks:
-                put_watermarks(conn, marks)
-        return result
+            return insert_batch(conn, events, received_at)
 
     def add_dead_letters(
         self, letters: Iterable[Rejected | tuple[str, bytes, str, str | None]], received_at: datetime
@@ -181,12 +165,41 @@ class EventStore:
             with self._engine.begin() as conn:
                 put_watermarks(conn, watermarks)
 
+    def resume_handing_on(self, stream: Stream) -> int:
+        """The last seq of `stream` handed on (see `put_handed_on`); for a stream never handed on, its
+        newest stored seq (0 if none), recorded as such: what was written before is not handed on."""
+        source, incarnation = stream
+        kept = select(HANDED_ON.c.seq).where(
+            HANDED_ON.c.source == source, HANDED_ON.c.incarnation == incarnation)
+        newest = select(func.max(EVENTS.c.seq)).where(
+            EVENTS.c.source == source, EVENTS.c.incarnation == incarnation)
+        with self.transaction() as conn:
+            seq = conn.scalar(kept)
+            if seq is not None:
+                return int(seq)
+            end = int(conn.scalar(newest) or 0)
+            row = {"source": source, "incarnation": incarnation, "seq": end, "updated_at": datetime.now(UTC)}
+            conn.execute(self._insert(HANDED_ON).on_conflict_do_nothing(), row)
+            return int(conn.scalar(kept) or 0)  # another process's row, had it been first
+
     def stored_seqs_above(self, source: str, seq: int, incarnation: str = "") -> list[int]:
         """The stored seqs of `source`'s `incarnation` greater than `seq`, ascending."""
         query = select(EVENTS.c.seq).where(
             EVENTS.c.source == source, EVENTS.c.incarnation == incarnation, EVENTS.c.seq > seq)
         with self._engine.connect() as conn:
             return list(conn.scalars(query.order_by(EVENTS.c.seq)))
+
+    def stored_as_is(self, events: Sequence[Event]) -> set[str]:
+        """The ids of `events` that the log holds with the same source, incarnation and seq."""
+        found: set[str] = set()
+        wanted = {(e.id, e.source, e.incarnation, e.seq) for e in events}
+        ids = sorted({e.id for e in events})
+        columns = (EVENTS.c.event_id, EVENTS.c.source, EVENTS.c.incarnation, EVENTS.c.seq)
+        with self._engine.connect() as conn:
+            for start in range(0, len(ids), ID_CHUNK):
+                query = select(*columns).where(EVENTS.c.event_id.in_(ids[start:start + ID_CHUNK]))
+                found.update(row[0] for row in conn.execute(query) if tuple(row) in wanted)
+        return found
 
     def events_above(self, source: str, seq: int, incarnation: str = "") -> list[Event]:
         """The stored events of `source`'s `incarnation` with a seq greater than `seq`, by seq."""
@@ -284,13 +297,12 @@ def insert_batch(conn: Connection, events: Sequence[Event], received_at: datetim
     An event whose id is already stored with the same (source, seq) is a duplicate. One whose
     (source, seq) is held by another id, or whose id is stored under another seq, or that
     the database cannot hold, is a conflict and is kept as a dead letter in the same
-    transaction. A batch the database refuses (see REFUSALS) is undone to a savepoint and
-    stored again one event at a time.
+    transaction. A batch the database refuses (see REFUSALS) is undone alone (its statement ran
+    in a savepoint: see `insert_events`) and stored again one event at a time.
     """
     _require_aware(received_at, "received_at")
     try:
-        with conn.begin_nested():
-            result = write_events(conn, events, received_at)
+        result = write_events(conn, events, received_at)
     except REFUSALS as exc:
         log.warning(
             "the database refused a batch of %d event(s) (%s); storing them one at a time",
@@ -327,6 +339,19 @@ def put_watermarks(conn: Connection, watermarks: Marks) -> None:
     rows = [{"source": s, "incarnation": i, "seq": q, "updated_at": now}
             for (s, i), q in sorted((_stream(k), q) for k, q in watermarks.items())]
     conn.execute(stmt, rows)
+
+
+def put_handed_on(conn: Connection, stream: Stream, seq: int) -> None:
+    """Record in `conn`'s transaction that `stream` is handed on up to `seq`; it never moves backwards."""
+    ins = _insert(conn.dialect.name, HANDED_ON)
+    stmt = ins.on_conflict_do_update(
+        index_elements=[HANDED_ON.c.source, HANDED_ON.c.incarnation],
+        set_={"seq": ins.excluded.seq, "updated_at": ins.excluded.updated_at},
+        where=HANDED_ON.c.seq < ins.excluded.seq,
+    )
+    source, incarnation = stream
+    conn.execute(stmt, {"source": source, "incarnation": incarnation, "seq": seq,
+                        "updated_at": datetime.now(UTC)})
 
 
 def _insert(dialect: str, target: Table) -> postgresql.Insert | sqlite.Insert:
