@@ -22,11 +22,12 @@ from security.accounts.users import (
     reset_password,
     set_disabled,
 )
+from security.office.access import Person, PersonKind
 from security.office.audit import SealedRecord, verify
 from security.storage import open_store
 from security.storage.accounts import SESSIONS, USERS
 from security.storage.audit_log import read_chain
-from security.storage.people import Change, DuplicateError, NotFoundError, PeopleError
+from security.storage.people import Change, DuplicateError, NotFoundError, PeopleError, add_person
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 KEY = b"k" * 32
@@ -78,6 +79,7 @@ def test_account_changes_are_stored_and_audited(engine: Engine) -> None:
         "maria.lopez", Role.MANAGER, frozenset({Grant.EXPORT}))
     assert not info.disabled
     assert info.last_login_at is None
+    add_person(engine, Person("e-7", "Joe Host", PersonKind.EMPLOYEE), change(1))
     add_user(engine, "joe", "host", "another long password", change(1), person_id="e-7", passwords=CHEAP)
     assert change_role(engine, "maria.lopez", "auditor", [], change(2)) == 0
     assert set_disabled(engine, "joe", True, change(3)) == 0
@@ -89,12 +91,12 @@ def test_account_changes_are_stored_and_audited(engine: Engine) -> None:
     assert listed["joe"].password_changed_at == T0 + timedelta(minutes=5)
     records = chain(engine)
     assert [(r.action, r.subject) for r in records] == [
-        ("user.added", "user:maria.lopez"), ("user.added", "user:joe"),
+        ("user.added", "user:maria.lopez"), ("person.added", "person:e-7"), ("user.added", "user:joe"),
         ("user.role_changed", "user:maria.lopez"), ("user.disabled", "user:joe"),
         ("user.enabled", "user:joe"), ("user.password_reset", "user:joe"),
     ]
     assert records[0].details == {"role": "manager", "grants": ["export"], "person_id": None}
-    assert records[2].details["was_role"] == "manager"
+    assert records[3].details["was_role"] == "manager"
     assert all("argon2" not in str(r.details) for r in records)
     with engine.connect() as conn:
         stored = conn.execute(select(USERS.c.password_hash).where(USERS.c.name == "joe")).scalar_one()
@@ -115,6 +117,8 @@ def test_account_changes_that_cannot_be_made(engine: Engine) -> None:
         (PasswordRejectedError, "at least 12", lambda: add_user(engine, "x", "guard", "short", change())),
         (PasswordRejectedError, "account's name",
          lambda: reset_password(engine, "maria.lopez.hq", "Maria.Lopez.HQ", change())),
+        (NotFoundError, "no person 'e-404' in the directory",
+         lambda: add_user(engine, "host", "host", PASSWORD, change(), person_id="e-404", passwords=CHEAP)),
         (NotFoundError, "no user 'nobody'", lambda: set_disabled(engine, "nobody", True, change())),
         (PeopleError, "already enabled", lambda: set_disabled(engine, "maria", False, change())),
         (PeopleError, "already has role guard", lambda: change_role(engine, "maria", "guard", [], change())),

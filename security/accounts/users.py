@@ -92,6 +92,11 @@ def change_role(engine: Engine, name: str, role: str, grants: Iterable[str], cha
     return store.set_role(engine, account_name(name), parsed.value, sorted(granted), change)
 
 
+def get_account(engine: Engine, name: str) -> AccountInfo:
+    """One account by name; NotFoundError when there is none."""
+    return info_of(store.get_user(engine, account_name(name)))
+
+
 def list_accounts(engine: Engine) -> list[AccountInfo]:
     """Every account, by name."""
     return [info_of(r) for r in store.list_users(engine)]

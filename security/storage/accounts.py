@@ -15,7 +15,15 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from security.storage.engine import writing
 from security.storage.models import table
-from security.storage.people import Change, DuplicateError, NotFoundError, PeopleError, new_id, record_change
+from security.storage.people import (
+    PEOPLE,
+    Change,
+    DuplicateError,
+    NotFoundError,
+    PeopleError,
+    new_id,
+    record_change,
+)
 
 USERS = table("users")
 SESSIONS = table("user_sessions")
@@ -99,6 +107,9 @@ def add_user(engine: Engine, new: NewUser, change: Change) -> UserRecord:
     with writing(engine) as conn:
         if conn.execute(select(USERS.c.id).where(USERS.c.name == new.name)).first() is not None:
             raise DuplicateError(f"user {new.name!r} already exists")
+        if new.person_id is not None and conn.execute(
+                select(PEOPLE.c.id).where(PEOPLE.c.id == new.person_id)).first() is None:
+            raise NotFoundError(f"no person {new.person_id!r} in the directory")
         result = conn.execute(insert(USERS).values(
             name=new.name, role=new.role, grants=sorted(new.grants), person_id=new.person_id,
             password_hash=new.password_hash, disabled=False, created_at=change.now, updated_at=change.now,
