@@ -241,18 +241,59 @@ def test_an_old_hash_is_renewed_at_login(engine: Engine) -> None:
     assert chain(engine)[-1].details["rehashed"] is False
 
 
-def test_views_and_exports_are_audited(engine: Engine) -> None:
-    """The console's calls for a personal record view and an export each append one record."""
+def test_personal_records_and_exports_are_gated_and_audited(engine: Engine) -> None:
+    """A record opens only for a role whose scope covers it, each opening audited; so is an export."""
+    add_person(engine, Person("e-1", "Hanna Host", PersonKind.EMPLOYEE), change())
+    add_user(engine, "hanna", "host", PASSWORD, change(), person_id="e-1", passwords=CHEAP)
     add_user(engine, "maria", "manager", PASSWORD, change(), grants=["export"], passwords=CHEAP)
+    add_user(engine, "greg", "guard", PASSWORD, change(), passwords=CHEAP)
     logins = desk(engine)
-    session = logins.authenticate("maria", PASSWORD, T0, "10.0.0.5")
-    assert isinstance(session, Session)
-    logins.viewed_personal_data(session, "v-1", Visit("e-1", T0.date()), T0)
-    logins.exported(session, "visits", 12, T0)
-    records = chain(engine)[-2:]
+    sessions: dict[str, Session] = {}
+    for name in ("hanna", "maria", "greg"):
+        session = logins.authenticate(name, PASSWORD, T0, "10.0.0.5")
+        assert isinstance(session, Session)
+        sessions[name] = session
+    today = T0.date()
+    hers, other = Visit("e-1", today), Visit("e-2", today)
+    assert logins.open_personal_record(sessions["hanna"], "v-1", hers, today, T0)
+    assert not logins.open_personal_record(sessions["hanna"], "v-2", other, today, T0)
+    assert not logins.open_personal_record(sessions["greg"], "v-1", hers, today, T0)
+    assert logins.open_personal_record(sessions["maria"], "v-2", other, today, T0)
+    assert logins.export(sessions["maria"], "visits", 12, T0)
+    assert not logins.export(sessions["greg"], "visits", 12, T0)
+    records = [r for r in chain(engine) if r.action in ("personal_data.viewed", "export")]
     assert [(r.actor, r.action, r.subject) for r in records] == [
-        ("user:maria", "personal_data.viewed", "visit:v-1"), ("user:maria", "export", "visits")]
-    assert records[1].details == {"session": session.id, "records": 12}
+        ("user:hanna", "personal_data.viewed", "visit:v-1"),
+        ("user:maria", "personal_data.viewed", "visit:v-2"),
+        ("user:maria", "export", "visits")]
+    assert records[2].details == {"session": sessions["maria"].id, "records": 12}
+
+
+def test_a_host_account_names_its_person(engine: Engine) -> None:
+    """Without a directory person a host would see no visit: such an account is refused."""
+    with pytest.raises(RoleError, match="names its person"):
+        add_user(engine, "hanna", "host", PASSWORD, change(), passwords=CHEAP)
+    add_user(engine, "greg", "guard", PASSWORD, change(), passwords=CHEAP)
+    with pytest.raises(RoleError, match="names its person"):
+        change_role(engine, "greg", "host", [], change())
+
+
+def test_ended_sessions_are_purged_at_the_next_login(engine: Engine) -> None:
+    """Logged-out and expired sessions of an account go when it logs in again; live ones stay."""
+    add_user(engine, "maria", "guard", PASSWORD, change(), passwords=CHEAP)
+    logins = desk(engine)
+    first = logins.authenticate("maria", PASSWORD, T0, "10.0.0.5")
+    second = logins.authenticate("maria", PASSWORD, T0, "10.0.0.5")
+    assert isinstance(first, Session)
+    assert isinstance(second, Session)
+    assert first.token is not None
+    logins.logout(first.token, T0 + timedelta(minutes=1))
+    logins.authenticate("maria", PASSWORD, T0 + timedelta(minutes=2), "10.0.0.5")
+    with engine.connect() as conn:
+        left = {r.id for r in conn.execute(select(SESSIONS.c.id)).all()}
+    assert first.id not in left
+    assert second.id in left
+    assert len(left) == 2
 
 
 def test_a_session_policy_change_applies_to_open_sessions(engine: Engine) -> None:

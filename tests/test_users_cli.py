@@ -95,6 +95,7 @@ def test_errors_are_one_line_and_exit_1(cli: Cli) -> None:
          "guard role may not hold export"),
         (("user", "add", "x", "--role", "host", "--person", "e-9", "--password-stdin"), PASSWORD,
          "no person 'e-9'"),
+        (("user", "add", "x", "--role", "host", "--password-stdin"), PASSWORD, "names its person"),
         (("user", "add", "x", "--role", "guard"), "", "stdin is not a terminal"),
         (("user", "add", "x", "--role", "guard", "--password-stdin"), "y" * (MAX_STDIN + 1), "more than"),
         (("user", "reset", "nobody", "--password-stdin"), PASSWORD, "no user 'nobody'"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from broker.safe_text import escape
 from security.accounts.passwords import Passwords
-from security.accounts.roles import Account, Visit
+from security.accounts.roles import Account, Permission, Visit
 from security.accounts.sessions import (
     SessionPolicy,
     SessionState,
@@ -37,7 +37,7 @@ from security.accounts.sessions import (
 from security.accounts.throttle import LoginThrottle
 from security.accounts.users import NAME, account_of
 from security.storage import accounts as store
-from security.storage.people import Change
+from security.storage.people import Change, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,10 @@ class LoginDesk:
         fresh = new_session(self.policy, now)
         values = store.SessionValues(fresh.token_hash, fresh.csrf_secret, source, now, fresh.times.expires_at)
         change = Change(f"user:{record.name}", now, self._key)
-        session_id = store.start_session(self._engine, record.id, values, change, rehash=checked.new_hash)
+        try:
+            session_id = store.start_session(self._engine, record.id, values, change, rehash=checked.new_hash)
+        except NotFoundError:  # disabled between the check and now
+            return Refused(Refusal.DISABLED)
         log.info("%s logged in from %s (session %d)", record.name, escape(source), session_id)
         return Session(session_id, account_of(record), csrf_token(fresh.token, fresh.csrf_secret),
                        fresh.times.expires_at, fresh.token)
@@ -162,14 +165,28 @@ class LoginDesk:
         change = Change(f"user:{found.user.name}", now, self._key)
         return store.end_session(self._engine, found.id, change, f"user:{found.user.name}")
 
-    def viewed_personal_data(self, session: Session, visit_id: str, visit: Visit, now: datetime) -> None:
-        """Audit that `session`'s account opened the personal record of a visit (call only when allowed)."""
-        store.audit(self._engine, Change(f"user:{session.account.name}", now, self._key),
-                    "personal_data.viewed", f"visit:{visit_id}",
-                    {"session": session.id, "role": str(session.account.role), "on_site": visit.on_site})
+    def open_personal_record(self, session: Session, visit_id: str, visit: Visit, today: date,
+                             now: datetime) -> bool:
+        """Whether `session`'s account may see this visit's personal record; when it may, the view is audited.
 
-    def exported(self, session: Session, what: str, count: int, now: datetime) -> None:
-        """Audit an export of `count` records of kind `what` by `session`'s account."""
+        The console shows a record only after this said yes, so no record is shown unaudited.
+        """
+        account = session.account
+        if not account.sees_personal_data(visit, today):
+            log.info("%s (%s) may not see the personal record of visit %s", account.name, account.role,
+                     escape(visit_id))
+            return False
+        store.audit(self._engine, Change(f"user:{account.name}", now, self._key), "personal_data.viewed",
+                    f"visit:{visit_id}", {"session": session.id, "role": str(account.role)})
+        return True
+
+    def export(self, session: Session, what: str, count: int, now: datetime) -> bool:
+        """Whether `session`'s account may export; when it may, the export of `count` `what` is audited.
+
+        What is exported is still only what the account may view (the caller filters it first).
+        """
+        if not session.account.may(Permission.EXPORT):
+            return False
         store.audit(self._engine, Change(f"user:{session.account.name}", now, self._key), "export", what,
                     {"session": session.id, "records": count})
-
+        return True

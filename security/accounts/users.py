@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from security.accounts.passwords import Passwords, check_policy
-from security.accounts.roles import Account, Grant, parse_grants, parse_role
+from security.accounts.roles import Account, Grant, Role, RoleError, parse_grants, parse_role
 from security.storage import accounts as store
 from security.storage.people import Change, PeopleError
 
@@ -60,15 +60,20 @@ def add_user(
     person_id: str | None = None, passwords: Passwords | None = None,
 ) -> AccountInfo:
     """Add an account after checking its name, role, grants and password; audited as `user.added`."""
+    account = new_account(name, role, grants, person_id)
+    digest = (passwords or Passwords()).hash(check_policy(password, account.name))
+    new = store.NewUser(account.name, account.role.value, tuple(sorted(account.grants)), person_id, digest)
+    return info_of(store.add_user(engine, new, change))
+
+
+def new_account(name: str, role: str, grants: Iterable[str] = (), person_id: str | None = None) -> Account:
+    """The account these settings describe, checked as `add_user` checks them (before any password)."""
     checked = account_name(name)
     parsed = parse_role(role)
-    granted = parse_grants(parsed, grants)
     if person_id is not None and not person_id.strip():
         raise PeopleError("a person id may not be empty")
-    text = check_policy(password, checked)
-    digest = (passwords or Passwords()).hash(text)
-    new = store.NewUser(checked, parsed.value, tuple(sorted(granted)), person_id, digest)
-    return info_of(store.add_user(engine, new, change))
+    _check_host(parsed, person_id)
+    return Account(checked, parsed, parse_grants(parsed, grants), person_id)
 
 
 def reset_password(
@@ -89,7 +94,15 @@ def change_role(engine: Engine, name: str, role: str, grants: Iterable[str], cha
     """Give an account another role and grants and end its sessions; return how many were live."""
     parsed = parse_role(role)
     granted: frozenset[Grant] = parse_grants(parsed, grants)
-    return store.set_role(engine, account_name(name), parsed.value, sorted(granted), change)
+    checked = account_name(name)
+    _check_host(parsed, store.get_user(engine, checked).person_id)
+    return store.set_role(engine, checked, parsed.value, sorted(granted), change)
+
+
+def _check_host(role: Role, person_id: str | None) -> None:
+    """A host's account names its person in the directory: their visits are the ones it sees."""
+    if role is Role.HOST and person_id is None:
+        raise RoleError("a host's account names its person in the directory (--person ID)")
 
 
 def get_account(engine: Engine, name: str) -> AccountInfo:

@@ -64,7 +64,7 @@ def _info_json(info: users.AccountInfo) -> dict[str, Any]:
 
 
 def _add(args: argparse.Namespace, change: Change, store: EventStore, io: _Io) -> int:
-    users.account_name(args.name)  # a bad name is refused before a password is asked for
+    users.new_account(args.name, args.role, args.grant or (), args.person)  # refused before any prompt
     password = read_password(args, io.stdin, io.prompt)
     info = users.add_user(store.engine, args.name, args.role, password, change, grants=args.grant or (),
                           person_id=args.person)

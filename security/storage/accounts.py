@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from security.storage.engine import writing
 from security.storage.models import table
@@ -192,6 +192,9 @@ def start_session(
         if rehash is not None:
             changes["password_hash"] = rehash
         conn.execute(update(USERS).where(USERS.c.id == user_id).values(**changes))
+        conn.execute(delete(SESSIONS).where(  # the account's ended sessions go: the audit trail keeps them
+            SESSIONS.c.user_id == user_id,
+            or_(SESSIONS.c.expires_at <= change.now, SESSIONS.c.revoked_at <= change.now)))
         result = conn.execute(insert(SESSIONS).values(
             token_hash=values.token_hash, user_id=user_id, source=values.source[:100],
             created_at=values.created_at, last_seen_at=values.created_at, expires_at=values.expires_at,
