@@ -212,6 +212,7 @@ def test_failed_logins_are_audited_alike_and_throttled(engine: Engine) -> None:
     logins = desk(engine, clock)
     assert logins.authenticate("nobody", PASSWORD, T0, "10.0.0.9") == Refused(Refusal.BAD_CREDENTIALS)
     assert logins.authenticate("bad name!", PASSWORD, T0, "10.0.0.9") == Refused(Refusal.BAD_CREDENTIALS)
+    assert logins.authenticate("x\udcff", PASSWORD, T0, "10.0.0.9\udcff") == Refused(Refusal.BAD_CREDENTIALS)
     for n in range(5):
         assert logins.authenticate("maria", f"wrong guess {n:04}", T0, f"10.0.1.{n}") == Refused(
             Refusal.BAD_CREDENTIALS)
@@ -219,10 +220,11 @@ def test_failed_logins_are_audited_alike_and_throttled(engine: Engine) -> None:
     assert throttled == Refused(Refusal.THROTTLED, 60)
     failures = [r for r in chain(engine) if r.action == "login.failed"]
     assert [(r.subject, r.details["reason"]) for r in failures] == [
-        ("user:nobody", "unknown_user"), ("user:?", "unknown_user"),
+        ("user:nobody", "unknown_user"), ("user:?", "unknown_user"), ("user:?", "unknown_user"),
         *[("user:maria", "wrong_password")] * 5]
     assert failures[1].details["name"] == "bad name!"
-    assert failures[2].actor == "anonymous@10.0.1.0"
+    assert failures[2].details == {"reason": "unknown_user", "source": "10.0.0.9?", "name": "x?"}
+    assert failures[3].actor == "anonymous@10.0.1.0"
     clock.now += 60
     assert isinstance(logins.authenticate("maria", PASSWORD, T0, "10.0.2.1"), Session)
 

@@ -88,7 +88,7 @@ class LoginDesk:
 
     def authenticate(self, name: str, password: str, now: datetime, source: str) -> Session | Refused:
         """Check a login from the address `source`; a new session, or why not."""
-        wanted = name.strip().lower()[:80]
+        wanted, source = _text(name.strip().lower()[:80]), _text(source[:100])
         wait = self._throttle.retry_after(wanted, source)
         if wait:
             return Refused(Refusal.THROTTLED, wait)
@@ -190,3 +190,8 @@ class LoginDesk:
         store.audit(self._engine, Change(f"user:{session.account.name}", now, self._key), "export", what,
                     {"session": session.id, "records": count})
         return True
+
+
+def _text(value: str) -> str:
+    """`value` storable as UTF-8 (a lone surrogate from a badly decoded request becomes `?`)."""
+    return value.encode("utf-8", "replace").decode("utf-8")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
+from security.storage.audit_log import lock_head
 from security.storage.engine import writing
 from security.storage.models import table
 from security.storage.people import (
@@ -105,6 +106,7 @@ def _revoke_sessions(conn: Connection, user_id: int, now: datetime) -> int:
 def add_user(engine: Engine, new: NewUser, change: Change) -> UserRecord:
     """Store a new account; DuplicateError when the name is taken."""
     with writing(engine) as conn:
+        lock_head(conn)  # the audit chain's lock first: two adds of one name never both pass the check
         if conn.execute(select(USERS.c.id).where(USERS.c.name == new.name)).first() is not None:
             raise DuplicateError(f"user {new.name!r} already exists")
         if new.person_id is not None and conn.execute(
