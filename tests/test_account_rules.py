@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from security.accounts.config import AccountsSection
 from security.accounts.passwords import MAX_LENGTH, PasswordRejectedError, Passwords, check_policy, normalise
 from security.accounts.roles import (
     ROLES,
@@ -290,3 +291,17 @@ def test_throttle_remembers_a_bounded_number_of_keys() -> None:
     assert throttle.retry_after("a", "10.0.0.2") == 0  # forgotten
     assert throttle.retry_after("d", "10.0.0.2") > 0
     assert len(throttle._accounts) == 3
+
+
+def test_the_accounts_section_sets_lifetimes_and_limits() -> None:
+    """`[accounts]` values reach the session policy and the throttle; the defaults are the rules' own."""
+    assert AccountsSection().policy() == SessionPolicy()
+    section = AccountsSection(session_idle_minutes=10, session_hours=2, failures_per_account=2,
+                              account_refill_s=30)
+    assert section.policy() == SessionPolicy(idle=timedelta(minutes=10), absolute=timedelta(hours=2))
+    clock = Clock()
+    throttle = section.throttle(clock)
+    throttle.failed("maria", "10.0.0.1")
+    assert throttle.retry_after("maria", "10.0.0.2") == 0
+    throttle.failed("maria", "10.0.0.1")
+    assert throttle.retry_after("maria", "10.0.0.2") == 30
