@@ -82,6 +82,7 @@ class LoginDesk:
         """Work on `engine` with these password settings, throttle, session lifetimes and audit key."""
         self._engine = engine
         self._passwords = passwords or Passwords()
+        self._passwords.prepare()
         self._throttle = throttle or LoginThrottle()
         self.policy = policy or SessionPolicy()
         self._key = audit_key

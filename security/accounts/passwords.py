@@ -93,6 +93,10 @@ class Passwords:
         """Spend the time a real check takes, for a name with no account (its answer is always no)."""
         self._hash.verify(normalise(password[: 4 * MAX_LENGTH]), self._dummy())
 
+    def prepare(self) -> None:
+        """Make the dummy hash now, so that not even the first unknown name costs more than a check."""
+        self._dummy()
+
     def _dummy(self) -> str:
         """A hash of a random password with this configuration, made on first use."""
         if self._dummy_hash is None:

@@ -18,8 +18,8 @@ should hold. The whole policy is the table `ROLES` below, read as data:
 Why so:
 - A visitor's personal record (full name, company, e-mail, signature, photo) is shown only where
   the job needs it: the host, for their own guests; reception, for the people at the desk today;
-  managers, who answer for the site. Guards see visits with names masked, but the muster list
-  (`view_onsite`) names everyone on site in full: in an evacuation that is the need.
+  managers, who answer for the site. Guards see today's visits (the console masks the names), but
+  the muster list (`view_onsite`) names everyone on site in full: in an evacuation that is the need.
 - Auditors read everything that is not personal (they review what happened and who did it, and
   verify the chain) but change nothing; admins run accounts and settings but see no visitor data:
   the person who can create accounts cannot read the records those accounts protect.
@@ -170,7 +170,7 @@ def parse_grants(role: Role, texts: Iterable[str]) -> frozenset[Grant]:
 
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """What the scopes look at in a visit: its host, its day at the site, and whether the visitor is in."""
+    """What scopes look at in a visit: its host, its date (in the site's zone), whether the visitor is in."""
 
     host_id: str | None
     day: date | None
