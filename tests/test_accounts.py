@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, inspect, select, update
 
 from security.accounts.login import LoginDesk, Refusal, Refused, Session
 from security.accounts.passwords import PasswordRejectedError, Passwords
@@ -27,6 +28,7 @@ from security.office.audit import SealedRecord, verify
 from security.storage import open_store
 from security.storage.accounts import SESSIONS, USERS
 from security.storage.audit_log import read_chain
+from security.storage.engine import alembic_config, current_revision, head_revision, upgrade
 from security.storage.people import Change, DuplicateError, NotFoundError, PeopleError, add_person
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -310,3 +312,17 @@ def test_a_session_policy_change_applies_to_open_sessions(engine: Engine) -> Non
         conn.execute(update(SESSIONS).values(last_seen_at=T0 + timedelta(minutes=20)))
     assert short.session(session.token, T0 + timedelta(minutes=21)) is None
     assert desk(engine).session(session.token, T0 + timedelta(minutes=21)) is not None
+
+
+def test_the_accounts_migration_goes_down_and_up_again(engine: Engine) -> None:
+    """Downgrading one revision drops the two tables (accounts and all); upgrading makes them empty again."""
+    add_user(engine, "maria", "guard", PASSWORD, change(), passwords=CHEAP)
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    assert current_revision(engine) != head_revision()
+    assert not {"users", "user_sessions"} & set(inspect(engine).get_table_names())
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert list_accounts(engine) == []
