@@ -16,6 +16,7 @@ from broker.outbox import OutboxError
 from broker.safe_text import EscapingFormatter
 from security.cli.office import add_commands as add_office_commands
 from security.cli.people import add_commands as _add_people_commands
+from security.cli.users import add_commands as add_user_commands
 from security.cli.visitors import add_commands as add_visitor_commands
 from security.storage import StorageError
 
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_people_commands(sub, common)
     add_office_commands(sub, common)
     add_visitor_commands(sub, common)
+    add_user_commands(sub, common)
     return parser
 
 

@@ -46,6 +46,9 @@ def test_the_nightly_run_is_at_the_hour_local_to_the_site(now: datetime, expecte
     ({"retention": {"days": -1}}, "retention.days"),
     ({"notify": {"roles": {"supervisor": {"webhooks": ["ftp://x"]}}}}, "webhooks"),
     ({"alarms": {"rules": {"door-forced": {"priority": "urgent"}}}}, "Priority"),
+    ({"accounts": {"session_idle_minutes": 0.5}}, "accounts.session_idle_minutes"),
+    ({"accounts": {"session_idle_minutes": 120, "session_hours": 1}}, "idle timeout is at least a minute"),
+    ({"accounts": {"lockout": True}}, "accounts.lockout"),
 ])
 def test_bad_sections_stop_the_service_with_what_is_wrong(doc: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

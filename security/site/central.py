@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from broker.config import ConfigError, MqttUrl, Settings, read_toml
 from broker.credentials import CREDENTIALS_FILE, CredentialStore, KindLookup, PrincipalsOfKind, Role
 from broker.schemas import CommandSent, Data, HostNotified
+from security.accounts.config import AccountsSection
 from security.api import ApiServer
 from security.ingest.service import CentralService
 from security.office.alarms import Action, AlarmEscalated, Output
@@ -73,6 +74,7 @@ class CentralConfig:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     api: ApiSection = field(default_factory=ApiSection)
     ingest: IngestSection = field(default_factory=IngestSection)
+    accounts: AccountsSection = field(default_factory=AccountsSection)
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], where: str = "settings") -> CentralConfig:
@@ -81,7 +83,8 @@ class CentralConfig:
                    _section(NotifyConfig, doc, "notify", where),
                    _section(RetentionConfig, doc, "retention", where),
                    _section(ApiSection, doc, "api", where),
-                   _section(IngestSection, doc, "ingest", where))
+                   _section(IngestSection, doc, "ingest", where),
+                   _section(AccountsSection, doc, "accounts", where))
 
     @classmethod
     def read(cls, path: str | Path | None) -> CentralConfig:
