@@ -263,8 +263,8 @@ def test_personal_records_and_exports_are_gated_and_audited(engine: Engine) -> N
     assert not logins.open_personal_record(sessions["hanna"], "v-2", other, today, T0)
     assert not logins.open_personal_record(sessions["greg"], "v-1", hers, today, T0)
     assert logins.open_personal_record(sessions["maria"], "v-2", other, today, T0)
-    assert logins.export(sessions["maria"], "visits", 12, T0)
-    assert not logins.export(sessions["greg"], "visits", 12, T0)
+    assert logins.export(sessions["maria"], "visits", T0, count=12)
+    assert not logins.export(sessions["greg"], "visits", T0, count=12)
     records = [r for r in chain(engine) if r.action in ("personal_data.viewed", "export")]
     assert [(r.actor, r.action, r.subject) for r in records] == [
         ("user:hanna", "personal_data.viewed", "visit:v-1"),

@@ -181,15 +181,22 @@ class LoginDesk:
                     f"visit:{visit_id}", {"session": session.id, "role": str(account.role)})
         return True
 
-    def export(self, session: Session, what: str, count: int, now: datetime) -> bool:
-        """Whether `session`'s account may export; when it may, the export of `count` `what` is audited.
+    def export(self, session: Session, what: str, now: datetime, *, count: int | None = None,
+               query: str = "") -> bool:
+        """Whether `session`'s account may export; when it may, the export of `what` is audited.
 
-        What is exported is still only what the account may view (the caller filters it first).
+        What is exported is still only what the account may view (the caller filters it first);
+        `query` names the filters, `count` the records when known before the export streams.
         """
         if not session.account.may(Permission.EXPORT):
             return False
+        details: dict[str, Any] = {"session": session.id}
+        if count is not None:
+            details["records"] = count
+        if query:
+            details["query"] = query[:500]
         store.audit(self._engine, Change(f"user:{session.account.name}", now, self._key), "export", what,
-                    {"session": session.id, "records": count})
+                    details)
         return True
 
 

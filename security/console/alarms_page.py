@@ -133,7 +133,8 @@ def alarm_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     def alarms_csv(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                    _allowed: Annotated[Viewer, viewers],
                    view: Annotated[AlarmFilters, Depends(filters)]) -> StreamingResponse:
-        console.audit(who, "console.export", "alarms", {"query": view.query()})
+        if not console.exporting(who, "alarms", view.query()):
+            raise RefusedError(403, N_("Your role may not export."), who)
 
         def lines() -> Iterator[str]:
             with console.store.engine.connect() as conn:

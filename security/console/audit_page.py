@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from security.accounts.roles import Permission
 from security.console.auth import Guards, RefusedError, Viewer
 from security.console.context import Console
+from security.console.i18n import N_
 from security.console.ranges import DayRange, day_range
 from security.console.render import HEADERS, render
 from security.office.audit import verify
@@ -105,7 +106,8 @@ def audit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     def audit_csv(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                   _allowed: Annotated[Viewer, viewers],
                   view: Annotated[AuditView, Depends(view_of)]) -> StreamingResponse:
-        console.audit(who, "console.export", "audit", {"query": view.query()})
+        if not console.exporting(who, "audit", view.query()):
+            raise RefusedError(403, N_("Your role may not export."), who)
 
         def lines() -> Iterator[str]:
             with console.store.engine.connect() as conn:

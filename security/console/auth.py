@@ -6,27 +6,44 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from datetime import datetime
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from security.accounts.login import LoginDesk, Refusal, Refused, Session
 from security.accounts.roles import Account, Permission
+from security.accounts.sessions import clear_cookie, cookie_name, set_cookie
 from security.console.i18n import LANGUAGES, N_, translator
 from security.console.render import HEADERS, LANG_COOKIE, language, render
 
-SESSION_COOKIE = "gatehouse_session"
 LOGIN_COOKIE = "gatehouse_login"
+REFUSALS = {
+    Refusal.BAD_CREDENTIALS: N_("Wrong name or password."),
+    Refusal.DISABLED: N_("This account is disabled: ask an administrator."),
+    Refusal.THROTTLED: N_("Too many failed attempts: wait a minute and try again."),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The person behind a request: their account and their session's CSRF token."""
+    """The person behind a request: their live session (account, CSRF token) and its cookie's token."""
 
-    account: Account
-    csrf: str
+    session: Session
+    token: str
+
+    @property
+    def account(self) -> Account:
+        """The session's account."""
+        return self.session.account
+
+    @property
+    def csrf(self) -> str:
+        """The CSRF token every form of this session carries."""
+        return self.session.csrf_token
 
     @property
     def name(self) -> str:
@@ -37,19 +54,6 @@ class Viewer:
     def role(self) -> str:
         """The account's role."""
         return self.account.role.value
-
-
-class Sessions(Protocol):
-    """What the console needs of people's accounts and sessions."""
-
-    def login(self, name: str, password: str, source: str) -> tuple[str, Viewer] | str:
-        """A new session's token and viewer, or the (English, N_-marked) reason for a refusal."""
-
-    def viewer(self, token: str) -> Viewer | None:
-        """The viewer of a live session (touching it), or None."""
-
-    def logout(self, token: str) -> None:
-        """End a session."""
 
 
 class RefusedError(Exception):
@@ -92,15 +96,15 @@ def safe_next(target: str) -> str:
 class Guards:
     """FastAPI dependencies: the viewer of a request, a permission they need, a form's CSRF token."""
 
-    def __init__(self, sessions: Sessions) -> None:
-        """Guards over `sessions`."""
+    def __init__(self, desk: LoginDesk, clock: Callable[[], datetime]) -> None:
+        """Guards over the sessions of `desk`."""
 
         def viewer(request: Request) -> Viewer:
-            token = request.cookies.get(SESSION_COOKIE)
-            found = sessions.viewer(token) if token else None
+            token = session_token(request)
+            found = desk.session(token, clock()) if token else None
             if found is None:
                 raise LoginNeededError(request.url.path)
-            return found
+            return Viewer(found, token)
 
         def posted(who: Annotated[Viewer, Depends(viewer)],
                    csrf: Annotated[str, Form(max_length=128)] = "") -> Viewer:
@@ -122,7 +126,12 @@ class Guards:
         return check
 
 
-def login_routes(router: APIRouter, sessions: Sessions) -> None:
+def session_token(request: Request) -> str:
+    """The session cookie's token (the `__Host-` one over HTTPS), or ''."""
+    return request.cookies.get(cookie_name(secure=request.url.scheme == "https"), "")
+
+
+def login_routes(router: APIRouter, desk: LoginDesk, clock: Callable[[], datetime]) -> None:
     """GET/POST /login and POST /logout on `router`."""
 
     def form(request: Request, status: int, *, csrf: str, target: str, name: str,
@@ -150,25 +159,26 @@ def login_routes(router: APIRouter, sessions: Sessions) -> None:
             page.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="strict", path="/console/login",
                             secure=request.url.scheme == "https", max_age=3600)
             return page
-        result = sessions.login(name, posted.password, request.client.host if request.client else "unknown")
-        if isinstance(result, str):
-            return form(request, 401, csrf=expected, target=next, name=name, message=result)
-        token, _who = result
+        source = request.client.host if request.client else "unknown"
+        result = desk.authenticate(name, posted.password, clock(), source)
+        if isinstance(result, Refused) or result.token is None:
+            reason = result.reason if isinstance(result, Refused) else Refusal.BAD_CREDENTIALS
+            return form(request, 429 if reason is Refusal.THROTTLED else 401, csrf=expected, target=next,
+                        name=name, message=REFUSALS[reason])
         secure = request.url.scheme == "https"
         response = RedirectResponse(safe_next(next), status_code=303, headers=HEADERS)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/console",
-                            secure=secure)
+        response.headers.append("set-cookie", set_cookie(result.token, secure=secure))
         response.delete_cookie(LOGIN_COOKIE, path="/console/login")
         if lang in dict(LANGUAGES):
             response.set_cookie(LANG_COOKIE, lang, samesite="strict", path="/console", secure=secure,
                                 max_age=400 * 24 * 3600)
         return response
 
-    guards = Guards(sessions)
+    guards = Guards(desk, clock)
 
     @router.post("/logout")
-    def logout(request: Request, _who: Annotated[Viewer, Depends(guards.posted)]) -> Response:
-        sessions.logout(request.cookies.get(SESSION_COOKIE, ""))
+    def logout(request: Request, who: Annotated[Viewer, Depends(guards.posted)]) -> Response:
+        desk.logout(who.token, clock())
         response = RedirectResponse("/console/login", status_code=303, headers=HEADERS)
-        response.delete_cookie(SESSION_COOKIE, path="/console")
+        response.headers.append("set-cookie", clear_cookie(secure=request.url.scheme == "https"))
         return response

@@ -1,14 +1,16 @@
-"""What the console's pages read from and write to: the log, the site's zone, the feed, sessions, audit."""
+"""What the console's pages read from and write to: the log, the site's zone, the feed, the login desk."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from security.console.auth import Sessions, Viewer
+from security.accounts.login import LoginDesk
+from security.accounts.roles import Visit
+from security.console.auth import Viewer
 from security.console.live import LiveFeed
 from security.storage import EventStore
 from security.storage.people import Change, record_change
@@ -21,13 +23,26 @@ class Console:
     store: EventStore
     tz: ZoneInfo
     feed: LiveFeed
-    sessions: Sessions
+    desk: LoginDesk
     clock: Callable[[], datetime]
     cursor_key: bytes
-    """Seals the pages' cursors (any random bytes; a restart only ends the pages' next links)."""
+    """Seals the pages' cursors (a site secret, so a page's next link survives a restart)."""
     audit_key: bytes | None = None
 
+    def today(self) -> date:
+        """The site's local date now."""
+        return self.clock().astimezone(self.tz).date()
+
+    def exporting(self, viewer: Viewer, what: str, query: str) -> bool:
+        """Whether `viewer` may export; if so the export is audited (before it streams)."""
+        return self.desk.export(viewer.session, what, self.clock(), query=query)
+
+    def opening(self, viewer: Viewer, visit_id: str, visit: Visit) -> bool:
+        """Whether `viewer` may see this visit's personal record; if so the view is audited."""
+        return self.desk.open_personal_record(viewer.session, visit_id, visit, self.today(), self.clock())
+
     def audit(self, viewer: Viewer, action: str, subject: str, details: Mapping[str, Any]) -> None:
-        """Record what `viewer` did (an export, a view of a personal record) in the audit chain."""
+        """Record another of `viewer`'s actions (a verification of the chain) in the audit chain."""
         with self.store.engine.begin() as conn:
-            record_change(conn, Change(viewer.name, self.clock(), self.audit_key), action, subject, details)
+            record_change(conn, Change(f"user:{viewer.name}", self.clock(), self.audit_key), action, subject,
+                          details)

@@ -166,7 +166,8 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     @router.get("/visits.csv")
     def visits_csv(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                    view: Annotated[VisitView, Depends(view_of)]) -> StreamingResponse:
-        console.audit(who, "console.export", "visits", {"query": view.query()})
+        if not console.exporting(who, "visits", view.query()):
+            raise RefusedError(403, N_("Your role may not export."), who)
         today = console.clock().astimezone(console.tz).date()
 
         def lines() -> Iterator[str]:
@@ -189,10 +190,7 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
         seen = Visit(row.host_id, arrived, row.left_at is None)
         if not who.account.sees_visit(seen, today):
             raise RefusedError(403, N_("Your role may not see this visit."), who)
-        personal = who.account.sees_personal_data(seen, today)
-        if personal:
-            console.audit(who, "console.view_personal", f"visit {row.visit_id}",
-                          {"visitor": row.visitor_name})
+        personal = console.opening(who, row.visit_id, seen)
         photo = signature = None
         if personal:
             with console.store.engine.connect() as conn:

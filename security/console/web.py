@@ -32,8 +32,8 @@ STATIC = {"console.css": "text/css; charset=utf-8", "live.js": "text/javascript;
 def console_router(console: Console) -> APIRouter:
     """The console's routes under /console: pages, their fragments, the live feed, static files."""
     router = APIRouter(prefix="/console", include_in_schema=False)
-    guards = Guards(console.sessions)
-    login_routes(router, console.sessions)
+    guards = Guards(console.desk, console.clock)
+    login_routes(router, console.desk, console.clock)
     visits = Depends(guards.needs(Permission.VIEW_VISITS))
 
     @router.get("/static/{name}")
