@@ -53,7 +53,7 @@ def describe(topic: str, payload: bytes) -> LiveItem | None:
         where = topics.parse(topic)
         if where.kind == topics.Kind.EVENT:
             event = decode(payload, topic)
-            return LiveItem("event", event.source, event.type, summarize(event), str(severity(event)),
+            return LiveItem("event", where.device, event.type, summarize(event), str(severity(event)),
                             event.time.isoformat(), _PANELS.get(event.type, ()))
         if where.kind == topics.Kind.ALARM:
             if not payload:

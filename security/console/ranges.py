@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from security.storage.reports.keyset import ReportError, TimeRange
@@ -42,6 +42,7 @@ def day_range(start: str | None, end: str | None, now: datetime, tz: ZoneInfo) -
     first = _date(start, "from") or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise ReportError("the range must start on or before the day it ends")
-    begin = datetime.combine(first, time(0), tzinfo=tz)
-    after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    # in UTC: aware times of one zone subtract by wall clock, blind to a clock change in between
+    begin = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
+    after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return DayRange(first, last, TimeRange(begin, after))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from broker.schemas import Priority
@@ -81,9 +81,10 @@ class TodayPage:
 
 def day_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The start and end (UTC-aware) of the site's local day that holds `now`."""
-    local = now.astimezone(tz)
-    start = datetime(local.year, local.month, local.day, tzinfo=tz)
-    return start, start + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+    local = now.astimezone(tz).date()
+    start = datetime.combine(local, time(0), tzinfo=tz)
+    end = datetime.combine(local + timedelta(days=1), time(0), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _clock(at: datetime | None, tz: ZoneInfo) -> str:

@@ -17,7 +17,7 @@ from security.console.audit_page import audit_routes
 from security.console.auth import Guards, LoginNeededError, RefusedError, Viewer, login_routes
 from security.console.context import Console
 from security.console.i18n import N_
-from security.console.render import HEADERS, render
+from security.console.render import HEADERS, NAV, render
 from security.console.today import day_bounds, today_page
 from security.console.visits_page import visit_routes
 from security.office.onsite_query import current_on_site
@@ -56,7 +56,12 @@ def console_router(console: Console) -> APIRouter:
         return {"page": page}
 
     @router.get("/")
-    def today(request: Request, who: Annotated[Viewer, visits]) -> HTMLResponse:
+    def today(request: Request, who: Annotated[Viewer, Depends(guards.viewer)]) -> Response:
+        if not who.account.may(Permission.VIEW_VISITS):  # an admin's or auditor's first page is another
+            first = next((href for href, _label, needs in NAV if who.account.may(needs)), None)
+            if first is None:
+                raise RefusedError(403, N_("Your role may not see this page."), who)
+            return RedirectResponse(first, status_code=303, headers=HEADERS)
         return render(request, "today.html", viewer=who, title="Today", recent=console.feed.recent(),
                       **today_values())
 

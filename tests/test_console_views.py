@@ -1,0 +1,171 @@
+"""The console's pure parts with plain values: languages, ranges, charts, the Today page, the live feed."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broker.catalogs import compile_mo, extract, extract_templates, read_po
+from broker.events import encode, make_event
+from broker.messages import AlarmStatus, Status
+from broker.schemas import AlarmRaised, BadgeRead, Priority
+from security.console import i18n
+from security.console.auth import safe_next
+from security.console.charts import SCALE, Bar, bars_svg, heat_svg, shade
+from security.console.live import describe
+from security.console.ranges import day_range
+from security.console.today import day_bounds, today_page
+from security.office.access import OnSite
+from security.office.access.model import PersonKind
+from security.office.alarms.lifecycle import Alarm, AlarmState
+from security.storage import DeviceState
+from security.storage.invitations import Invitation
+from security.storage.reports.keyset import ReportError
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
+SAME_WORD = {"id": {"Alarm", "Audit", "Operator", "auditor", "admin", "ok"},
+             "pl": {"Alarm", "Operator", "min", "ok"}}
+
+
+@pytest.mark.parametrize("language", ["id", "pl"])
+def test_every_console_text_is_translated_and_compiled(language: str) -> None:
+    template = i18n.HERE / "templates"
+    wanted = {e.msgid for e in extract_templates(sorted(template.glob("*.html")))}
+    wanted |= {e.msgid for e in extract(sorted(i18n.HERE.rglob("*.py")))}
+    entries = read_po(i18n.po_path(language).read_text(encoding="utf-8"))
+    catalog = {e.msgid: e for e in entries if e.msgid}
+    assert wanted <= catalog.keys(), sorted(wanted - catalog.keys())
+    for entry in catalog.values():
+        assert entry.msgstr[0].strip(), entry.msgid
+        if entry.msgid not in SAME_WORD[language]:
+            assert entry.msgstr[0] != entry.msgid, f"{entry.msgid!r} is not translated into {language}"
+    compiled = compile_mo(entries)
+    assert i18n.po_path(language).with_suffix(".mo").read_bytes() == compiled, \
+        "run: python -m security.console.i18n"
+    assert gettext.GNUTranslations(io.BytesIO(compiled)).gettext("Log in") == catalog["Log in"].msgstr[0]
+
+
+@pytest.mark.parametrize(("chosen", "header", "expected"), [
+    ("pl", "id,en", "pl"),
+    (None, "id-ID,id;q=0.9,en;q=0.5", "id"),
+    (None, "de-DE,pl;q=0.4,en;q=0.8", "en"),
+    (None, "de, pl;q=0.4", "pl"),
+    ("xx", None, "en"),
+    (None, "pl;q=abc, id;q=0.1", "id"),
+])
+def test_the_language_is_the_chosen_one_else_the_browsers_best(chosen: str | None, header: str | None,
+                                                               expected: str) -> None:
+    assert i18n.negotiate(chosen, header) == expected
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ("/console/visits?from=2026-12-01", "/console/visits?from=2026-12-01"),
+    ("https://evil.example/console/", "/console/"),
+    ("//evil.example/console/", "/console/"),
+    ("/console/\\evil", "/console/"),
+    ("/api/people", "/console/"),
+])
+def test_after_login_only_a_console_page_is_a_destination(target: str, expected: str) -> None:
+    assert safe_next(target) == expected
+
+
+def test_a_range_is_local_days_both_included_and_a_week_by_default() -> None:
+    week = day_range(None, None, NOW, WARSAW)
+    assert (week.first, week.last) == (date(2026, 11, 28), date(2026, 12, 4))
+    assert week.times.start == datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
+    assert week.times.end == datetime(2026, 12, 4, 23, 0, tzinfo=UTC)
+    dst = day_range("2026-03-29", "2026-03-29", NOW, WARSAW)  # the night clocks go forward
+    assert dst.times.end - dst.times.start == timedelta(hours=23)
+    assert week.query() == {"from": "2026-11-28", "to": "2026-12-04"}
+    with pytest.raises(ReportError, match="YYYY-MM-DD"):
+        day_range("04/12/2026", None, NOW, WARSAW)
+    with pytest.raises(ReportError, match="start on or before"):
+        day_range("2026-12-05", "2026-12-01", NOW, WARSAW)
+    with pytest.raises(ReportError, match="366 days"):
+        day_range("2024-01-01", "2026-01-01", NOW, WARSAW)
+
+
+def test_charts_carry_their_values_as_text_and_escape_labels() -> None:
+    svg = bars_svg([Bar("<b>mon</b>", 3), Bar("tue", 0)], "Alarms & more")
+    assert "<title>&lt;b&gt;mon&lt;/b&gt;: 3</title>" in svg
+    assert "Alarms &amp; more" in svg
+    heat = heat_svg([[0] * 23 + [5], [1] * 24], ["Mon", "Tue"], "Arrivals")
+    assert "<title>Mon 23:00: 5</title>" in heat
+    assert heat.count("<rect") == 48
+    assert shade(0, 5) == SCALE[0]
+    assert shade(5, 5) == SCALE[-1]
+    assert shade(1, 5) != SCALE[0]
+
+
+def _alarm(number: int, priority: Priority, state: AlarmState, minutes: int) -> Alarm:
+    return Alarm(id=f"a-{number}", rule="door_forced", key=f"door-{number}", priority=priority,
+                 summary=f"door {number} forced", cause=(), silent=False,
+                 raised_at=NOW - timedelta(minutes=minutes), state=state)
+
+
+def test_the_today_page_puts_visitors_first_and_the_most_urgent_alarm_first() -> None:
+    start, end = day_bounds(NOW, WARSAW)
+    assert (start.isoformat(), end.isoformat()) == ("2026-12-03T23:00:00+00:00", "2026-12-04T23:00:00+00:00")
+    people = [OnSite("e-1", "Zed Staff", PersonKind.EMPLOYEE, NOW - timedelta(hours=2)),
+              OnSite("v-1", "Ana Lopez", PersonKind.VISITOR, NOW - timedelta(hours=1), host="Jan")]
+    later = NOW + timedelta(hours=1)
+    invited = [Invitation("v-1", "GH1:v-1:x", "Ana Lopez", "Acme", None, "visitor", "e-9", NOW, NOW, "jan",
+                          NOW, checked_in_at=NOW),
+               Invitation("v-2", "GH1:v-2:x", "Bo Chen", None, None, "visitor", "e-9", later, NOW, "jan",
+                          NOW),
+               Invitation("v-3", "GH1:v-3:x", "Cy Dee", None, None, "visitor", "e-9", NOW, NOW, "jan", NOW,
+                          cancelled_at=NOW)]
+    alarms = [_alarm(1, Priority.LOW, AlarmState.UNACKNOWLEDGED, 5),
+              _alarm(2, Priority.CRITICAL, AlarmState.ACKNOWLEDGED, 1),
+              _alarm(3, Priority.HIGH, AlarmState.RESOLVED, 9)]
+    devices = [DeviceState("reader-1", Status("offline", "reader", NOW, "unplugged"), NOW),
+               DeviceState("door-1", Status("online", "door"), NOW)]
+    page = today_page(NOW, WARSAW, on_site=people, invitations=invited, alarms=alarms, devices=devices)
+    assert [p.name for p in page.people] == ["Ana Lopez", "Zed Staff"]
+    assert (page.visitors_on_site, page.employees_on_site, page.expected, page.arrived) == (1, 1, 2, 1)
+    assert [e.state for e in page.expected_lines] == ["arrived", "cancelled", "expected"]
+    assert [a.id for a in page.open_alarms] == ["a-2", "a-1"]
+    assert page.unacknowledged == 1
+    offline = [(d.source, d.since, d.detail) for d in page.devices_offline]
+    assert offline == [("reader-1", "10:30", "unplugged")]
+    assert page.date == "2026-12-04"
+
+
+def test_the_live_feed_describes_events_alarms_and_statuses_and_skips_the_rest() -> None:
+    event = make_event("hq", "reader-1", "badge.read", 7, BadgeRead(credential="0004AB12CD", format="rdm6300",
+                                                                    reader=1), time=NOW)
+    item = describe("gatehouse/hq/reader-1/event/badge.read", encode(event))
+    assert item is not None
+    assert (item.kind, item.source, item.type) == ("event", "reader-1", "badge.read")
+    sse = item.sse()
+    assert sse.startswith("event: item\ndata: ")
+    assert sse.endswith("\n\n")
+    assert json.loads(sse.split("data: ", 1)[1])["severity"] == "normal"
+    status = AlarmStatus(id="a-9", rule="door_forced", priority="critical", summary="Door 1 forced",
+                         state="unacknowledged", raised_at=NOW, updated_at=NOW)
+    alarm = describe("gatehouse/hq/alarm/a-9", status.encode())
+    assert alarm is not None
+    assert alarm.severity == "alert"
+    assert alarm.panels == ("alarms",)
+    assert "Door 1 forced" in alarm.line
+    cleared = describe("gatehouse/hq/alarm/a-9", b"")
+    assert cleared is not None
+    assert cleared.type == "alarm.cleared"
+    offline = describe("gatehouse/hq/reader-1/status", Status("offline", "reader", NOW, "lost").encode())
+    assert offline is not None
+    assert offline.line == "reader-1 offline: lost"
+    assert offline.panels == ("devices",)
+    assert describe("gatehouse/hq/reader-1/ack", b'{"seq":1}') is None
+    assert describe("gatehouse/hq/reader-1/event/badge.read", b"{not json") is None
+    assert describe("not/ours", b"{}") is None
+    raised = make_event("hq", "central", "alarm.raised", 1, AlarmRaised(
+        alarm_id="a-9", rule="door_forced", priority=Priority.CRITICAL, summary="Door 1 forced"), time=NOW)
+    loud = describe("gatehouse/hq/central/event/alarm.raised", encode(raised))
+    assert loud is not None
+    assert loud.severity == "alert"
