@@ -165,7 +165,7 @@ def test_the_live_feed_describes_events_alarms_and_statuses_and_skips_the_rest()
     assert describe("gatehouse/hq/reader-1/event/badge.read", b"{not json") is None
     assert describe("not/ours", b"{}") is None
     raised = make_event("hq", "central", "alarm.raised", 1, AlarmRaised(
-        alarm_id="a-9", rule="door_forced", priority=Priority.CRITICAL, summary="Door 1 forced"), time=NOW)
+        alarm_id="a-9", rule="door-forced", priority=Priority.CRITICAL, summary="Door 1 forced"), time=NOW)
     loud = describe("gatehouse/hq/central/event/alarm.raised", encode(raised))
     assert loud is not None
     assert loud.severity == "alert"
