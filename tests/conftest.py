@@ -13,5 +13,6 @@ for name, value in kivy_settings(headless=True, file_log=False,
     os.environ.setdefault(name, value)
 
 pytest_plugins = [
-    "tests.fixtures.browser", "tests.fixtures.db", "tests.fixtures.mqtt", "tests.fixtures.servers",
+    "tests.fixtures.browser", "tests.fixtures.console", "tests.fixtures.db", "tests.fixtures.mqtt",
+    "tests.fixtures.servers",
 ]

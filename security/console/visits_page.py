@@ -129,9 +129,12 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     viewers = Depends(guards.needs(Permission.VIEW_VISITS))
 
     def view_of(who: Annotated[Viewer, viewers], asked: Annotated[VisitQuery, Query()]) -> VisitView:
-        today = console.clock().astimezone(console.tz).date()
+        today = console.today()
+        start, end = asked.start, asked.end
+        if ROLES[who.account.role].visits is Scope.TODAY and not (start or end):
+            start = end = today.isoformat()  # a role that lists today's visits starts on today
         try:
-            days = day_range(asked.start, asked.end, console.clock(), console.tz)
+            days = day_range(start, end, console.clock(), console.tz)
             wanted = VisitFilter(host_id=asked.host or None, company=asked.company or None,
                                  visitor_type=asked.type or None,
                                  invited={"invited": True, "walk-in": False}.get(asked.came),
