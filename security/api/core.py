@@ -10,8 +10,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import ValidationError
+
+from broker.api_models import RequestBody, explain
 from broker.safe_text import escape, text_fault
 from security.api.throttle import AuthThrottle
 from security.ingest.health import IngestHealth
@@ -36,8 +39,6 @@ AlarmActions = Callable[[Action], Sequence[Output]]
 KIOSK = "kiosk"
 RANKING: tuple[str, ...] = ROLES if KIOSK in ROLES else (KIOSK, *ROLES)
 """API roles from least to most allowed: a kiosk token reaches only the kiosk routes, a guard's those too."""
-MIN_YEAR, MAX_YEAR = 1970, 9000
-"""Times a body may give: far enough from year 1 and 9999 that no computation overflows."""
 PICK_TTL_S = 300.0
 PICK_MAX = 5000
 
@@ -114,6 +115,9 @@ class App:
         return self.invitations
 
 
+M = TypeVar("M", bound=RequestBody)
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """One parsed request: path parameters, query, body, headers and who sent it."""
@@ -130,14 +134,15 @@ class Request:
         who = self.caller.name if self.caller else "anonymous"
         return Change(f"api:{who}", app.now(), app.audit_key)
 
-    def json(self) -> dict[str, Any]:
-        """The body as a JSON object whose every string can be stored; ApiError 400 otherwise."""
-        if not self.body:
-            return {}
-        doc = parse_json(self.body)
+    def read(self, model: type[M]) -> M:
+        """The body as `model` (an empty body is `{}`); ApiError 400 naming every bad field otherwise."""
+        doc = parse_json(self.body) if self.body else {}
         if not isinstance(doc, dict):
             raise ApiError(400, "the body must be a JSON object")
-        return doc
+        try:
+            return model.model_validate(doc)
+        except ValidationError as exc:
+            raise ApiError(400, explain(exc)) from None
 
     def text(self) -> str:
         """The body as UTF-8 text that can be stored; ApiError 400 otherwise."""
@@ -252,39 +257,3 @@ class Route:
 def allowed(role: str, least: str) -> bool:
     """Whether `role` may do what `least` may (kiosk < guard < manager < admin)."""
     return role in RANKING and RANKING.index(role) >= RANKING.index(least)
-
-
-def text_field(doc: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    """A string field of a JSON body; ApiError 400 naming the field when it is missing or not text."""
-    value = doc.get(name)
-    if value is None or value == "":
-        if required:
-            raise ApiError(400, f"{name}: required")
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"{name}: must be a string")
-    return value
-
-
-def strings_field(doc: Mapping[str, Any], name: str) -> list[str]:
-    """A list-of-strings field (absent: empty)."""
-    value = doc.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError(400, f"{name}: must be a list of strings")
-    return value
-
-
-def time_field(doc: Mapping[str, Any], name: str) -> datetime | None:
-    """An ISO 8601 time with an offset (absent: None)."""
-    text = text_field(doc, name)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ApiError(400, f"{name}: not an ISO 8601 time: {text!r}") from None
-    if moment.utcoffset() is None:
-        raise ApiError(400, f"{name}: give a time zone offset, e.g. {text}+01:00 or {text}Z")
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ApiError(400, f"{name}: a year from {MIN_YEAR} to {MAX_YEAR}, got {text!r}")
-    return moment

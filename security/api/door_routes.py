@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from broker.api_models import UnlockSent
-from broker.commands import MAX_UNLOCK_S
+from broker.api_models import UnlockRequest, UnlockSent
 from broker.schemas import CommandSent
-from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
+from security.api.core import ApiError, App, Request, Response, Route, json_response
 from security.office.engine import UNLOCK, CommandRequest
 
 DoorCommands = Callable[[CommandRequest], CommandSent | str]
 """The central service's way to send a person's command: what it sent, or why it refused."""
 
 
-
-def _seconds(value: object) -> float | None:
-    """The `seconds` of an unlock body (absent: the service's default); ApiError 400 when wrong."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApiError(400, f"seconds: must be a number, got {value!r}")
-    if not 0 < value <= MAX_UNLOCK_S:
-        raise ApiError(400, f"seconds: more than 0 and at most {MAX_UNLOCK_S:g}, got {value!r}")
-    return float(value)
-
-
 def unlock(app: App, req: Request) -> Response:
     """POST /api/doors/{device}/unlock `{seconds, note}`: the service unlocks a door device for a while."""
-    doc = req.json()  # a malformed body is 400 whether or not a service runs here
-    note = text_field(doc, "note")
-    if note is not None and len(note) > 200:
-        raise ApiError(400, "note: at most 200 characters")
-    seconds = _seconds(doc.get("seconds"))
+    body = req.read(UnlockRequest)  # a malformed body is 400 whether or not a service runs here
     commands = app.door_commands
     if commands is None:
         raise ApiError(503, "the central service does not run in this process")
     by = f"api:{req.caller.name if req.caller else 'anonymous'}"
-    request = CommandRequest(req.params["device"], UNLOCK, by, seconds, note)
+    request = CommandRequest(req.params["device"], UNLOCK, by, body.seconds, body.note)
     try:
         outcome = commands(request)
     except TimeoutError:

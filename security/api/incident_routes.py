@@ -4,28 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    json_response,
-    strings_field,
-    text_field,
-)
+from broker.api_models import IncidentAttachment, IncidentClosing, IncidentNote, NewIncident
+from security.api.core import ApiError, App, Request, Response, Route, json_response
 from security.api.views import incident_json
 from security.office.incidents import Incident, IncidentError, ItemKind
 from security.storage.incident_store import IncidentConflictError, IncidentNotFoundError, StateFilter
 
 STATES: dict[str, StateFilter] = {"open": "open", "closed": "closed", "all": "all"}
 MAX_LIMIT = 1000
-ATTACH_FIELDS = {
+ATTACHED = {
     "event_id": ItemKind.EVENT, "alarm_id": ItemKind.ALARM, "snapshot_event_id": ItemKind.SNAPSHOT,
 }
-"""The body field of POST /api/incidents/{id}/attach and the kind of item each one attaches."""
+"""The kind of item each field of an IncidentAttachment attaches."""
 
 
 @contextmanager
@@ -44,14 +35,6 @@ def _refusals() -> Iterator[None]:
 def _by(req: Request) -> str:
     """Who acts, as the audit log and the events name them: `api:<token name>`."""
     return f"api:{req.caller.name if req.caller else 'anonymous'}"
-
-
-def _required(doc: dict[str, Any], name: str) -> str:
-    """A text field that must hold more than white space; ApiError 400 naming it otherwise."""
-    value = text_field(doc, name, required=True) or ""
-    if not value.strip():
-        raise ApiError(400, f"{name}: required")
-    return value
 
 
 def _found(app: App, incident_id: str) -> Incident:
@@ -82,42 +65,37 @@ def get_incident(app: App, req: Request) -> Response:
 
 def open_incident(app: App, req: Request) -> Response:
     """POST /api/incidents: `{title, alarm_ids?, event_ids?}`; every alarm and event must be stored."""
-    desk, doc = app.incident_desk(), req.json()
-    title = _required(doc, "title")
-    alarm_ids, event_ids = strings_field(doc, "alarm_ids"), strings_field(doc, "event_ids")
+    desk = app.incident_desk()
+    body = req.read(NewIncident)
     with _refusals():
-        opened = desk.open(title, _by(req), alarm_ids=alarm_ids, event_ids=event_ids)
+        opened = desk.open(body.title, _by(req), alarm_ids=body.alarm_ids, event_ids=body.event_ids)
     return json_response(incident_json(opened), 201)
 
 
 def add_note(app: App, req: Request) -> Response:
     """POST /api/incidents/{id}/notes: `{note}` on an open incident; answers the incident."""
     desk = app.incident_desk()
-    note = _required(req.json(), "note")
+    body = req.read(IncidentNote)
     with _refusals():
-        desk.note(req.params["id"], _by(req), note)
+        desk.note(req.params["id"], _by(req), body.note)
     return json_response(incident_json(_found(app, req.params["id"])), 201)
 
 
 def attach(app: App, req: Request) -> Response:
     """POST /api/incidents/{id}/attach: `{event_id}`, `{alarm_id}` or `{snapshot_event_id}`."""
-    desk, doc = app.incident_desk(), req.json()
-    given = [(name, kind) for name, kind in ATTACH_FIELDS.items() if doc.get(name) not in (None, "")]
-    if len(given) != 1:
-        raise ApiError(400, f"{'/'.join(ATTACH_FIELDS)}: give exactly one")
-    name, kind = given[0]
-    ref = _required(doc, name)
+    desk = app.incident_desk()
+    name, ref = req.read(IncidentAttachment).given()
     with _refusals():
-        desk.attach(req.params["id"], _by(req), kind=kind, ref=ref)
+        desk.attach(req.params["id"], _by(req), kind=ATTACHED[name], ref=ref)
     return json_response(incident_json(_found(app, req.params["id"])), 201)
 
 
 def close_incident(app: App, req: Request) -> Response:
     """POST /api/incidents/{id}/close: `{outcome}`; closing a closed incident is 409."""
     desk = app.incident_desk()
-    outcome = _required(req.json(), "outcome")
+    body = req.read(IncidentClosing)
     with _refusals():
-        closed = desk.close(req.params["id"], _by(req), outcome)
+        closed = desk.close(req.params["id"], _by(req), body.outcome)
     return json_response(incident_json(closed))
 
 

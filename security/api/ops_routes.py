@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from broker.api_models import MusterList
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    json_response,
-    text_field,
-    text_response,
-    time_field,
-)
+from broker.api_models import AlarmActionBody, MusterList
+from security.api.core import ApiError, App, Request, Response, Route, json_response, text_response
 from security.api.views import alarm_json, iso, muster_entry
 from security.office.access import render_muster
 from security.office.alarms import (
@@ -23,7 +13,6 @@ from security.office.alarms import (
     Action,
     ActionRejected,
     Alarm,
-    BookConfig,
     Resolve,
     Shelve,
     Unshelve,
@@ -32,8 +21,6 @@ from security.office.onsite_query import current_on_site
 from security.storage.alarm_store import get_alarm, list_alarms
 
 ACTIONS = ("acknowledge", "resolve", "shelve", "unshelve")
-MAX_SHELVE_MINUTES = BookConfig().max_shelve_s / 60
-"""The longest shelve `minutes` may ask for: the alarm book's default limit (8 h)."""
 
 
 def health(app: App, req: Request) -> Response:
@@ -102,26 +89,20 @@ def alarm(app: App, req: Request) -> Response:
 
 def _action(app: App, req: Request) -> Action:
     """The action a request asks for, from the path and `{note, until | minutes}`."""
-    doc, alarm_id, name = req.json(), req.params["id"], req.params["action"]
+    body, alarm_id, name = req.read(AlarmActionBody), req.params["id"], req.params["action"]
     by = f"api:{req.caller.name if req.caller else 'anonymous'}"
-    note = text_field(doc, "note")
+    note = body.note
     if name == "acknowledge":
         return Acknowledge(alarm_id, by, note)
     if name == "resolve":
         return Resolve(alarm_id, by, note)
     if name == "unshelve":
         return Unshelve(alarm_id, by, note)
-    until = time_field(doc, "until")
-    minutes = doc.get("minutes")
-    if until is None and minutes is None:
+    if body.until is not None:
+        return Shelve(alarm_id, by, body.until, note)
+    if body.minutes is None:
         raise ApiError(400, "until: required (or minutes) to shelve")
-    if until is None:
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
-            raise ApiError(400, f"minutes: must be a positive number, got {minutes!r}")
-        if not minutes <= MAX_SHELVE_MINUTES:  # also NaN and infinity; a huge one overflows timedelta
-            raise ApiError(400, f"minutes: at most {MAX_SHELVE_MINUTES:g}, got {minutes!r}")
-        until = app.now() + timedelta(minutes=minutes)
-    return Shelve(alarm_id, by, until, note)
+    return Shelve(alarm_id, by, app.now() + timedelta(minutes=body.minutes), note)
 
 
 def act(app: App, req: Request) -> Response:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from broker.api_models import BadgesRevoked, DoorGroupBody, PersonRemoved, RightRevoked
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    allowed,
-    json_response,
-    strings_field,
-    text_field,
-    time_field,
+from broker.api_models import (
+    BadgesRevoked,
+    DoorGroupBody,
+    DoorGroupDoors,
+    NewCredential,
+    NewPerson,
+    NewRight,
+    PersonFields,
+    PersonRemoved,
+    PersonUpdate,
+    RightRevoked,
 )
+from security.api.core import ApiError, App, Request, Response, Route, allowed, json_response
 from security.api.views import import_json, person_json, right_json
 from security.office.access import (
     AccessRight,
@@ -35,19 +33,15 @@ def _values(req: Request) -> bool:
     return allowed(req.role, "manager")
 
 
-def _person(doc: dict[str, Any], person_id: str) -> Person:
-    """A person from a JSON body; ApiError 400 naming the bad field."""
-    name = (text_field(doc, "name", required=True) or "").strip()
-    if not name:
-        raise ApiError(400, "name: required")
-    kind_text = text_field(doc, "kind") or str(PersonKind.EMPLOYEE)
+def _person(body: PersonFields, person_id: str, kind: PersonKind = PersonKind.EMPLOYEE) -> Person:
+    """A person from a body (of `kind` unless it says); ApiError 400 naming the bad field."""
+    kind_text = body.kind or str(kind)
     try:
-        kind = PersonKind(kind_text)
+        chosen = PersonKind(kind_text)
     except ValueError:
         raise ApiError(400, f"kind: must be employee or visitor, got {kind_text!r}") from None
     try:
-        return Person(person_id, name, kind, frozenset(strings_field(doc, "groups")),
-                      text_field(doc, "email"))
+        return Person(person_id, body.name.strip(), chosen, frozenset(body.groups), body.email)
     except ValueError as exc:
         raise ApiError(400, f"id: {exc}") from None
 
@@ -66,8 +60,8 @@ def get_person(app: App, req: Request) -> Response:
 
 def add_person(app: App, req: Request) -> Response:
     """POST /api/people: add a person (409 when the id is taken)."""
-    doc = req.json()
-    person = _person(doc, text_field(doc, "id", required=True) or "")
+    body = req.read(NewPerson)
+    person = _person(body, body.id)
     people.add_person(app.store.engine, person, req.change(app))
     view = people.get_person(app.store.engine, person.id)
     return json_response(person_json(view, app.now(), values=True), 201)
@@ -75,13 +69,12 @@ def add_person(app: App, req: Request) -> Response:
 
 def put_person(app: App, req: Request) -> Response:
     """PUT /api/people/{id}: replace a person's name, groups and email (and kind, when given)."""
-    doc = req.json()
-    person_id = req.params["id"]
-    if doc.get("id") not in (None, person_id):
+    body, person_id = req.read(PersonUpdate), req.params["id"]
+    if body.id not in (None, person_id):
         raise ApiError(400, "id: differs from the id in the path")
     current = people.get_person(app.store.engine, person_id).person  # NotFoundError: 404
-    doc.setdefault("kind", str(current.kind))  # a visitor stays a visitor unless told otherwise
-    people.update_person(app.store.engine, _person(doc, person_id), req.change(app))
+    # a visitor stays a visitor unless told otherwise
+    people.update_person(app.store.engine, _person(body, person_id, current.kind), req.change(app))
     return json_response(person_json(people.get_person(app.store.engine, person_id), app.now(), values=True))
 
 
@@ -93,17 +86,14 @@ def delete_person(app: App, req: Request) -> Response:
 
 def add_credential(app: App, req: Request) -> Response:
     """POST /api/people/{id}/credentials: enrol a badge (409 when a live one has the value)."""
-    doc = req.json()
-    value = text_field(doc, "value", required=True) or ""
-    fmt_text = text_field(doc, "format", required=True) or ""
+    body = req.read(NewCredential)
     try:
-        fmt = CredentialFormat(fmt_text.lower())
+        fmt = CredentialFormat(body.format.lower())
     except ValueError:
         choices = ", ".join(str(f) for f in CredentialFormat)
-        raise ApiError(400, f"format: must be one of {choices}, got {fmt_text!r}") from None
-    start, until = time_field(doc, "valid_from"), time_field(doc, "valid_until")
+        raise ApiError(400, f"format: must be one of {choices}, got {body.format!r}") from None
     try:
-        cred = Credential(value, fmt, req.params["id"], start, until)
+        cred = Credential(body.value, fmt, req.params["id"], body.valid_from, body.valid_until)
     except ValueError as exc:
         field = "valid_until" if "valid_until" in str(exc) else "value"
         raise ApiError(400, f"{field}: {exc}") from None
@@ -136,7 +126,7 @@ def list_groups(app: App, req: Request) -> Response:
 
 def put_group(app: App, req: Request) -> Response:
     """PUT /api/door-groups/{name}: create or replace a door group from `{"doors": [...]}`."""
-    doors = strings_field(req.json(), "doors")
+    doors = req.read(DoorGroupDoors).doors
     people.set_door_group(app.store.engine, req.params["name"], doors, req.change(app))
     return json_response(DoorGroupBody(name=req.params["name"], doors=sorted(set(doors))).dump())
 
@@ -148,18 +138,13 @@ def list_rights(app: App, req: Request) -> Response:
 
 def add_right(app: App, req: Request) -> Response:
     """POST /api/rights: `{"door_group", "person_id" | "group", "schedule"?}` (default: always, UTC)."""
-    doc = req.json()
-    door_group = text_field(doc, "door_group", required=True) or ""
-    schedule_doc = doc.get("schedule", {"always": True, "tz": "UTC"})
-    if not isinstance(schedule_doc, dict):
-        raise ApiError(400, "schedule: must be an object {tz, always, windows: [[weekday, HH:MM, HH:MM]]}")
+    body = req.read(NewRight)
     try:
-        schedule: WeeklySchedule = schedule_from_json(schedule_doc)
-    except (KeyError, TypeError, ValueError) as exc:
+        schedule: WeeklySchedule = schedule_from_json(body.schedule.dump())
+    except (KeyError, TypeError, ValueError) as exc:  # an unknown zone is a KeyError
         raise ApiError(400, f"schedule: {exc}") from None
     try:
-        right = AccessRight(door_group, schedule, person_id=text_field(doc, "person_id"),
-                            group=text_field(doc, "group"))
+        right = AccessRight(body.door_group, schedule, person_id=body.person_id, group=body.group)
     except ValueError as exc:
         raise ApiError(400, f"person_id/group: {exc}") from None
     right_id = people.grant_right(app.store.engine, right, req.change(app))

@@ -18,6 +18,8 @@ from typing import Any
 from broker.api_models import (
     CreatedInvitation,
     HostEntry,
+    NewInvitation,
+    NewWatchEntry,
     OnSiteEntry,
     ReturningVisitor,
     VisitorDetailsBody,
@@ -31,9 +33,6 @@ from security.api.core import (
     Response,
     Route,
     json_response,
-    strings_field,
-    text_field,
-    time_field,
 )
 from security.api.views import (
     fold,
@@ -78,18 +77,12 @@ def _staff_view(app: App, found: list[Invitation]) -> list[dict[str, Any]]:
 
 def create_invitation(app: App, req: Request) -> Response:
     """POST /api/invitations: `{visitor_name, host_id, company?, email?, visitor_type?, expected_at?, ..}`."""
-    desk, doc = app.invitation_desk(), req.json()
-    send = doc.get("send_email", False)
-    if not isinstance(send, bool):
-        raise ApiError(400, "send_email: must be true or false")
+    desk, body = app.invitation_desk(), req.read(NewInvitation)
     try:
         issued = desk.invite(
-            visitor_name=text_field(doc, "visitor_name", required=True) or "",
-            host_id=text_field(doc, "host_id", required=True) or "", by=_by(req),
-            company=text_field(doc, "company"), email=text_field(doc, "email"),
-            visitor_type=text_field(doc, "visitor_type") or VisitorType.GUEST,
-            expected_at=time_field(doc, "expected_at"), valid_until=time_field(doc, "valid_until"),
-            send_email=send)
+            visitor_name=body.visitor_name, host_id=body.host_id, by=_by(req), company=body.company,
+            email=body.email, visitor_type=body.visitor_type or VisitorType.GUEST,
+            expected_at=body.expected_at, valid_until=body.valid_until, send_email=body.send_email)
     except InvitationError as exc:
         raise ApiError(400, str(exc)) from None
     made = issued.invitation
@@ -306,11 +299,9 @@ def list_watchlist(app: App, req: Request) -> Response:
 
 def add_watch(app: App, req: Request) -> Response:
     """POST /api/watchlist: `{name, aliases?: [..], reason?}`."""
-    doc = req.json()
-    name = text_field(doc, "name", required=True) or ""
-    aliases = strings_field(doc, "aliases")
-    entry = watchlist.add_entry(app.store.engine, name, req.change(app), aliases=aliases,
-                                reason=text_field(doc, "reason"))
+    body = req.read(NewWatchEntry)
+    entry = watchlist.add_entry(app.store.engine, body.name, req.change(app), aliases=body.aliases,
+                                reason=body.reason)
     return json_response(watch_json(entry, full=True), 201)
 
 
