@@ -6,7 +6,7 @@ models, and a client (the kiosk) uses the same models, so neither guesses the ot
 there is no value; times as ISO 8601 with their offset. `explain` words a refused body for a 400.
 """
 
-from broker.api_models.base import Body, Time, dump_list, explain, read_list
+from broker.api_models.base import Body, Time, dump_list, explain, read_list, words
 from broker.api_models.requests import (
     ATTACHABLE,
     MAX_NOTE,
@@ -73,5 +73,5 @@ __all__ = [
     "PersonRemoved", "PersonUpdate", "RequestBody", "ReturningVisitor", "RightBody", "RightRevoked",
     "RightSchedule", "ScheduleBody", "StaffInvitation", "Time", "TokenBody", "UnlockRequest",
     "UnlockSent", "UpcomingInvitation", "VisitorDetailsBody", "WatchlistEntryBody", "WatchlistName",
-    "dump_list", "explain", "read_list",
+    "dump_list", "explain", "read_list", "words",
 ]

@@ -8,6 +8,7 @@ sends it: every field, in order, null where there is no value; times as ISO 8601
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from broker.events import parse_time
+from broker.safe_text import escape
 
 
 def _moment(value: object) -> object:
@@ -79,6 +81,7 @@ _SAID = {
     "dict_type": "must be an object",
     "datetime_type": "must be an RFC 3339 time with a zone, as a string",
     "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
     "extra_forbidden": "unknown field",
     "finite_number": "must be a finite number",
 }
@@ -90,7 +93,7 @@ def _where(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
+    return escape(text)
 
 
 def _said(err: Any) -> str:
@@ -111,10 +114,15 @@ def _said(err: Any) -> str:
     return str(err["msg"])
 
 
-def explain(exc: ValidationError) -> str:
-    """A body's faults in one line, each naming its field: `title: required; note: must be a string`."""
+def words(errors: Iterable[Any]) -> str:
+    """pydantic's error list in one line, each naming its field: `title: required; note: must be a string`."""
     parts = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         where = _where(tuple(err["loc"]))
         parts.append(f"{where}: {_said(err)}" if where else _said(err))
     return "; ".join(parts)
+
+
+def explain(exc: ValidationError) -> str:
+    """A refused body's faults in one line (see `words`)."""
+    return words(exc.errors(include_url=False))

@@ -12,7 +12,7 @@ title's length) is still checked where that knowledge lives.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -99,9 +99,17 @@ UnlockSeconds = Annotated[float, Strict(), Field(gt=0, le=MAX_UNLOCK_S, allow_in
 
 
 class RequestBody(Body):
-    """Base of every request body: immutable, and a field it does not name is refused."""
+    """Base of every request body: a JSON object, immutable, and a field it does not name is refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        """Only a JSON object (or the model itself) is a body, never another object's attributes."""
+        if isinstance(data, dict | cls):
+            return data
+        raise PydanticCustomError("model_type", "must be a JSON object")
 
 
 # people routes
