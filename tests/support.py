@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 
+from starlette.datastructures import Headers
+
 from broker.config import MqttUrl
 from broker.device_link import DeviceLink
 from broker.events import Event, make_event
@@ -103,7 +105,8 @@ class Reply:
     """An HTTP answer: status, headers and the body (parsed when JSON)."""
 
     status: int
-    headers: dict[str, str]
+    headers: Headers
+    """The headers, by name in any case (as HTTP means them)."""
     raw: bytes
 
     @property
@@ -129,8 +132,8 @@ def http(method: str, url: str, *, token: str | None = None, body: Any = None, d
         req.add_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return Reply(resp.status, dict(resp.headers), resp.read())
+            return Reply(resp.status, Headers(headers=dict(resp.headers)), resp.read())
     except HTTPError as exc:
         with exc:
-            return Reply(exc.code, dict(exc.headers), exc.read())
+            return Reply(exc.code, Headers(headers=dict(exc.headers)), exc.read())
 

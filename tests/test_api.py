@@ -199,6 +199,30 @@ def test_bad_input_names_the_field(site: Site, path: str, body: dict[str, Any], 
     assert reply.json["error"].startswith(f"{field}:")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "error"),
+    [
+        ("POST", "/api/people", {"id": "e-1", "name": "Ann", "team": "it"}, "team: unknown field"),
+        ("POST", "/api/people", {"id": 7, "name": ["Ann"]}, "name: must be a string; id: must be a string"),
+        ("PUT", "/api/door-groups/lobby", {"doors": ["d-1", None]}, "doors[1]: must be a string"),
+        ("POST", "/api/rights", {"door_group": "lobby", "group": "staff", "schedule": {"always": "yes"}},
+         "schedule.always: must be true or false"),
+        ("POST", "/api/people/e-0/credentials", {"value": "0A0000000A", "format": "em4100",
+                                                 "valid_until": "2026-13-01T00:00:00Z"}, "valid_until: time"),
+    ],
+)
+def test_a_bad_body_is_400_naming_every_bad_field(
+    site: Site, method: str, path: str, body: dict[str, Any], error: str
+) -> None:
+    """Unknown fields, wrong types and bad times are 400 with the fields named; nothing is stored."""
+    site.call("POST", "/api/people", "manager", {"id": "e-0", "name": "Zero"})
+    reply = site.call(method, path, "manager", body)
+    assert (reply.status, reply.json["error"].startswith(error)) == (400, True), reply.json
+    assert [p["id"] for p in site.call("GET", "/api/people", "guard").json] == ["e-0"]
+    assert site.call("GET", "/api/door-groups", "guard").json == {}
+    assert site.call("GET", "/api/people/e-0", "guard").json["credentials"] == []
+
+
 def test_malformed_json_is_400(site: Site) -> None:
     """A body that is not a JSON object is 400."""
     reply = site.call("POST", "/api/people", "manager", data=b"{not json")

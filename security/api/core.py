@@ -1,9 +1,7 @@
-"""The API's plumbing with no HTTP server in it: requests, responses, errors, routes and roles."""
+"""The API's plumbing with no HTTP in it: what handlers work with, errors, roles."""
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
 import threading
 import time
@@ -19,16 +17,13 @@ from security.office.alarms import Action, Output
 from security.office.incidents import IncidentDesk
 from security.office.invitations import InvitationDesk
 from security.storage import EventStore
-from security.storage.people import Change
-from security.storage.tokens import ROLES, Caller
+from security.storage.tokens import ROLES
 
 if TYPE_CHECKING:
     from security.api.door_routes import DoorCommands
 
 MAX_BODY = 5 * 1024 * 1024
 """The largest request body accepted (a CSV of tens of thousands of employees fits)."""
-MAX_DEPTH = 32
-"""The deepest JSON body accepted (no route reads more than three levels)."""
 
 AlarmActions = Callable[[Action], Sequence[Output]]
 """The central service's way to apply a person's action to its alarm book."""
@@ -36,8 +31,6 @@ AlarmActions = Callable[[Action], Sequence[Output]]
 KIOSK = "kiosk"
 RANKING: tuple[str, ...] = ROLES if KIOSK in ROLES else (KIOSK, *ROLES)
 """API roles from least to most allowed: a kiosk token reaches only the kiosk routes, a guard's those too."""
-MIN_YEAR, MAX_YEAR = 1970, 9000
-"""Times a body may give: far enough from year 1 and 9999 that no computation overflows."""
 PICK_TTL_S = 300.0
 PICK_MAX = 5000
 
@@ -114,88 +107,6 @@ class App:
         return self.invitations
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """One parsed request: path parameters, query, body, headers and who sent it."""
-
-    method: str
-    params: Mapping[str, str]
-    query: Mapping[str, str]
-    body: bytes
-    headers: Mapping[str, str]
-    caller: Caller | None = None
-
-    def change(self, app: App) -> Change:
-        """The audit context of a change made by this request's caller."""
-        who = self.caller.name if self.caller else "anonymous"
-        return Change(f"api:{who}", app.now(), app.audit_key)
-
-    def json(self) -> dict[str, Any]:
-        """The body as a JSON object whose every string can be stored; ApiError 400 otherwise."""
-        if not self.body:
-            return {}
-        doc = parse_json(self.body)
-        if not isinstance(doc, dict):
-            raise ApiError(400, "the body must be a JSON object")
-        return doc
-
-    def text(self) -> str:
-        """The body as UTF-8 text that can be stored; ApiError 400 otherwise."""
-        try:
-            text = self.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, f"body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-        check_text("body", text)
-        return text
-
-    def flag(self, name: str) -> bool:
-        """Whether a query flag such as `?dry_run=1` is on."""
-        return self.query.get(name, "").lower() in ("1", "true", "yes", "on")
-
-    @property
-    def role(self) -> str:
-        """The caller's role (empty for an unauthenticated request)."""
-        return self.caller.role if self.caller else ""
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def parse_json(body: bytes) -> Any:
-    """A request body as JSON: UTF-8, no NaN or Infinity, at most MAX_DEPTH deep, every string storable.
-
-    ApiError 400 naming the problem otherwise (a body nested thousands deep included).
-    """
-    try:
-        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, f"the body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except RecursionError:
-        raise ApiError(400, f"the body is nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:  # JSONDecodeError, NaN, an integer of more than 4300 digits
-        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
-    check_json(doc)
-    return doc
-
-
-def check_json(doc: Any) -> None:
-    """ApiError 400 when a JSON value is deeper than MAX_DEPTH or holds a key or string no store takes."""
-    todo: list[tuple[Any, str, int]] = [(doc, "body", 0)]
-    while todo:
-        value, where, depth = todo.pop()
-        if depth > MAX_DEPTH:
-            raise ApiError(400, f"the body is nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, str):
-            check_text(where, value)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                check_text(f"{where}: a key", key)
-                todo.append((item, key if depth == 0 else f"{where}.{key}", depth + 1))
-        elif isinstance(value, list):
-            todo.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
-
-
 def check_text(where: str, text: str) -> None:
     """ApiError 400 naming `where` when `text` cannot be stored (NUL, lone surrogate)."""
     fault = text_fault(text)
@@ -203,88 +114,6 @@ def check_text(where: str, text: str) -> None:
         raise ApiError(400, f"{escape(where)}: {fault}")
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    """An answer: status, body bytes and content type."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def json_response(doc: Any, status: int = 200) -> Response:
-    """A JSON answer."""
-    return Response(status, json.dumps(doc, ensure_ascii=False).encode("utf-8"))
-
-
-def text_response(text: str, status: int = 200) -> Response:
-    """A plain-text UTF-8 answer."""
-    return Response(status, text.encode("utf-8"), "text/plain; charset=utf-8")
-
-
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    """The `{"error": ...}` answer."""
-    return Response(status, json_response({"error": message}).body, headers=dict(headers or {}))
-
-
-Handler = Callable[[App, Request], Response]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """A method and path pattern (`{name}` captures one segment), the least role allowed, the handler."""
-
-    method: str
-    pattern: str
-    role: str | None
-    handler: Handler
-    regex: re.Pattern[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        """Compile the pattern; refuse an unknown role."""
-        if self.role is not None and self.role not in RANKING:
-            raise ValueError(f"unknown role {self.role!r}")
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern)
-        object.__setattr__(self, "regex", re.compile(f"^{regex}$"))
-
-
 def allowed(role: str, least: str) -> bool:
     """Whether `role` may do what `least` may (kiosk < guard < manager < admin)."""
     return role in RANKING and RANKING.index(role) >= RANKING.index(least)
-
-
-def text_field(doc: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    """A string field of a JSON body; ApiError 400 naming the field when it is missing or not text."""
-    value = doc.get(name)
-    if value is None or value == "":
-        if required:
-            raise ApiError(400, f"{name}: required")
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"{name}: must be a string")
-    return value
-
-
-def strings_field(doc: Mapping[str, Any], name: str) -> list[str]:
-    """A list-of-strings field (absent: empty)."""
-    value = doc.get(name, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError(400, f"{name}: must be a list of strings")
-    return value
-
-
-def time_field(doc: Mapping[str, Any], name: str) -> datetime | None:
-    """An ISO 8601 time with an offset (absent: None)."""
-    text = text_field(doc, name)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ApiError(400, f"{name}: not an ISO 8601 time: {text!r}") from None
-    if moment.utcoffset() is None:
-        raise ApiError(400, f"{name}: give a time zone offset, e.g. {text}+01:00 or {text}Z")
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ApiError(400, f"{name}: a year from {MIN_YEAR} to {MAX_YEAR}, got {text!r}")
-    return moment

@@ -2,52 +2,38 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from broker.api_models import UnlockSent
-from broker.schemas import MAX_UNLOCK_S, CommandSent
-from security.api.core import ApiError, App, Request, Response, Route, json_response, text_field
+from fastapi import APIRouter
+
+from broker.api_models import UnlockRequest, UnlockSent
+from broker.api_models.requests import Text
+from broker.schemas import CommandSent
+from security.api.auth import Guard, Service, by
+from security.api.core import ApiError
+from security.api.routing import ApiRoute
 from security.office.engine import UNLOCK, CommandRequest
 
 DoorCommands = Callable[[CommandRequest], CommandSent | str]
 """The central service's way to send a person's command: what it sent, or why it refused."""
 
+router = APIRouter(route_class=ApiRoute, tags=["doors"])
+"""Door routes; guards may unlock a door, as they may at a station."""
 
 
-def _seconds(value: object) -> float | None:
-    """The `seconds` of an unlock body (absent: the service's default); ApiError 400 when wrong."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ApiError(400, f"seconds: must be a number, got {value!r}")
-    if not 0 < value <= MAX_UNLOCK_S:
-        raise ApiError(400, f"seconds: more than 0 and at most {MAX_UNLOCK_S:g}, got {value!r}")
-    return float(value)
-
-
-def unlock(app: App, req: Request) -> Response:
+@router.post("/api/doors/{device}/unlock", status_code=202)
+def unlock(app: Service, caller: Guard, device: Text, body: UnlockRequest | None = None) -> UnlockSent:
     """POST /api/doors/{device}/unlock `{seconds, note}`: the service unlocks a door device for a while."""
-    doc = req.json()  # a malformed body is 400 whether or not a service runs here
-    note = text_field(doc, "note")
-    if note is not None and len(note) > 200:
-        raise ApiError(400, "note: at most 200 characters")
-    seconds = _seconds(doc.get("seconds"))
+    asked = body or UnlockRequest()
     commands = app.door_commands
     if commands is None:
         raise ApiError(503, "the central service does not run in this process")
-    by = f"api:{req.caller.name if req.caller else 'anonymous'}"
-    request = CommandRequest(req.params["device"], UNLOCK, by, seconds, note)
+    request = CommandRequest(device, UNLOCK, by(caller), asked.seconds, asked.note)
     try:
         outcome = commands(request)
     except TimeoutError:
         raise ApiError(503, "the central service did not take the command in time: not sent") from None
     if isinstance(outcome, str):
         raise ApiError(409, outcome)
-    sent = UnlockSent(device=outcome.device, command=outcome.command, command_id=outcome.command_id,
+    return UnlockSent(device=outcome.device, command=outcome.command, command_id=outcome.command_id,
                       seconds=outcome.seconds, door=outcome.door, expires=outcome.expires, by=outcome.by)
-    return json_response(sent.dump(), 202)
-
-
-ROUTES = (Route("POST", "/api/doors/{device}/unlock", "guard", unlock),)
-"""Door routes; guards may unlock a door, as they may at a station."""

@@ -6,26 +6,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    json_response,
-    strings_field,
-    text_field,
+from fastapi import APIRouter
+
+from broker.api_models import (
+    IncidentAttachment,
+    IncidentBody,
+    IncidentClosing,
+    IncidentNote,
+    IncidentSummary,
+    NewIncident,
 )
+from broker.api_models.requests import Text
+from security.api.auth import Guard, Incidents, Manager, by
+from security.api.core import ApiError
+from security.api.routing import ApiRoute
 from security.api.views import incident_json
-from security.office.incidents import Incident, IncidentError, ItemKind
+from security.office.incidents import Incident, IncidentDesk, IncidentError, ItemKind
 from security.storage.incident_store import IncidentConflictError, IncidentNotFoundError, StateFilter
 
 STATES: dict[str, StateFilter] = {"open": "open", "closed": "closed", "all": "all"}
 MAX_LIMIT = 1000
-ATTACH_FIELDS = {
+ATTACHED = {
     "event_id": ItemKind.EVENT, "alarm_id": ItemKind.ALARM, "snapshot_event_id": ItemKind.SNAPSHOT,
 }
-"""The body field of POST /api/incidents/{id}/attach and the kind of item each one attaches."""
+"""The kind of item each field of an IncidentAttachment attaches."""
+
+router = APIRouter(route_class=ApiRoute, tags=["incidents"])
+"""Incident routes; guards open and work incidents, a manager closes them."""
 
 
 @contextmanager
@@ -41,92 +48,60 @@ def _refusals() -> Iterator[None]:
         raise ApiError(400, str(exc)) from None
 
 
-def _by(req: Request) -> str:
-    """Who acts, as the audit log and the events name them: `api:<token name>`."""
-    return f"api:{req.caller.name if req.caller else 'anonymous'}"
-
-
-def _required(doc: dict[str, Any], name: str) -> str:
-    """A text field that must hold more than white space; ApiError 400 naming it otherwise."""
-    value = text_field(doc, name, required=True) or ""
-    if not value.strip():
-        raise ApiError(400, f"{name}: required")
-    return value
-
-
-def _found(app: App, incident_id: str) -> Incident:
+def _found(desk: IncidentDesk, incident_id: str) -> Incident:
     """The incident with its items; ApiError 404 when there is none."""
-    incident = app.incident_desk().get(incident_id)
+    incident = desk.get(incident_id)
     if incident is None:
         raise ApiError(404, f"no incident {incident_id}")
     return incident
 
 
-def list_incidents(app: App, req: Request) -> Response:
+@router.get("/api/incidents", response_model=list[IncidentSummary])
+def list_incidents(_caller: Guard, desk: Incidents, state: Text = "all", limit: Text = "100") -> Any:
     """GET /api/incidents[?state=open|closed|all&limit=N]: incidents newest first, without their items."""
-    desk = app.incident_desk()
-    state = STATES.get(req.query.get("state", "all"))
-    if state is None:
-        raise ApiError(400, f"state: one of {', '.join(STATES)}, got {req.query['state']!r}")
-    text = req.query.get("limit", "100")
-    limit = int(text) if text.isdigit() else 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, f"limit: a whole number from 1 to {MAX_LIMIT}, got {text!r}")
-    return json_response([incident_json(i, items=False) for i in desk.list(state, limit)])
+    chosen = STATES.get(state)
+    if chosen is None:
+        raise ApiError(400, f"state: one of {', '.join(STATES)}, got {state!r}")
+    count = int(limit) if limit.isdigit() else 0
+    if not 1 <= count <= MAX_LIMIT:
+        raise ApiError(400, f"limit: a whole number from 1 to {MAX_LIMIT}, got {limit!r}")
+    return [incident_json(i, items=False) for i in desk.list(chosen, count)]
 
 
-def get_incident(app: App, req: Request) -> Response:
+@router.get("/api/incidents/{id}", response_model=IncidentBody)
+def get_incident(_caller: Guard, desk: Incidents, id: Text) -> Any:
     """GET /api/incidents/{id}: one incident with its items in time order."""
-    return json_response(incident_json(_found(app, req.params["id"])))
+    return incident_json(_found(desk, id))
 
 
-def open_incident(app: App, req: Request) -> Response:
+@router.post("/api/incidents", status_code=201, response_model=IncidentBody)
+def open_incident(caller: Guard, desk: Incidents, body: NewIncident) -> Any:
     """POST /api/incidents: `{title, alarm_ids?, event_ids?}`; every alarm and event must be stored."""
-    desk, doc = app.incident_desk(), req.json()
-    title = _required(doc, "title")
-    alarm_ids, event_ids = strings_field(doc, "alarm_ids"), strings_field(doc, "event_ids")
     with _refusals():
-        opened = desk.open(title, _by(req), alarm_ids=alarm_ids, event_ids=event_ids)
-    return json_response(incident_json(opened), 201)
+        opened = desk.open(body.title, by(caller), alarm_ids=body.alarm_ids, event_ids=body.event_ids)
+    return incident_json(opened)
 
 
-def add_note(app: App, req: Request) -> Response:
+@router.post("/api/incidents/{id}/notes", status_code=201, response_model=IncidentBody)
+def add_note(caller: Guard, desk: Incidents, id: Text, body: IncidentNote) -> Any:
     """POST /api/incidents/{id}/notes: `{note}` on an open incident; answers the incident."""
-    desk = app.incident_desk()
-    note = _required(req.json(), "note")
     with _refusals():
-        desk.note(req.params["id"], _by(req), note)
-    return json_response(incident_json(_found(app, req.params["id"])), 201)
+        desk.note(id, by(caller), body.note)
+    return incident_json(_found(desk, id))
 
 
-def attach(app: App, req: Request) -> Response:
+@router.post("/api/incidents/{id}/attach", status_code=201, response_model=IncidentBody)
+def attach(caller: Guard, desk: Incidents, id: Text, body: IncidentAttachment) -> Any:
     """POST /api/incidents/{id}/attach: `{event_id}`, `{alarm_id}` or `{snapshot_event_id}`."""
-    desk, doc = app.incident_desk(), req.json()
-    given = [(name, kind) for name, kind in ATTACH_FIELDS.items() if doc.get(name) not in (None, "")]
-    if len(given) != 1:
-        raise ApiError(400, f"{'/'.join(ATTACH_FIELDS)}: give exactly one")
-    name, kind = given[0]
-    ref = _required(doc, name)
+    name, ref = body.given()
     with _refusals():
-        desk.attach(req.params["id"], _by(req), kind=kind, ref=ref)
-    return json_response(incident_json(_found(app, req.params["id"])), 201)
+        desk.attach(id, by(caller), kind=ATTACHED[name], ref=ref)
+    return incident_json(_found(desk, id))
 
 
-def close_incident(app: App, req: Request) -> Response:
+@router.post("/api/incidents/{id}/close", response_model=IncidentBody)
+def close_incident(caller: Manager, desk: Incidents, id: Text, body: IncidentClosing) -> Any:
     """POST /api/incidents/{id}/close: `{outcome}`; closing a closed incident is 409."""
-    desk = app.incident_desk()
-    outcome = _required(req.json(), "outcome")
     with _refusals():
-        closed = desk.close(req.params["id"], _by(req), outcome)
-    return json_response(incident_json(closed))
-
-
-ROUTES = (
-    Route("GET", "/api/incidents", "guard", list_incidents),
-    Route("POST", "/api/incidents", "guard", open_incident),
-    Route("GET", "/api/incidents/{id}", "guard", get_incident),
-    Route("POST", "/api/incidents/{id}/notes", "guard", add_note),
-    Route("POST", "/api/incidents/{id}/attach", "guard", attach),
-    Route("POST", "/api/incidents/{id}/close", "manager", close_incident),
-)
-"""Incident routes; guards open and work incidents, a manager closes them."""
+        closed = desk.close(id, by(caller), body.outcome)
+    return incident_json(closed)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Any
 
-from broker.api_models import MusterList
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    json_response,
-    text_field,
-    text_response,
-    time_field,
-)
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from broker.api_models import AlarmActionBody, AlarmBody, MusterList
+from broker.api_models.requests import Text
+from security.api.auth import Guard, Service, by
+from security.api.core import ApiError, App
+from security.api.routing import ApiRoute
 from security.api.views import alarm_json, iso, muster_entry
 from security.office.access import render_muster
 from security.office.alarms import (
@@ -23,20 +20,24 @@ from security.office.alarms import (
     Action,
     ActionRejected,
     Alarm,
-    BookConfig,
     Resolve,
     Shelve,
     Unshelve,
 )
 from security.office.onsite_query import current_on_site
 from security.storage.alarm_store import get_alarm, list_alarms
+from security.storage.tokens import Caller
 
 ACTIONS = ("acknowledge", "resolve", "shelve", "unshelve")
-MAX_SHELVE_MINUTES = BookConfig().max_shelve_s / 60
-"""The longest shelve `minutes` may ask for: the alarm book's default limit (8 h)."""
+FLAGS = ("1", "true", "yes", "on")
+"""The values that turn a query flag such as `?open=1` on."""
+
+router = APIRouter(route_class=ApiRoute, tags=["operations"])
+"""Operations routes; guards may act on alarms, as they do at a station."""
 
 
-def health(app: App, req: Request) -> Response:
+@router.get("/api/health", responses={503: {"description": "ingest is not running or not storing"}})
+def health(app: Service) -> JSONResponse:
     """GET /api/health (no token needed): 200 while ingest runs and stores, else 503 saying what is wrong.
 
     With a central service in the process, `ingest` tells the age of the last stored batch and how
@@ -44,18 +45,17 @@ def health(app: App, req: Request) -> Response:
     """
     doc: dict[str, object] = {"status": "ok", "site": app.site, "time": iso(app.now())}
     if app.ingest is None:
-        return json_response(doc)
+        return JSONResponse(doc)
     state = app.ingest()
     doc["ingest"] = state.to_json()
     if state.problem is not None:
         doc["status"] = state.problem
-        return json_response(doc, 503)
-    return json_response(doc)
+        return JSONResponse(doc, 503)
+    return JSONResponse(doc)
 
 
-def _horizon(req: Request) -> float:
+def _horizon(text: str) -> float:
     """The `?horizon_h=` of an on-site query (default 24)."""
-    text = req.query.get("horizon_h", "24")
     try:
         hours = float(text)
     except ValueError:
@@ -65,26 +65,28 @@ def _horizon(req: Request) -> float:
     return hours
 
 
-def onsite(app: App, req: Request) -> Response:
+@router.get("/api/onsite")
+def onsite(app: Service, _caller: Guard, horizon_h: Text = "24") -> MusterList:
     """GET /api/onsite: who is on site now, visitors first."""
     now = app.now()
-    entries = current_on_site(app.store, now, _horizon(req))
+    entries = current_on_site(app.store, now, _horizon(horizon_h))
     people = [muster_entry(e) for e in entries]
-    muster = MusterList(site=app.site, as_of=now, count=len(entries), people=people)
-    return json_response(muster.dump())
+    return MusterList(site=app.site, as_of=now, count=len(entries), people=people)
 
 
-def onsite_text(app: App, req: Request) -> Response:
+@router.get("/api/onsite.txt", response_class=PlainTextResponse)
+def onsite_text(app: Service, _caller: Guard, horizon_h: Text = "24") -> str:
     """GET /api/onsite.txt: the printable muster list."""
     now = app.now()
-    return text_response(render_muster(current_on_site(app.store, now, _horizon(req)), now, app.site))
+    return render_muster(current_on_site(app.store, now, _horizon(horizon_h)), now, app.site)
 
 
-def alarms(app: App, req: Request) -> Response:
+@router.get("/api/alarms", response_model=list[AlarmBody])
+def alarms(app: Service, _caller: Guard, open_only: Annotated[Text, Query(alias="open")] = "") -> Any:
     """GET /api/alarms[?open=1]: alarms newest first."""
     with app.store.engine.connect() as conn:
-        found = list_alarms(conn, open_only=req.flag("open"))
-    return json_response([alarm_json(a) for a in found])
+        found = list_alarms(conn, open_only=open_only.lower() in FLAGS)
+    return [alarm_json(a) for a in found]
 
 
 def _alarm(app: App, alarm_id: str) -> Alarm:
@@ -95,57 +97,40 @@ def _alarm(app: App, alarm_id: str) -> Alarm:
     return alarm
 
 
-def alarm(app: App, req: Request) -> Response:
+@router.get("/api/alarms/{id}", response_model=AlarmBody)
+def alarm(app: Service, _caller: Guard, id: Text) -> Any:
     """GET /api/alarms/{id}: one alarm with its history."""
-    return json_response(alarm_json(_alarm(app, req.params["id"])))
+    return alarm_json(_alarm(app, id))
 
 
-def _action(app: App, req: Request) -> Action:
+def _action(app: App, caller: Caller, alarm_id: str, name: str, body: AlarmActionBody) -> Action:
     """The action a request asks for, from the path and `{note, until | minutes}`."""
-    doc, alarm_id, name = req.json(), req.params["id"], req.params["action"]
-    by = f"api:{req.caller.name if req.caller else 'anonymous'}"
-    note = text_field(doc, "note")
+    who, note = by(caller), body.note
     if name == "acknowledge":
-        return Acknowledge(alarm_id, by, note)
+        return Acknowledge(alarm_id, who, note)
     if name == "resolve":
-        return Resolve(alarm_id, by, note)
+        return Resolve(alarm_id, who, note)
     if name == "unshelve":
-        return Unshelve(alarm_id, by, note)
-    until = time_field(doc, "until")
-    minutes = doc.get("minutes")
-    if until is None and minutes is None:
+        return Unshelve(alarm_id, who, note)
+    if body.until is not None:
+        return Shelve(alarm_id, who, body.until, note)
+    if body.minutes is None:
         raise ApiError(400, "until: required (or minutes) to shelve")
-    if until is None:
-        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or minutes <= 0:
-            raise ApiError(400, f"minutes: must be a positive number, got {minutes!r}")
-        if not minutes <= MAX_SHELVE_MINUTES:  # also NaN and infinity; a huge one overflows timedelta
-            raise ApiError(400, f"minutes: at most {MAX_SHELVE_MINUTES:g}, got {minutes!r}")
-        until = app.now() + timedelta(minutes=minutes)
-    return Shelve(alarm_id, by, until, note)
+    return Shelve(alarm_id, who, app.now() + timedelta(minutes=body.minutes), note)
 
 
-def act(app: App, req: Request) -> Response:
+@router.post("/api/alarms/{id}/{action}", response_model=AlarmBody)
+def act(app: Service, caller: Guard, id: Text, action: Text, body: AlarmActionBody | None = None) -> Any:
     """POST /api/alarms/{id}/{action}: acknowledge, resolve, shelve or unshelve through the service."""
-    if req.params["action"] not in ACTIONS:
-        raise ApiError(404, f"no alarm action {req.params['action']!r}; one of {', '.join(ACTIONS)}")
+    if action not in ACTIONS:
+        raise ApiError(404, f"no alarm action {action!r}; one of {', '.join(ACTIONS)}")
     if app.alarm_actions is None:
         raise ApiError(503, "the central service does not run in this process")
-    action = _action(app, req)
-    outputs = app.alarm_actions(action)
+    asked = _action(app, caller, id, action, body or AlarmActionBody())
+    outputs = app.alarm_actions(asked)
     for out in outputs:
         if isinstance(out, ActionRejected):
             raise ApiError(409, out.reason)
     changed = [o.alarm for o in outputs
-               if not isinstance(o, ActionRejected) and o.alarm.id == action.alarm_id]
-    return json_response(alarm_json(changed[-1] if changed else _alarm(app, action.alarm_id)))
-
-
-ROUTES = (
-    Route("GET", "/api/health", None, health),
-    Route("GET", "/api/onsite", "guard", onsite),
-    Route("GET", "/api/onsite.txt", "guard", onsite_text),
-    Route("GET", "/api/alarms", "guard", alarms),
-    Route("GET", "/api/alarms/{id}", "guard", alarm),
-    Route("POST", "/api/alarms/{id}/{action}", "guard", act),
-)
-"""Operations routes; guards may act on alarms, as they do at a station."""
+               if not isinstance(o, ActionRejected) and o.alarm.id == asked.alarm_id]
+    return alarm_json(changed[-1] if changed else _alarm(app, asked.alarm_id))

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from broker.api_models import BadgesRevoked, DoorGroupBody, PersonRemoved, RightRevoked
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    allowed,
-    json_response,
-    strings_field,
-    text_field,
-    time_field,
+from fastapi import APIRouter, Depends, Request
+
+from broker.api_models import (
+    BadgesRevoked,
+    DoorGroupBody,
+    DoorGroupDoors,
+    ImportReportBody,
+    NewCredential,
+    NewPerson,
+    NewRight,
+    PersonBody,
+    PersonFields,
+    PersonRemoved,
+    PersonUpdate,
+    RightBody,
+    RightRevoked,
 )
+from broker.api_models.requests import Text
+from security.api.auth import Guard, Manager, Service, change
+from security.api.core import ApiError, allowed, check_text
+from security.api.routing import ApiRoute
 from security.api.views import import_json, person_json, right_json
 from security.office.access import (
     AccessRight,
@@ -28,168 +36,172 @@ from security.office.access import (
 )
 from security.storage import people
 from security.storage.directory import schedule_from_json
+from security.storage.tokens import Caller
+
+FLAGS = ("1", "true", "yes", "on")
+CSV_TYPES = ("text/csv", "text/plain")
+
+router = APIRouter(route_class=ApiRoute, tags=["people"])
+"""People routes: guards read, managers change."""
 
 
-def _values(req: Request) -> bool:
+def _values(caller: Caller) -> bool:
     """Whether the caller may see full credential values (managers and admins)."""
-    return allowed(req.role, "manager")
+    return allowed(caller.role, "manager")
 
 
-def _person(doc: dict[str, Any], person_id: str) -> Person:
-    """A person from a JSON body; ApiError 400 naming the bad field."""
-    name = (text_field(doc, "name", required=True) or "").strip()
-    if not name:
-        raise ApiError(400, "name: required")
-    kind_text = text_field(doc, "kind") or str(PersonKind.EMPLOYEE)
+def _person(body: PersonFields, person_id: str, kind: PersonKind = PersonKind.EMPLOYEE) -> Person:
+    """A person from a body (of `kind` unless it says); ApiError 400 naming the bad field."""
+    kind_text = body.kind or str(kind)
     try:
-        kind = PersonKind(kind_text)
+        chosen = PersonKind(kind_text)
     except ValueError:
         raise ApiError(400, f"kind: must be employee or visitor, got {kind_text!r}") from None
     try:
-        return Person(person_id, name, kind, frozenset(strings_field(doc, "groups")),
-                      text_field(doc, "email"))
+        return Person(person_id, body.name.strip(), chosen, frozenset(body.groups), body.email)
     except ValueError as exc:
         raise ApiError(400, f"id: {exc}") from None
 
 
-def list_people(app: App, req: Request) -> Response:
+@router.get("/api/people", response_model=list[PersonBody])
+def list_people(app: Service, caller: Guard) -> Any:
     """GET /api/people: everyone, with credentials (values for managers only)."""
-    now, values = app.now(), _values(req)
-    return json_response([person_json(v, now, values=values) for v in people.list_people(app.store.engine)])
+    now, values = app.now(), _values(caller)
+    return [person_json(v, now, values=values) for v in people.list_people(app.store.engine)]
 
 
-def get_person(app: App, req: Request) -> Response:
-    """GET /api/people/{id}: one person with credentials and rights."""
-    view = people.get_person(app.store.engine, req.params["id"])
-    return json_response(person_json(view, app.now(), values=_values(req)))
-
-
-def add_person(app: App, req: Request) -> Response:
+@router.post("/api/people", status_code=201, response_model=PersonBody)
+def add_person(app: Service, caller: Manager, body: NewPerson) -> Any:
     """POST /api/people: add a person (409 when the id is taken)."""
-    doc = req.json()
-    person = _person(doc, text_field(doc, "id", required=True) or "")
-    people.add_person(app.store.engine, person, req.change(app))
-    view = people.get_person(app.store.engine, person.id)
-    return json_response(person_json(view, app.now(), values=True), 201)
+    person = _person(body, body.id)
+    people.add_person(app.store.engine, person, change(app, caller))
+    return person_json(people.get_person(app.store.engine, person.id), app.now(), values=True)
 
 
-def put_person(app: App, req: Request) -> Response:
-    """PUT /api/people/{id}: replace a person's name, groups and email (and kind, when given)."""
-    doc = req.json()
-    person_id = req.params["id"]
-    if doc.get("id") not in (None, person_id):
-        raise ApiError(400, "id: differs from the id in the path")
-    current = people.get_person(app.store.engine, person_id).person  # NotFoundError: 404
-    doc.setdefault("kind", str(current.kind))  # a visitor stays a visitor unless told otherwise
-    people.update_person(app.store.engine, _person(doc, person_id), req.change(app))
-    return json_response(person_json(people.get_person(app.store.engine, person_id), app.now(), values=True))
-
-
-def delete_person(app: App, req: Request) -> Response:
-    """DELETE /api/people/{id}: remove a person with their badges and personal rights."""
-    count = people.remove_person(app.store.engine, req.params["id"], req.change(app))
-    return json_response(PersonRemoved(removed=req.params["id"], credentials=count).dump())
-
-
-def add_credential(app: App, req: Request) -> Response:
-    """POST /api/people/{id}/credentials: enrol a badge (409 when a live one has the value)."""
-    doc = req.json()
-    value = text_field(doc, "value", required=True) or ""
-    fmt_text = text_field(doc, "format", required=True) or ""
+async def _csv(request: Request) -> str:
+    """The request's body as CSV text: 415 unless sent as text/csv, 400 unless UTF-8 that can be stored."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in CSV_TYPES:
+        raise ApiError(415, f"send the file as text/csv, not {kind or 'no content type'}")
+    data = await request.body()
     try:
-        fmt = CredentialFormat(fmt_text.lower())
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    check_text("body", text)
+    return text
+
+
+CSV_BODY = {"requestBody": {"required": True,
+                            "content": {t: {"schema": {"type": "string"}} for t in CSV_TYPES}}}
+"""The import's body in the OpenAPI document: a CSV file, not JSON."""
+
+
+@router.post("/api/people/import", response_model=ImportReportBody, openapi_extra=CSV_BODY)
+def import_csv(app: Service, caller: Manager, csv: Annotated[str, Depends(_csv)],
+               tz: Text = "UTC", dry_run: Text = "") -> Any:
+    """POST /api/people/import: a CSV of employees (`?dry_run=1` checks only, `?tz=` for local times)."""
+    report = people.import_employees(app.store.engine, csv, change(app, caller), tz=tz,
+                                     dry_run=dry_run.lower() in FLAGS)
+    return import_json(report)
+
+
+@router.get("/api/people/{id}", response_model=PersonBody)
+def get_person(app: Service, caller: Guard, id: Text) -> Any:
+    """GET /api/people/{id}: one person with credentials and rights."""
+    return person_json(people.get_person(app.store.engine, id), app.now(), values=_values(caller))
+
+
+@router.put("/api/people/{id}", response_model=PersonBody)
+def put_person(app: Service, caller: Manager, id: Text, body: PersonUpdate) -> Any:
+    """PUT /api/people/{id}: replace a person's name, groups and email (and kind, when given)."""
+    if body.id not in (None, id):
+        raise ApiError(400, "id: differs from the id in the path")
+    current = people.get_person(app.store.engine, id).person  # NotFoundError: 404
+    # a visitor stays a visitor unless told otherwise
+    people.update_person(app.store.engine, _person(body, id, current.kind), change(app, caller))
+    return person_json(people.get_person(app.store.engine, id), app.now(), values=True)
+
+
+@router.delete("/api/people/{id}")
+def delete_person(app: Service, caller: Manager, id: Text) -> PersonRemoved:
+    """DELETE /api/people/{id}: remove a person with their badges and personal rights."""
+    count = people.remove_person(app.store.engine, id, change(app, caller))
+    return PersonRemoved(removed=id, credentials=count)
+
+
+@router.post("/api/people/{id}/credentials", status_code=201, response_model=PersonBody)
+def add_credential(app: Service, caller: Manager, id: Text, body: NewCredential) -> Any:
+    """POST /api/people/{id}/credentials: enrol a badge (409 when a live one has the value)."""
+    try:
+        fmt = CredentialFormat(body.format.lower())
     except ValueError:
         choices = ", ".join(str(f) for f in CredentialFormat)
-        raise ApiError(400, f"format: must be one of {choices}, got {fmt_text!r}") from None
-    start, until = time_field(doc, "valid_from"), time_field(doc, "valid_until")
+        raise ApiError(400, f"format: must be one of {choices}, got {body.format!r}") from None
     try:
-        cred = Credential(value, fmt, req.params["id"], start, until)
+        cred = Credential(body.value, fmt, id, body.valid_from, body.valid_until)
     except ValueError as exc:
         field = "valid_until" if "valid_until" in str(exc) else "value"
         raise ApiError(400, f"{field}: {exc}") from None
-    people.add_credential(app.store.engine, cred, req.change(app))
-    return json_response(person_json(people.get_person(app.store.engine, cred.person_id), app.now(),
-                                     values=True), 201)
+    people.add_credential(app.store.engine, cred, change(app, caller))
+    return person_json(people.get_person(app.store.engine, cred.person_id), app.now(), values=True)
 
 
-def revoke_credentials(app: App, req: Request) -> Response:
-    """DELETE /api/people/{id}/credentials[/{value}]: revoke one badge or all of a person's badges."""
-    count = people.revoke_credentials(app.store.engine, req.params["id"], req.change(app),
-                                      req.params.get("value"))
-    return json_response(BadgesRevoked(person_id=req.params["id"], revoked=count).dump())
+@router.delete("/api/people/{id}/credentials")
+def revoke_credentials(app: Service, caller: Manager, id: Text) -> BadgesRevoked:
+    """DELETE /api/people/{id}/credentials: revoke all of a person's badges."""
+    count = people.revoke_credentials(app.store.engine, id, change(app, caller), None)
+    return BadgesRevoked(person_id=id, revoked=count)
 
 
-def import_csv(app: App, req: Request) -> Response:
-    """POST /api/people/import: a CSV of employees (`?dry_run=1` checks only, `?tz=` for local times)."""
-    kind = req.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in ("text/csv", "text/plain"):
-        raise ApiError(415, f"send the file as text/csv, not {kind or 'no content type'}")
-    report = people.import_employees(app.store.engine, req.text(), req.change(app),
-                                     tz=req.query.get("tz", "UTC"), dry_run=req.flag("dry_run"))
-    return json_response(import_json(report))
+@router.delete("/api/people/{id}/credentials/{value}")
+def revoke_credential(app: Service, caller: Manager, id: Text, value: Text) -> BadgesRevoked:
+    """DELETE /api/people/{id}/credentials/{value}: revoke one of a person's badges."""
+    count = people.revoke_credentials(app.store.engine, id, change(app, caller), value)
+    return BadgesRevoked(person_id=id, revoked=count)
 
 
-def list_groups(app: App, req: Request) -> Response:
+@router.get("/api/door-groups", response_model=dict[str, list[str]])
+def list_groups(app: Service, _caller: Guard) -> Any:
     """GET /api/door-groups: every door group and its doors."""
-    return json_response({k: list(v) for k, v in people.list_door_groups(app.store.engine).items()})
+    return {k: list(v) for k, v in people.list_door_groups(app.store.engine).items()}
 
 
-def put_group(app: App, req: Request) -> Response:
+@router.put("/api/door-groups/{name}")
+def put_group(app: Service, caller: Manager, name: Text, body: DoorGroupDoors | None = None) -> DoorGroupBody:
     """PUT /api/door-groups/{name}: create or replace a door group from `{"doors": [...]}`."""
-    doors = strings_field(req.json(), "doors")
-    people.set_door_group(app.store.engine, req.params["name"], doors, req.change(app))
-    return json_response(DoorGroupBody(name=req.params["name"], doors=sorted(set(doors))).dump())
+    doors = (body or DoorGroupDoors()).doors
+    people.set_door_group(app.store.engine, name, doors, change(app, caller))
+    return DoorGroupBody(name=name, doors=sorted(set(doors)))
 
 
-def list_rights(app: App, req: Request) -> Response:
+@router.get("/api/rights", response_model=list[RightBody])
+def list_rights(app: Service, _caller: Guard) -> Any:
     """GET /api/rights: every access right with its id."""
-    return json_response([right_json(i, r) for i, r in people.list_rights(app.store.engine)])
+    return [right_json(i, r) for i, r in people.list_rights(app.store.engine)]
 
 
-def add_right(app: App, req: Request) -> Response:
+@router.post("/api/rights", status_code=201, response_model=RightBody)
+def add_right(app: Service, caller: Manager, body: NewRight) -> Any:
     """POST /api/rights: `{"door_group", "person_id" | "group", "schedule"?}` (default: always, UTC)."""
-    doc = req.json()
-    door_group = text_field(doc, "door_group", required=True) or ""
-    schedule_doc = doc.get("schedule", {"always": True, "tz": "UTC"})
-    if not isinstance(schedule_doc, dict):
-        raise ApiError(400, "schedule: must be an object {tz, always, windows: [[weekday, HH:MM, HH:MM]]}")
     try:
-        schedule: WeeklySchedule = schedule_from_json(schedule_doc)
-    except (KeyError, TypeError, ValueError) as exc:
+        schedule: WeeklySchedule = schedule_from_json(body.schedule.dump())
+    except (KeyError, TypeError, ValueError) as exc:  # an unknown zone is a KeyError
         raise ApiError(400, f"schedule: {exc}") from None
     try:
-        right = AccessRight(door_group, schedule, person_id=text_field(doc, "person_id"),
-                            group=text_field(doc, "group"))
+        right = AccessRight(body.door_group, schedule, person_id=body.person_id, group=body.group)
     except ValueError as exc:
         raise ApiError(400, f"person_id/group: {exc}") from None
-    right_id = people.grant_right(app.store.engine, right, req.change(app))
-    return json_response(right_json(right_id, right), 201)
+    right_id = people.grant_right(app.store.engine, right, change(app, caller))
+    return right_json(right_id, right)
 
 
-def delete_right(app: App, req: Request) -> Response:
+@router.delete("/api/rights/{id}")
+def delete_right(app: Service, caller: Manager, id: Text) -> RightRevoked:
     """DELETE /api/rights/{id}: revoke an access right."""
     try:
-        right_id = int(req.params["id"])
+        right_id = int(id)
     except ValueError:
-        raise ApiError(404, f"no access right {req.params['id']!r}") from None
-    people.revoke_right(app.store.engine, right_id, req.change(app))
-    return json_response(RightRevoked(revoked=right_id).dump())
-
-
-ROUTES = (
-    Route("GET", "/api/people", "guard", list_people),
-    Route("POST", "/api/people", "manager", add_person),
-    Route("POST", "/api/people/import", "manager", import_csv),
-    Route("GET", "/api/people/{id}", "guard", get_person),
-    Route("PUT", "/api/people/{id}", "manager", put_person),
-    Route("DELETE", "/api/people/{id}", "manager", delete_person),
-    Route("POST", "/api/people/{id}/credentials", "manager", add_credential),
-    Route("DELETE", "/api/people/{id}/credentials", "manager", revoke_credentials),
-    Route("DELETE", "/api/people/{id}/credentials/{value}", "manager", revoke_credentials),
-    Route("GET", "/api/door-groups", "guard", list_groups),
-    Route("PUT", "/api/door-groups/{name}", "manager", put_group),
-    Route("GET", "/api/rights", "guard", list_rights),
-    Route("POST", "/api/rights", "manager", add_right),
-    Route("DELETE", "/api/rights/{id}", "manager", delete_right),
-)
-"""People routes; the first route whose pattern and method match handles a request."""
+        raise ApiError(404, f"no access right {id!r}") from None
+    people.revoke_right(app.store.engine, right_id, change(app, caller))
+    return RightRevoked(revoked=right_id)

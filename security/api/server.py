@@ -1,47 +1,72 @@
-"""The HTTP API server on the standard library: bearer tokens, roles, JSON errors, a route table."""
+"""The HTTP API on FastAPI, served by uvicorn in a background thread: routers, JSON errors, body limit.
+
+Every answer that is not a success is `{"error": "..."}`: the API's own errors (ApiError), storage's
+refusals, FastAPI's validation errors (400, naming the fields, as before), unknown routes (404, and
+405 naming the methods the path takes; both only for a caller with a live token, so the routes are
+not mapped by strangers), an unavailable database (503 with Retry-After, logged once until it is
+back) and anything unexpected (500, the traceback once in the log).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self, cast
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import NamedTuple, Self
 
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from broker.api_models import words
 from security.api import door_routes, incident_routes, ops_routes, people_routes, visitor_routes
-from security.api.core import (
-    MAX_BODY,
-    AlarmActions,
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    allowed,
-    check_text,
-    error_response,
-)
+from security.api.auth import authenticate
+from security.api.core import MAX_BODY, AlarmActions, ApiError, App
+from security.api.routing import Unreadable
 from security.api.throttle import AuthThrottle
 from security.ingest.health import IngestHealth
 from security.office.incidents import IncidentDesk
 from security.office.invitations import InvitationDesk
 from security.storage import EventStore, StorageError
 from security.storage.people import DuplicateError, NotFoundError, PeopleError
-from security.storage.tokens import Caller, verify_token
 
 log = logging.getLogger(__name__)
 
-ROUTES: tuple[Route, ...] = (ops_routes.ROUTES + people_routes.ROUTES + incident_routes.ROUTES
-                             + visitor_routes.ROUTES + door_routes.ROUTES)
+ROUTERS = (ops_routes.router, people_routes.router, incident_routes.router, visitor_routes.router,
+           door_routes.router)
+"""One router per area; a new area adds its router here."""
+OPENAPI_URL = "/api/openapi.json"
 DRAIN_LIMIT = 4 * MAX_BODY
 """An oversized body up to this size is read and dropped, so the client gets its 413 (not a reset)."""
+FAILED = "gatehouse.failed"
+"""The scope key an error answer sets: the request did not reach the database's good side."""
+START_TIMEOUT_S = 10.0
+
+
+class Route(NamedTuple):
+    """A method and path pattern the API serves."""
+
+    method: str
+    pattern: str
+
+
+ROUTES: tuple[Route, ...] = tuple(
+    Route(method, route.path) for router in ROUTERS for route in router.routes
+    if isinstance(route, APIRoute) for method in sorted(route.methods or ()))
+"""Every route of the API."""
 
 
 def _utcnow() -> datetime:
@@ -73,162 +98,167 @@ class _Outage:
             log.info("API: the database is reachable again")
 
 
-class _Server(ThreadingHTTPServer):
-    """The threading server, carrying the app and its routes for the handlers."""
-
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], app: App, routes: Sequence[Route]) -> None:
-        """Bind `address` (IPv6 when the host has a colon)."""
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.app, self.routes = app, tuple(routes)
-        self.outage = _Outage()
-        super().__init__(address, _Handler)
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The `{"error": ...}` answer (a 401 says which scheme to use)."""
+    more = dict(headers or {})
+    if status == 401:
+        more["WWW-Authenticate"] = 'Bearer realm="gatehouse"'
+    safe = message.encode("utf-8", "backslashreplace").decode("utf-8")  # never a lone surrogate
+    return JSONResponse({"error": safe}, status, more)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One connection: parse, authenticate, authorise, route, answer in JSON."""
+def _validation_message(exc: RequestValidationError) -> str:
+    """FastAPI's complaint about a request in the API's words: the body's fields by name, `path id`."""
+    errors = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        if isinstance(err.get("input"), Unreadable):
+            return str(err["input"].why)
+        if loc[:1] == ("body",):  # the body's own check (one of a few fields) names its fields itself
+            loc = loc[1:] or (() if err.get("type") == "value_error" else ("body",))
+        elif loc[:1] in (("path",), ("query",), ("header",)) and len(loc) > 1:
+            loc = (f"{loc[0]} {loc[1]}", *loc[2:])
+        errors.append({**err, "loc": loc})
+    return words(errors)
 
-    protocol_version = "HTTP/1.1"
-    server_version = "Gatehouse"
-    sys_version = ""
-    timeout = 30
 
-    def do_GET(self) -> None:
-        """Answer a GET."""
-        self._serve("GET")
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the request's path is served with."""
+    scope = dict(request.scope)
+    found: set[str] = set()
+    for route in (r for router in ROUTERS for r in router.routes):
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is not Match.NONE:
+            found |= route.methods or set()
+    return sorted(found)
 
-    def do_POST(self) -> None:
-        """Answer a POST."""
-        self._serve("POST")
 
-    def do_PUT(self) -> None:
-        """Answer a PUT."""
-        self._serve("PUT")
+async def _unrouted(request: Request, exc: HTTPException) -> JSONResponse:
+    """The router's 404 or 405: only for a caller with a live token (else 401 or 429)."""
+    await run_in_threadpool(authenticate, request)
+    path = request.url.path
+    if exc.status_code == 404:
+        return error_response(404, f"no such resource {path}")
+    allow = ", ".join(_allowed_methods(request))
+    return error_response(405, f"{request.method} is not allowed on {path}; use {allow}", {"Allow": allow})
 
-    def do_DELETE(self) -> None:
-        """Answer a DELETE."""
-        self._serve("DELETE")
 
-    def do_PATCH(self) -> None:
-        """Answer a PATCH (no route takes one: 405 or 404)."""
-        self._serve("PATCH")
+REFUSALS: tuple[tuple[type[Exception], int], ...] = ((NotFoundError, 404), (DuplicateError, 409),
+                                                    (PeopleError, 400))
+"""Storage's refusals of a change and their status."""
+HANDLED: tuple[type[Exception], ...] = (
+    ApiError, RequestValidationError, HTTPException, StorageError, OperationalError, InterfaceError,
+    *(kind for kind, _ in REFUSALS),
+)
+"""What `_answer` turns into an error answer; anything else is a 500 (the middleware's)."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        """Requests go to the debug log, not stderr."""
-        log.debug("%s %s", self.address_string(), format % args)
 
-    def _serve(self, method: str) -> None:
-        srv = cast(_Server, self.server)
+def _error(request: Request, exc: Exception) -> JSONResponse:
+    """The error answer to one of HANDLED."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.message, exc.headers)
+    if isinstance(exc, RequestValidationError):
+        return error_response(400, _validation_message(exc))
+    if isinstance(exc, HTTPException):
+        return error_response(exc.status_code, str(exc.detail), exc.headers)
+    if isinstance(exc, StorageError | OperationalError | InterfaceError):  # the database is down or locked
+        request.app.state.outage.down(f"{request.method} {request.url.path}", exc)
+        return error_response(503, "the database is unavailable; try again later", {"Retry-After": "5"})
+    return error_response(next(s for kind, s in REFUSALS if isinstance(exc, kind)), str(exc))
+
+
+async def _answer(request: Request, exc: Exception) -> JSONResponse:
+    """The exception handler: the error answer to what a route, a dependency or the framework raised."""
+    request.scope[FAILED] = True
+    if isinstance(exc, HTTPException) and exc.status_code in (404, 405):  # routes raise ApiError instead
         try:
-            response = self._route(srv, method)
-        except ApiError as exc:
-            response = error_response(exc.status, exc.message, exc.headers)
-        except NotFoundError as exc:
-            response = error_response(404, str(exc))
-        except DuplicateError as exc:
-            response = error_response(409, str(exc))
-        except PeopleError as exc:
-            response = error_response(400, str(exc))
-        except (StorageError, OperationalError, InterfaceError) as exc:  # the database is down or locked
-            srv.outage.down(f"{method} {self.path}", exc)
-            response = error_response(503, "the database is unavailable; try again later",
-                                      {"Retry-After": "5"})
+            return await _unrouted(request, exc)
+        except HANDLED as err:  # 401, 429, or the database down while the token is checked
+            return _error(request, err)
+    return _error(request, exc)
+
+
+async def _send_error(send: Send, status: int, message: str, *, close: bool = False) -> None:
+    """An error answer sent straight to the client (from the middleware, before or around the app)."""
+    body = json.dumps({"error": message}).encode("utf-8")
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store")]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive, length: int) -> None:
+    """Read and drop an oversized body (when not absurdly large) so the client reads its 413."""
+    left = length if length <= DRAIN_LIMIT else 0
+    while left > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        left -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+class _Guard:
+    """The ASGI middleware around the routes: the body limit, no-store, the 500 answer, the outage's end."""
+
+    def __init__(self, app: ASGIApp, outage: _Outage) -> None:
+        """Wrap `app`; tell `outage` when a request went through without failing."""
+        self.app, self.outage = app, outage
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request within MAX_BODY (413 on Content-Length, or once more bytes came)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+        if length.isdigit() and int(length) > MAX_BODY:
+            await _drain(receive, int(length))
+            said = f"the body is {int(length)} bytes; the limit is {MAX_BODY}"
+            await _send_error(send, 413, said, close=True)
+            return
+        seen, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise HTTPException(413, f"the body is over the limit of {MAX_BODY} bytes",
+                                    {"Connection": "close"})
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if not scope.get(FAILED):  # told before the client reads its answer
+                    self.outage.up()
+                headers = [*message.get("headers", []), (b"cache-control", b"no-store")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sending)
         except Exception:
-            log.exception("API request %s %s failed", method, self.path)
-            response = error_response(500, "internal error; the service log has the details")
-        else:
-            srv.outage.up()
-        self._send(response)
+            log.exception("API request %s %s failed", scope.get("method"), scope.get("path"))
+            if not started:
+                await _send_error(send, 500, "internal error; the service log has the details")
 
-    def _route(self, srv: _Server, method: str) -> Response:
-        """Match the route, check the token and role, read the body, call the handler."""
-        parts = urlsplit(self.path)
-        path = parts.path.rstrip("/") or "/"  # matched raw: an encoded '/' stays inside its segment
-        matching = [(r, m) for r in srv.routes if (m := r.regex.match(path))]
-        chosen = next(((r, m) for r, m in matching if r.method == method), None)
-        caller: Caller | None = None
-        if chosen is None or chosen[0].role is not None:
-            caller = self._caller(srv.app)
-        if not matching:
-            raise ApiError(404, f"no such resource {path}")
-        if chosen is None:
-            allow = ", ".join(sorted({r.method for r, _ in matching}))
-            raise ApiError(405, f"{method} is not allowed on {path}; use {allow}")
-        route, match = chosen
-        if route.role is not None and not allowed(caller.role if caller else "", route.role):
-            raise ApiError(403, f"the {caller.role if caller else ''} role may not {method} {path}")
-        body = self._body()
-        params = {k: unquote(v) for k, v in match.groupdict().items()}
-        query = dict(parse_qsl(parts.query))
-        for where, values in (("path", params), ("query", query)):
-            for name, value in values.items():
-                check_text(f"{where} {name}", value)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        request = Request(method, params, query, body, headers, caller)
-        return route.handler(srv.app, request)
 
-    def _caller(self, app: App) -> Caller:
-        """The token's owner; ApiError 401 when the header is missing or the token is not live.
-
-        An address that failed too often lately gets 429 with Retry-After, its token unchecked.
-        """
-        address = str(self.client_address[0])
-        wait = app.throttle.retry_after(address)
-        if wait:
-            raise ApiError(429, f"too many failed authentications from {address}; retry in {wait} s",
-                           {"Retry-After": str(wait)})
-        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "send Authorization: Bearer <token>")
-        caller = verify_token(app.store.engine, token.strip())
-        if caller is None:
-            app.throttle.failed(address, f"unknown or revoked token on {self.command} {self.path}")
-            raise ApiError(401, "the token is unknown or revoked")
-        return caller
-
-    def _body(self) -> bytes:
-        """The request body, at most MAX_BODY bytes; 411 without a length, 413 when too large."""
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            raise ApiError(411, "send the body with a Content-Length")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            self.close_connection = True
-            raise ApiError(400, "Content-Length: not a number") from None
-        if length < 0:
-            self.close_connection = True
-            raise ApiError(400, "Content-Length: negative")
-        if length > MAX_BODY:
-            self._drain(length)
-            raise ApiError(413, f"the body is {length} bytes; the limit is {MAX_BODY}")
-        return self.rfile.read(length) if length else b""
-
-    def _drain(self, length: int) -> None:
-        """Read and drop an oversized body (when not absurdly large), then close the connection."""
-        self.close_connection = True
-        left = length if length <= DRAIN_LIMIT else 0
-        while left > 0:
-            chunk = self.rfile.read(min(left, 65536))
-            if not chunk:
-                return
-            left -= len(chunk)
-
-    def _send(self, response: Response) -> None:
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("Cache-Control", "no-store")
-        if response.status == 401:
-            self.send_header("WWW-Authenticate", 'Bearer realm="gatehouse"')
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+def build_app(app: App) -> FastAPI:
+    """The API as an ASGI application serving `app`: its routers, error answers and body limit."""
+    web = FastAPI(title="Gatehouse API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None)
+    web.state.gatehouse = app
+    web.state.outage = _Outage()
+    for router in ROUTERS:
+        web.include_router(router)
+    for kind in HANDLED:
+        web.add_exception_handler(kind, _answer)
+    web.add_middleware(_Guard, outage=web.state.outage)
+    return web
 
 
 class ApiServer:
@@ -256,8 +286,9 @@ class ApiServer:
         store = engine_or_store if isinstance(engine_or_store, EventStore) else EventStore(engine_or_store)
         self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations,
                         throttle=throttle or AuthThrottle(), door_commands=door_commands, ingest=ingest)
+        self.web = build_app(self._app)
         self._address = (host, port)
-        self._server: _Server | None = None
+        self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -267,26 +298,46 @@ class ApiServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
-        """Bind the port and serve in a daemon thread."""
+        """Bind the port and serve in a daemon thread; return once uvicorn is serving."""
         if self._server is not None:
             raise RuntimeError("the API server is already running")
-        self._server = _Server(self._address, self._app, ROUTES)
-        self._address = (self._address[0], int(self._server.server_address[1]))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="gatehouse-api", daemon=True)
-        self._thread.start()
+        family = socket.AF_INET6 if ":" in self._address[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(self._address)
+        except OSError:
+            sock.close()
+            raise
+        self._address = (self._address[0], int(sock.getsockname()[1]))
+        # no logging set-up (the service's handlers stay), no access log, no proxy headers (the
+        # throttle keys on the real peer), no websockets, no lifespan
+        config = uvicorn.Config(self.web, http="h11", ws="none", lifespan="off", log_config=None,
+                                access_log=False, proxy_headers=False, server_header=False,
+                                timeout_graceful_shutdown=5)
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="gatehouse-api",
+                                  daemon=True)
+        self._server, self._thread = server, thread
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                sock.close()
+                raise RuntimeError(f"the API server did not start on {self.url}")
+            time.sleep(0.01)
         log.info("HTTP API listening on %s", self.url)
 
     def stop(self) -> None:
-        """Stop serving and free the port."""
+        """Stop serving (open requests get a few seconds to finish) and free the port."""
         server, thread, self._server, self._thread = self._server, self._thread, None, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
-        self._app.throttle.flush()
+        server.should_exit = True
         if thread is not None:
-            thread.join(timeout=5)
+            thread.join(timeout=10)
+        self._app.throttle.flush()
         log.info("HTTP API stopped")
 
     def __enter__(self) -> Self:

@@ -15,27 +15,28 @@ import threading
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from fastapi import APIRouter, Response
+
 from broker.api_models import (
     CreatedInvitation,
     HostEntry,
+    KioskInvitation,
+    NewInvitation,
+    NewWatchEntry,
     OnSiteEntry,
     ReturningVisitor,
+    StaffInvitation,
+    UpcomingInvitation,
     VisitorDetailsBody,
-    dump_list,
+    WatchlistEntryBody,
+    WatchlistName,
 )
+from broker.api_models.requests import Text
 from broker.masking import mask_company, mask_name
 from broker.schemas import VisitorType
-from security.api.core import (
-    ApiError,
-    App,
-    Request,
-    Response,
-    Route,
-    json_response,
-    strings_field,
-    text_field,
-    time_field,
-)
+from security.api.auth import Guard, Invitations, Kiosk, Manager, Service, by, change
+from security.api.core import ApiError, App
+from security.api.routing import ApiRoute
 from security.api.views import (
     fold,
     invitation_json,
@@ -43,7 +44,7 @@ from security.api.views import (
     staff_invitation,
     watch_json,
 )
-from security.office.invitations import valid_from
+from security.office.invitations import InvitationDesk, valid_from
 from security.storage import invitations as invitation_store
 from security.storage import watchlist
 from security.storage.invitations import (
@@ -63,47 +64,38 @@ ONSITE_HOURS = 24
 MAX_UPCOMING_H = 168
 PSEUDONYM = re.compile(r"^visitor [0-9a-f]{8}$")
 """The name retention leaves in an anonymised check-in: never offered as a returning visitor."""
+FLAGS = ("1", "true", "yes", "on")
+
+router = APIRouter(route_class=ApiRoute, tags=["visitors"])
+"""Visitor routes: invitations and the watchlist for staff, lookups for kiosks (least role kiosk)."""
 
 
-def _by(req: Request) -> str:
-    return f"api:{req.caller.name if req.caller else 'anonymous'}"
-
-
-def _staff_view(app: App, found: list[Invitation]) -> list[dict[str, Any]]:
-    desk = app.invitation_desk()
+def _staff_view(desk: InvitationDesk, found: list[Invitation]) -> list[dict[str, Any]]:
     names = desk.host_names()
     return [invitation_json(i, names.get(i.host_id), valid_from=valid_from(i, desk.tz)) for i in found]
 
 
-def create_invitation(app: App, req: Request) -> Response:
+@router.post("/api/invitations", status_code=201)
+def create_invitation(caller: Guard, desk: Invitations, body: NewInvitation) -> CreatedInvitation:
     """POST /api/invitations: `{visitor_name, host_id, company?, email?, visitor_type?, expected_at?, ..}`."""
-    desk, doc = app.invitation_desk(), req.json()
-    send = doc.get("send_email", False)
-    if not isinstance(send, bool):
-        raise ApiError(400, "send_email: must be true or false")
     try:
         issued = desk.invite(
-            visitor_name=text_field(doc, "visitor_name", required=True) or "",
-            host_id=text_field(doc, "host_id", required=True) or "", by=_by(req),
-            company=text_field(doc, "company"), email=text_field(doc, "email"),
-            visitor_type=text_field(doc, "visitor_type") or VisitorType.GUEST,
-            expected_at=time_field(doc, "expected_at"), valid_until=time_field(doc, "valid_until"),
-            send_email=send)
+            visitor_name=body.visitor_name, host_id=body.host_id, by=by(caller), company=body.company,
+            email=body.email, visitor_type=body.visitor_type or VisitorType.GUEST,
+            expected_at=body.expected_at, valid_until=body.valid_until, send_email=body.send_email)
     except InvitationError as exc:
         raise ApiError(400, str(exc)) from None
     made = issued.invitation
     staff = staff_invitation(made, desk.host_names().get(made.host_id), valid_from=valid_from(made, desk.tz))
-    shown = CreatedInvitation(**dict(staff), qr_png=f"/api/invitations/{made.visit_id}/qr.png",
-                              emailed=issued.emailed)
-    return json_response(shown.dump(), 201)
+    return CreatedInvitation(**dict(staff), qr_png=f"/api/invitations/{made.visit_id}/qr.png",
+                             emailed=issued.emailed)
 
 
-def list_invitations(app: App, req: Request) -> Response:
+@router.get("/api/invitations", response_model=list[StaffInvitation])
+def list_invitations(_caller: Guard, desk: Invitations, day: Text | None = None) -> Any:
     """GET /api/invitations[?day=today|YYYY-MM-DD]: open ones not run out, or every one of a local day."""
-    desk = app.invitation_desk()
-    day = req.query.get("day")
     if day is None:
-        return json_response(_staff_view(app, desk.pending()))
+        return _staff_view(desk, desk.pending())
     if day == "today":
         chosen = desk.now().astimezone(desk.tz).date()
     else:
@@ -111,27 +103,30 @@ def list_invitations(app: App, req: Request) -> Response:
             chosen = date.fromisoformat(day)
         except ValueError:
             raise ApiError(400, f"day: today or YYYY-MM-DD, got {day!r}") from None
-    return json_response(_staff_view(app, desk.on_day(chosen)))
+    return _staff_view(desk, desk.on_day(chosen))
 
 
-def cancel_invitation(app: App, req: Request) -> Response:
+@router.delete("/api/invitations/{visit_id}", response_model=StaffInvitation)
+def cancel_invitation(caller: Manager, desk: Invitations, visit_id: Text) -> Any:
     """DELETE /api/invitations/{visit_id}: cancel an open invitation (409 when used or cancelled)."""
     try:
-        cancelled = app.invitation_desk().cancel(req.params["visit_id"], _by(req))
+        cancelled = desk.cancel(visit_id, by(caller))
     except InvitationNotFoundError as exc:
         raise ApiError(404, str(exc)) from None
     except InvitationClosedError as exc:
         raise ApiError(409, str(exc)) from None
-    return json_response(_staff_view(app, [cancelled])[0])
+    return _staff_view(desk, [cancelled])[0]
 
 
-def invitation_qr(app: App, req: Request) -> Response:
+@router.get("/api/invitations/{visit_id}/qr.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": "the QR code"}})
+def invitation_qr(_caller: Guard, desk: Invitations, visit_id: Text) -> Response:
     """GET /api/invitations/{visit_id}/qr.png: the QR code to print or send."""
     try:
-        png = app.invitation_desk().qr(req.params["visit_id"])
+        png = desk.qr(visit_id)
     except InvitationNotFoundError as exc:
         raise ApiError(404, str(exc)) from None
-    return Response(200, png, "image/png")
+    return Response(png, media_type="image/png")
 
 
 def _employees(app: App) -> list[HostEntry]:
@@ -139,9 +134,10 @@ def _employees(app: App) -> list[HostEntry]:
         return [HostEntry(id=p.id, name=p.name) for p in invitation_store.employees(conn)]
 
 
-def kiosk_hosts(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/hosts")
+def kiosk_hosts(app: Service, _caller: Kiosk, q: Text = "") -> list[HostEntry]:
     """GET /api/kiosk/hosts?q=PREFIX: up to 8 employees whose name or a name word starts with it."""
-    wanted = fold(req.query.get("q", ""))
+    wanted = fold(q)
     if not wanted:
         raise ApiError(400, "q: required")
     found = []
@@ -151,39 +147,38 @@ def kiosk_hosts(app: App, req: Request) -> Response:
             found.append(person)
             if len(found) == HOSTS_SHOWN:
                 break
-    return json_response(dump_list(found))
+    return found
 
 
-def kiosk_all_hosts(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/hosts/all")
+def kiosk_all_hosts(app: Service, _caller: Kiosk) -> list[HostEntry]:
     """GET /api/kiosk/hosts/all: every employee's id and name, for a kiosk's offline cache."""
-    return json_response(dump_list(_employees(app)))
+    return _employees(app)
 
 
-def kiosk_invitation(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/invitations/{code}", response_model=KioskInvitation)
+def kiosk_invitation(_caller: Kiosk, desk: Invitations, code: Text) -> Any:
     """GET /api/kiosk/invitations/{code}: the scanned invitation while it is usable, else 404."""
-    desk = app.invitation_desk()
-    found = desk.lookup(req.params["code"])
+    found = desk.lookup(code)
     if found is None:
         raise ApiError(404, "no usable invitation has this code")
     host = desk.host_names().get(found.host_id)
-    shown = kiosk_invitation_json(found, host, valid_from=valid_from(found, desk.tz), cache=False)
-    return json_response(shown)
+    return kiosk_invitation_json(found, host, valid_from=valid_from(found, desk.tz), cache=False)
 
 
-def kiosk_upcoming(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/invitations", response_model=list[UpcomingInvitation])
+def kiosk_upcoming(_caller: Kiosk, desk: Invitations, upcoming_h: Text = "24") -> Any:
     """GET /api/kiosk/invitations?upcoming_h=24: open invitations usable within the hours, codes hashed.
 
     Every kiosk token may ask, so the codes go only as their SHA-256, no e-mail is given, and the
     visitor's name and company are masked (in full only sealed under the code).
     """
-    desk = app.invitation_desk()
-    text = req.query.get("upcoming_h", "24")
-    hours = int(text) if text.isdigit() else 0
+    hours = int(upcoming_h) if upcoming_h.isdigit() else 0
     if not 1 <= hours <= MAX_UPCOMING_H:
-        raise ApiError(400, f"upcoming_h: a whole number from 1 to {MAX_UPCOMING_H}, got {text!r}")
+        raise ApiError(400, f"upcoming_h: a whole number from 1 to {MAX_UPCOMING_H}, got {upcoming_h!r}")
     names = desk.host_names()
-    return json_response([kiosk_invitation_json(i, names.get(i.host_id), valid_from=valid_from(i, desk.tz),
-                                                cache=True) for i in desk.upcoming(hours)])
+    return [kiosk_invitation_json(i, names.get(i.host_id), valid_from=valid_from(i, desk.tz), cache=True)
+            for i in desk.upcoming(hours)]
 
 
 def _records(app: App, since: datetime, types: tuple[str, ...]) -> list[VisitRecord]:
@@ -191,16 +186,17 @@ def _records(app: App, since: datetime, types: tuple[str, ...]) -> list[VisitRec
         return invitation_store.visit_records(conn, since, types=types)
 
 
-def _query(req: Request) -> str:
-    text = " ".join(req.query.get("q", "").split())
+def _query(q: str) -> str:
+    text = " ".join(q.split())
     if len(text) < MIN_QUERY:
         raise ApiError(400, f"q: at least {MIN_QUERY} characters")
     return text
 
 
-def kiosk_visitors(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/visitors", response_model=list[ReturningVisitor])
+def kiosk_visitors(app: Service, _caller: Kiosk, q: Text = "") -> Any:
     """GET /api/kiosk/visitors?q=TEXT: up to 5 returning visitors by name or exact e-mail, masked."""
-    text = _query(req)
+    text = _query(q)
     wanted, by_email = fold(text), "@" in text
     starts: list[VisitRecord] = []
     contains: list[VisitRecord] = []
@@ -216,7 +212,7 @@ def kiosk_visitors(app: App, req: Request) -> Response:
         (starts if by_email or key.startswith(wanted) else contains).append(record)
         if len(starts) == VISITORS_SHOWN:
             break
-    return json_response([_returning(app, r) for r in (starts + contains)[:VISITORS_SHOWN]])
+    return [_returning(app, r) for r in (starts + contains)[:VISITORS_SHOWN]]
 
 
 class _Once:
@@ -248,13 +244,14 @@ def _returning(app: App, record: VisitRecord) -> dict[str, Any]:
                             company=mask_company(data.get("company")), last_visit=record.time.date()).dump()
 
 
-def kiosk_visitor(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/visitors/{token}")
+def kiosk_visitor(app: Service, _caller: Kiosk, token: Text) -> VisitorDetailsBody:
     """GET /api/kiosk/visitors/{token}: the details of the returning visitor who picked this entry, once."""
-    details = app.picks.resolve(req.params["token"])
+    details = app.picks.resolve(token)
     once = details.pop(_ONCE, None) if details is not None else None
     if details is None or not isinstance(once, _Once) or not once.take():
         raise ApiError(404, "the token is unknown, used or ran out; search again")
-    return json_response(VisitorDetailsBody.read(details).dump())
+    return VisitorDetailsBody.read(details)
 
 
 def _on_site(app: App) -> list[tuple[datetime, dict[str, Any]]]:
@@ -276,68 +273,50 @@ def _onsite_json(since: datetime, data: dict[str, Any]) -> dict[str, Any]:
     return OnSiteEntry(visit_id=str(data.get("visit_id")), name=masked, company=company, since=since).dump()
 
 
-def kiosk_onsite_badge(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/onsite-badge/{badge}", response_model=OnSiteEntry)
+def kiosk_onsite_badge(app: Service, _caller: Kiosk, badge: Text) -> Any:
     """GET /api/kiosk/onsite-badge/{badge}: the visit on site holding this badge value (or visit id)."""
-    value = req.params["badge"].strip()
+    value = badge.strip()
     for since, data in _on_site(app):
         if str(data.get("badge") or "") == value.upper() or data.get("visit_id") == value:
-            return json_response(_onsite_json(since, data))
+            return _onsite_json(since, data)
     raise ApiError(404, "no visitor on site holds this badge")
 
 
-def kiosk_onsite(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/onsite", response_model=list[OnSiteEntry])
+def kiosk_onsite(app: Service, _caller: Kiosk, q: Text = "") -> Any:
     """GET /api/kiosk/onsite?q=TEXT: visitors on site whose name contains the text, masked."""
-    wanted = fold(_query(req))
-    return json_response([_onsite_json(since, data) for since, data in _on_site(app)
-                          if wanted in fold(str(data.get("visitor_name") or ""))][:VISITORS_SHOWN])
+    wanted = fold(_query(q))
+    return [_onsite_json(since, data) for since, data in _on_site(app)
+            if wanted in fold(str(data.get("visitor_name") or ""))][:VISITORS_SHOWN]
 
 
-def kiosk_watchlist(app: App, req: Request) -> Response:
+@router.get("/api/kiosk/watchlist", response_model=list[WatchlistName])
+def kiosk_watchlist(app: Service, _caller: Kiosk) -> Any:
     """GET /api/kiosk/watchlist: id, name and aliases of the active entries, for screening at the kiosk."""
-    return json_response([watch_json(e, full=False) for e in watchlist.list_entries(app.store.engine)])
+    return [watch_json(e, full=False) for e in watchlist.list_entries(app.store.engine)]
 
 
-def list_watchlist(app: App, req: Request) -> Response:
+@router.get("/api/watchlist", response_model=list[WatchlistEntryBody])
+def list_watchlist(app: Service, _caller: Guard, removed: Text = "") -> Any:
     """GET /api/watchlist[?removed=1]: the entries with why and by whom."""
-    entries = watchlist.list_entries(app.store.engine, removed=req.flag("removed"))
-    return json_response([watch_json(e, full=True) for e in entries])
+    entries = watchlist.list_entries(app.store.engine, removed=removed.lower() in FLAGS)
+    return [watch_json(e, full=True) for e in entries]
 
 
-def add_watch(app: App, req: Request) -> Response:
+@router.post("/api/watchlist", status_code=201, response_model=WatchlistEntryBody)
+def add_watch(app: Service, caller: Manager, body: NewWatchEntry) -> Any:
     """POST /api/watchlist: `{name, aliases?: [..], reason?}`."""
-    doc = req.json()
-    name = text_field(doc, "name", required=True) or ""
-    aliases = strings_field(doc, "aliases")
-    entry = watchlist.add_entry(app.store.engine, name, req.change(app), aliases=aliases,
-                                reason=text_field(doc, "reason"))
-    return json_response(watch_json(entry, full=True), 201)
+    entry = watchlist.add_entry(app.store.engine, body.name, change(app, caller), aliases=body.aliases,
+                                reason=body.reason)
+    return watch_json(entry, full=True)
 
 
-def remove_watch(app: App, req: Request) -> Response:
+@router.delete("/api/watchlist/{id}", response_model=WatchlistEntryBody)
+def remove_watch(app: Service, caller: Manager, id: Text) -> Any:
     """DELETE /api/watchlist/{id}: take an entry off the watchlist."""
-    text = req.params["id"]
-    if not text.isdigit():
-        raise ApiError(404, f"no watchlist entry {text!r}")
-    entry = watchlist.remove_entry(app.store.engine, int(text), req.change(app))
-    return json_response(watch_json(entry, full=True))
+    if not id.isdigit():
+        raise ApiError(404, f"no watchlist entry {id!r}")
+    entry = watchlist.remove_entry(app.store.engine, int(id), change(app, caller))
+    return watch_json(entry, full=True)
 
-
-ROUTES = (
-    Route("POST", "/api/invitations", "guard", create_invitation),
-    Route("GET", "/api/invitations", "guard", list_invitations),
-    Route("DELETE", "/api/invitations/{visit_id}", "manager", cancel_invitation),
-    Route("GET", "/api/invitations/{visit_id}/qr.png", "guard", invitation_qr),
-    Route("GET", "/api/kiosk/hosts", "kiosk", kiosk_hosts),
-    Route("GET", "/api/kiosk/hosts/all", "kiosk", kiosk_all_hosts),
-    Route("GET", "/api/kiosk/invitations", "kiosk", kiosk_upcoming),
-    Route("GET", "/api/kiosk/invitations/{code}", "kiosk", kiosk_invitation),
-    Route("GET", "/api/kiosk/visitors", "kiosk", kiosk_visitors),
-    Route("GET", "/api/kiosk/visitors/{token}", "kiosk", kiosk_visitor),
-    Route("GET", "/api/kiosk/onsite", "kiosk", kiosk_onsite),
-    Route("GET", "/api/kiosk/onsite-badge/{badge}", "kiosk", kiosk_onsite_badge),
-    Route("GET", "/api/kiosk/watchlist", "kiosk", kiosk_watchlist),
-    Route("GET", "/api/watchlist", "guard", list_watchlist),
-    Route("POST", "/api/watchlist", "manager", add_watch),
-    Route("DELETE", "/api/watchlist/{id}", "manager", remove_watch),
-)
-"""Visitor routes: invitations and the watchlist for staff, lookups for kiosks (least role kiosk)."""

@@ -1,75 +1,14 @@
-"""Typed bodies of the central service's HTTP API, shared by the API and its clients (pure).
-
-The service builds its answers from these models and a client (the kiosk) reads them with the same
-models, so neither guesses the other's key names. `dump()` gives the JSON document exactly as the API
-sends it: every field, in order, null where there is no value; times as ISO 8601 with their offset.
-"""
+"""The HTTP API's answers: what the service sends and its clients (the kiosk) read (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, Self, TypeVar
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StrictInt,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import Field, StrictInt
 
-from broker.events import parse_time
+from broker.api_models.base import Body, Time
 from broker.schemas import VisitorType
-
-
-def _moment(value: object) -> object:
-    """A time from JSON: RFC 3339 with a zone (checked by the contract's parser), its offset kept."""
-    if not isinstance(value, str):
-        return value
-    moment = parse_time(value, "API time")  # in UTC: the offset sent is kept where Python can read it
-    try:
-        return dt.datetime.fromisoformat(value.upper())
-    except ValueError:  # a leap second
-        return moment
-
-
-_ISO = PlainSerializer(dt.datetime.isoformat, when_used="json")
-Time = Annotated[dt.datetime, BeforeValidator(_moment), _ISO]
-"""An aware time, written as `datetime.isoformat()` (the offset kept: `2026-11-22T09:00:00+00:00`)."""
-
-
-class Body(BaseModel):
-    """Base of every API body: immutable; fields a newer service adds are ignored by an older client."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    def dump(self) -> dict[str, Any]:
-        """The JSON document of this body."""
-        return self.model_dump(mode="json")
-
-    @classmethod
-    def read(cls, doc: Any) -> Self:
-        """This body from parsed JSON; ValueError (pydantic's ValidationError) if it does not fit."""
-        return cls.model_validate(doc)
-
-
-B = TypeVar("B", bound=Body)
-
-
-def read_list(model: type[B], doc: Any) -> list[B]:
-    """A JSON list of `model` bodies; ValueError if it is not one."""
-    try:
-        return TypeAdapter(list[model]).validate_python(doc)  # type: ignore[valid-type]
-    except ValidationError as exc:
-        raise ValueError(f"expected a list of {model.__name__}: {exc}") from None
-
-
-def dump_list(bodies: list[B]) -> list[dict[str, Any]]:
-    """The JSON list of `bodies`."""
-    return [b.dump() for b in bodies]
 
 
 # kiosk routes (GET /api/kiosk/...)
@@ -148,7 +87,7 @@ class WatchlistName(Body):
 
     id: StrictInt | str
     name: str
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
 
 
 class WatchlistEntryBody(WatchlistName):
