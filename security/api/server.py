@@ -247,8 +247,11 @@ class _Guard:
                 await _send_error(send, 500, "internal error; the service log has the details")
 
 
-def build_app(app: App) -> FastAPI:
-    """The API as an ASGI application serving `app`: its routers, error answers and body limit."""
+def build_app(app: App, extend: Callable[[FastAPI], None] | None = None) -> FastAPI:
+    """The API as an ASGI application serving `app`: its routers, error answers and body limit.
+
+    `extend` adds what else the process serves (the managers' console) before the middleware.
+    """
     web = FastAPI(title="Gatehouse API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
                   swagger_ui_oauth2_redirect_url=None)
     web.state.gatehouse = app
@@ -257,6 +260,8 @@ def build_app(app: App) -> FastAPI:
         web.include_router(router)
     for kind in HANDLED:
         web.add_exception_handler(kind, _answer)
+    if extend is not None:
+        extend(web)
     web.add_middleware(_Guard, outage=web.state.outage)
     return web
 
@@ -279,6 +284,7 @@ class ApiServer:
         throttle: AuthThrottle | None = None,
         door_commands: door_routes.DoorCommands | None = None,
         ingest: Callable[[], IngestHealth] | None = None,
+        extend: Callable[[FastAPI], None] | None = None,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
@@ -286,7 +292,7 @@ class ApiServer:
         store = engine_or_store if isinstance(engine_or_store, EventStore) else EventStore(engine_or_store)
         self._app = App(store, site, audit_key, now, alarm_actions, incidents, invitations,
                         throttle=throttle or AuthThrottle(), door_commands=door_commands, ingest=ingest)
-        self.web = build_app(self._app)
+        self.web = build_app(self._app, extend)
         self._address = (host, port)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

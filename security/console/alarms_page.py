@@ -1,6 +1,7 @@
 """The Alarms page: the ISA-18.2 / EEMUA 191 KPIs of a range, its charts, the history and its CSV."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
+# dependencies local to the function declaring the routes.
 
 from collections import Counter
 from collections.abc import Iterator, Sequence

@@ -1,6 +1,7 @@
 """The Audit page: the audit trail of a range with filters, its CSV, and the chain verified on request."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
+# dependencies local to the function declaring the routes.
 
 import json
 from collections.abc import Iterator, Sequence

@@ -1,6 +1,7 @@
 """Who is asking: sessions in HttpOnly SameSite cookies, CSRF on every form, the login and logout pages."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
+# dependencies local to the function declaring the routes.
 
 import hmac
 import secrets

@@ -1,6 +1,7 @@
 """The Visits page: the visits of a range filtered and paged in SQL, their figures, one visit's record."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
+# dependencies local to the function declaring the routes.
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace

@@ -1,6 +1,7 @@
 """The console on the API's FastAPI app: Today, its panels and live feed, static files, login and errors."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
+# dependencies local to the function declaring the routes.
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
@@ -92,7 +93,10 @@ def console_router(console: Console) -> APIRouter:
 
 def install(app: FastAPI, console: Console) -> None:
     """Add the console to the API's app: its routes, and its answers for a missing login or a refusal."""
-    app.include_router(console_router(console))
+    router = console_router(console)
+    app.include_router(router)
+    app.state.console_routes = [(sorted(getattr(r, "methods", ())), getattr(r, "path", ""))
+                                for r in router.routes]
 
     @app.exception_handler(LoginNeededError)
     async def to_login(request: Request, exc: LoginNeededError) -> Response:

@@ -7,6 +7,7 @@ of the TOML file (`[access]`, `[alarms]`, `[notify]`, `[retention]`, `[api]`, `[
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 from collections.abc import Mapping
@@ -26,7 +27,11 @@ from broker.config import ConfigError, MqttUrl, Settings, read_toml
 from broker.credentials import CREDENTIALS_FILE, CredentialStore, KindLookup, PrincipalsOfKind, Role
 from broker.schemas import CommandSent, Data, HostNotified
 from security.accounts.config import AccountsSection
+from security.accounts.login import LoginDesk
 from security.api import ApiServer
+from security.console.context import Console
+from security.console.live import LiveFeed
+from security.console.web import install
 from security.ingest.service import CentralService
 from security.office.alarms import Action, AlarmEscalated, Output
 from security.office.audit.keys import ensure_audit_key
@@ -106,6 +111,10 @@ def _section(model: type[M], doc: Mapping[str, Any], name: str, where: str) -> M
         raise ConfigError(f"{where}: {problems}") from None
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def next_run(now: datetime, hour: int, tz: ZoneInfo) -> datetime:
     """The next time after `now` that it is `hour`:00 in `tz` (the nightly retention run)."""
     local = now.astimezone(tz)
@@ -143,12 +152,19 @@ class Central:
         self.incidents = IncidentDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit)
         self.invitations = InvitationDesk(store.engine, site=site, audit_key=self.audit_key, emit=self.emit,
                                           tz=tz, on_queued=self.notifier.wake)
+        self.feed = LiveFeed(site)
+        self.feed.attach(self.service.bus)
+        self.logins = LoginDesk(store.engine, throttle=config.accounts.throttle(),
+                                policy=config.accounts.policy(), audit_key=self.audit_key)
+        cursors = hmac.new(self.audit_key, b"gatehouse console cursors", "sha256").digest()
+        console = Console(store, tz, self.feed, self.logins, clock=_now, cursor_key=cursors,
+                          audit_key=self.audit_key)
         self.api: ApiServer | None = None
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,
                                  audit_key=self.audit_key, alarm_actions=self.act, incidents=self.incidents,
                                  invitations=self.invitations, door_commands=self.command,
-                                 ingest=self.service.health)
+                                 ingest=self.service.health, extend=partial(install, console=console))
         self._stop = threading.Event()
         self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
 
