@@ -1,0 +1,124 @@
+"""The console in a real browser (Debian's Chromium through Selenium) against a running site."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from broker.schemas import DoorChange
+from tests.fixtures.console import ACCOUNTS, PASSWORD, ConsoleSite
+
+SHOTS = os.environ.get("GATEHOUSE_CONSOLE_SHOTS")
+"""A folder to save a screenshot of each page into (docs/console.md's pictures), or unset."""
+NAV = {
+    "host": ["Today", "Visits"], "reception": ["Today", "Visits"], "guard": ["Today", "Visits", "Alarms"],
+    "manager": ["Today", "Visits", "Alarms", "Audit"], "auditor": ["Today", "Visits", "Alarms", "Audit"],
+    "admin": ["Audit"],
+}
+
+
+def log_in(page: webdriver.Chrome, site: ConsoleSite, name: str, language: str = "en") -> None:
+    """Log in through the form, in `language`."""
+    page.get(site.base + "/console/login")
+    page.find_element(By.NAME, "name").send_keys(name)
+    page.find_element(By.NAME, "password").send_keys(PASSWORD)
+    Select(page.find_element(By.NAME, "lang")).select_by_value(language)
+    page.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.CSS_SELECTOR, "form.who")))
+
+
+def shoot(page: webdriver.Chrome, name: str) -> None:
+    """Save the page as docs' picture `name` when GATEHOUSE_CONSOLE_SHOTS names a folder."""
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+
+
+def log_out(page: webdriver.Chrome) -> None:
+    """Log out with the top bar's button."""
+    page.find_element(By.CSS_SELECTOR, "form.who button").click()
+    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.NAME, "password")))
+
+
+def test_each_role_logs_in_and_walks_the_pages_it_may_see(page: webdriver.Chrome,
+                                                          console_site: ConsoleSite) -> None:
+    for name, (role, _grants) in ACCOUNTS.items():
+        if name == "max":  # a second manager: the table test covers it
+            continue
+        log_in(page, console_site, name)
+        links = page.find_elements(By.CSS_SELECTOR, "header nav a")
+        assert [link.text for link in links] == NAV[role], name
+        for href in [link.get_attribute("href") for link in links]:
+            assert href is not None
+            page.get(href)
+            assert page.find_element(By.TAG_NAME, "h1").text, href
+            assert "error" not in page.page_source[:200].lower()
+            shoot(page, f"{role}-{href.rstrip('/').rsplit('/', 1)[-1] or 'today'}")
+        log_out(page)
+
+
+def test_a_manager_filters_the_visits_and_exports_exactly_what_is_shown(page: webdriver.Chrome,
+                                                                        console_site: ConsoleSite) -> None:
+    log_in(page, console_site, "mia")
+    page.get(console_site.base + "/console/visits")
+    assert len(page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")) == 3
+    page.find_element(By.NAME, "company").send_keys("acme")
+    page.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    rows = page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")
+    shown = sorted(r.find_elements(By.TAG_NAME, "td")[2].text for r in rows)
+    assert shown == ["Ana Lopez", "Cy Dee"]
+    shoot(page, "visits-filtered")
+    href = page.find_element(By.ID, "export").get_attribute("href")
+    assert href is not None
+    assert "company=acme" in href
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.get_cookies())
+    with urllib.request.urlopen(urllib.request.Request(href, headers={"Cookie": cookies}), timeout=15) as reply:
+        assert reply.headers["Content-Type"].startswith("text/csv")
+        exported = list(csv.DictReader(io.StringIO(reply.read().decode())))
+    assert sorted(row["visitor_name"] for row in exported) == shown
+    page.get(console_site.base + "/console/audit?action=export")
+    assert "visits" in page.find_element(By.ID, "audit").text
+
+
+def test_a_host_sees_only_her_visitor_and_a_guard_sees_names_masked(page: webdriver.Chrome,
+                                                                     console_site: ConsoleSite) -> None:
+    log_in(page, console_site, "hana")
+    page.get(console_site.base + "/console/visits")
+    names = [r.find_elements(By.TAG_NAME, "td")[2].text
+             for r in page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")]
+    assert names == ["Ana Lopez"]
+    log_out(page)
+    log_in(page, console_site, "gus")
+    page.get(console_site.base + "/console/visits")
+    names = sorted(r.find_elements(By.TAG_NAME, "td")[2].text
+                   for r in page.find_elements(By.CSS_SELECTOR, "#visits tbody tr"))
+    assert names == ["A** L****", "B* C***", "C* D**"]
+
+
+def test_an_alarm_raised_on_the_bus_appears_on_today_without_a_reload(page: webdriver.Chrome,
+                                                                      console_site: ConsoleSite) -> None:
+    log_in(page, console_site, "gus", "pl")
+    WebDriverWait(page, 10).until(lambda p: p.find_element(By.ID, "live-state").get_attribute("class")
+                                  == "state on")
+    assert page.find_element(By.TAG_NAME, "h1").text.startswith("Dziś")
+    marker = page.execute_script("document.body.dataset.loaded = 'yes'; return document.body.dataset.loaded")
+    door = console_site.device("door-1", "door")
+    sent = time.monotonic()
+    door.source.emit("door.forced", DoorChange(door="server-room"))
+    WebDriverWait(page, 10).until(
+        lambda p: "alarm" in p.find_element(By.ID, "feed").text and p.find_elements(By.CSS_SELECTOR,
+                                                                                    "#alarms tbody tr.high"))
+    waited = time.monotonic() - sent
+    print(f"door.forced to the alarm on Today: {waited:.2f} s")
+    assert page.execute_script("return document.body.dataset.loaded") == marker  # the same page, not reloaded
+    assert "server-room" in page.find_element(By.ID, "feed").text
+    shoot(page, "today-alarm-pl")
