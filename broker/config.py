@@ -20,6 +20,7 @@ ENV_DATA = "GATEHOUSE_DATA_DIR"
 ENV_CONFIG = "GATEHOUSE_CONFIG"
 SECTIONS = frozenset(
     {"devices", "people", "broker", "access", "alarms", "notify", "retention", "api", "kiosk", "ingest"}
+    | {"digest"}
 )
 """Sections of the TOML file that other parts read (the site's devices, the back office's settings)."""
 
