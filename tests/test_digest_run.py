@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from broker.config import MqttUrl, Settings
+from broker.embedded import free_port
 from gatehouse.cli import main
 from security.site.central import Central, CentralConfig
 from security.storage import open_store
@@ -57,7 +58,9 @@ def test_the_command_previews_saves_and_sends_once(
     assert out.startswith("Subject: [Gatehouse hq] Daily digest 2026-12-04: 3 visitors, 2 alarms, "
                           "1 incidents opened\n\nGatehouse daily digest, site hq\n")
     assert "  Arrivals             3\n" in out
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    saved = tmp_path / "out"
+    assert {p.stat().st_mode & 0o777 for p in saved.iterdir()} == {0o600}
+    assert sorted(p.name for p in saved.iterdir()) == [
         "alarms-2026-12-04.csv", "digest-2026-12-04.html", "visits-2026-12-04.csv"]
     assert mail.recorder.count() == 0  # a preview sends nothing
 
@@ -107,3 +110,21 @@ def test_the_service_sends_the_due_day_once_across_a_restart(
     assert [(r.target, r.state) for r in rows] == [("boss@example.com", NotificationState.SENT)]
     [(_to, message)] = mail.recorder.messages
     assert f"Daily digest {yesterday.isoformat()}: 0 visitors" in str(message["Subject"])
+
+
+def test_a_send_the_mail_server_refuses_stays_queued_for_the_service(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    down = free_port()
+    config = settings_file(tmp_path, down)
+    with open_store(sqlite_url) as store:
+        store_day(store)
+    code = main(["digest", "--db", sqlite_url, "--data-dir", str(tmp_path / "data"), "--site", "hq",
+                 "--config", str(config), "--day", DAY.isoformat(), "--send", "--to", "boss@example.com"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out == (f"boss@example.com: not sent yet (SMTP 127.0.0.1:{down}: connection refused); "
+                   "the service retries it\n")
+    with open_store(sqlite_url) as store, store.engine.connect() as conn:
+        [row] = list_notifications(conn)
+    assert (row.state, row.attempts) == (NotificationState.PENDING, 1)

@@ -11,13 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from broker.config import ENV_CONFIG, Settings
-from broker.private import private_dir
-from security.office.digest_job import DigestResult, run_digest
+from broker.private import private_file
+from security.office.digest_job import DigestResult, dedup_key, run_digest
 from security.office.notify import Notifier
 from security.office.notify.config import check_address
 from security.site.central import CentralConfig
 from security.storage import open_store
-from security.storage.notifications import NotificationState, list_notifications
+from security.storage.notifications import NotificationState, queued_once
 
 PROG = "gatehouse digest"
 
@@ -37,15 +37,13 @@ def _address(text: str) -> str:
 
 
 def _save(result: DigestResult, folder: Path) -> list[Path]:
-    """Write the digest's HTML and CSV files into `folder` (private: the CSVs may name visitors)."""
-    private_dir(folder)
+    """Write the digest's HTML and CSV files into `folder`, each 0600: the CSVs may name visitors."""
+    files = [(f"digest-{result.digest.day.isoformat()}.html", result.mail.html),
+             *((a.filename, a.text) for a in result.mail.attachments)]
     written = []
-    html = folder / f"digest-{result.digest.day.isoformat()}.html"
-    html.write_text(result.mail.html, encoding="utf-8")
-    written.append(html)
-    for attachment in result.mail.attachments:
-        path = folder / attachment.filename
-        path.write_text(attachment.text, encoding="utf-8", newline="")
+    for name, text in files:
+        path = private_file(folder / name)
+        path.write_text(text, encoding="utf-8", newline="")
         written.append(path)
     return written
 
@@ -78,10 +76,9 @@ def _digest(settings: Settings, args: argparse.Namespace) -> int:
             return 0
         Notifier(store.engine, config.notify).run_once(datetime.now(UTC), ids=result.ids)
         with store.engine.connect() as conn:
-            mine = {n.id: n for n in list_notifications(conn, limit=10_000) if n.id in set(result.ids)}
+            sent = {a: queued_once(conn, dedup_key(settings.site, day, a)) for a in result.queued}
     failed = 0
-    for address, notification_id in zip(result.queued, result.ids, strict=True):
-        found = mine.get(notification_id)
+    for address, found in sent.items():
         if found is not None and found.state == NotificationState.SENT:
             print(f"{address}: sent")
         else:

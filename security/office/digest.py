@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from html import escape
 
 from broker.schemas import Priority
 from security.office.alarms.kpis import AlarmKpis, AlarmLife, alarm_kpis
@@ -351,8 +352,6 @@ def render_text(d: DayDigest, notes: Sequence[str] = ()) -> str:
 
 def render_html(d: DayDigest, notes: Sequence[str] = ()) -> str:
     """The same digest as a small HTML document (every text escaped)."""
-    from html import escape
-
     title, covers = heading(d)
     parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"></head>',
              '<body style="font-family:sans-serif">', f"<h1>{escape(title)}</h1>", f"<p>{escape(covers)}</p>"]
