@@ -72,7 +72,7 @@ def digest(**facts: Any) -> DayDigest:
 
 EMPTY = """\
 Gatehouse daily digest, site hq
-Friday 2026-12-04, Europe/Warsaw (24 hours)
+Friday 2026-12-04, Europe/Warsaw (24 hours); made 2026-12-05 06:00
 
 Visitors
 ========
@@ -168,7 +168,7 @@ def small_day() -> DayDigest:
 
 SMALL = """\
 Gatehouse daily digest, site hq
-Friday 2026-12-04, Europe/Warsaw (24 hours)
+Friday 2026-12-04, Europe/Warsaw (24 hours); made 2026-12-05 06:00
 
 Visitors
 ========
@@ -277,7 +277,7 @@ def test_a_day_the_clocks_change_has_its_real_length(day: date, hours: int) -> N
                      start + timedelta(minutes=30 * n)) for n in range(6)])
     d = digest(day=day, lives=raised)
     assert d.alarms.per_10min_average == 6 / (hours * 6)
-    assert f"({hours} hours)" in render_text(d)
+    assert f"({hours} hours); made " in render_text(d)
 
 
 def test_the_hour_repeated_when_clocks_go_back_counts_twice_into_its_cell() -> None:

@@ -20,7 +20,7 @@ from html import escape
 
 from broker.schemas import Priority
 from security.office.alarms.kpis import AlarmKpis, AlarmLife, alarm_kpis
-from security.office.digest_texts import TEXTS
+from security.office.digest_texts import TEXTS, WEEKDAYS
 from security.office.visits_report import (
     InvitationFact,
     InvitationOutcomes,
@@ -315,10 +315,11 @@ def subject(d: DayDigest) -> str:
 
 
 def heading(d: DayDigest) -> tuple[str, str]:
-    """The digest's title line and the line saying which day it covers."""
+    """The digest's title line, and the line saying which day it covers and when it was made (local)."""
+    made = d.as_of.astimezone(d.tz).strftime("%Y-%m-%d %H:%M")
     return (TEXTS["title"].format(site=d.site),
-            TEXTS["covers"].format(weekday=d.day.strftime("%A"), day=d.day.isoformat(), zone=d.zone,
-                                   hours=f"{d.hours:g}"))
+            TEXTS["covers"].format(weekday=WEEKDAYS[d.day.weekday()], day=d.day.isoformat(), zone=d.zone,
+                                   hours=f"{d.hours:g}", made=made))
 
 
 def _text_table(section: Section) -> list[str]:

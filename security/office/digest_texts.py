@@ -8,7 +8,7 @@ TEXTS = MappingProxyType({
     "subject": "[Gatehouse {site}] Daily digest {day}: {visitors} visitors, {alarms} alarms, {incidents} "
                "incidents opened",
     "title": "Gatehouse daily digest, site {site}",
-    "covers": "{weekday} {day}, {zone} ({hours} hours)",
+    "covers": "{weekday} {day}, {zone} ({hours} hours); made {made}",
     "more": "... and {n} more",
     # visitors
     "visitors": "Visitors",
@@ -89,3 +89,6 @@ TEXTS = MappingProxyType({
                  "console.",
 })
 """The digest's texts by name; `{...}` are filled in with str.format."""
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+"""The days' names, Monday first (not the process's locale: the digest reads the same everywhere)."""
