@@ -162,7 +162,7 @@ class Central:
         self._digest = threading.Thread(target=self._send_digests, name="digest", daemon=True)
 
     def start(self) -> None:
-        """Start the service, the notifier, the API and the nightly retention run (all or none)."""
+        """Start the service, the notifier, the API, nightly retention and the daily digest (all or none)."""
         self.service.start()
         try:
             self.notifier.start()
@@ -275,20 +275,25 @@ class Central:
             except Exception:
                 log.exception("the nightly retention run failed; it runs again tomorrow")
 
-
     def _send_digests(self) -> None:
         """Queue the digest of the newest due day (at once if it is due and not queued yet), then daily."""
         tz = ZoneInfo(self.config.office.alarms.timezone)
         hour = self.config.digest.hour
+        failing = False
         while not self._stop.is_set():
             now = datetime.now(UTC)
             try:
                 run_digest(self.store, self.config.digest, self.config.notify, site=self.settings.site,
                            day=due_day(now, hour, tz), tz=tz, now=now)
                 self.notifier.wake()
+                if failing:
+                    log.info("the daily digest is queued again")
+                failing = False
                 due = next_run(datetime.now(UTC), hour, tz)
-            except Exception:
-                log.exception("the daily digest failed; trying again in %g s", DIGEST_RETRY_S)
+            except Exception:  # the thread outlives a bad round; the same day is tried again
+                log.log(logging.DEBUG if failing else logging.ERROR, "the daily digest failed; trying again "
+                        "every %g s (not logged again until it works)", DIGEST_RETRY_S, exc_info=True)
+                failing = True
                 due = datetime.now(UTC) + timedelta(seconds=DIGEST_RETRY_S)
             if self._stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
                 return
