@@ -14,6 +14,7 @@ from broker.credentials import CredentialError
 from broker.embedded import BrokerError
 from broker.outbox import OutboxError
 from broker.safe_text import EscapingFormatter
+from security.cli.digest import add_commands as add_digest_commands
 from security.cli.office import add_commands as add_office_commands
 from security.cli.people import add_commands as _add_people_commands
 from security.cli.users import add_commands as add_user_commands
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bench(sub, common)
     _add_people_commands(sub, common)
     add_office_commands(sub, common)
+    add_digest_commands(sub, common)
     add_visitor_commands(sub, common)
     add_user_commands(sub, common)
     return parser

@@ -81,7 +81,8 @@ def test_a_manager_filters_the_visits_and_exports_exactly_what_is_shown(page: we
     assert href is not None
     assert "company=acme" in href
     cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.get_cookies())
-    with urllib.request.urlopen(urllib.request.Request(href, headers={"Cookie": cookies}), timeout=15) as reply:
+    download = urllib.request.Request(href, headers={"Cookie": cookies})
+    with urllib.request.urlopen(download, timeout=15) as reply:
         assert reply.headers["Content-Type"].startswith("text/csv")
         exported = list(csv.DictReader(io.StringIO(reply.read().decode())))
     assert sorted(row["visitor_name"] for row in exported) == shown

@@ -1,8 +1,9 @@
 """The whole central service of a site in one object: the event log, the back office, escalation
-delivery, the HTTP API and the nightly retention run, started and stopped together.
+delivery, the HTTP API, the nightly retention run and the managers' daily digest, started and
+stopped together.
 
 `gatehouse serve` and `gatehouse demo` both run a `Central`; the settings come from the sections
-of the TOML file (`[access]`, `[alarms]`, `[notify]`, `[retention]`, `[api]`, `[ingest]`).
+of the TOML file (`[access]`, `[alarms]`, `[notify]`, `[retention]`, `[api]`, `[ingest]`, `[digest]`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from security.ingest.service import CentralService
 from security.office.alarms import Action, AlarmEscalated, Output
 from security.office.audit.keys import ensure_audit_key
 from security.office.config import OfficeConfig
+from security.office.digest import due_day
+from security.office.digest_job import DigestConfig, run_digest
 from security.office.engine import BackOffice, CommandRequest, Effects
 from security.office.incidents import IncidentDesk, console_emitter
 from security.office.invitations import ARRIVAL, InvitationDesk, mark_invited_check_ins, queue_host_notices
@@ -50,6 +53,8 @@ log = logging.getLogger(__name__)
 
 CALL_TIMEOUT_S = 15.0
 """How long an API request waits for the service to apply an action."""
+DIGEST_RETRY_S = 300.0
+"""How long the digest waits before trying again when reading or queueing it failed."""
 
 
 class IngestSection(BaseModel):
@@ -79,16 +84,22 @@ class CentralConfig:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     api: ApiSection = field(default_factory=ApiSection)
     ingest: IngestSection = field(default_factory=IngestSection)
+    digest: DigestConfig = field(default_factory=DigestConfig)
     accounts: AccountsSection = field(default_factory=AccountsSection)
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], where: str = "settings") -> CentralConfig:
         """Read the sections of a parsed TOML document; ConfigError names what is wrong."""
-        return cls(OfficeConfig.from_document(doc, where),
-                   _section(NotifyConfig, doc, "notify", where),
+        notify = _section(NotifyConfig, doc, "notify", where)
+        digest = _section(DigestConfig, doc, "digest", where)
+        try:
+            digest.check(notify)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: digest: {exc}") from None
+        return cls(OfficeConfig.from_document(doc, where), notify,
                    _section(RetentionConfig, doc, "retention", where),
                    _section(ApiSection, doc, "api", where),
-                   _section(IngestSection, doc, "ingest", where),
+                   _section(IngestSection, doc, "ingest", where), digest,
                    _section(AccountsSection, doc, "accounts", where))
 
     @classmethod
@@ -167,9 +178,10 @@ class Central:
                                  ingest=self.service.health, extend=partial(install, console=console))
         self._stop = threading.Event()
         self._retention = threading.Thread(target=self._retain, name="retention", daemon=True)
+        self._digest = threading.Thread(target=self._send_digests, name="digest", daemon=True)
 
     def start(self) -> None:
-        """Start the service, the notifier, the API and the nightly retention run (all or none)."""
+        """Start the service, the notifier, the API, nightly retention and the daily digest (all or none)."""
         self.service.start()
         try:
             self.notifier.start()
@@ -181,6 +193,8 @@ class Central:
             self.service.stop()
             raise
         self._retention.start()
+        if self.config.digest.enabled:
+            self._digest.start()
 
     def stop(self) -> None:
         """Stop everything, the service last so that what it holds is stored."""
@@ -189,8 +203,9 @@ class Central:
             self.api.stop()
         self.notifier.stop()
         self.service.stop()
-        if self._retention.is_alive():
-            self._retention.join(timeout=10)
+        for thread in (self._retention, self._digest):
+            if thread.is_alive():
+                thread.join(timeout=10)
 
     def __enter__(self) -> Self:
         """Start."""
@@ -278,6 +293,29 @@ class Central:
                          result.anonymised, policy.days)
             except Exception:
                 log.exception("the nightly retention run failed; it runs again tomorrow")
+
+    def _send_digests(self) -> None:
+        """Queue the digest of the newest due day (at once if it is due and not queued yet), then daily."""
+        tz = ZoneInfo(self.config.office.alarms.timezone)
+        hour = self.config.digest.hour
+        failing = False
+        while not self._stop.is_set():
+            now = datetime.now(UTC)
+            try:
+                run_digest(self.store, self.config.digest, self.config.notify, site=self.settings.site,
+                           day=due_day(now, hour, tz), tz=tz, now=now)
+                self.notifier.wake()
+                if failing:
+                    log.info("the daily digest is queued again")
+                failing = False
+                due = next_run(datetime.now(UTC), hour, tz)
+            except Exception:  # the thread outlives a bad round; the same day is tried again
+                log.log(logging.DEBUG if failing else logging.ERROR, "the daily digest failed; trying again "
+                        "every %g s (not logged again until it works)", DIGEST_RETRY_S, exc_info=True)
+                failing = True
+                due = datetime.now(UTC) + timedelta(seconds=DIGEST_RETRY_S)
+            if self._stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+                return
 
 
 def known_kinds(settings: Settings) -> KindLookup | None:

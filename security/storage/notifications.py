@@ -7,7 +7,8 @@ check-in, an invitation).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +24,9 @@ MAX_SUBJECT = 300
 """The subject column's width: a longer subject is cut to it."""
 MAX_ERROR = 1000
 """How much of a delivery error is kept."""
+DEDUP = "dedup"
+"""The payload key of a notification queued at most once (`enqueue_once`)."""
+MAX_DEDUP = 300
 
 
 class Channel(StrEnum):
@@ -95,8 +99,48 @@ def enqueue(
     return int(new_id)
 
 
-def due(conn: Connection, now: datetime, limit: int = 100) -> list[Notification]:
-    """Pending notifications whose next attempt is at or before `now`, oldest due first."""
+def enqueue_once(
+    conn: Connection,
+    *,
+    dedup: str,
+    channel: Channel | str,
+    target: str,
+    subject: str,
+    body: str,
+    payload: Mapping[str, Any],
+    now: datetime,
+) -> int | None:
+    """Queue a notification unless one with the key `dedup` is stored (pending, sent or failed).
+
+    Returns the new id, or None when the key was there. The key is kept in the payload; on
+    PostgreSQL a transaction-scoped advisory lock on it makes two workers' checks take turns
+    (SQLite's writers already do, in `writing`'s BEGIN IMMEDIATE). A key goes with its row,
+    so when retention deletes a finished notification its key may be used again.
+    """
+    if not dedup or len(dedup) > MAX_DEDUP:
+        raise ValueError(f"a dedup key is 1 to {MAX_DEDUP} characters")
+    if conn.dialect.name == "postgresql":
+        lock = int.from_bytes(hashlib.sha256(dedup.encode()).digest()[:8], "big", signed=True)
+        conn.execute(select(func.pg_advisory_xact_lock(lock)))
+    stored = NOTIFICATIONS.c.payload[DEDUP].as_string()
+    if conn.execute(select(NOTIFICATIONS.c.id).where(stored == dedup).limit(1)).first() is not None:
+        return None
+    return enqueue(conn, channel=channel, target=target, subject=subject, body=body,
+                   payload={**payload, DEDUP: dedup}, now=now)
+
+
+def queued_once(conn: Connection, dedup: str) -> Notification | None:
+    """The notification queued with the key `dedup`, if one is stored."""
+    stored = NOTIFICATIONS.c.payload[DEDUP].as_string()
+    row = conn.execute(select(NOTIFICATIONS).where(stored == dedup).order_by(NOTIFICATIONS.c.id)
+                       .limit(1)).first()
+    return None if row is None else _from_row(row)
+
+
+def due(
+    conn: Connection, now: datetime, limit: int = 100, ids: Collection[int] | None = None
+) -> list[Notification]:
+    """Pending notifications due at or before `now`, oldest due first (of `ids` only, if given)."""
     pending = NOTIFICATIONS.c.state == str(NotificationState.PENDING)
     query = (
         select(NOTIFICATIONS)
@@ -104,6 +148,8 @@ def due(conn: Connection, now: datetime, limit: int = 100) -> list[Notification]
         .order_by(NOTIFICATIONS.c.next_attempt_at, NOTIFICATIONS.c.id)
         .limit(limit)
     )
+    if ids is not None:
+        query = query.where(NOTIFICATIONS.c.id.in_(list(ids)))
     return [_from_row(r) for r in conn.execute(query).all()]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,12 @@ from security.office.alarms import Alarm
 from security.storage.notifications import MAX_SUBJECT
 
 PAYLOAD_TYPE = "alarm.escalated"
+ATTACHMENTS = "attachments"
+"""The payload key of an e-mail's attached files (a list of {"filename", "content_type", "text"})."""
+HTML = "html"
+"""The payload key of an e-mail's HTML alternative of its plain-text body."""
+FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+CONTENT_TYPES = ("text/csv", "text/plain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +108,40 @@ def escalation_message(alarm: Alarm, level: int, roles: Sequence[str], site: str
         escalation_body(alarm, level, roles, site, at),
         escalation_payload(alarm, level, roles, site, at),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A text file attached to an e-mail: its name, its type (text/csv or text/plain) and its text."""
+
+    filename: str
+    content_type: str
+    text: str
+
+    def __post_init__(self) -> None:
+        """Refuse a file name that is not plain (`visits-2026-12-04.csv`) and other types."""
+        if not isinstance(self.filename, str) or not FILENAME.fullmatch(self.filename):
+            raise ValueError(f"an attachment's name is 1 to 100 of A-Z, a-z, 0-9, '.', '_', '-', "
+                             f"not {self.filename!r}")
+        if self.content_type not in CONTENT_TYPES:
+            raise ValueError(f"an attachment is one of {', '.join(CONTENT_TYPES)}, not {self.content_type!r}")
+        if not isinstance(self.text, str):
+            raise ValueError("an attachment's text must be text")
+
+
+def attachments_payload(attachments: Iterable[Attachment]) -> list[dict[str, str]]:
+    """`attachments` as the JSON a notification's payload keeps."""
+    return [{"filename": a.filename, "content_type": a.content_type, "text": a.text} for a in attachments]
+
+
+def attachments_of(payload: Mapping[str, object]) -> tuple[Attachment, ...]:
+    """The attachments a stored payload holds (none without the key); ValueError if they are malformed."""
+    found = payload.get(ATTACHMENTS, [])
+    if not isinstance(found, list):
+        raise ValueError("the payload's attachments are not a list")
+    out = []
+    for item in found:
+        if not isinstance(item, dict) or set(item) != {"filename", "content_type", "text"}:
+            raise ValueError("an attachment needs exactly filename, content_type and text")
+        out.append(Attachment(item["filename"], item["content_type"], item["text"]))
+    return tuple(out)

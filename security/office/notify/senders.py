@@ -9,14 +9,14 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from security.office.notify.config import SmtpConfig, check_webhook
-from security.office.notify.messages import one_line
+from security.office.notify.messages import Attachment, one_line
 
 USER_AGENT = "gatehouse-notify/1"
 
@@ -60,8 +60,11 @@ def _reason(exc: BaseException) -> str:
     return one_line(str(exc)) or type(exc).__name__
 
 
-def send_email(smtp: SmtpConfig, to: str, subject: str, body: str) -> None:
-    """Send a plain-text e-mail to `to`, with TLS and login as configured."""
+def send_email(
+    smtp: SmtpConfig, to: str, subject: str, body: str, *, html: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> None:
+    """Send an e-mail to `to`: plain text, an HTML alternative and text files if given; TLS, login as set."""
     message = EmailMessage()
     message["From"] = smtp.sender
     message["To"] = to
@@ -70,6 +73,11 @@ def send_email(smtp: SmtpConfig, to: str, subject: str, body: str) -> None:
     message["Message-ID"] = make_msgid(domain=smtp.sender.rsplit("@", 1)[-1])
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        subtype = attachment.content_type.split("/", 1)[1]
+        message.add_attachment(attachment.text, subtype=subtype, filename=attachment.filename)
     password = smtp.login_password()
     if smtp.username and password is None:
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: username set but no password (smtp.password "

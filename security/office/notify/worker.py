@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from security.office.notify.config import NotifyConfig
+from security.office.notify.messages import HTML, attachments_of
 from security.office.notify.senders import DeliveryError, post_webhook, send_email, shown_url
 from security.storage.batch import first_line
 from security.storage.engine import writing
@@ -107,12 +108,15 @@ class Notifier:
         """True while the delivery thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
-    def run_once(self, now: datetime) -> int:
-        """Try each notification due at `now` once; return how many were delivered (DB errors raise)."""
+    def run_once(self, now: datetime, ids: Collection[int] | None = None) -> int:
+        """Try each notification due at `now` (of `ids` only, if given) once; return how many were delivered.
+
+        Database errors raise.
+        """
         delivered = 0
         while True:
             with self._engine.connect() as conn:
-                batch = due(conn, now, self._batch)
+                batch = due(conn, now, self._batch, ids)
             for notification in batch:
                 with writing(self._engine) as conn:
                     if not claim(conn, notification, now + self._lease):
@@ -123,7 +127,13 @@ class Notifier:
 
     def _send(self, notification: Notification) -> None:
         if notification.channel == Channel.EMAIL:
-            send_email(self._config.smtp, notification.target, notification.subject, notification.body)
+            html = notification.payload.get(HTML)
+            try:
+                attachments = attachments_of(notification.payload)
+            except ValueError as exc:
+                raise DeliveryError(f"cannot attach: {exc}") from None
+            send_email(self._config.smtp, notification.target, notification.subject, notification.body,
+                       html=html if isinstance(html, str) else None, attachments=attachments)
         else:
             post_webhook(notification.target, notification.payload, self._config.webhook_timeout_s)
 
