@@ -18,8 +18,8 @@ ENV_MQTT = "GATEHOUSE_MQTT_URL"
 ENV_DB = "GATEHOUSE_DB_URL"
 ENV_DATA = "GATEHOUSE_DATA_DIR"
 ENV_CONFIG = "GATEHOUSE_CONFIG"
-SECTIONS = frozenset({"devices", "people", "broker", "access", "alarms", "notify", "retention", "digest", "api",
-                      "kiosk", "ingest", "accounts"})
+SECTIONS = frozenset({"devices", "people", "broker", "access", "alarms", "notify", "retention", "digest",
+                      "api", "kiosk", "ingest", "accounts"})
 """Sections of the TOML file that other parts read (the site's devices, the back office's settings)."""
 
 
