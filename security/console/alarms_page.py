@@ -25,7 +25,7 @@ from security.console.ranges import DayRange, day_range
 from security.console.render import HEADERS, language, render
 from security.office.alarms.kpis import AlarmKpis, AlarmLife, alarm_kpis
 from security.office.alarms.lifecycle import AlarmState
-from security.office.csv_export import csv_lines
+from security.office.exports import alarms_csv
 from security.storage.reports.alarms import (
     AlarmFilter,
     iter_alarm_history,
@@ -33,9 +33,6 @@ from security.storage.reports.alarms import (
     lives_for_kpis,
 )
 from security.storage.reports.keyset import Page, ReportError
-
-CSV_HEADER = ("id", "raised_at", "priority", "rule", "source", "summary", "state", "count_activations",
-              "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "escalation_level")
 
 
 class AlarmQuery(BaseModel):
@@ -88,12 +85,6 @@ def minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f}"
 
 
-def _csv_rows(lives: Iterator[AlarmLife]) -> Iterator[Sequence[object]]:
-    for a in lives:
-        yield (a.id, a.raised_at, a.priority, a.rule, a.source, a.summary, a.state, len(a.activations),
-               a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by, a.escalation_level)
-
-
 def alarm_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     """GET /alarms (KPIs, charts, history) and /alarms.csv (the history as shown, streamed)."""
 
@@ -131,7 +122,7 @@ def alarm_routes(router: APIRouter, console: Console, guards: Guards) -> None:
             may_export=who.account.may(Permission.EXPORT))
 
     @router.get("/alarms.csv")
-    def alarms_csv(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
+    def alarms_export(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                    _allowed: Annotated[Viewer, viewers],
                    view: Annotated[AlarmFilters, Depends(filters)]) -> StreamingResponse:
         if not console.exporting(who, "alarms", view.query()):
@@ -139,8 +130,8 @@ def alarm_routes(router: APIRouter, console: Console, guards: Guards) -> None:
 
         def lines() -> Iterator[str]:
             with console.store.engine.connect() as conn:
-                yield from csv_lines(CSV_HEADER, _csv_rows(iter_alarm_history(
-                    conn, view.days.times, view.filters, key=console.cursor_key)), console.tz)
+                yield from alarms_csv(iter_alarm_history(conn, view.days.times, view.filters,
+                                                         key=console.cursor_key), console.tz)
         name = f"alarms-{view.days.first}-{view.days.last}.csv"
         return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
             **HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})

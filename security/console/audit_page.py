@@ -104,7 +104,7 @@ def audit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
         return page(request, who, view, report.summary(), report.ok)
 
     @router.get("/audit.csv")
-    def audit_csv(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
+    def audit_export(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                   _allowed: Annotated[Viewer, viewers],
                   view: Annotated[AuditView, Depends(view_of)]) -> StreamingResponse:
         if not console.exporting(who, "audit", view.query()):

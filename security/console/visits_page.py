@@ -23,6 +23,7 @@ from security.console.i18n import N_, translator
 from security.console.ranges import DayRange, day_range
 from security.console.render import HEADERS, language, render
 from security.office.csv_export import csv_lines
+from security.office.exports import VISIT_COLUMNS, visit_cells
 from security.office.visits_report import invitation_outcomes, visit_stats
 from security.storage.reports.keyset import ReportError
 from security.storage.reports.visits import (
@@ -37,8 +38,6 @@ from security.storage.reports.visits import (
 )
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-CSV_HEADER = ("visit_id", "arrived_at", "left_at", "visitor_name", "company", "visitor_type", "invited",
-              "host_id", "host_name", "badge", "device", "checkout_method")
 
 
 class VisitQuery(BaseModel):
@@ -118,11 +117,9 @@ def heat_rows(heat: Sequence[Sequence[int]]) -> list[tuple[str, list[int]]]:
 
 
 def _csv_rows(rows: Iterator[VisitRow], account: Account, today: date,
-              tz: ZoneInfo) -> Iterator[list[object]]:
+              tz: ZoneInfo) -> Iterator[Sequence[object]]:
     for row in rows:
-        line = visit_line(row, account, today, tz)
-        yield [row.visit_id, row.arrived_at, row.left_at, line.name, line.company, row.visitor_type,
-               row.invited, row.host_id, row.host_name, row.badge, row.device, row.checkout_method]
+        yield visit_cells(row, personal=visit_line(row, account, today, tz).personal)
 
 
 def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
@@ -168,7 +165,7 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
             may_export=who.account.may(Permission.EXPORT), minutes=_minutes)
 
     @router.get("/visits.csv")
-    def visits_csv(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
+    def visits_export(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                    view: Annotated[VisitView, Depends(view_of)]) -> StreamingResponse:
         if not console.exporting(who, "visits", view.query()):
             raise RefusedError(403, N_("Your role may not export."), who)
@@ -177,7 +174,8 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
         def lines() -> Iterator[str]:
             with console.store.engine.connect() as conn:
                 rows = iter_visits(conn, view.days.times, view.filters, key=console.cursor_key)
-                yield from csv_lines(CSV_HEADER, _csv_rows(rows, who.account, today, console.tz), console.tz)
+                cells = _csv_rows(rows, who.account, today, console.tz)
+                yield from csv_lines(VISIT_COLUMNS, cells, console.tz)
         name = f"visits-{view.days.first}-{view.days.last}.csv"
         return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers={
             **HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
