@@ -26,12 +26,12 @@ from broker.credentials import Principal, Role
 from broker.embedded import EmbeddedBroker, accepts_connections, free_port
 from broker.private import private_file
 from broker.safe_text import EscapingFormatter
+from broker.summaries import summarize
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
 from devices.site import principal_kind
 from security.ingest.service import SERVICE_DEVICE
 from security.office.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
 from security.site.central import Central, CentralConfig
-from security.station.summaries import summarize
 from security.storage import EventStore, open_store
 from security.storage.people import (
     Change,

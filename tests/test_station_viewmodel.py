@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from broker import schemas as s
+from broker import summaries
 from broker.events import Event, make_event
 from broker.messages import Status
 from broker.schemas import SCHEMAS
-from security.station import summaries
+from broker.summaries import Severity, severity, summarize
 from security.station.samples import sample_events, sample_statuses
-from security.station.summaries import Severity, severity, summarize
 from security.station.viewmodel import StationViewModel
 
 T0 = datetime(2026, 11, 22, 8, 15, 2, 113000, tzinfo=UTC)

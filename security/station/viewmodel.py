@@ -14,8 +14,8 @@ from datetime import UTC, datetime, tzinfo
 
 from broker.events import Event
 from broker.messages import Status
+from broker.summaries import Severity, severity, summarize
 from security.station.alarms import AlarmQueue
-from security.station.summaries import Severity, severity, summarize
 from security.station.visits import VISITS, VisitorDetails, Visits
 
 FEED_SIZE = 200
