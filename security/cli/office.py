@@ -15,6 +15,7 @@ from typing import Any
 
 from broker.config import ENV_CONFIG, Settings
 from broker.safe_text import escape, text_fault
+from broker.schemas import Category
 from security.api.views import incident_json
 from security.cli.events import display_time, parse_when
 from security.office.audit import UnreadableDetails, verify
@@ -46,7 +47,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def incident_lines(incident: Incident) -> list[str]:
     """An incident for reading: its head, then one line per item in time order."""
-    lines = [f"{incident.id}  [{incident.state}]  {escape(incident.title)}",
+    lines = [f"{incident.id}  [{incident.state}]  {incident.category}  {escape(incident.title)}",
              f"  opened {display_time(incident.opened_at)} by {escape(incident.opened_by)}"]
     if incident.closed_at is not None:
         closed = display_time(incident.closed_at)
@@ -85,7 +86,8 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
                 found = desk.list(state, limit=args.limit)
                 for i in found:
                     print(json.dumps(incident_json(i), ensure_ascii=False) if args.json else
-                          f"{i.id:<8} {i.state:<6} {display_time(i.opened_at)}  {len(i.items):>3} item(s)  "
+                          f"{i.id:<8} {i.state:<6} {i.category:<9} {display_time(i.opened_at)}  "
+                          f"{len(i.items):>3} item(s)  "
                           f"{escape(i.opened_by)}: {escape(i.title)}")
                 return 0
             incident = desk.get(args.id)
@@ -97,7 +99,8 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
     with _desk(settings) as desk:
         by = _actor(args)
         if action == "open":
-            opened = desk.open(args.title, by, alarm_ids=args.alarms or (), event_ids=args.events or ())
+            opened = desk.open(args.title, by, alarm_ids=args.alarms or (), event_ids=args.events or (),
+                               category=args.category)
             print(f"opened {opened.id}: {escape(opened.title)}")
         elif action == "note":
             desk.note(args.id, by, args.text)
@@ -215,6 +218,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     op.add_argument("title", help="what happened, in a few words")
     op.add_argument("--alarm", dest="alarms", action="append", metavar="ID", help="an alarm (repeatable)")
     op.add_argument("--event", dest="events", action="append", metavar="ID", help="an event (repeatable)")
+    op.add_argument("--category", choices=[c.value for c in Category], default=Category.OTHER.value,
+                    help="what kind of incident (default other); fixed once opened")
     note = isub.add_parser("note", parents=[common, actor], help="add a note to an open incident")
     note.add_argument("id", help="incident id, e.g. i-3")
     note.add_argument("text", help="the note")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from broker.events import Event, make_event
-from broker.schemas import Data, IncidentClosed, IncidentNoted, IncidentOpened
+from broker.schemas import Category, Data, IncidentClosed, IncidentNoted, IncidentOpened
 from security.storage import EventStore, StorageError
 from security.storage import incident_store as incidents
 from security.storage.batch import write_events
@@ -32,6 +32,7 @@ SEQ_ATTEMPTS = 20
 
 __all__ = [
     "CONSOLE_DEVICE",
+    "Category",
     "Emit",
     "Incident",
     "IncidentDesk",
@@ -68,19 +69,22 @@ class IncidentDesk:
         self._clock = clock
 
     def open(
-        self, title: str, by: str, *, alarm_ids: Sequence[str] = (), event_ids: Sequence[str] = ()
+        self, title: str, by: str, *, alarm_ids: Sequence[str] = (), event_ids: Sequence[str] = (),
+        category: Category | str = Category.OTHER,
     ) -> Incident:
-        """Open an incident from alarms and events (each must be stored); emit `incident.opened`."""
+        """Open an incident of a category (fixed from then on) from stored alarms and events; emit it."""
         with self._engine.begin() as conn:
             incident = incidents.open_incident(
                 conn, title=title, by=by, at=self._clock(), alarm_ids=alarm_ids, event_ids=event_ids,
-                audit_key=self._key,
+                category=category, audit_key=self._key,
             )
         alarms = tuple(i.ref for i in incident.items if i.kind is ItemKind.ALARM and i.ref)
         self._emit("incident.opened", IncidentOpened(
             incident_id=incident.id, title=incident.title, by=incident.opened_by, alarm_ids=alarms,
+            category=incident.category,
         ))
-        log.info("incident %s opened by %s: %s", incident.id, incident.opened_by, incident.title)
+        log.info("incident %s (%s) opened by %s: %s", incident.id, incident.category, incident.opened_by,
+                 incident.title)
         return incident
 
     def note(self, incident_id: str, by: str, note: str) -> IncidentItem:

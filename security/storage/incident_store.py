@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from broker.schemas import Category
 from security.office.audit import AuditRecord
 from security.office.audit.chain import JsonValue
 from security.storage import office_models  # noqa: F401  (registers the tables)
@@ -80,6 +81,7 @@ class Incident:
     closed_at: datetime | None
     outcome: str | None
     items: tuple[IncidentItem, ...] = ()
+    category: Category = Category.OTHER
 
     @property
     def is_open(self) -> bool:
@@ -155,12 +157,21 @@ def _add_item(conn: Connection, incident_id: str, item: IncidentItem) -> Inciden
     return item
 
 
+def _category(value: Category | str) -> Category:
+    """`value` as a Category; refuse anything else."""
+    try:
+        return Category(value)
+    except ValueError:
+        known = ", ".join(c.value for c in Category)
+        raise IncidentError(f"an incident's category is one of {known}, not {value!r}") from None
+
+
 def open_incident(
     conn: Connection, *, title: str, by: str, at: datetime, alarm_ids: Sequence[str] = (),
-    event_ids: Sequence[str] = (), audit_key: bytes | None = None,
+    event_ids: Sequence[str] = (), category: Category | str = Category.OTHER, audit_key: bytes | None = None,
 ) -> Incident:
-    """Open a new incident `i-N` with the given alarms and events attached; all must exist."""
-    title, by = _text("title", title, 200), _text("author", by, 200)
+    """Open a new incident `i-N` of a category with the given alarms and events attached; all must exist."""
+    title, by, kind = _text("title", title, 200), _text("author", by, 200), _category(category)
     _lock(conn)
     refs = [(ItemKind.ALARM, a) for a in dict.fromkeys(alarm_ids)]
     refs += [(ItemKind.EVENT, e) for e in dict.fromkeys(event_ids)]
@@ -168,17 +179,18 @@ def open_incident(
     number = int(conn.scalar(select(func.max(INCIDENTS.c.number))) or 0) + 1
     incident_id = f"i-{number}"
     conn.execute(insert(INCIDENTS).values(
-        id=incident_id, number=number, title=title, state="open", opened_by=by, opened_at=at,
-        closed_by=None, closed_at=None, outcome=None,
+        id=incident_id, number=number, title=title, category=kind.value, state="open", opened_by=by,
+        opened_at=at, closed_by=None, closed_at=None, outcome=None,
     ))
     items = tuple(
         _add_item(conn, incident_id, IncidentItem(kind, ref, path, by, at)) for ref, kind, path in resolved
     )
     append_audit(conn, [_record(incident_id, "incident.opened", by, at, {
-        "title": title, "alarm_ids": [i.ref for i in items if i.kind is ItemKind.ALARM],
+        "title": title, "category": kind.value,
+        "alarm_ids": [i.ref for i in items if i.kind is ItemKind.ALARM],
         "event_ids": [i.ref for i in items if i.kind is not ItemKind.ALARM],
     })], key=audit_key)
-    return Incident(incident_id, number, title, "open", by, at, None, None, None, items)
+    return Incident(incident_id, number, title, "open", by, at, None, None, None, items, kind)
 
 
 def add_note(
@@ -246,7 +258,7 @@ def _items(conn: Connection, incident_ids: Iterable[str]) -> dict[str, list[Inci
 
 def _incident(row: Any, items: Sequence[IncidentItem]) -> Incident:
     return Incident(row.id, int(row.number), row.title, row.state, row.opened_by, row.opened_at,
-                    row.closed_by, row.closed_at, row.outcome, tuple(items))
+                    row.closed_by, row.closed_at, row.outcome, tuple(items), Category(row.category))
 
 
 def get_incident(conn: Connection, incident_id: str) -> Incident | None:
