@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.config import ENV_CONFIG, Settings
+from broker.private import private_file
 from broker.safe_text import escape, text_fault
 from broker.schemas import Category
 from security.api.views import incident_json
@@ -22,6 +23,7 @@ from security.office.audit import UnreadableDetails, verify
 from security.office.audit.keys import audit_key, ensure_audit_key, read_key_file
 from security.office.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
 from security.office.retention_job import load_retention_config, run_retention
+from security.office.snapshot_files import snapshot_folder
 from security.storage import open_store
 from security.storage.audit_log import chain_head, latest_records, read_chain
 from security.storage.incident_store import StateFilter
@@ -78,6 +80,8 @@ def _incident(settings: Settings, args: argparse.Namespace) -> int:
 def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
     action = args.incident_command
     _check_texts(args)
+    if action == "report":
+        return _report(settings, args)
     if action in ("list", "show"):
         with open_store(settings.db_url(), migrate=False) as store:
             desk = IncidentDesk(store.engine, site=settings.site, audit_key=None, emit=_no_emit)
@@ -114,6 +118,20 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
         else:
             closed = desk.close(args.id, by, args.outcome)
             print(f"closed {closed.id}: {escape(closed.outcome or '')}")
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """Write one incident's PDF report to --out (private: it holds people's names and camera images)."""
+    from security.cli.visitors import site_zone  # visitors imports this module: imported when used
+
+    out = Path(args.out)
+    folder = Path(args.snapshots) if args.snapshots else snapshot_folder(settings.data_dir)
+    with open_store(settings.db_url(), migrate=False) as store:
+        desk = IncidentDesk(store.engine, site=settings.site, audit_key=None, emit=_no_emit)
+        pdf = desk.report(args.id, tz=site_zone(args), snapshots=folder, data_dir=settings.data_dir)
+    private_file(out).write_bytes(pdf)
+    print(f"wrote the report of {args.id} to {escape(str(out))} ({len(pdf)} bytes)")
     return 0
 
 
@@ -206,11 +224,8 @@ def _retention(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register `incident ...`, `audit verify|list` and `retention run` on the `gatehouse` parser."""
-    actor = argparse.ArgumentParser(add_help=False)
-    actor.add_argument("--as", dest="actor", metavar="NAME", help="who does it (default cli:<OS user>)")
-
+def _add_incident_commands(sub: Any, common: argparse.ArgumentParser, actor: argparse.ArgumentParser) -> None:
+    """Register `incident open|note|attach|close|list|show|report`."""
     inc = sub.add_parser("incident", parents=[common], help="open, note, attach to, close and list incidents")
     inc.set_defaults(run=_incident)
     isub = inc.add_subparsers(dest="incident_command", required=True, metavar="ACTION")
@@ -241,6 +256,21 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     show = isub.add_parser("show", parents=[common], help="one incident with its items")
     show.add_argument("id", help="incident id, e.g. i-3")
     show.add_argument("--json", action="store_true", help="as a JSON document")
+    rep = isub.add_parser("report", parents=[common], help="one incident as a printable PDF report")
+    rep.add_argument("id", help="incident id, e.g. i-3")
+    rep.add_argument("--out", required=True, metavar="FILE",
+                     help="the PDF file to write (made private, 0600)")
+    rep.add_argument("--snapshots", metavar="DIR", default=None,
+                     help="the folder snapshot images are read from (default DATA_DIR/snapshots); "
+                          "a snapshot's file outside it is not shown")
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register `incident ...`, `audit verify|list` and `retention run` on the `gatehouse` parser."""
+    actor = argparse.ArgumentParser(add_help=False)
+    actor.add_argument("--as", dest="actor", metavar="NAME", help="who does it (default cli:<OS user>)")
+
+    _add_incident_commands(sub, common, actor)
 
     aud = sub.add_parser("audit", parents=[common], help="check and read the hash-chained audit log")
     aud.set_defaults(run=_audit)

@@ -12,16 +12,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from broker.events import Event, make_event
 from broker.schemas import Category, Data, IncidentClosed, IncidentNoted, IncidentOpened
+from security.office.incident_report import incident_pdf
+from security.office.incident_timeline import IncidentTimeline
+from security.office.snapshot_files import load_snapshots
 from security.storage import EventStore, StorageError
 from security.storage import incident_store as incidents
 from security.storage.batch import write_events
-from security.storage.incident_store import Incident, IncidentError, IncidentItem, ItemKind, StateFilter
+from security.storage.incident_store import (
+    Incident,
+    IncidentError,
+    IncidentItem,
+    IncidentNotFoundError,
+    ItemKind,
+    StateFilter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +49,7 @@ __all__ = [
     "IncidentDesk",
     "IncidentError",
     "IncidentItem",
+    "IncidentTimeline",
     "ItemKind",
     "console_emitter",
 ]
@@ -125,6 +137,23 @@ class IncidentDesk:
         """Incidents newest first: open, closed or all."""
         with self._engine.connect() as conn:
             return incidents.list_incidents(conn, state=state, limit=limit)
+
+    def timeline(self, incident_id: str) -> IncidentTimeline | None:
+        """One incident with its timeline oldest first and its snapshots, or None."""
+        with self._engine.connect() as conn:
+            return incidents.incident_timeline(conn, incident_id)
+
+    def report(self, incident_id: str, *, tz: tzinfo, snapshots: Path, data_dir: Path) -> bytes:
+        """The incident's printable report (PDF), times in `tz`, images read from inside `snapshots`."""
+        found = self.timeline(incident_id)
+        if found is None:
+            raise IncidentNotFoundError(f"no incident {incident_id}")
+        images = load_snapshots(found.snapshots, snapshots, base=data_dir)
+        pdf = incident_pdf(found.incident, found.entries, images, tz, self.site, generated_at=self._clock())
+        shown = sum(1 for i in images if i.jpeg is not None)
+        log.info("report of incident %s made: %d bytes, %d of %d snapshot(s)", incident_id, len(pdf), shown,
+                 len(images))
+        return pdf
 
 
 def console_emitter(
