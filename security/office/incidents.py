@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 
 from broker.events import Event, make_event
 from broker.schemas import Category, Data, IncidentClosed, IncidentNoted, IncidentOpened
-from security.office.incident_report import incident_pdf
 from security.office.incident_timeline import IncidentTimeline
 from security.office.snapshot_files import load_snapshots
 from security.storage import EventStore, StorageError
@@ -145,6 +144,8 @@ class IncidentDesk:
 
     def report(self, incident_id: str, *, tz: tzinfo, snapshots: Path, data_dir: Path) -> bytes:
         """The incident's printable report (PDF), times in `tz`, images read from inside `snapshots`."""
+        from security.office.incident_report import incident_pdf  # fpdf2 takes 0.2 s to import: only here
+
         found = self.timeline(incident_id)
         if found is None:
             raise IncidentNotFoundError(f"no incident {incident_id}")
