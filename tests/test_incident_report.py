@@ -152,4 +152,6 @@ def test_gatehouse_incident_report_writes_a_private_pdf_with_the_snapshot(
     assert "outside the snapshot folder" in text
     assert main([*base, "report", "i-9", "--out", str(tmp_path / "none.pdf")]) == 1
     assert "no incident i-9" in capsys.readouterr().err
+    assert main([*base, "report", "i-1", "--out", str(shot / "under-a-file.pdf")]) == 1
+    assert f"cannot write {shot / 'under-a-file.pdf'}" in capsys.readouterr().err
     assert not (tmp_path / "none.pdf").exists()

@@ -130,7 +130,12 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     with open_store(settings.db_url(), migrate=False) as store:
         desk = IncidentDesk(store.engine, site=settings.site, audit_key=None, emit=_no_emit)
         pdf = desk.report(args.id, tz=site_zone(args), snapshots=folder, data_dir=settings.data_dir)
-    private_file(out).write_bytes(pdf)
+    try:
+        private_file(out).write_bytes(pdf)
+    except OSError as exc:
+        print(f"gatehouse incident report: cannot write {escape(str(out))}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     print(f"wrote the report of {args.id} to {escape(str(out))} ({len(pdf)} bytes)")
     return 0
 
