@@ -74,7 +74,8 @@ EXAMPLES: dict[str, s.Data] = {
         note="courier at the side door",
     ),
     "incident.opened": s.IncidentOpened(
-        incident_id="i-17", title="Server room forced", by="guard:maria", alarm_ids=("a-102",)
+        incident_id="i-17", title="Server room forced", by="guard:maria", alarm_ids=("a-102",),
+        category=s.Category.SECURITY,
     ),
     "incident.noted": s.IncidentNoted(incident_id="i-17", by="guard:maria", note="Contractor had no escort."),
     "incident.closed": s.IncidentClosed(incident_id="i-17", by="manager:joe", outcome="training given"),

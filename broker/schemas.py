@@ -60,6 +60,16 @@ class Priority(StrEnum):
     LOW = "low"
 
 
+class Category(StrEnum):
+    """What kind of incident it is; the console's lists and reports group by it."""
+
+    SECURITY = "security"
+    SAFETY = "safety"
+    COMPLAINT = "complaint"
+    LOST_ITEM = "lost_item"
+    OTHER = "other"
+
+
 class Box(Data):
     """A rectangle in relative frame coordinates (0..1)."""
 
@@ -362,6 +372,7 @@ class IncidentOpened(Data):
     title: Text
     by: Text
     alarm_ids: tuple[Name, ...] = Field(default=(), max_length=256)
+    category: Category = Category.OTHER
 
 
 class IncidentNoted(Data):

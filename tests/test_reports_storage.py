@@ -14,6 +14,7 @@ from broker.events import Event, make_event
 from broker.schemas import (
     BadgePrinted,
     BadgeRead,
+    Category,
     Data,
     HostNotified,
     Priority,
@@ -284,14 +285,14 @@ def test_alarm_history_filters_pages_and_feeds_the_kpis(store: EventStore) -> No
     assert alarm_kpis(lives, DAY.start, T0 + timedelta(hours=2), UTC).shelved_at_end == (names["tamper"],)
 
 
-def test_incidents_and_audit_records_list_by_state_text_actor_and_action(store: EventStore) -> None:
+def test_incidents_and_audit_records_list_by_state_category_text_actor_and_action(store: EventStore) -> None:
     """Incidents opened through the desk (its audit records too), paged and filtered in SQL."""
     clock = itertools.count()
     now: Callable[[], datetime] = lambda: T0 + timedelta(minutes=next(clock) // 2)  # noqa: E731 (pairs tie)
     emit = console_emitter(store, SITE, clock=now)
     desk = IncidentDesk(store.engine, site=SITE, audit_key=b"key", emit=emit, clock=now)
-    opened = [desk.open(f"Tailgating at door {n}" if n % 2 else f"Lost badge {n}", "guard:maria")
-              for n in range(7)]
+    opened = [desk.open(f"Tailgating at door {n}", "guard:maria", category=Category.SECURITY) if n % 2 else
+              desk.open(f"Lost badge {n}", "guard:maria", category="lost_item") for n in range(7)]
     desk.note(opened[1].id, "guard:jan", "seen on camera 2")
     desk.close(opened[2].id, "manager:ola", "badge found")
     span = TimeRange(T0, T0 + timedelta(hours=1))
@@ -300,6 +301,11 @@ def test_incidents_and_audit_records_list_by_state_text_actor_and_action(store: 
         closed = list_incidents(conn, span, IncidentFilter(state="closed")).rows
         tailgating = list_incidents(conn, span, IncidentFilter(state="open", text="TAILGATING")).rows
         by_outcome = list_incidents(conn, span, IncidentFilter(text="found")).rows
+        lost = pages(lambda c: list_incidents(conn, span, IncidentFilter(category="lost_item"), cursor=c,
+                                              limit=2))
+        lost_closed = list_incidents(conn, span,
+                                     IncidentFilter(state="closed", category=Category.LOST_ITEM)).rows
+        complaints = list_incidents(conn, span, IncidentFilter(category="complaint")).rows
         exported = list(iter_incidents(conn, span, page=2))
         audit_pages = pages(lambda c: list_audit(conn, span, cursor=c, limit=4))
         notes = list_audit(conn, span, AuditFilter(actor="guard:jan", action="incident.noted")).rows
@@ -310,6 +316,11 @@ def test_incidents_and_audit_records_list_by_state_text_actor_and_action(store: 
     assert [i.id for i in tailgating] == ["i-6", "i-4", "i-2"]
     assert next(i for i in exported if i.id == "i-2").items == 1
     assert [i.id for i in by_outcome] == ["i-3"]
+    assert [(i.id, i.category) for p in lost for i in p] == [
+        (f"i-{n}", Category.LOST_ITEM) for n in (7, 5, 3, 1)]
+    assert [i.id for i in lost_closed] == ["i-3"]
+    assert complaints == ()
+    assert {i.category for i in tailgating} == {Category.SECURITY}
     flat = [r.seq for p in audit_pages for r in p]
     assert flat == sorted(flat, reverse=True) == [r.seq for r in all_audit]
     assert len(flat) == 9
@@ -317,6 +328,10 @@ def test_incidents_and_audit_records_list_by_state_text_actor_and_action(store: 
                                                                 "incident:i-2")]
     with pytest.raises(ReportError):
         IncidentFilter(state="pending")
+    with pytest.raises(ReportError, match="category: one of security, safety"):
+        IncidentFilter(category="theft")
+    assert IncidentFilter(category=Category.SAFETY) == IncidentFilter(category="safety")
+    assert repr(IncidentFilter(category=Category.SAFETY)) == repr(IncidentFilter(category="safety"))
 
 
 def _plans(store: EventStore, run: Callable[[Any], object]) -> list[str]:

@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from broker.config import ENV_CONFIG, Settings
+from broker.private import private_file
 from broker.safe_text import escape, text_fault
+from broker.schemas import Category
 from security.api.views import incident_json
 from security.cli.events import display_time, parse_when
 from security.office.audit import UnreadableDetails, verify
 from security.office.audit.keys import audit_key, ensure_audit_key, read_key_file
 from security.office.incidents import Incident, IncidentDesk, IncidentError, ItemKind, console_emitter
 from security.office.retention_job import load_retention_config, run_retention
+from security.office.snapshot_files import snapshot_folder
 from security.storage import open_store
 from security.storage.audit_log import chain_head, latest_records, read_chain
 from security.storage.incident_store import StateFilter
@@ -46,7 +49,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def incident_lines(incident: Incident) -> list[str]:
     """An incident for reading: its head, then one line per item in time order."""
-    lines = [f"{incident.id}  [{incident.state}]  {escape(incident.title)}",
+    lines = [f"{incident.id}  [{incident.state}]  {incident.category}  {escape(incident.title)}",
              f"  opened {display_time(incident.opened_at)} by {escape(incident.opened_by)}"]
     if incident.closed_at is not None:
         closed = display_time(incident.closed_at)
@@ -77,6 +80,8 @@ def _incident(settings: Settings, args: argparse.Namespace) -> int:
 def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
     action = args.incident_command
     _check_texts(args)
+    if action == "report":
+        return _report(settings, args)
     if action in ("list", "show"):
         with open_store(settings.db_url(), migrate=False) as store:
             desk = IncidentDesk(store.engine, site=settings.site, audit_key=None, emit=_no_emit)
@@ -85,7 +90,8 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
                 found = desk.list(state, limit=args.limit)
                 for i in found:
                     print(json.dumps(incident_json(i), ensure_ascii=False) if args.json else
-                          f"{i.id:<8} {i.state:<6} {display_time(i.opened_at)}  {len(i.items):>3} item(s)  "
+                          f"{i.id:<8} {i.state:<6} {i.category:<9} {display_time(i.opened_at)}  "
+                          f"{len(i.items):>3} item(s)  "
                           f"{escape(i.opened_by)}: {escape(i.title)}")
                 return 0
             incident = desk.get(args.id)
@@ -97,7 +103,8 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
     with _desk(settings) as desk:
         by = _actor(args)
         if action == "open":
-            opened = desk.open(args.title, by, alarm_ids=args.alarms or (), event_ids=args.events or ())
+            opened = desk.open(args.title, by, alarm_ids=args.alarms or (), event_ids=args.events or (),
+                               category=args.category)
             print(f"opened {opened.id}: {escape(opened.title)}")
         elif action == "note":
             desk.note(args.id, by, args.text)
@@ -111,6 +118,25 @@ def _incident_action(settings: Settings, args: argparse.Namespace) -> int:
         else:
             closed = desk.close(args.id, by, args.outcome)
             print(f"closed {closed.id}: {escape(closed.outcome or '')}")
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """Write one incident's PDF report to --out (private: it holds people's names and camera images)."""
+    from security.cli.visitors import site_zone  # visitors imports this module: imported when used
+
+    out = Path(args.out)
+    folder = Path(args.snapshots) if args.snapshots else snapshot_folder(settings.data_dir)
+    with open_store(settings.db_url(), migrate=False) as store:
+        desk = IncidentDesk(store.engine, site=settings.site, audit_key=None, emit=_no_emit)
+        pdf = desk.report(args.id, tz=site_zone(args), snapshots=folder, data_dir=settings.data_dir)
+    try:
+        private_file(out).write_bytes(pdf)
+    except OSError as exc:
+        print(f"gatehouse incident report: cannot write {escape(str(out))}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    print(f"wrote the report of {args.id} to {escape(str(out))} ({len(pdf)} bytes)")
     return 0
 
 
@@ -203,11 +229,8 @@ def _retention(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register `incident ...`, `audit verify|list` and `retention run` on the `gatehouse` parser."""
-    actor = argparse.ArgumentParser(add_help=False)
-    actor.add_argument("--as", dest="actor", metavar="NAME", help="who does it (default cli:<OS user>)")
-
+def _add_incident_commands(sub: Any, common: argparse.ArgumentParser, actor: argparse.ArgumentParser) -> None:
+    """Register `incident open|note|attach|close|list|show|report`."""
     inc = sub.add_parser("incident", parents=[common], help="open, note, attach to, close and list incidents")
     inc.set_defaults(run=_incident)
     isub = inc.add_subparsers(dest="incident_command", required=True, metavar="ACTION")
@@ -215,6 +238,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     op.add_argument("title", help="what happened, in a few words")
     op.add_argument("--alarm", dest="alarms", action="append", metavar="ID", help="an alarm (repeatable)")
     op.add_argument("--event", dest="events", action="append", metavar="ID", help="an event (repeatable)")
+    op.add_argument("--category", choices=[c.value for c in Category], default=Category.OTHER.value,
+                    help="what kind of incident (default other); fixed once opened")
     note = isub.add_parser("note", parents=[common, actor], help="add a note to an open incident")
     note.add_argument("id", help="incident id, e.g. i-3")
     note.add_argument("text", help="the note")
@@ -236,6 +261,21 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     show = isub.add_parser("show", parents=[common], help="one incident with its items")
     show.add_argument("id", help="incident id, e.g. i-3")
     show.add_argument("--json", action="store_true", help="as a JSON document")
+    rep = isub.add_parser("report", parents=[common], help="one incident as a printable PDF report")
+    rep.add_argument("id", help="incident id, e.g. i-3")
+    rep.add_argument("--out", required=True, metavar="FILE",
+                     help="the PDF file to write (made private, 0600)")
+    rep.add_argument("--snapshots", metavar="DIR", default=None,
+                     help="the folder snapshot images are read from (default DATA_DIR/snapshots); "
+                          "a snapshot's file outside it is not shown")
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register `incident ...`, `audit verify|list` and `retention run` on the `gatehouse` parser."""
+    actor = argparse.ArgumentParser(add_help=False)
+    actor.add_argument("--as", dest="actor", metavar="NAME", help="who does it (default cli:<OS user>)")
+
+    _add_incident_commands(sub, common, actor)
 
     aud = sub.add_parser("audit", parents=[common], help="check and read the hash-chained audit log")
     aud.set_defaults(run=_audit)

@@ -13,16 +13,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from broker.events import Event, make_event
-from broker.schemas import Data, IncidentClosed, IncidentNoted, IncidentOpened
+from broker.schemas import Category, Data, IncidentClosed, IncidentNoted, IncidentOpened
+from security.office.incident_timeline import IncidentTimeline
+from security.office.snapshot_files import load_snapshots
 from security.storage import EventStore, StorageError
 from security.storage import incident_store as incidents
 from security.storage.batch import write_events
-from security.storage.incident_store import Incident, IncidentError, IncidentItem, ItemKind, StateFilter
+from security.storage.incident_store import (
+    Incident,
+    IncidentError,
+    IncidentItem,
+    IncidentNotFoundError,
+    ItemKind,
+    StateFilter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +43,13 @@ SEQ_ATTEMPTS = 20
 
 __all__ = [
     "CONSOLE_DEVICE",
+    "Category",
     "Emit",
     "Incident",
     "IncidentDesk",
     "IncidentError",
     "IncidentItem",
+    "IncidentTimeline",
     "ItemKind",
     "console_emitter",
 ]
@@ -69,19 +81,22 @@ class IncidentDesk:
         self._clock = clock
 
     def open(
-        self, title: str, by: str, *, alarm_ids: Sequence[str] = (), event_ids: Sequence[str] = ()
+        self, title: str, by: str, *, alarm_ids: Sequence[str] = (), event_ids: Sequence[str] = (),
+        category: Category | str = Category.OTHER,
     ) -> Incident:
-        """Open an incident from alarms and events (each must be stored); emit `incident.opened`."""
+        """Open an incident of a category (fixed from then on) from stored alarms and events; emit it."""
         with self._engine.begin() as conn:
             incident = incidents.open_incident(
                 conn, title=title, by=by, at=self._clock(), alarm_ids=alarm_ids, event_ids=event_ids,
-                audit_key=self._key,
+                category=category, audit_key=self._key,
             )
         alarms = tuple(i.ref for i in incident.items if i.kind is ItemKind.ALARM and i.ref)
         self._emit("incident.opened", IncidentOpened(
             incident_id=incident.id, title=incident.title, by=incident.opened_by, alarm_ids=alarms,
+            category=incident.category,
         ))
-        log.info("incident %s opened by %s: %s", incident.id, incident.opened_by, incident.title)
+        log.info("incident %s (%s) opened by %s: %s", incident.id, incident.category, incident.opened_by,
+                 incident.title)
         return incident
 
     def note(self, incident_id: str, by: str, note: str) -> IncidentItem:
@@ -122,6 +137,25 @@ class IncidentDesk:
         """Incidents newest first: open, closed or all."""
         with self._engine.connect() as conn:
             return incidents.list_incidents(conn, state=state, limit=limit)
+
+    def timeline(self, incident_id: str) -> IncidentTimeline | None:
+        """One incident with its timeline oldest first and its snapshots, or None."""
+        with self._engine.connect() as conn:
+            return incidents.incident_timeline(conn, incident_id)
+
+    def report(self, incident_id: str, *, tz: tzinfo, snapshots: Path, data_dir: Path) -> bytes:
+        """The incident's printable report (PDF), times in `tz`, images read from inside `snapshots`."""
+        from security.office.incident_report import incident_pdf  # fpdf2 takes 0.2 s to import: only here
+
+        found = self.timeline(incident_id)
+        if found is None:
+            raise IncidentNotFoundError(f"no incident {incident_id}")
+        images = load_snapshots(found.snapshots, snapshots, base=data_dir)
+        pdf = incident_pdf(found.incident, found.entries, images, tz, self.site, generated_at=self._clock())
+        shown = sum(1 for i in images if i.jpeg is not None)
+        log.info("report of incident %s made: %d bytes, %d of %d snapshot(s)", incident_id, len(pdf), shown,
+                 len(images))
+        return pdf
 
 
 def console_emitter(

@@ -9,22 +9,52 @@ its audit record commit or roll back together.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.orm import Session
 
+from broker.events import ContractError, Event
+from broker.schemas import Category
+from security.office.alarms import Alarm
 from security.office.audit import AuditRecord
 from security.office.audit.chain import JsonValue
+from security.office.incident_timeline import (
+    Incident,
+    IncidentItem,
+    IncidentTimeline,
+    ItemKind,
+    build_timeline,
+)
 from security.storage import office_models  # noqa: F401  (registers the tables)
-from security.storage.alarm_store import get_alarm
+from security.storage.alarm_store import alarm_from_row, get_alarm
 from security.storage.audit_log import append_audit
-from security.storage.models import table
+from security.storage.models import EventRow, table
+
+log = logging.getLogger(__name__)
+
+__all__ = [  # the incident's plain values live in security.office.incident_timeline; kept here for callers
+    "Incident",
+    "IncidentConflictError",
+    "IncidentError",
+    "IncidentItem",
+    "IncidentNotFoundError",
+    "ItemKind",
+    "StateFilter",
+    "add_note",
+    "attach",
+    "close_incident",
+    "get_incident",
+    "incident_timeline",
+    "list_incidents",
+    "open_incident",
+]
 
 INCIDENTS = table("incidents")
+ALARMS = table("alarms")
 ITEMS = table("incident_items")
 EVENTS = table("events")
 HEAD = table("audit_head")
@@ -42,49 +72,6 @@ class IncidentNotFoundError(IncidentError):
 
 class IncidentConflictError(IncidentError):
     """The action clashes with the incident's state: it is closed, or the item is already on it."""
-
-
-class ItemKind(StrEnum):
-    """What an incident item is."""
-
-    ALARM = "alarm"
-    EVENT = "event"
-    SNAPSHOT = "snapshot"
-    NOTE = "note"
-
-
-@dataclass(slots=True, frozen=True)
-class IncidentItem:
-    """One thing on an incident: an alarm or event id, a snapshot (event id and path) or a note."""
-
-    kind: ItemKind
-    ref: str | None
-    """The alarm id or event id (None for a note)."""
-    note: str | None
-    """The note's text, or a snapshot's file path."""
-    by: str
-    at: datetime
-
-
-@dataclass(slots=True, frozen=True)
-class Incident:
-    """An incident with its items in time order."""
-
-    id: str
-    number: int
-    title: str
-    state: str
-    opened_by: str
-    opened_at: datetime
-    closed_by: str | None
-    closed_at: datetime | None
-    outcome: str | None
-    items: tuple[IncidentItem, ...] = ()
-
-    @property
-    def is_open(self) -> bool:
-        """True until the incident is closed."""
-        return self.state == "open"
 
 
 def _text(what: str, value: str, limit: int) -> str:
@@ -155,12 +142,21 @@ def _add_item(conn: Connection, incident_id: str, item: IncidentItem) -> Inciden
     return item
 
 
+def _category(value: Category | str) -> Category:
+    """`value` as a Category; refuse anything else."""
+    try:
+        return Category(value)
+    except ValueError:
+        known = ", ".join(c.value for c in Category)
+        raise IncidentError(f"an incident's category is one of {known}, not {value!r}") from None
+
+
 def open_incident(
     conn: Connection, *, title: str, by: str, at: datetime, alarm_ids: Sequence[str] = (),
-    event_ids: Sequence[str] = (), audit_key: bytes | None = None,
+    event_ids: Sequence[str] = (), category: Category | str = Category.OTHER, audit_key: bytes | None = None,
 ) -> Incident:
-    """Open a new incident `i-N` with the given alarms and events attached; all must exist."""
-    title, by = _text("title", title, 200), _text("author", by, 200)
+    """Open a new incident `i-N` of a category with the given alarms and events attached; all must exist."""
+    title, by, kind = _text("title", title, 200), _text("author", by, 200), _category(category)
     _lock(conn)
     refs = [(ItemKind.ALARM, a) for a in dict.fromkeys(alarm_ids)]
     refs += [(ItemKind.EVENT, e) for e in dict.fromkeys(event_ids)]
@@ -168,17 +164,18 @@ def open_incident(
     number = int(conn.scalar(select(func.max(INCIDENTS.c.number))) or 0) + 1
     incident_id = f"i-{number}"
     conn.execute(insert(INCIDENTS).values(
-        id=incident_id, number=number, title=title, state="open", opened_by=by, opened_at=at,
-        closed_by=None, closed_at=None, outcome=None,
+        id=incident_id, number=number, title=title, category=kind.value, state="open", opened_by=by,
+        opened_at=at, closed_by=None, closed_at=None, outcome=None,
     ))
     items = tuple(
         _add_item(conn, incident_id, IncidentItem(kind, ref, path, by, at)) for ref, kind, path in resolved
     )
     append_audit(conn, [_record(incident_id, "incident.opened", by, at, {
-        "title": title, "alarm_ids": [i.ref for i in items if i.kind is ItemKind.ALARM],
+        "title": title, "category": kind.value,
+        "alarm_ids": [i.ref for i in items if i.kind is ItemKind.ALARM],
         "event_ids": [i.ref for i in items if i.kind is not ItemKind.ALARM],
     })], key=audit_key)
-    return Incident(incident_id, number, title, "open", by, at, None, None, None, items)
+    return Incident(incident_id, number, title, "open", by, at, None, None, None, items, kind)
 
 
 def add_note(
@@ -246,7 +243,7 @@ def _items(conn: Connection, incident_ids: Iterable[str]) -> dict[str, list[Inci
 
 def _incident(row: Any, items: Sequence[IncidentItem]) -> Incident:
     return Incident(row.id, int(row.number), row.title, row.state, row.opened_by, row.opened_at,
-                    row.closed_by, row.closed_at, row.outcome, tuple(items))
+                    row.closed_by, row.closed_at, row.outcome, tuple(items), Category(row.category))
 
 
 def get_incident(conn: Connection, incident_id: str) -> Incident | None:
@@ -263,3 +260,35 @@ def list_incidents(conn: Connection, *, state: StateFilter = "all", limit: int =
     rows = conn.execute(query).all()
     items = _items(conn, [r.id for r in rows])
     return [_incident(r, items[r.id]) for r in rows]
+
+
+def _alarms(conn: Connection, alarm_ids: Sequence[str]) -> dict[str, Alarm]:
+    if not alarm_ids:
+        return {}
+    rows = conn.execute(select(ALARMS).where(ALARMS.c.id.in_(list(alarm_ids)))).all()
+    return {r.id: alarm_from_row(r) for r in rows}
+
+
+def _events(conn: Connection, event_ids: Sequence[str]) -> dict[str, Event]:
+    """The stored events of these ids; one that no longer fits the contract is logged and left out."""
+    if not event_ids:
+        return {}
+    found: dict[str, Event] = {}
+    with Session(bind=conn) as session:
+        for row in session.scalars(select(EventRow).where(EventRow.event_id.in_(list(event_ids)))):
+            try:
+                found[row.event_id] = row.to_native()
+            except ContractError as exc:
+                log.warning("event %s on an incident no longer fits the contract: %s", row.event_id, exc)
+    return found
+
+
+def incident_timeline(conn: Connection, incident_id: str) -> IncidentTimeline | None:
+    """One incident with its timeline oldest first (alarm steps, events, snapshots, notes), or None."""
+    incident = get_incident(conn, incident_id)
+    if incident is None:
+        return None
+    refs = [i for i in incident.items if i.ref]
+    alarms = _alarms(conn, [i.ref for i in refs if i.ref and i.kind is ItemKind.ALARM])
+    events = _events(conn, [i.ref for i in refs if i.ref and i.kind is not ItemKind.ALARM])
+    return build_timeline(incident, alarms, events)

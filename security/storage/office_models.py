@@ -110,6 +110,7 @@ class IncidentRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     number: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32), server_default="other")
     state: Mapped[str] = mapped_column(String(16))
     opened_by: Mapped[str] = mapped_column(String(200))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,7 +1,4 @@
-"""The console's incident list: incidents opened in a range, filtered by state and text, paged in SQL.
-
-Incidents have no category yet (no column holds one); the list filters by state, time and text.
-"""
+"""The console's incident list: incidents opened in a range, filtered by state, category and text, paged."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select
 
+from broker.schemas import Category
 from security.storage.models import table
 from security.storage.reports.keyset import (
     DEFAULT_PAGE,
@@ -35,13 +33,20 @@ class IncidentFilter:
 
     state: str | None = None
     """`open` or `closed`."""
+    category: str | None = None
+    """One of the contract's categories (`security`, `safety`, `complaint`, `lost_item`, `other`)."""
     text: str | None = None
     """Part of the title, the outcome, or who opened or closed it, any case."""
 
     def __post_init__(self) -> None:
-        """Refuse an unknown state and an over-long text."""
+        """Refuse an unknown state or category and an over-long text."""
         if self.state is not None and self.state not in STATES:
             raise ReportError(f"state: one of {', '.join(STATES)}, not {self.state!r}")
+        if self.category is not None:
+            if not isinstance(self.category, str) or self.category not in set(Category):
+                raise ReportError(f"category: one of {', '.join(Category)}, not {self.category!r}")
+            # the plain value, so a cursor's scope is the same whether a str or a Category was given
+            object.__setattr__(self, "category", Category(self.category).value)
         if self.text is not None and (not isinstance(self.text, str) or len(self.text) > MAX_TEXT):
             raise ReportError(f"text: at most {MAX_TEXT} characters")
 
@@ -60,6 +65,7 @@ class IncidentRow:
     closed_at: datetime | None
     outcome: str | None
     items: int
+    category: Category = Category.OTHER
 
 
 def _contains(column: ColumnElement[Any], part: str) -> ColumnElement[bool]:
@@ -70,6 +76,8 @@ def _where(time_range: TimeRange, filters: IncidentFilter) -> list[ColumnElement
     found = [INCIDENTS.c.opened_at >= time_range.start, INCIDENTS.c.opened_at < time_range.end]
     if filters.state is not None:
         found.append(INCIDENTS.c.state == filters.state)
+    if filters.category is not None:
+        found.append(INCIDENTS.c.category == filters.category)
     if filters.text:
         columns = (INCIDENTS.c.title, INCIDENTS.c.outcome, INCIDENTS.c.opened_by, INCIDENTS.c.closed_by)
         found.append(or_(*(_contains(c, filters.text) for c in columns)))
@@ -89,7 +97,7 @@ def list_incidents(
                                  key=key)
     return Page(tuple(
         IncidentRow(r.id, int(r.number), r.title, r.state, r.opened_by, r.opened_at, r.closed_by, r.closed_at,
-                    r.outcome, int(r.items))
+                    r.outcome, int(r.items), Category(r.category))
         for r in rows), following)
 
 
