@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from security.accounts.login import LoginDesk
 from security.accounts.roles import Visit
 from security.console.auth import Viewer
 from security.console.live import LiveFeed
+from security.office.incidents import IncidentDesk
 from security.storage import EventStore
 from security.storage.people import Change, record_change
 
@@ -27,6 +29,10 @@ class Console:
     clock: Callable[[], datetime]
     cursor_key: bytes
     """Seals the pages' cursors (a site secret, so a page's next link survives a restart)."""
+    incidents: IncidentDesk
+    snapshots: Path
+    """The folder snapshot files are read from (only from inside it)."""
+    data_dir: Path
     audit_key: bytes | None = None
 
     def today(self) -> date:

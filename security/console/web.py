@@ -18,6 +18,7 @@ from security.console.audit_page import audit_routes
 from security.console.auth import Guards, LoginNeededError, RefusedError, Viewer, login_routes
 from security.console.context import Console
 from security.console.i18n import N_
+from security.console.incidents_page import incident_routes
 from security.console.render import HEADERS, NAV, render
 from security.console.today import day_bounds, today_page
 from security.console.visits_page import visit_routes
@@ -88,6 +89,7 @@ def console_router(console: Console) -> APIRouter:
     alarm_routes(router, console, guards)
     visit_routes(router, console, guards)
     audit_routes(router, console, guards)
+    incident_routes(router, console, guards)
     return router
 
 

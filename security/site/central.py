@@ -46,6 +46,7 @@ from security.office.notify import Notifier, NotifyConfig, enqueue_escalation
 from security.office.notify.messages import one_line
 from security.office.retention_job import RetentionConfig, run_retention
 from security.office.runtime import office_for
+from security.office.snapshot_files import snapshot_folder
 from security.storage import EventStore
 from security.storage.notifications import Notification
 
@@ -169,7 +170,8 @@ class Central:
                                 policy=config.accounts.policy(), audit_key=self.audit_key)
         cursors = hmac.new(self.audit_key, b"gatehouse console cursors", "sha256").digest()
         console = Console(store, tz, self.feed, self.logins, clock=_now, cursor_key=cursors,
-                          audit_key=self.audit_key)
+                          incidents=self.incidents, snapshots=snapshot_folder(settings.data_dir),
+                          data_dir=settings.data_dir, audit_key=self.audit_key)
         self.api: ApiServer | None = None
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,
