@@ -123,3 +123,36 @@ def test_an_alarm_raised_on_the_bus_appears_on_today_without_a_reload(page: webd
     assert page.execute_script("return document.body.dataset.loaded") == marker  # the same page, not reloaded
     assert "server-room" in page.find_element(By.ID, "feed").text
     shoot(page, "today-alarm-pl")
+
+
+def test_a_manager_opens_an_incident_notes_it_closes_it_and_prints_it(page: webdriver.Chrome,
+                                                                     console_site: ConsoleSite) -> None:
+    log_in(page, console_site, "max")
+    page.get(console_site.base + "/console/incidents")
+    page.find_element(By.CSS_SELECTOR, "details.open-form summary").click()
+    page.find_element(By.NAME, "title").send_keys("Visitor complains about the wait at the desk")
+    category = page.find_element(By.CSS_SELECTOR, "form.stack select[name=category]")
+    Select(category).select_by_value("complaint")
+    page.find_element(By.ID, "open-incident").click()
+    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "timeline")))
+    page.find_element(By.NAME, "note").send_keys("Spoke with Łukasz at reception; queue was 9 people.")
+    page.find_element(By.ID, "add-note").click()
+    WebDriverWait(page, 10).until(lambda p: "Łukasz" in p.find_element(By.ID, "timeline").text)
+    page.find_element(By.NAME, "outcome").send_keys("Second clerk on Mondays 8-10.")
+    page.find_element(By.ID, "close-incident").click()
+    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "outcome")))
+    assert page.find_element(By.ID, "outcome").text == "Second clerk on Mondays 8-10."
+    assert not page.find_elements(By.ID, "close-incident")
+    shoot(page, "incident-closed")
+    href = page.find_element(By.ID, "report").get_attribute("href")
+    assert href is not None
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.get_cookies())
+    report = urllib.request.Request(href, headers={"Cookie": cookies})
+    with urllib.request.urlopen(report, timeout=30) as pdf:
+        assert pdf.headers["Content-Type"] == "application/pdf"
+        assert pdf.read(5) == b"%PDF-"
+    page.get(console_site.base + "/console/incidents?category=complaint&state=closed")
+    rows = page.find_elements(By.CSS_SELECTOR, "#incidents tbody tr")
+    assert len(rows) == 1
+    assert "Visitor complains" in rows[0].text
+    shoot(page, "incidents")
