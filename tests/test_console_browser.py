@@ -20,8 +20,10 @@ from tests.fixtures.console import ACCOUNTS, PASSWORD, ConsoleSite
 SHOTS = os.environ.get("GATEHOUSE_CONSOLE_SHOTS")
 """A folder to save a screenshot of each page into (docs/console.md's pictures), or unset."""
 NAV = {
-    "host": ["Today", "Visits"], "reception": ["Today", "Visits"], "guard": ["Today", "Visits", "Alarms"],
-    "manager": ["Today", "Visits", "Alarms", "Audit"], "auditor": ["Today", "Visits", "Alarms", "Audit"],
+    "host": ["Today", "Visits"], "reception": ["Today", "Visits"],
+    "guard": ["Today", "Visits", "Alarms", "Incidents"],
+    "manager": ["Today", "Visits", "Alarms", "Incidents", "Audit"],
+    "auditor": ["Today", "Visits", "Alarms", "Incidents", "Audit"],
     "admin": ["Audit"],
 }
 

@@ -31,6 +31,12 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
                                  "adam": NO},
     ("GET", "/console/alarms.csv"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO, "aud": OK,
                                      "adam": NO},
+    ("GET", "/console/incidents"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
+                                    "adam": NO},
+    ("GET", "/console/incidents.csv"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO, "aud": OK,
+                                        "adam": NO},
+    ("POST", "/console/incidents"): {"hana": NO, "rita": NO, "gus": AWAY, "mia": AWAY, "max": AWAY, "aud": NO,
+                                     "adam": NO},
     ("GET", "/console/audit"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": OK, "aud": OK,
                                 "adam": OK},
     ("GET", "/console/audit.csv"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO, "aud": OK,
@@ -45,9 +51,11 @@ def test_the_table_names_every_account_and_every_route(console_site: ConsoleSite
     assert console_site.central.api is not None
     routes = {path for _methods, path in console_site.central.api.web.state.console_routes}
     checked = {path.split("?")[0] for _method, path in TABLE}
-    # the pages themselves; login, logout, static files and the live feed are checked on their own
+    checked |= {path.replace("{incident}", "{incident_id}") for _method, path in ONE_INCIDENT}
+    # login, logout, static files, the live feed and snapshots are checked on their own
     assert routes - checked == {"/console/login", "/console/logout", "/console/static/{name}",
-                                "/console/live", "/console/visits/{visit_id}"}
+                                "/console/live", "/console/visits/{visit_id}",
+                                "/console/incidents/{incident_id}/snapshots/{event_id}"}
 
 
 def test_every_role_gets_what_the_table_says(console_site: ConsoleSite) -> None:
@@ -59,10 +67,42 @@ def test_every_role_gets_what_the_table_says(console_site: ConsoleSite) -> None:
         csrf = session.csrf("/console/audit" if name == "adam" else "/console/")
         for (method, path), row in TABLE.items():
             target = path.format(today=day)
-            form = {"csrf": csrf} if method == "POST" else None
+            form = {"csrf": csrf, "title": f"by {name}", "category": "other"} if method == "POST" else None
             status, _headers, _text = session.request(method, target, form)
             if status != row[name]:
                 wrong.append(f"{name} {method} {target}: {status}, expected {row[name]}")
+    assert wrong == []
+
+
+ONE_INCIDENT: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/console/incidents/{incident}"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK,
+                                               "aud": OK, "adam": NO},
+    ("GET", "/console/incidents/{incident}/report.pdf"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK,
+                                                          "max": OK, "aud": OK, "adam": NO},
+    ("POST", "/console/incidents/{incident}/note"): {"hana": NO, "rita": NO, "gus": AWAY, "mia": AWAY,
+                                                     "max": AWAY, "aud": NO, "adam": NO},
+    ("POST", "/console/incidents/{incident}/attach"): {"hana": NO, "rita": NO, "gus": 400, "mia": 400,
+                                                       "max": 400, "aud": NO, "adam": NO},
+    ("POST", "/console/incidents/{incident}/close"): {"hana": NO, "rita": NO, "gus": NO, "mia": AWAY,
+                                                      "max": AWAY, "aud": NO, "adam": NO},
+}
+"""One incident's routes; each account works on an incident of its own (closing one ends it).
+An attachment naming no stored event is refused (400) once the role may attach."""
+
+
+def test_every_role_gets_what_the_table_says_on_one_incident(console_site: ConsoleSite) -> None:
+    wrong: list[str] = []
+    for name in ACCOUNTS:
+        incident = console_site.central.incidents.open(f"for {name}", "setup").id
+        session = Session(console_site.base)
+        assert session.login(name) == AWAY, name
+        csrf = session.csrf("/console/audit" if name == "adam" else "/console/")
+        for (method, path), row in ONE_INCIDENT.items():
+            form = {"csrf": csrf, "note": "seen", "outcome": "done", "kind": "event",
+                    "ref": "no-such-event"} if method == "POST" else None
+            status, _headers, _text = session.request(method, path.format(incident=incident), form)
+            if status != row[name]:
+                wrong.append(f"{name} {method} {path}: {status}, expected {row[name]}")
     assert wrong == []
 
 

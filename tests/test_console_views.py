@@ -18,7 +18,7 @@ from security.console import i18n
 from security.console.auth import safe_next
 from security.console.charts import SCALE, Bar, bars_svg, heat_svg, shade
 from security.console.live import describe
-from security.console.ranges import day_range
+from security.console.ranges import day_range, redact
 from security.console.today import day_bounds, today_page
 from security.office.access import OnSite
 from security.office.access.model import PersonKind
@@ -169,3 +169,8 @@ def test_the_live_feed_describes_events_alarms_and_statuses_and_skips_the_rest()
     loud = describe("gatehouse/hq/central/event/alarm.raised", encode(raised))
     assert loud is not None
     assert loud.severity == "alert"
+
+
+def test_an_exports_searched_text_is_not_kept_in_the_audit_chain() -> None:
+    assert redact("from=2026-12-01&text=Ana+Lopez&company=Acme&came=invited", ("text", "company")) == \
+        "from=2026-12-01&text=%28given%29&company=%28given%29&came=invited"

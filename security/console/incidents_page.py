@@ -17,7 +17,7 @@ from security.accounts.roles import Permission
 from security.console.auth import Guards, RefusedError, Viewer
 from security.console.context import Console
 from security.console.i18n import N_
-from security.console.ranges import DayRange, day_range
+from security.console.ranges import DayRange, day_range, redact
 from security.console.render import HEADERS, render
 from security.office.csv_export import csv_lines
 from security.office.incidents import IncidentError, ItemKind
@@ -94,12 +94,6 @@ def _cells(rows: Iterator[IncidentRow]) -> Iterator[tuple[object, ...]]:
                r.outcome, r.items)
 
 
-def _allowed(who: Viewer, permission: Permission) -> Viewer:
-    if not who.account.may(permission):
-        raise RefusedError(403, N_("Your role may not change incidents."), who)
-    return who
-
-
 def _back(incident_id: str) -> RedirectResponse:
     return RedirectResponse(f"/console/incidents/{quote(incident_id)}", status_code=303, headers=HEADERS)
 
@@ -135,7 +129,7 @@ def incident_routes(router: APIRouter, console: Console, guards: Guards) -> None
     def incidents_export(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                          _allowed: Annotated[Viewer, viewers],
                          view: Annotated[IncidentView, Depends(view_of)]) -> StreamingResponse:
-        if not console.exporting(who, "incidents", view.query()):
+        if not console.exporting(who, "incidents", redact(view.query(), ("text",))):
             raise RefusedError(403, N_("Your role may not export."), who)
 
         def lines() -> Iterator[str]:
@@ -148,8 +142,8 @@ def incident_routes(router: APIRouter, console: Console, guards: Guards) -> None
 
     @router.post("/incidents")
     def open_incident(who: Annotated[Viewer, Depends(guards.posted)],
+                      _may: Annotated[Viewer, Depends(guards.needs(Permission.MANAGE_INCIDENTS))],
                       form: Annotated[NewIncident, Form()]) -> Response:
-        _allowed(who, Permission.MANAGE_INCIDENTS)
         try:
             opened = desk.open(form.title, who.name, category=form.category)
         except IncidentError as exc:
@@ -196,8 +190,8 @@ def incident_detail_routes(router: APIRouter, console: Console, guards: Guards) 
 
     @router.post("/incidents/{incident_id}/note")
     def note(incident_id: str, who: Annotated[Viewer, Depends(guards.posted)],
+             _may: Annotated[Viewer, Depends(guards.needs(Permission.MANAGE_INCIDENTS))],
              form: Annotated[Note, Form()]) -> Response:
-        _allowed(who, Permission.MANAGE_INCIDENTS)
         try:
             desk.note(incident_id[:64], who.name, form.note)
         except IncidentError as exc:
@@ -206,8 +200,8 @@ def incident_detail_routes(router: APIRouter, console: Console, guards: Guards) 
 
     @router.post("/incidents/{incident_id}/attach")
     def attach(incident_id: str, who: Annotated[Viewer, Depends(guards.posted)],
+               _may: Annotated[Viewer, Depends(guards.needs(Permission.MANAGE_INCIDENTS))],
                form: Annotated[Attachment, Form()]) -> Response:
-        _allowed(who, Permission.MANAGE_INCIDENTS)
         try:
             desk.attach(incident_id[:64], who.name, kind=form.kind, ref=form.ref)
         except IncidentError as exc:
@@ -216,8 +210,8 @@ def incident_detail_routes(router: APIRouter, console: Console, guards: Guards) 
 
     @router.post("/incidents/{incident_id}/close")
     def close(incident_id: str, who: Annotated[Viewer, Depends(guards.posted)],
+              _may: Annotated[Viewer, Depends(guards.needs(Permission.CLOSE_INCIDENTS))],
               form: Annotated[Closing, Form()]) -> Response:
-        _allowed(who, Permission.CLOSE_INCIDENTS)
         try:
             desk.close(incident_id[:64], who.name, form.outcome)
         except IncidentError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 from security.storage.reports.keyset import ReportError, TimeRange
@@ -46,3 +47,9 @@ def day_range(start: str | None, end: str | None, now: datetime, tz: ZoneInfo) -
     begin = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
     after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return DayRange(first, last, TimeRange(begin, after))
+
+
+def redact(query: str, fields: tuple[str, ...]) -> str:
+    """`query` with the values of `fields` replaced by `(given)`: what was searched, not for whom."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, "(given)" if k in fields and v else v) for k, v in pairs])

@@ -20,7 +20,7 @@ from security.console.auth import Guards, RefusedError, Viewer
 from security.console.charts import Bar, bars_svg, heat_svg
 from security.console.context import Console
 from security.console.i18n import N_, translator
-from security.console.ranges import DayRange, day_range
+from security.console.ranges import DayRange, day_range, redact
 from security.console.render import HEADERS, language, render
 from security.office.csv_export import csv_lines
 from security.office.exports import VISIT_COLUMNS, visit_cells
@@ -65,6 +65,10 @@ class VisitView:
         """This view's query string without its cursor, plus `extra`."""
         shown = self.asked.model_dump(by_alias=True, exclude={"cursor", "start", "end"})
         return urlencode({**self.days.query(), **{k: v for k, v in shown.items() if v}, **extra})
+
+    def recorded(self) -> str:
+        """The query as the audit chain keeps it: searched texts (a visitor's name?) only said to be there."""
+        return redact(self.query(), ("text", "company"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +171,7 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     @router.get("/visits.csv")
     def visits_export(who: Annotated[Viewer, Depends(guards.needs(Permission.EXPORT))],
                    view: Annotated[VisitView, Depends(view_of)]) -> StreamingResponse:
-        if not console.exporting(who, "visits", view.query()):
+        if not console.exporting(who, "visits", view.recorded()):
             raise RefusedError(403, N_("Your role may not export."), who)
         today = console.clock().astimezone(console.tz).date()
 
