@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -31,9 +31,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from broker.api_models import words
+from broker.api_models import ErrorBody, words
 from security.api import door_routes, incident_routes, ops_routes, people_routes, visitor_routes
-from security.api.auth import authenticate
+from security.api.auth import BEARER, authenticate
 from security.api.core import MAX_BODY, AlarmActions, ApiError, App
 from security.api.routing import Unreadable
 from security.api.throttle import AuthThrottle
@@ -49,6 +49,11 @@ ROUTERS = (ops_routes.router, people_routes.router, incident_routes.router, visi
            door_routes.router)
 """One router per area; a new area adds its router here."""
 OPENAPI_URL = "/api/openapi.json"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "refused: a bad request, token, role or state"},
+    "5XX": {"model": ErrorBody, "description": "the database or the service is unavailable, or a bug"},
+}
+"""Every route's error answers in the OpenAPI document (in place of FastAPI's 422, never sent)."""
 DRAIN_LIMIT = 4 * MAX_BODY
 """An oversized body up to this size is read and dropped, so the client gets its 413 (not a reset)."""
 FAILED = "gatehouse.failed"
@@ -104,7 +109,7 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     if status == 401:
         more["WWW-Authenticate"] = 'Bearer realm="gatehouse"'
     safe = message.encode("utf-8", "backslashreplace").decode("utf-8")  # never a lone surrogate
-    return JSONResponse({"error": safe}, status, more)
+    return JSONResponse(ErrorBody(error=safe).dump(), status, more)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -134,7 +139,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _unrouted(request: Request, exc: HTTPException) -> JSONResponse:
     """The router's 404 or 405: only for a caller with a live token (else 401 or 429)."""
-    await run_in_threadpool(authenticate, request)
+    await run_in_threadpool(authenticate, request, await BEARER(request))
     path = request.url.path
     if exc.status_code == 404:
         return error_response(404, f"no such resource {path}")
@@ -179,7 +184,7 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
 
 async def _send_error(send: Send, status: int, message: str, *, close: bool = False) -> None:
     """An error answer sent straight to the client (from the middleware, before or around the app)."""
-    body = json.dumps({"error": message}).encode("utf-8")
+    body = json.dumps(ErrorBody(error=message).dump()).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store")]
     if close:
@@ -188,16 +193,15 @@ async def _send_error(send: Send, status: int, message: str, *, close: bool = Fa
     await send({"type": "http.response.body", "body": body})
 
 
-async def _drain(receive: Receive, length: int) -> None:
-    """Read and drop an oversized body (when not absurdly large) so the client reads its 413."""
-    left = length if length <= DRAIN_LIMIT else 0
-    while left > 0:
+async def _drain(receive: Receive, more: bool = True) -> None:
+    """Read and drop the rest of an oversized body (up to DRAIN_LIMIT) so the client reads its 413."""
+    left = DRAIN_LIMIT
+    while more and left > 0:
         message = await receive()
         if message["type"] != "http.request":
             return
         left -= len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
+        more = bool(message.get("more_body", False))
 
 
 class _Guard:
@@ -214,7 +218,8 @@ class _Guard:
             return
         length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
         if length.isdigit() and int(length) > MAX_BODY:
-            await _drain(receive, int(length))
+            if int(length) <= DRAIN_LIMIT:
+                await _drain(receive)
             said = f"the body is {int(length)} bytes; the limit is {MAX_BODY}"
             await _send_error(send, 413, said, close=True)
             return
@@ -225,6 +230,7 @@ class _Guard:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > MAX_BODY:
+                await _drain(receive, bool(message.get("more_body", False)))
                 raise HTTPException(413, f"the body is over the limit of {MAX_BODY} bytes",
                                     {"Connection": "close"})
             return message
@@ -249,8 +255,9 @@ class _Guard:
 
 def build_app(app: App) -> FastAPI:
     """The API as an ASGI application serving `app`: its routers, error answers and body limit."""
+    # no /docs or /redoc: their pages load scripts from a CDN, which a site's LAN may not reach
     web = FastAPI(title="Gatehouse API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None)
+                  swagger_ui_oauth2_redirect_url=None, responses=ERRORS)
     web.state.gatehouse = app
     web.state.outage = _Outage()
     for router in ROUTERS:
