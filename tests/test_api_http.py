@@ -146,3 +146,9 @@ def test_a_declared_length_over_the_limit_is_413_before_anything_else(api: Api) 
     huge = api.call("POST", "/api/incidents", data=b"x" * (MAX_BODY + 1))
     said = f"the body is {MAX_BODY + 1} bytes; the limit is {MAX_BODY}"
     assert (huge.status, huge.json["error"]) == (413, said)
+
+
+def test_a_trailing_slash_is_no_route_and_no_redirect(api: Api) -> None:
+    """`/api/people/` is not redirected (a 307 would tell a stranger the path exists): 401, then 404."""
+    assert api.call("GET", "/api/people/").status == 401
+    assert api.call("GET", "/api/people/", token=api.token).status == 404

@@ -257,7 +257,8 @@ def build_app(app: App) -> FastAPI:
     """The API as an ASGI application serving `app`: its routers, error answers and body limit."""
     # no /docs or /redoc: their pages load scripts from a CDN, which a site's LAN may not reach
     web = FastAPI(title="Gatehouse API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None, responses=ERRORS)
+                  swagger_ui_oauth2_redirect_url=None, responses=ERRORS,
+                  redirect_slashes=False)  # a redirect would tell a stranger which paths exist
     web.state.gatehouse = app
     web.state.outage = _Outage()
     for router in ROUTERS:
