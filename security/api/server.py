@@ -57,7 +57,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 DRAIN_LIMIT = 4 * MAX_BODY
 """An oversized body up to this size is read and dropped, so the client gets its 413 (not a reset)."""
 FAILED = "gatehouse.failed"
-"""The scope key an error answer sets: the request did not reach the database's good side."""
+"""The scope key an error answer sets, so that answering it does not count as the database being back."""
 START_TIMEOUT_S = 10.0
 
 
