@@ -38,11 +38,11 @@ BODIES = {
 
 
 class Api:
-    """A running API server and a manager's token."""
+    """A running API server, a manager's token and a guard's."""
 
-    def __init__(self, server: ApiServer, token: str) -> None:
-        """Keep the server and the token."""
-        self.server, self.token = server, token
+    def __init__(self, server: ApiServer, token: str, guard: str) -> None:
+        """Keep the server and the tokens."""
+        self.server, self.token, self.guard = server, token, guard
 
     def call(self, method: str, path: str, *, token: str | None = None, body: Any = None,
              data: bytes | None = None) -> Reply:
@@ -55,8 +55,9 @@ def api(sqlite_url: str) -> Iterator[Api]:
     """An API server on SQLite (no central service) with a manager's token."""
     with open_store(sqlite_url) as store:
         token = create_token(store.engine, "manager-1", "manager", Change("test", NOW, KEY))[1]
+        guard = create_token(store.engine, "guard-1", "guard", Change("test", NOW, KEY))[1]
         with ApiServer(store, port=0, site="hq", audit_key=KEY, now=lambda: NOW) as server:
-            yield Api(server, token)
+            yield Api(server, token, guard)
 
 
 def _schema_refs(schema: dict[str, Any]) -> set[str]:
@@ -105,6 +106,8 @@ def test_the_token_is_checked_before_the_body(api: Api) -> None:
     assert (malformed.status, malformed.json["error"].startswith("the body is not valid JSON")) == (400, True)
     deep = api.call("POST", "/api/people", token=api.token, data=b"[" * 50_000 + b"]" * 50_000)
     assert (deep.status, deep.json["error"]) == (400, "the body is nested too deeply")
+    for data in (b"{not json", b'{"id": 5}'):  # a role too low is told so before its body is
+        assert api.call("POST", "/api/people", token=api.guard, data=data).status == 403
 
 
 def test_a_method_the_path_does_not_take_is_405_naming_the_ones_it_does(api: Api) -> None:

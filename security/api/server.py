@@ -318,11 +318,12 @@ class ApiServer:
             sock.close()
             raise
         self._address = (self._address[0], int(sock.getsockname()[1]))
-        # no logging set-up (the service's handlers stay), no access log, no proxy headers (the
-        # throttle keys on the real peer), no websockets, no lifespan
+        # no logging set-up (the service's handlers stay; uvicorn's own start and stop lines are below
+        # warning, ours say it), no access log, no proxy headers (the throttle keys on the real
+        # peer), no websockets, no lifespan
         config = uvicorn.Config(self.web, http="h11", ws="none", lifespan="off", log_config=None,
-                                access_log=False, proxy_headers=False, server_header=False,
-                                timeout_graceful_shutdown=5)
+                                log_level=logging.WARNING, access_log=False, proxy_headers=False,
+                                server_header=False, timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="gatehouse-api",
                                   daemon=True)
