@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.client import HTTPConnection
@@ -155,3 +156,16 @@ def test_a_trailing_slash_is_no_route_and_no_redirect(api: Api) -> None:
     """`/api/people/` is not redirected (a 307 would tell a stranger the path exists): 401, then 404."""
     assert api.call("GET", "/api/people/").status == 401
     assert api.call("GET", "/api/people/", token=api.token).status == 404
+
+
+def test_a_connection_that_sends_no_whole_request_head_is_closed(sqlite_url: str) -> None:
+    """A client that connects and dribbles its headers (slowloris) is cut off; a prompt one is served."""
+    with open_store(sqlite_url) as store, \
+            ApiServer(store, port=0, site="hq", audit_key=KEY, now=lambda: NOW, head_timeout_s=0.2) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+            slow.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+            assert slow.recv(1024) == b""  # closed by the server, not by the 10 s socket timeout
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as prompt:
+            prompt.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert prompt.recv(1024).startswith(b"HTTP/1.1 200 ")

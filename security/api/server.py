@@ -9,6 +9,7 @@ back) and anything unexpected (500, the traceback once in the log).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -30,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from broker.api_models import ErrorBody, words
 from security.api import door_routes, incident_routes, ops_routes, people_routes, visitor_routes
@@ -59,6 +61,8 @@ DRAIN_LIMIT = 4 * MAX_BODY
 FAILED = "gatehouse.failed"
 """The scope key an error answer sets, so that answering it does not count as the database being back."""
 START_TIMEOUT_S = 10.0
+HEAD_TIMEOUT_S = 30.0
+"""How long a new connection may take to send a whole request head (the old server's read timeout)."""
 
 
 class Route(NamedTuple):
@@ -253,6 +257,30 @@ class _Guard:
                 await _send_error(send, 500, "internal error; the service log has the details")
 
 
+class _H11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection that sends no whole request head in time.
+
+    uvicorn times out idle keep-alive connections only after a first answer; a client that connects
+    and then says nothing, or dribbles its headers (slowloris), would hold its connection forever.
+    """
+
+    head_timeout_s = HEAD_TIMEOUT_S
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Start the connection and its clock for the first request head."""
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_late)
+
+    def _head_late(self) -> None:
+        if self.cycle is None:  # no request head came whole
+            self.timeout_keep_alive_handler()  # uvicorn's own way to close an idle connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock with the connection."""
+        self._head_timer.cancel()
+        super().connection_lost(exc)
+
+
 def build_app(app: App) -> FastAPI:
     """The API as an ASGI application serving `app`: its routers, error answers and body limit."""
     # no /docs or /redoc: their pages load scripts from a CDN, which a site's LAN may not reach
@@ -287,6 +315,7 @@ class ApiServer:
         throttle: AuthThrottle | None = None,
         door_commands: door_routes.DoorCommands | None = None,
         ingest: Callable[[], IngestHealth] | None = None,
+        head_timeout_s: float = HEAD_TIMEOUT_S,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
@@ -296,6 +325,7 @@ class ApiServer:
                         throttle=throttle or AuthThrottle(), door_commands=door_commands, ingest=ingest)
         self.web = build_app(self._app)
         self._address = (host, port)
+        self._head_timeout_s = head_timeout_s
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -321,7 +351,8 @@ class ApiServer:
         # no logging set-up (the service's handlers stay; uvicorn's own start and stop lines are below
         # warning, ours say it), no access log, no proxy headers (the throttle keys on the real
         # peer), no websockets, no lifespan
-        config = uvicorn.Config(self.web, http="h11", ws="none", lifespan="off", log_config=None,
+        protocol = type("_Protocol", (_H11,), {"head_timeout_s": self._head_timeout_s})
+        config = uvicorn.Config(self.web, http=protocol, ws="none", lifespan="off", log_config=None,
                                 log_level=logging.WARNING, access_log=False, proxy_headers=False,
                                 server_header=False, timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
