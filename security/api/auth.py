@@ -32,7 +32,7 @@ Service = Annotated[App, Depends(get_app)]
 
 
 def incident_desk(request: Request) -> IncidentDesk:
-    """The incident desk; ApiError 503 when this process serves no incidents (before a body is read)."""
+    """The incident desk; ApiError 503 when this process serves none (before the body is validated)."""
     return get_app(request).incident_desk()
 
 
