@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote, urlencode
 
 from broker.api_models import (
+    ErrorBody,
     HostEntry,
     KioskInvitation,
     OnSiteEntry,
@@ -457,7 +458,6 @@ def _error_text(exc: urllib.error.HTTPError) -> str:
     """The `error` of a JSON error body, or the HTTP reason."""
     with exc:
         try:
-            doc = json.loads(exc.read() or b"{}")
-        except (OSError, ValueError):
-            doc = {}
-    return str(doc["error"]) if isinstance(doc, dict) and doc.get("error") else str(exc.reason)
+            return ErrorBody.read(json.loads(exc.read() or b"{}")).error or str(exc.reason)
+        except (OSError, ValueError):  # not JSON, or not the API's error body
+            return str(exc.reason)

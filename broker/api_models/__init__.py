@@ -38,6 +38,7 @@ from broker.api_models.responses import (
     CreatedInvitation,
     CredentialBody,
     DoorGroupBody,
+    ErrorBody,
     HostEntry,
     ImportReportBody,
     ImportRowError,
@@ -66,7 +67,8 @@ from broker.api_models.responses import (
 __all__ = [
     "ATTACHABLE", "MAX_NOTE", "MAX_SHELVE_MINUTES", "MAX_YEAR", "MIN_YEAR", "REQUEST_BODIES",
     "AlarmActionBody", "AlarmBody", "AlarmStepBody", "BadgesRevoked", "Body", "CreatedInvitation",
-    "CredentialBody", "DoorGroupBody", "DoorGroupDoors", "HostEntry", "ImportReportBody", "ImportRowError",
+    "CredentialBody", "DoorGroupBody", "DoorGroupDoors", "ErrorBody", "HostEntry", "ImportReportBody",
+    "ImportRowError",
     "IncidentAttachment", "IncidentBody", "IncidentClosing", "IncidentItemBody", "IncidentNote",
     "IncidentSummary", "KioskInvitation", "MusterEntry", "MusterList", "NewCredential", "NewIncident",
     "NewInvitation", "NewPerson", "NewRight", "NewWatchEntry", "OnSiteEntry", "PersonBody", "PersonFields",

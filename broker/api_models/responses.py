@@ -11,6 +11,12 @@ from broker.api_models.base import Body, Time
 from broker.schemas import VisitorType
 
 
+class ErrorBody(Body):
+    """Every error answer: what is wrong; a field of the body or query is named first (`title: required`)."""
+
+    error: str
+
+
 # kiosk routes (GET /api/kiosk/...)
 class HostEntry(Body):
     """An employee a visitor may visit (`/api/kiosk/hosts?q=`, `/api/kiosk/hosts/all`)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from security.api.core import RANKING, ApiError, App, allowed
 from security.office.incidents import IncidentDesk
@@ -31,7 +32,7 @@ Service = Annotated[App, Depends(get_app)]
 
 
 def incident_desk(request: Request) -> IncidentDesk:
-    """The incident desk; ApiError 503 when this process serves no incidents (before a body is read)."""
+    """The incident desk; ApiError 503 when this process serves none (before the body is validated)."""
     return get_app(request).incident_desk()
 
 
@@ -40,7 +41,13 @@ def invitation_desk(request: Request) -> InvitationDesk:
     return get_app(request).invitation_desk()
 
 
-def authenticate(request: Request) -> Caller:
+BEARER = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="A token made with `gatehouse api token create NAME --role ROLE`.")
+"""The `Authorization: Bearer <token>` header, read by FastAPI (and named in the OpenAPI document)."""
+
+
+def authenticate(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> Caller:
     """The token's owner; ApiError 401 when the header is missing or the token is not live.
 
     An address that failed too often lately gets 429 with Retry-After, its token unchecked.
@@ -51,10 +58,10 @@ def authenticate(request: Request) -> Caller:
     if wait:
         raise ApiError(429, f"too many failed authentications from {address}; retry in {wait} s",
                        {"Retry-After": str(wait)})
-    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise ApiError(401, "send Authorization: Bearer <token>")
-    caller = verify_token(app.store.engine, token.strip())
+    caller = verify_token(app.store.engine, token)
     if caller is None:
         app.throttle.failed(address, f"unknown or revoked token on {request.method} {request.url.path}")
         raise ApiError(401, "the token is unknown or revoked")

@@ -9,6 +9,7 @@ back) and anything unexpected (500, the traceback once in the log).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -30,10 +31,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from broker.api_models import words
+from broker.api_models import ErrorBody, words
 from security.api import door_routes, incident_routes, ops_routes, people_routes, visitor_routes
-from security.api.auth import authenticate
+from security.api.auth import BEARER, authenticate
 from security.api.core import MAX_BODY, AlarmActions, ApiError, App
 from security.api.routing import Unreadable
 from security.api.throttle import AuthThrottle
@@ -49,11 +51,18 @@ ROUTERS = (ops_routes.router, people_routes.router, incident_routes.router, visi
            door_routes.router)
 """One router per area; a new area adds its router here."""
 OPENAPI_URL = "/api/openapi.json"
+ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "refused: a bad request, token, role or state"},
+    "5XX": {"model": ErrorBody, "description": "the database or the service is unavailable, or a bug"},
+}
+"""Every route's error answers in the OpenAPI document (in place of FastAPI's 422, never sent)."""
 DRAIN_LIMIT = 4 * MAX_BODY
 """An oversized body up to this size is read and dropped, so the client gets its 413 (not a reset)."""
 FAILED = "gatehouse.failed"
-"""The scope key an error answer sets: the request did not reach the database's good side."""
+"""The scope key an error answer sets, so that answering it does not count as the database being back."""
 START_TIMEOUT_S = 10.0
+HEAD_TIMEOUT_S = 30.0
+"""How long a new connection may take to send a whole request head (the old server's read timeout)."""
 
 
 class Route(NamedTuple):
@@ -104,7 +113,7 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     if status == 401:
         more["WWW-Authenticate"] = 'Bearer realm="gatehouse"'
     safe = message.encode("utf-8", "backslashreplace").decode("utf-8")  # never a lone surrogate
-    return JSONResponse({"error": safe}, status, more)
+    return JSONResponse(ErrorBody(error=safe).dump(), status, more)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -134,7 +143,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 async def _unrouted(request: Request, exc: HTTPException) -> JSONResponse:
     """The router's 404 or 405: only for a caller with a live token (else 401 or 429)."""
-    await run_in_threadpool(authenticate, request)
+    await run_in_threadpool(authenticate, request, await BEARER(request))
     path = request.url.path
     if exc.status_code == 404:
         return error_response(404, f"no such resource {path}")
@@ -179,7 +188,7 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
 
 async def _send_error(send: Send, status: int, message: str, *, close: bool = False) -> None:
     """An error answer sent straight to the client (from the middleware, before or around the app)."""
-    body = json.dumps({"error": message}).encode("utf-8")
+    body = json.dumps(ErrorBody(error=message).dump()).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                (b"cache-control", b"no-store")]
     if close:
@@ -188,16 +197,15 @@ async def _send_error(send: Send, status: int, message: str, *, close: bool = Fa
     await send({"type": "http.response.body", "body": body})
 
 
-async def _drain(receive: Receive, length: int) -> None:
-    """Read and drop an oversized body (when not absurdly large) so the client reads its 413."""
-    left = length if length <= DRAIN_LIMIT else 0
-    while left > 0:
+async def _drain(receive: Receive, more: bool = True) -> None:
+    """Read and drop the rest of an oversized body (up to DRAIN_LIMIT) so the client reads its 413."""
+    left = DRAIN_LIMIT
+    while more and left > 0:
         message = await receive()
         if message["type"] != "http.request":
             return
         left -= len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
+        more = bool(message.get("more_body", False))
 
 
 class _Guard:
@@ -214,7 +222,8 @@ class _Guard:
             return
         length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
         if length.isdigit() and int(length) > MAX_BODY:
-            await _drain(receive, int(length))
+            if int(length) <= DRAIN_LIMIT:
+                await _drain(receive)
             said = f"the body is {int(length)} bytes; the limit is {MAX_BODY}"
             await _send_error(send, 413, said, close=True)
             return
@@ -225,6 +234,7 @@ class _Guard:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > MAX_BODY:
+                await _drain(receive, bool(message.get("more_body", False)))
                 raise HTTPException(413, f"the body is over the limit of {MAX_BODY} bytes",
                                     {"Connection": "close"})
             return message
@@ -247,13 +257,39 @@ class _Guard:
                 await _send_error(send, 500, "internal error; the service log has the details")
 
 
+class _H11(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol, closing a connection that sends no whole request head in time.
+
+    uvicorn times out idle keep-alive connections only after a first answer; a client that connects
+    and then says nothing, or dribbles its headers (slowloris), would hold its connection forever.
+    """
+
+    head_timeout_s = HEAD_TIMEOUT_S
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Start the connection and its clock for the first request head."""
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_late)
+
+    def _head_late(self) -> None:
+        if self.cycle is None:  # no request head came whole
+            self.timeout_keep_alive_handler()  # uvicorn's own way to close an idle connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock with the connection."""
+        self._head_timer.cancel()
+        super().connection_lost(exc)
+
+
 def build_app(app: App, extend: Callable[[FastAPI], None] | None = None) -> FastAPI:
     """The API as an ASGI application serving `app`: its routers, error answers and body limit.
 
     `extend` adds what else the process serves (the managers' console) before the middleware.
     """
+    # no /docs or /redoc: their pages load scripts from a CDN, which a site's LAN may not reach
     web = FastAPI(title="Gatehouse API", version="1", openapi_url=OPENAPI_URL, docs_url=None, redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None)
+                  swagger_ui_oauth2_redirect_url=None, responses=ERRORS,
+                  redirect_slashes=False)  # a redirect would tell a stranger which paths exist
     web.state.gatehouse = app
     web.state.outage = _Outage()
     for router in ROUTERS:
@@ -285,6 +321,7 @@ class ApiServer:
         door_commands: door_routes.DoorCommands | None = None,
         ingest: Callable[[], IngestHealth] | None = None,
         extend: Callable[[FastAPI], None] | None = None,
+        head_timeout_s: float = HEAD_TIMEOUT_S,
     ) -> None:
         """Serve the store at host:port (port 0 picks a free one); nothing is bound until start()."""
         if not 0 <= port <= 65535:
@@ -294,6 +331,7 @@ class ApiServer:
                         throttle=throttle or AuthThrottle(), door_commands=door_commands, ingest=ingest)
         self.web = build_app(self._app, extend)
         self._address = (host, port)
+        self._head_timeout_s = head_timeout_s
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -316,11 +354,13 @@ class ApiServer:
             sock.close()
             raise
         self._address = (self._address[0], int(sock.getsockname()[1]))
-        # no logging set-up (the service's handlers stay), no access log, no proxy headers (the
-        # throttle keys on the real peer), no websockets, no lifespan
-        config = uvicorn.Config(self.web, http="h11", ws="none", lifespan="off", log_config=None,
-                                access_log=False, proxy_headers=False, server_header=False,
-                                timeout_graceful_shutdown=5)
+        # no logging set-up (the service's handlers stay; uvicorn's own start and stop lines are below
+        # warning, ours say it), no access log, no proxy headers (the throttle keys on the real
+        # peer), no websockets, no lifespan
+        protocol = type("_Protocol", (_H11,), {"head_timeout_s": self._head_timeout_s})
+        config = uvicorn.Config(self.web, http=protocol, ws="none", lifespan="off", log_config=None,
+                                log_level=logging.WARNING, access_log=False, proxy_headers=False,
+                                server_header=False, timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="gatehouse-api",
                                   daemon=True)

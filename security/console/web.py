@@ -97,6 +97,12 @@ def install(app: FastAPI, console: Console) -> None:
     """Add the console to the API's app: its routes, and its answers for a missing login or a refusal."""
     router = console_router(console)
     app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    @app.get("/console", include_in_schema=False)
+    def to_console() -> Response:  # what a person types into the address bar
+        return RedirectResponse("/console/", status_code=303, headers=HEADERS)
+
     app.state.console_routes = [(sorted(getattr(r, "methods", ())), getattr(r, "path", ""))
                                 for r in router.routes]
 
