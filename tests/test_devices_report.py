@@ -11,6 +11,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import Connection
 
 from broker import topics
 from broker.config import MqttUrl
@@ -28,7 +29,7 @@ from security.storage.reports.devices import (
     device_timeline,
 )
 from security.storage.reports.keyset import ReportError, TimeRange
-from tests.support import event_source, running_service, unique_site, wait_until
+from tests.support import event_source, query_plans, running_service, unique_site, wait_until
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -52,6 +53,7 @@ class Device:
 
     def __init__(self, store: EventStore, device: str, *, marks: bool = True) -> None:
         self.store, self.device, self.seq, self.marks = store, device, itertools.count(1), marks
+        self.source = topics.source(SITE, device)
 
     def put(self, received_at: datetime, event_type: str, data: Data) -> Event:
         event = make_event(SITE, self.device, event_type, next(self.seq), data, time=received_at)
@@ -185,6 +187,42 @@ def test_a_bad_source_or_limit_is_refused(store: EventStore, source: str) -> Non
             device_timeline(conn, READER, DAY, limit=0)
         with pytest.raises(ReportError, match="now"):
             device_overview(conn, DAY, now=datetime(2026, 12, 1))
+
+
+@pytest.mark.postgres
+def test_the_devices_queries_read_indexes_on_a_large_postgresql_table(pg_url: str) -> None:
+    """300 days of 100 readers' events, flapping statuses, faults and gaps: no query scans the events or the
+    history (the status and watermark tables are read whole on purpose: a row per source or stream)."""
+    days, readers = 300, 100
+    with open_store(pg_url) as store:
+        devices = [Device(store, f"reader-{n}") for n in range(readers)]
+        central = Device(store, "central", marks=False)
+        for day in range(days):
+            at = T0 - timedelta(days=days - day)
+            read = BadgeRead(credential="0A", reader=1)
+            events = [make_event(SITE, d.device, "badge.read", next(d.seq), read, time=at)
+                      for d in devices for _ in range(3)]
+            with store.transaction() as conn:
+                insert_batch(conn, events, at)
+                put_watermarks(conn, {e.source: e.seq for e in events})
+            fault(devices[day % readers], at, "reader_tamper", cleared=day % 2 == 1)
+            gap(central, at, devices[day % readers].source, 1, 2)
+            for d in devices[day % 10::10]:
+                status(store, d.source, "offline" if day % 20 < 10 else "online", at)
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        week = TimeRange(T0 - timedelta(days=7), T0)
+
+        def queries(conn: Connection) -> None:
+            assert len(device_overview(conn, week, now=T0)) == readers
+            device_timeline(conn, devices[3].source, week)
+
+        plans = query_plans(store.engine, queries)
+    assert len(plans) == 10  # the overview's 6 queries and the timeline's 4
+    for plan in plans:
+        print(plan, end="\n\n")
+        assert "Seq Scan on events" not in plan, plan
+        assert "Seq Scan on device_status_changes" not in plan, plan
 
 
 def _raw_client(url: MqttUrl) -> mqtt.Client:

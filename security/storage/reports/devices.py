@@ -143,20 +143,18 @@ def _until(time_range: TimeRange, now: datetime) -> datetime:
     return max(time_range.start, min(time_range.end, now))
 
 
-def _last_change_before(start: datetime) -> Any:
-    """The last change of the status row's source before `start` (a correlated, index-served lookup)."""
-    return (select(CHANGES.c.id).where(CHANGES.c.source == STATUS.c.source, CHANGES.c.at < start)
-            .order_by(CHANGES.c.at.desc(), CHANGES.c.id.desc()).limit(1).scalar_subquery())
-
-
 def _status_rows(conn: Connection, start: datetime) -> list[Any]:
-    """Every source's last status, when it took that state, and the last change before `start`."""
-    since = select(func.max(CHANGES.c.at)).where(CHANGES.c.source == STATUS.c.source).scalar_subquery()
-    before = CHANGES.alias("before")
-    query = (select(STATUS, since.label("since_at"), before.c.state.label("before_state"),
-                    before.c.at.label("before_at"))
-             .select_from(STATUS.outerjoin(before, before.c.id == _last_change_before(start)))
-             .order_by(STATUS.c.source))
+    """Every source's last status, when it took that state, and its last change before `start`.
+
+    Each is a correlated lookup on the history's (source, at) index, never a read of all of it.
+    """
+    own = CHANGES.c.source == STATUS.c.source
+    since = select(func.max(CHANGES.c.at)).where(own).scalar_subquery()
+    before_at = select(func.max(CHANGES.c.at)).where(own, CHANGES.c.at < start).scalar_subquery()
+    before_state = (select(CHANGES.c.state).where(own, CHANGES.c.at < start)
+                    .order_by(CHANGES.c.at.desc(), CHANGES.c.id.desc()).limit(1).scalar_subquery())
+    query = (select(STATUS, since.label("since_at"), before_at.label("before_at"),
+                    before_state.label("before_state")).order_by(STATUS.c.source))
     return list(conn.execute(query).all())
 
 
