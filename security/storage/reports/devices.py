@@ -193,17 +193,17 @@ def _fault_counts(conn: Connection, start: datetime, end: datetime) -> dict[str,
     return {source: int(count) for source, count in conn.execute(query)}
 
 
-def _open_faults(conn: Connection, now: datetime, source: str | None = None) -> dict[str, tuple[str, ...]]:
-    """Per source, the faults whose latest report up to `now` did not clear them, by name."""
+def _open_faults(conn: Connection, now: datetime) -> dict[str, tuple[str, ...]]:
+    """Per source, the faults whose latest report up to `now` did not clear them, by name.
+
+    Reads every fault report up to now (faults are few: the type's index finds them), not only the range's.
+    """
     fault = EVENTS.c.data["fault"].as_string()
-    where = [EVENTS.c.type == FAULT, EVENTS.c.received_at <= now]
-    if source is not None:
-        where.append(EVENTS.c.source == source)
     ranked = select(
         EVENTS.c.source, fault.label("fault"), EVENTS.c.data["cleared"].as_boolean().label("cleared"),
         func.row_number().over(partition_by=(EVENTS.c.source, fault),
                                order_by=(EVENTS.c.received_at.desc(), EVENTS.c.id.desc())).label("n"),
-    ).where(*where).subquery()
+    ).where(EVENTS.c.type == FAULT, EVENTS.c.received_at <= now).subquery()
     query = (select(ranked.c.source, ranked.c.fault)
              .where(ranked.c.n == 1, ranked.c.cleared.is_not(True), ranked.c.fault.is_not(None))
              .order_by(ranked.c.source, ranked.c.fault))
