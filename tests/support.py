@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
 
+from sqlalchemy import Connection, Engine, event
 from starlette.datastructures import Headers
 
 from broker.config import MqttUrl
@@ -137,3 +138,21 @@ def http(method: str, url: str, *, token: str | None = None, body: Any = None, d
         with exc:
             return Reply(exc.code, Headers(headers=dict(exc.headers)), exc.read())
 
+
+
+def query_plans(engine: Engine, run: Callable[[Connection], object]) -> list[str]:
+    """PostgreSQL's EXPLAIN of every SELECT `run` sends on a connection of `engine`, with its parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            sent.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with engine.connect() as conn:
+            run(conn)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        return ["\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + s, p)) for s, p in sent]

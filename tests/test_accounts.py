@@ -315,7 +315,7 @@ def test_a_session_policy_change_applies_to_open_sessions(engine: Engine) -> Non
 
 
 def test_the_accounts_migration_goes_down_and_up_again(engine: Engine) -> None:
-    """Downgrading one revision drops the two tables (accounts and all); upgrading makes them empty again."""
+    """Downgrading below 0006 drops the two tables (accounts and all); upgrading makes them empty again."""
     add_user(engine, "maria", "guard", PASSWORD, change(), passwords=CHEAP)
     config = alembic_config()
     with engine.begin() as conn:

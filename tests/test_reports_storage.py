@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import event
 
 from broker.events import Event, make_event
 from broker.schemas import (
@@ -64,6 +63,7 @@ from security.storage.reports.visits import (
     visit_detail,
     visit_facts,
 )
+from tests.support import query_plans
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 DAY = TimeRange(T0 - timedelta(hours=1), T0 + timedelta(days=1))
@@ -334,24 +334,6 @@ def test_incidents_and_audit_records_list_by_state_category_text_actor_and_actio
     assert repr(IncidentFilter(category=Category.SAFETY)) == repr(IncidentFilter(category="safety"))
 
 
-def _plans(store: EventStore, run: Callable[[Any], object]) -> list[str]:
-    """PostgreSQL's EXPLAIN of every SELECT `run` sends, with the same parameters."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append((statement, params))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    try:
-        with store.engine.connect() as conn:
-            run(conn)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
-    with store.engine.connect() as conn:
-        return ["\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + s, p)) for s, p in sent]
-
-
 @pytest.mark.postgres
 def test_list_queries_use_their_time_index_on_a_large_postgresql_table(pg_url: str) -> None:
     """300 days of check-ins among other events, alarms and audit records: each list reads an index."""
@@ -385,7 +367,7 @@ def test_list_queries_use_their_time_index_on_a_large_postgresql_table(pg_url: s
             list_audit(conn, week, AuditFilter(actor="guard:maria"), limit=50)
             list_incidents(conn, week, IncidentFilter(state="open"), limit=50)
 
-        plans = _plans(store, lists)
+        plans = query_plans(store.engine, lists)
     assert len(plans) == 7  # two visit pages with their check-outs, alarms, audit, incidents
     for plan in plans:
         print(plan, end="\n\n")

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -16,10 +17,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from broker.events import Event, encode, make_event
-from broker.messages import Status
+from broker.messages import State, Status
 from broker.schemas import BadgeRead, DoorChange, HostNotified
 from security.storage import (
     BatchResult,
@@ -38,7 +39,7 @@ from security.storage.engine import (
     make_engine,
     normalize_url,
 )
-from security.storage.models import Base
+from security.storage.models import Base, table
 
 T0 = datetime(2026, 11, 22, 8, 15, 2, 113456, tzinfo=UTC)
 READER = "gatehouse/lobby/reader-1"
@@ -106,14 +107,15 @@ def test_migration_builds_the_models_and_is_a_no_op_the_second_time(db_url: str)
     with open_store(db_url) as first:
         first.store_batch([badge(1)], T0)
         engine = first.engine
-        assert current_revision(engine) == head_revision() == "0007"
-        assert {"events", "dead_letters", "device_status", "watermarks", "handed_on"} <= set(
+        assert current_revision(engine) == head_revision() == "0008"
+        assert {"events", "dead_letters", "device_status", "device_status_changes", "watermarks",
+                "handed_on"} <= set(
             inspect(engine).get_table_names()
         )
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     with open_store(db_url) as again:  # upgrading an up-to-date log changes nothing
-        assert current_revision(again.engine) == "0007"
+        assert current_revision(again.engine) == "0008"
         assert again.count_events() == 1
 
 
@@ -132,6 +134,38 @@ def test_the_handed_on_table_comes_and_goes_with_its_migration(db_url: str) -> N
     with open_store(db_url) as again:
         assert again.count_events() == 1
         assert again.resume_handing_on((READER, "")) == 1  # recorded anew from the log's end
+
+
+def test_the_status_history_starts_from_each_last_status_and_goes_with_its_migration(db_url: str) -> None:
+    """0008 down drops device_status_changes; up makes it again, one row per source's last status."""
+    with open_store(db_url) as store:
+        store.set_status(READER, Status("online", kind="reader"), T0)
+        store.set_status(READER, Status("offline", kind="reader", detail="lost"), T0 + timedelta(hours=1))
+        store.set_status("gatehouse/lobby/kiosk-1", Status("online", kind="kiosk"), T0 + timedelta(hours=2))
+        assert _changes(store.engine) == [
+            (READER, "online", "reader", None, T0),
+            (READER, "offline", "reader", "lost", T0 + timedelta(hours=1)),
+            ("gatehouse/lobby/kiosk-1", "online", "kiosk", None, T0 + timedelta(hours=2))]
+        engine = make_engine(normalize_url(db_url))
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "-1")
+        assert "device_status_changes" not in inspect(engine).get_table_names()
+        engine.dispose()
+    with open_store(db_url) as again:
+        assert _changes(again.engine) == [
+            (READER, "offline", "reader", "lost", T0 + timedelta(hours=1)),
+            ("gatehouse/lobby/kiosk-1", "online", "kiosk", None, T0 + timedelta(hours=2))]
+        assert not again.set_status(READER, Status("offline", kind="reader"), T0 + timedelta(hours=3))
+
+
+def _changes(engine: Engine) -> list[tuple[Any, ...]]:
+    """The stored status changes, oldest first."""
+    changes = table("device_status_changes")
+    query = select(changes.c.source, changes.c.state, changes.c.kind, changes.c.detail, changes.c.at)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(query.order_by(changes.c.at, changes.c.id))]
 
 
 def test_sqlite_runs_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None:
@@ -390,6 +424,21 @@ def test_status_is_replaced_per_source(store: EventStore) -> None:
     assert reader.updated_at.tzinfo is not None
     store.set_status(READER, Status("online", kind="reader", since=since), T0)
     assert store.list_status()[1].status.since == since
+
+
+def test_a_status_joins_the_history_only_when_its_state_changes(store: EventStore) -> None:
+    """The first status and each change of state add a row; the same state again (a retained status
+    heard after a reconnect, a new detail or kind) only replaces the last status."""
+    steps: list[tuple[State, str]] = [("online", "first"), ("online", "again"), ("offline", "lost"),
+                                      ("offline", "still"), ("online", "back")]
+    told = [store.set_status(READER, Status(state, kind="reader", detail=detail), T0 + timedelta(minutes=i))
+            for i, (state, detail) in enumerate(steps)]
+    assert told == [True, False, True, False, True]
+    assert _changes(store.engine) == [
+        (READER, "online", "reader", "first", T0),
+        (READER, "offline", "reader", "lost", T0 + timedelta(minutes=2)),
+        (READER, "online", "reader", "back", T0 + timedelta(minutes=4))]
+    assert store.list_status()[0].status.detail == "back"
 
 
 def test_stored_seqs_and_the_next_own_seq(store: EventStore) -> None:

@@ -211,6 +211,27 @@ class DeviceStatusRow(Base):
         return Status(state=state, kind=self.kind, since=self.since, detail=self.detail)
 
 
+class DeviceStatusChangeRow(Base):
+    """A change of one source's availability, dated by the service's receive time.
+
+    Written with the last status (see `EventStore.set_status`) only when the state differs from
+    the stored one, so a retained status heard again after a reconnect adds nothing.
+    """
+
+    __tablename__ = "device_status_changes"
+    __table_args__ = (
+        Index("ix_device_status_changes_source_at", "source", "at"),
+        Index("ix_device_status_changes_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class WatermarkRow(Base):
     """The delivery watermark of one source's incarnation: every seq up to `seq` is stored."""
 

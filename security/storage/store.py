@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, Table, func, or_, select, text
+from sqlalchemy import Engine, Table, exists, func, insert, literal, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 EVENTS = table("events")
 DEAD_LETTERS = table("dead_letters")
 STATUS = table("device_status")
+CHANGES = table("device_status_changes")
 WATERMARKS = table("watermarks")
 HANDED_ON = table("handed_on")
 ID_CHUNK = 500
@@ -123,8 +124,13 @@ class EventStore:
             with self._engine.begin() as conn:
                 conn.execute(self._insert(DEAD_LETTERS), rows)
 
-    def set_status(self, source: str, status: Status, at: datetime) -> None:
-        """Record the latest availability of `source`, replacing the previous one."""
+    def set_status(self, source: str, status: Status, at: datetime) -> bool:
+        """Record the latest availability of `source`, replacing the previous one; True if its state changed.
+
+        A state other than the stored one (or a first status) is also added to the source's history
+        of changes (`device_status_changes`) in the same transaction, dated `at`; the same state
+        heard again (a retained status after a reconnect) adds nothing.
+        """
         _require_aware(at, "at")
         ins = self._insert(STATUS)
         columns = ("state", "kind", "since", "updated_at", "detail")
@@ -133,7 +139,9 @@ class EventStore:
             set_={name: ins.excluded[name] for name in columns},
         )
         with self._engine.begin() as conn:
+            changed = _add_change(conn, source, status, at)  # first: it compares with the old state
             conn.execute(stmt, DeviceStatusRow.from_status(source, status, at))
+        return changed
 
     def list_status(self) -> list[DeviceState]:
         """Every source's last known status, by source."""
@@ -352,6 +360,20 @@ def put_handed_on(conn: Connection, stream: Stream, seq: int) -> None:
     source, incarnation = stream
     conn.execute(stmt, {"source": source, "incarnation": incarnation, "seq": seq,
                         "updated_at": datetime.now(UTC)})
+
+
+def _add_change(conn: Connection, source: str, status: Status, at: datetime) -> bool:
+    """Add `status` to the history of `source` unless its stored last status has the same state."""
+    same = select(STATUS.c.source).where(STATUS.c.source == source, STATUS.c.state == status.state)
+    values = select(
+        literal(source, CHANGES.c.source.type), literal(status.state, CHANGES.c.state.type),
+        literal(status.kind, CHANGES.c.kind.type), literal(status.detail, CHANGES.c.detail.type),
+        literal(at, CHANGES.c.at.type),
+    ).where(~exists(same))
+    columns = ["source", "state", "kind", "detail", "at"]
+    # RETURNING says whether a row went in (psycopg reports no rowcount for INSERT ... SELECT)
+    added = conn.execute(insert(CHANGES).from_select(columns, values).returning(CHANGES.c.id))
+    return added.first() is not None
 
 
 def _insert(dialect: str, target: Table) -> postgresql.Insert | sqlite.Insert:
