@@ -67,7 +67,7 @@ class Site:
     other: str
 
 
-def _kiosk_visit(visit_id: str, name: str, email: str, jpeg: str, at: datetime, seq: int, *,
+def kiosk_visit(visit_id: str, name: str, email: str, jpeg: str, at: datetime, seq: int, *,
                  invited: bool = False, left: bool = True) -> list[Event]:
     """What a kiosk sends for one visit: check-in, photo, signature, screening, badge, a door, check-out."""
     datas: list[tuple[str, Any]] = [
@@ -109,13 +109,13 @@ def site(db_url: str) -> Iterator[Site]:
                             email=EMAIL, send_email=True).invitation.visit_id
         other = desk.invite(visitor_name=OTHER, host_id="e-1", by="user:reception", company="Nowak AG",
                             email=OTHER_EMAIL, send_email=True).invitation.visit_id
-        _arrive(store, _kiosk_visit(first, NAME, EMAIL, JPEG, FIRST, 1, invited=True),
+        _arrive(store, kiosk_visit(first, NAME, EMAIL, JPEG, FIRST, 1, invited=True),
                 FIRST + timedelta(hours=1))
         # Ana comes back weeks later without an invitation; the kiosk wrote her name in capitals
         second = "WALKIN0002"
-        _arrive(store, _kiosk_visit(second, NAME.upper(), EMAIL.lower(), JPEG, SECOND, 20),
+        _arrive(store, kiosk_visit(second, NAME.upper(), EMAIL.lower(), JPEG, SECOND, 20),
                 SECOND + timedelta(hours=1))
-        _arrive(store, _kiosk_visit(other, OTHER, OTHER_EMAIL, OTHER_JPEG, FIRST, 40, invited=True),
+        _arrive(store, kiosk_visit(other, OTHER, OTHER_EMAIL, OTHER_JPEG, FIRST, 40, invited=True),
                 FIRST + timedelta(hours=2))
         viewer = Session(7, Account("rita", Role.RECEPTION), "csrf", NOW)
         logins = LoginDesk(store.engine, audit_key=KEY)
@@ -256,7 +256,7 @@ def test_erasing_again_changes_nothing_and_records_the_request(site: Site) -> No
 def test_a_visitor_on_site_is_not_erased(site: Site) -> None:
     """Checked in an hour ago and not out: refused, nothing changed; a day and more later it may go."""
     onsite = "ONSITE0001"
-    _arrive(site.store, _kiosk_visit(onsite, NAME, EMAIL, JPEG, NOW - timedelta(hours=1), 60, left=False),
+    _arrive(site.store, kiosk_visit(onsite, NAME, EMAIL, JPEG, NOW - timedelta(hours=1), 60, left=False),
             NOW - timedelta(hours=1))
     before = dump(site.store)
     with pytest.raises(OnSiteError, match=f"visit {onsite} is still on site"):
