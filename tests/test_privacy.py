@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -336,3 +337,25 @@ def chain_head_seq(store: EventStore) -> int:
     """The chain head's sequence number."""
     with store.engine.connect() as conn:
         return chain_head(conn).seq
+
+
+def test_sqlite_files_keep_no_copy_of_what_was_erased(sqlite_url: str) -> None:
+    """Neither the database file nor its write-ahead log holds the erased name, address or photo."""
+    photo = base64.b64encode(bytes(range(256)) * 200).decode()  # large: stored on overflow pages
+    folder = Path(sqlite_url.removeprefix("sqlite:///")).parent
+    with open_store(sqlite_url) as store:
+        at = NOW - timedelta(days=2)
+        store.store_batch(kiosk_visit("V1", "Zbigniew Qwertyuiop", "zq@example.org", photo, at, 1), at)
+        store.store_batch(kiosk_visit("V2", OTHER, OTHER_EMAIL, OTHER_JPEG, at, 20), at)
+        with store.engine.connect() as conn:  # another pooled connection, idle, as the service's would be
+            conn.exec_driver_sql("SELECT 1")
+
+        def copies() -> dict[str, int]:
+            found = [f.read_bytes() for f in folder.iterdir()]
+            return {what: sum(b.count(what.encode()) for b in found)
+                    for what in ("Qwertyuiop", "zq@example.org", photo[5000:5100], OTHER)}
+
+        assert all(copies().values())
+        erase_visitor(store.engine, ["V1"], Change("user:maria", NOW, KEY), "DSR-30")
+        assert copies() == {"Qwertyuiop": 0, "zq@example.org": 0, photo[5000:5100]: 0, OTHER: copies()[OTHER]}
+        assert copies()[OTHER] > 0

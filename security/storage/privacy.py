@@ -238,7 +238,27 @@ def erase_visitor(
                               key=change.audit_key)
     log.info("visitor data of %d visit(s) erased by %s: %d row(s) changed (audit record %d)",
              len(wanted), change.actor, counts.changed, sealed[-1].seq)
+    _checkpoint(engine)
     return Erasure(wanted, counts, sealed[-1].seq)
+
+
+def _checkpoint(engine: Engine) -> None:
+    """On SQLite, move the write-ahead log into the database and empty it: it still holds the old pages.
+
+    Freed space in the database itself is zeroed by SQLite's secure_delete (set at connect, see
+    `security.storage.engine`). A reader still open keeps the log from being emptied; that is
+    logged, and the next checkpoint overwrites it. PostgreSQL keeps old row versions until VACUUM.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        # the driver's own connection: SQLAlchemy's would BEGIN first, and a checkpoint needs none open
+        found = conn.connection.dbapi_connection
+        assert found is not None
+        busy, frames, moved = found.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        log.warning("the SQLite write-ahead log was not emptied after an erasure (%s of %s pages copied, "
+                    "a reader is open): it holds the erased rows until the next checkpoint", moved, frames)
 
 
 def audit_export(engine: Engine, record: VisitorRecord, change: Change) -> int:
