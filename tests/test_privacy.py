@@ -34,6 +34,7 @@ from security.accounts.login import LoginDesk, Session
 from security.accounts.privacy import NotAllowedError, PrivacyDesk
 from security.accounts.roles import Account, Grant, Role, Visit
 from security.office.access import Person, PersonKind
+from security.office.alarms import ActionRejected, AlarmBook, BookConfig, RulesConfig, RuleState, evaluate
 from security.office.audit import RetentionPolicy, pseudonym, verify
 from security.office.incidents import console_emitter
 from security.office.invitations import InvitationDesk, mark_invited_check_ins, queue_host_notices
@@ -41,6 +42,7 @@ from security.office.notify.config import NotifyConfig
 from security.office.privacy import OnSiteError, PrivacyError, record_json
 from security.office.retention_job import run_retention
 from security.storage import EventStore, insert_batch, open_store
+from security.storage.alarm_store import save_alarms
 from security.storage.audit_log import chain_head, read_chain
 from security.storage.models import Base
 from security.storage.people import Change, add_person
@@ -171,9 +173,26 @@ def test_a_visitor_is_found_by_visit_email_or_name_in_any_case(site: Site) -> No
         find_visits(site.store.engine, email=EMAIL, name=NAME)
 
 
+def _watchlist_matches(store: EventStore, *visit_ids: str) -> None:
+    """A watchlist match for each visit, raised by the alarm rules and book and stored as the runtime does."""
+    book, state, raised = AlarmBook(BookConfig()), RuleState(), []
+    for n, visit_id in enumerate(visit_ids):
+        screened = make_event("hq", "kiosk-1", "visitor.screened", 90 + n,
+                              VisitorScreened(visit_id=visit_id, result="match", score=0.9), time=FIRST)
+        state, conditions = evaluate(screened, state, RulesConfig())
+        for condition in conditions:
+            book, outputs = book.apply(condition, FIRST)
+            raised += [o.alarm for o in outputs if not isinstance(o, ActionRejected)]
+    with store.engine.begin() as conn:
+        save_alarms(conn, raised, FIRST)
+
+
 def test_the_export_holds_every_section_of_that_visitor_only(site: Site) -> None:
-    """Events with the photo as stored, the invitation, both e-mails, the audit records naming her."""
+    """Events with the photo as stored, the invitation, both e-mails, the audit records, her alarm."""
+    _watchlist_matches(site.store, site.first, site.other)
     record = visitor_record(site.store.engine, [site.second, site.first])
+    assert [(a.rule, a.summary) for a in record.alarms] == [
+        ("watchlist-match", f"Watchlist match for visit {site.first} at kiosk-1")]
     assert record.visit_ids == tuple(sorted([site.first, site.second]))
     types = sorted(e.type for e in record.events)
     per_visit = ["access.granted", "badge.printed", "visitor.agreed", "visitor.checked_in",
@@ -192,7 +211,7 @@ def test_the_export_holds_every_section_of_that_visitor_only(site: Site) -> None
     doc = json.loads(record_json(record, site="hq", generated_at=NOW))
     assert (doc["site"], doc["generated_at"], doc["visit_ids"]) == ("hq", "2026-11-23T12:00:00.000000Z",
                                                                     list(record.visit_ids))
-    assert doc["counts"] == {"events": 15, "invitations": 1, "notifications": 3, "audit": 2, "alarms": 0}
+    assert doc["counts"] == {"events": 15, "invitations": 1, "notifications": 3, "audit": 2, "alarms": 1}
     assert set(doc["sections"]) == {"events", "invitations", "notifications", "audit", "alarms"}
     assert "code" not in doc["invitations"][0]  # the QR secret admits whoever holds it
     text = json.dumps(doc, ensure_ascii=False)
