@@ -211,8 +211,9 @@ def test_the_export_holds_every_section_of_that_visitor_only(site: Site) -> None
     doc = json.loads(record_json(record, site="hq", generated_at=NOW))
     assert (doc["site"], doc["generated_at"], doc["visit_ids"]) == ("hq", "2026-11-23T12:00:00.000000Z",
                                                                     list(record.visit_ids))
-    assert doc["counts"] == {"events": 15, "invitations": 1, "notifications": 3, "audit": 2, "alarms": 1}
-    assert set(doc["sections"]) == {"events", "invitations", "notifications", "audit", "alarms"}
+    assert doc["counts"] == {"events": 15, "invitations": 1, "notifications": 3, "audit": 2, "alarms": 1,
+                             "directory": 0}
+    assert set(doc["sections"]) == {"events", "invitations", "notifications", "audit", "alarms", "directory"}
     assert "code" not in doc["invitations"][0]  # the QR secret admits whoever holds it
     text = json.dumps(doc, ensure_ascii=False)
     assert [p for p in (NAME, JPEG) if p not in text] == []
@@ -316,10 +317,12 @@ def test_an_open_invitation_is_cancelled_and_audit_records_naming_her_are_listed
         named = [r.seq for r in read_chain(conn) if (r.action, r.subject) == ("person.added", "person:v-ana")]
     record = visitor_record(site.store.engine, [future])
     assert named[0] in [r.seq for r in record.audit]
+    assert [(p.id, p.name) for p in record.directory] == [("v-ana", NAME)]
 
     erased = erase_visitor(site.store.engine, [future], Change("user:maria", NOW, KEY), "DSR-20")
     assert (erased.counts.invitations, erased.counts.invitations_cancelled) == (1, 1)
     assert erased.counts.audit_kept == tuple(named)
+    assert erased.counts.directory_kept == ("v-ana",)  # a directory entry is removed with its badges by hand
     found = desk.get(future)
     assert found is not None
     assert (found.state, found.visitor_name, found.email) == ("cancelled", pseudonym(future), None)

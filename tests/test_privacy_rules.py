@@ -105,8 +105,9 @@ def test_the_export_document_has_its_header_and_sections() -> None:
     doc = json.loads(record_json(record, site="hq", generated_at=NOW))
     assert (doc["format"], doc["site"], doc["generated_at"], doc["visit_ids"]) == (
         "gatehouse-visitor-record/1", "hq", "2026-11-23T12:00:00.000000Z", ["V1"])
-    assert doc["counts"] == {"events": 1, "invitations": 0, "notifications": 0, "audit": 1, "alarms": 0}
-    assert list(doc["sections"]) == ["events", "invitations", "notifications", "audit", "alarms"]
+    assert doc["counts"] == {"events": 1, "invitations": 0, "notifications": 0, "audit": 1, "alarms": 0,
+                             "directory": 0}
+    assert list(doc["sections"]) == ["events", "invitations", "notifications", "audit", "alarms", "directory"]
     assert doc["events"][0]["data"] == {"visit_id": "V1", "jpeg": "AAAA"}
     assert doc["events"][0]["received_at"] == "2026-11-23T10:00:00.000000Z"
     assert doc["audit"][0] == {"seq": 1, "time": "2026-11-23T12:00:00.000000Z", "actor": "user:maria",

@@ -202,6 +202,9 @@ def _visitor_action(settings: Settings, args: argparse.Namespace) -> int:
     if counts.audit_kept:
         print(f"sealed audit records that name the visitor stay as they are: "
               f"{', '.join(map(str, counts.audit_kept))}")
+    if counts.directory_kept:
+        print(f"the directory holds visitor(s) of that name or address: {', '.join(counts.directory_kept)} "
+              "(check, then `gatehouse people remove ID`)")
     return 0
 
 

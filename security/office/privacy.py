@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broker.safe_text import text_fault
+from security.office.access import Person
 from security.office.audit import AuditRecord, SealedRecord, pseudonym, rfc3339
 
 VISIT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -48,6 +49,8 @@ SECTIONS: Mapping[str, str] = {
     "audit": "Records of the site's audit trail that name these visits or the visitor: who invited, "
              "viewed, exported or erased them.",
     "alarms": "Alarms raised about these visits (e.g. a watchlist match, on site after closing).",
+    "directory": "Visitors entered in the site's directory of people by hand under the same name or "
+                 "e-mail address (e.g. to hold a badge for a long stay).",
 }
 """What each section of the export holds, written into the document's header."""
 
@@ -130,12 +133,13 @@ class VisitorRecord:
     notifications: tuple[NotificationEntry, ...] = ()
     audit: tuple[SealedRecord, ...] = ()
     alarms: tuple[AlarmEntry, ...] = ()
+    directory: tuple[Person, ...] = ()
 
     def counts(self) -> dict[str, int]:
         """How many entries each section holds."""
         return {"events": len(self.events), "invitations": len(self.invitations),
                 "notifications": len(self.notifications), "audit": len(self.audit),
-                "alarms": len(self.alarms)}
+                "alarms": len(self.alarms), "directory": len(self.directory)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +284,8 @@ class ErasureCounts:
     """Of those, how many were still waiting to be sent."""
     audit_kept: tuple[int, ...] = ()
     """Sequence numbers of sealed audit records that name the visitor and stay (see the module's doc)."""
+    directory_kept: tuple[str, ...] = ()
+    """Ids of directory people of the visitor's name or address: removed with their badges by hand."""
 
     @property
     def changed(self) -> int:
@@ -302,6 +308,7 @@ def erasure_record(
         "events": dict(sorted(counts.events.items())), "invitations": counts.invitations,
         "invitations_cancelled": counts.invitations_cancelled, "notifications": counts.notifications,
         "notifications_pending": counts.notifications_pending, "audit_kept": list(counts.audit_kept),
+        "directory_kept": list(counts.directory_kept),
     })
 
 
@@ -355,6 +362,8 @@ def record_document(record: VisitorRecord, *, site: str, generated_at: datetime)
         "notifications": [_notification(n) for n in record.notifications],
         "audit": [_audit(r) for r in record.audit],
         "alarms": [_alarm(a) for a in record.alarms],
+        "directory": [{"id": p.id, "name": p.name, "email": p.email, "kind": str(p.kind),
+                       "groups": sorted(p.groups)} for p in record.directory],
     }
 
 

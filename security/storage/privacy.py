@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, delete, func, or_, select, update
 
 from broker.schemas import SCHEMAS
+from security.office.access import Person, PersonKind
 from security.office.alarms.conditions import RuleName
 from security.office.audit import anonymise_records, pseudonym
 from security.office.privacy import (
@@ -29,6 +30,7 @@ from security.office.privacy import (
     NotificationEntry,
     OnSiteError,
     PrivacyError,
+    Terms,
     VisitorRecord,
     audit_mentions,
     check_email,
@@ -43,6 +45,7 @@ from security.office.privacy import (
 )
 from security.storage import office_models  # noqa: F401  (registers the tables)
 from security.storage.audit_log import append_audit, lock_head, read_chain
+from security.storage.directory import person_from_row
 from security.storage.engine import writing
 from security.storage.models import table
 from security.storage.people import Change
@@ -54,6 +57,7 @@ EVENTS = table("events")
 INVITATIONS = table("invitations")
 NOTIFICATIONS = table("notifications")
 ALARMS = table("alarms")
+PEOPLE = table("people")
 VISIT_TYPES = tuple(sorted(t for t, model in SCHEMAS.items() if "visit_id" in model.model_fields))
 """Event types that name a visit in `visit_id` (from the contract)."""
 PERSON_TYPES = tuple(sorted(t for t, model in SCHEMAS.items() if "person_id" in model.model_fields))
@@ -170,12 +174,24 @@ def _alarms(conn: Connection, visit_ids: Sequence[str]) -> list[AlarmEntry]:
     return [AlarmEntry(r.id, r.rule, r.summary, r.state, r.raised_at) for r in conn.execute(query)]
 
 
+def _directory(conn: Connection, terms: Terms) -> list[Person]:
+    """Visitors of the directory whose name or e-mail address is one of `terms`' words, any case."""
+    words = sorted({w.lower() for w in terms.words})
+    if not words:
+        return []
+    query = (select(PEOPLE).where(PEOPLE.c.kind == str(PersonKind.VISITOR),
+                                  or_(_lower(PEOPLE.c.name).in_(words), _lower(PEOPLE.c.email).in_(words)))
+             .order_by(PEOPLE.c.id))
+    found: list[Any] = list(conn.execute(query).all())  # Core rows have PersonRow's attribute names
+    return [person_from_row(r) for r in found]
+
+
 def _read(conn: Connection, visit_ids: tuple[str, ...]) -> tuple[list[int], VisitorRecord]:
     """The row keys of the events, and the visitor's record without the audit section."""
     rows = _events(conn, visit_ids)
     record = VisitorRecord(visit_ids, tuple(e for _, e in rows), tuple(_invitations(conn, visit_ids)),
                            tuple(_notifications(conn, visit_ids)), (), tuple(_alarms(conn, visit_ids)))
-    return [key for key, _ in rows], record
+    return [key for key, _ in rows], replace(record, directory=tuple(_directory(conn, terms_of(record))))
 
 
 def visitor_record(engine: Engine, visit_ids: Sequence[str]) -> VisitorRecord:
@@ -188,8 +204,7 @@ def visitor_record(engine: Engine, visit_ids: Sequence[str]) -> VisitorRecord:
     with engine.connect() as conn:
         _, record = _read(conn, wanted)
         audit = tuple(audit_mentions(read_chain(conn), terms_of(record)))
-    return VisitorRecord(record.visit_ids, record.events, record.invitations, record.notifications, audit,
-                         record.alarms)
+    return replace(record, audit=audit)
 
 
 def erase_visitor(
@@ -233,7 +248,8 @@ def erase_visitor(
         pending = sum(n.state == "pending" for n in record.notifications)
         deleted = conn.execute(delete(NOTIFICATIONS).where(_about(wanted))).rowcount
         counts = ErasureCounts(by_type, len(named), int(cancelled or 0), int(deleted or 0), pending,
-                               tuple(names_visitor(read_chain(conn), terms)))
+                               tuple(names_visitor(read_chain(conn), terms)),
+                               tuple(p.id for p in record.directory))
         sealed = append_audit(conn, [erasure_record(change.actor, change.now, wanted, why, counts)],
                               key=change.audit_key)
     log.info("visitor data of %d visit(s) erased by %s: %d row(s) changed (audit record %d)",
