@@ -76,6 +76,18 @@ def test_audit_records_name_a_visitor_only_as_a_whole_word_or_id() -> None:
     assert [r.seq for r in audit_mentions(records, terms)] == [1, 4, 5, 7, 1]  # the last one: visit:V1
     assert names_visitor(records, terms) == [1, 4, 7]
     assert audit_mentions(records, Terms()) == []
+    spaced = sealed({"note": "Ana\n  LOPEZ came back"})
+    assert names_visitor(spaced, terms) == [1]
+
+
+def test_a_one_word_name_is_found_only_as_a_whole_value() -> None:
+    """A visitor called `Maria` is not the account `user:maria`, nor any Maria in a sentence."""
+    terms = Terms(words=frozenset({"Maria"}))
+    records = sealed({"name": " maria "}, {"q": "maria asked"}, {}, subject="user:maria")
+    assert names_visitor(records, terms) == [1]
+    assert check_reason("Maria asked by phone", terms) == "Maria asked by phone"
+    with pytest.raises(PrivacyError):
+        check_reason("maria", terms)
 
 
 def test_the_reason_may_not_name_the_visitor() -> None:

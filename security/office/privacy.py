@@ -195,11 +195,36 @@ def terms_of(record: VisitorRecord) -> Terms:
     return Terms(frozenset(ids), frozenset(words))
 
 
-def _pattern(terms: Terms) -> re.Pattern[str] | None:
-    """One case-insensitive pattern finding any term as a whole word (an id as a whole id)."""
-    parts = [rf"(?<![\w-]){re.escape(i)}(?![\w-])" for i in sorted(terms.ids)]
-    parts += [rf"(?<!\w){re.escape(w)}(?!\w)" for w in sorted(terms.words)]
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """Finds a visitor's terms in text: ids as whole ids, e-mail addresses and full names as whole words.
+
+    A one-word name ("Maria") is found only as a whole value: as a word it would find the account
+    `user:maria` and put someone else's records into the visitor's export.
+    """
+
+    ids: re.Pattern[str] | None
+    words: re.Pattern[str] | None
+    values: frozenset[str]
+
+    @staticmethod
+    def of(terms: Terms) -> _Matcher:
+        """The matcher of `terms`."""
+        ids = [rf"(?<![\w-]){re.escape(i)}(?![\w-])" for i in sorted(terms.ids)]
+        long = [w for w in sorted(terms.words) if "@" in w or len(w.split()) > 1]
+        words = [r"(?<!\w)" + r"\s+".join(re.escape(part) for part in w.split()) + r"(?!\w)" for w in long]
+        values = frozenset(w.casefold() for w in terms.words if w not in long)
+        return _Matcher(re.compile("|".join(ids), re.IGNORECASE) if ids else None,
+                        re.compile("|".join(words), re.IGNORECASE) if words else None, values)
+
+    def id_in(self, text: str) -> bool:
+        """Whether `text` holds one of the ids."""
+        return self.ids is not None and self.ids.search(text) is not None
+
+    def word_in(self, text: str) -> bool:
+        """Whether `text` holds a full name or address, or is a one-word name."""
+        return (self.words is not None and self.words.search(text) is not None) or (
+            " ".join(text.split()).casefold() in self.values)
 
 
 def _texts(value: Any) -> Iterable[str]:
@@ -216,12 +241,12 @@ def _texts(value: Any) -> Iterable[str]:
 
 
 def audit_mentions(records: Iterable[SealedRecord], terms: Terms) -> list[SealedRecord]:
-    """The audit records whose subject or details name one of `terms`."""
-    pattern = _pattern(terms)
-    if pattern is None:
+    """The audit records whose subject names an id of `terms`, or whose details name any of them."""
+    match = _Matcher.of(terms)
+    if match.ids is None and match.words is None and not match.values:
         return []
-    return [r for r in records
-            if any(pattern.search(t) for t in (r.subject, *_texts(dict(r.details))))]
+    return [r for r in records if match.id_in(r.subject)
+            or any(match.id_in(t) or match.word_in(t) for t in _texts(dict(r.details)))]
 
 
 def names_visitor(records: Iterable[SealedRecord], terms: Terms) -> list[int]:
@@ -261,8 +286,7 @@ def check_reason(reason: str, terms: Terms) -> str:
         raise PrivacyError("give the reason for the erasure (e.g. the request's reference)")
     if len(cleaned) > MAX_REASON or text_fault(cleaned):
         raise PrivacyError(f"the reason is at most {MAX_REASON} characters of text")
-    pattern = _pattern(Terms(words=terms.words))
-    if pattern is not None and pattern.search(cleaned):
+    if _Matcher.of(Terms(words=terms.words)).word_in(cleaned):
         raise PrivacyError("the reason names the visitor: the audit trail keeps it for good, so leave the "
                            "name and e-mail address out (give a request reference instead)")
     return cleaned
