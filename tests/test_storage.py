@@ -176,6 +176,7 @@ def test_sqlite_runs_in_wal_mode_with_its_folder_created(tmp_path: Path) -> None
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1  # freed content zeroed
 
 
 def test_postgresql_urls_use_psycopg_3() -> None:

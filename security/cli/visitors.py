@@ -1,4 +1,10 @@
-"""`gatehouse visit ...` and `gatehouse watchlist ...`: invitations and the watchlist from a terminal."""
+"""`gatehouse visit ...`, `gatehouse visitor ...` and `gatehouse watchlist ...` from a terminal.
+
+`visit` invites visitors and lists and cancels invitations; `visitor export|erase` answers a
+visitor's request to see or erase what is stored about them (GDPR Art. 15 and 17), acting as the
+account named with `--by`, whose role and grants decide (`security.accounts.privacy`); `watchlist`
+keeps the people the site wants to know about.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +12,33 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from broker.config import ENV_CONFIG, Settings
 from broker.private import private_file
 from broker.schemas import VisitorType
+from security.accounts.privacy import PrivacyDesk
+from security.accounts.roles import Account
+from security.accounts.users import get_account
 from security.api.views import invitation_json, watch_json
 from security.cli.office import default_actor
 from security.office.audit.keys import ensure_audit_key
 from security.office.incidents import console_emitter
 from security.office.invitations import InvitationDesk, valid_from
+from security.office.privacy import PrivacyError
 from security.storage import open_store
 from security.storage import watchlist as watch
 from security.storage.invitations import Invitation, InvitationError
 from security.storage.people import Change, PeopleError
+from security.storage.privacy import VisitMatch
+
+CONFIRM = "erase"
+"""What to type at the prompt to go on with an erasure."""
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -126,8 +140,88 @@ def _watchlist(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def confirm(question: str, stdin: TextIO, prompt: Callable[[str], str]) -> bool:
+    """Whether the person at the terminal typed CONFIRM; PrivacyError when stdin is not a terminal."""
+    if not stdin.isatty():
+        raise PrivacyError("stdin is not a terminal: nothing was erased (pass --yes to erase without asking)")
+    try:
+        answer = prompt(f"{question} Type {CONFIRM!r} to go on: ")
+    except EOFError:
+        return False
+    return answer.strip().lower() == CONFIRM
+
+
+def _visit_lines(found: list[VisitMatch]) -> list[str]:
+    return [f"  {m.visit_id}  first stored {m.first_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC  "
+            f"({', '.join(m.found_in)})" for m in found]
+
+
+def _open_new(path: Path) -> int:
+    """A new private file (0600) at `path` to write; PrivacyError when it exists (never overwritten)."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise PrivacyError(f"{path} exists; give a new file for the export") from None
+    except OSError as exc:
+        raise PrivacyError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _visitor(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        return _visitor_action(settings, args)
+    except (PrivacyError, PeopleError) as exc:
+        print(f"gatehouse visitor {args.visitor_command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _visitor_action(settings: Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    with open_store(settings.db_url()) as store:
+        info = get_account(store.engine, args.by)
+        if info.disabled:
+            raise PrivacyError(f"user {info.account.name} is disabled")
+        account = info.account
+        desk = PrivacyDesk(store.engine, site=settings.site, audit_key=ensure_audit_key(settings))
+        found = desk.find(account, visit_id=args.visit, email=args.email, name=getattr(args, "name", None))
+        if not found:
+            raise PrivacyError("no stored visit matches (an erased visit answers only to its visit id)")
+        visit_ids = [m.visit_id for m in found]
+        if args.visitor_command == "export":
+            return _export(desk, account, visit_ids, Path(args.out), now)
+        print(f"{len(found)} visit(s) to erase:")
+        print("\n".join(_visit_lines(found)))
+        if not args.yes and not confirm("Erase the visitor's personal data from them?", sys.stdin, input):
+            print("nothing was erased")
+            return 1
+        erased = desk.erase(account, visit_ids, args.reason, now)
+    counts = erased.counts
+    events = ", ".join(f"{n} {t}" for t, n in sorted(counts.events.items())) or "none"
+    print(f"erased: events {events}; invitations {counts.invitations} "
+          f"({counts.invitations_cancelled} cancelled); notifications {counts.notifications} "
+          f"({counts.notifications_pending} not yet sent); audit record {erased.audit_seq}")
+    if counts.audit_kept:
+        print(f"sealed audit records that name the visitor stay as they are: "
+              f"{', '.join(map(str, counts.audit_kept))}")
+    if counts.directory_kept:
+        print(f"the directory holds visitor(s) of that name or address: {', '.join(counts.directory_kept)} "
+              "(check, then `gatehouse people remove ID`)")
+    return 0
+
+
+def _export(desk: PrivacyDesk, account: Account, visit_ids: list[str], out: Path, now: datetime) -> int:
+    fd = _open_new(out)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(desk.export_json(account, visit_ids, now))
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    print(f"wrote the record of {len(visit_ids)} visit(s) ({', '.join(visit_ids)}) to {out}")
+    return 0
+
+
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Register `visit invite|list|cancel` and `watchlist add|list|remove` on the `gatehouse` parser."""
+    """Register `visit invite|list|cancel`, `visitor export|erase`, `watchlist add|list|remove`."""
     actor = argparse.ArgumentParser(add_help=False)
     actor.add_argument("--as", dest="actor", metavar="NAME", help="who does it (default cli:<OS user>)")
 
@@ -152,6 +246,29 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     lst.add_argument("--json", action="store_true", help="JSON lines, one invitation each")
     cancel = vsub.add_parser("cancel", parents=[common, actor], help="cancel an open invitation")
     cancel.add_argument("visit_id", help="the invitation's visit id")
+
+    visitor = sub.add_parser("visitor", parents=[common],
+                             help="a visitor's request: export or erase what is stored about them")
+    visitor.set_defaults(run=_visitor)
+    psub = visitor.add_subparsers(dest="visitor_command", required=True, metavar="ACTION")
+    by = argparse.ArgumentParser(add_help=False)
+    by.add_argument("--by", required=True, metavar="USER", help="the account acting (a manager with the "
+                    "export grant to export, the delete grant to erase); named in the audit log")
+    exp = psub.add_parser("export", parents=[common, by], help="write everything stored about a visitor "
+                          "(all their visits) to a new JSON file")
+    which = exp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--visit", metavar="ID", help="one visit id")
+    which.add_argument("--email", metavar="E", help="every visit with this e-mail address (any case)")
+    which.add_argument("--name", metavar="N", help="every visit with exactly this name (any case)")
+    exp.add_argument("--out", required=True, metavar="FILE", help="the new file (0600; never overwritten)")
+    erase = psub.add_parser("erase", parents=[common, by], help="erase a visitor's personal data from all "
+                            "their visits (refused while on site)")
+    which = erase.add_mutually_exclusive_group(required=True)
+    which.add_argument("--visit", metavar="ID", help="one visit id")
+    which.add_argument("--email", metavar="E", help="every visit with this e-mail address (any case)")
+    erase.add_argument("--reason", required=True, metavar="TEXT", help="why (e.g. the request's reference); "
+                       "kept in the audit log for good, so never the visitor's name")
+    erase.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
 
     wl = sub.add_parser("watchlist", parents=[common], help="the people to know about when they check in")
     wl.set_defaults(run=_watchlist)

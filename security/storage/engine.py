@@ -80,6 +80,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # deleted and overwritten content is zeroed, not left in free pages (an erased visitor's photo);
+        # Debian builds SQLite with this on, others do not
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 

@@ -25,6 +25,7 @@ from security.office.audit.retention import (
     RetentionPlan,
     RetentionPolicy,
     Treatment,
+    anonymise_records,
     plan_retention,
     pseudonym,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Treatment",
     "UnreadableDetails",
     "VerifyReport",
+    "anonymise_records",
     "append",
     "append_all",
     "canonical_bytes",

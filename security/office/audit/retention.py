@@ -149,20 +149,45 @@ def plan_retention(
     changes: list[Anonymisation] = []
     for index, stored in enumerate(records):
         fields = policy.personal.get(str(stored.get("type")))
-        if not fields:
+        if not fields or _record_time(stored.get("time")) >= cutoff:
             continue
-        when = _record_time(stored.get("time"))
-        if when >= cutoff:
-            continue
-        data = stored.get("data") or {}
-        raw_id = stored.get("event_id", stored.get("id"))
-        event_id = None if raw_id is None else str(raw_id)
-        seed = str(data.get("visit_id") or event_id or index)
-        new, removed, renamed = anonymise_data(data, fields, seed)
-        if removed or renamed:
-            changes.append(Anonymisation(index, event_id, str(stored["type"]), when, new, removed, renamed))
+        change = _anonymisation(index, stored, fields)
+        if change is not None:
+            changes.append(change)
     audit = () if not changes else (_audit_record(changes, policy, cutoff, _aware(now, "now"), actor),)
     return RetentionPlan(cutoff=cutoff, changes=tuple(changes), audit=audit)
+
+
+def anonymise_records(
+    records: Iterable[Mapping[str, Any]], personal: Mapping[str, Mapping[str, Treatment]] = DEFAULT_PERSONAL
+) -> tuple[Anonymisation, ...]:
+    """The changes that treat every record's personal fields whatever its age (an erasure on request).
+
+    Each record is treated exactly as `plan_retention` treats an old one, so retention and erasure
+    leave the same data behind and either may run after the other without changing anything.
+    """
+    changes: list[Anonymisation] = []
+    for index, stored in enumerate(records):
+        fields = personal.get(str(stored.get("type")))
+        change = _anonymisation(index, stored, fields) if fields else None
+        if change is not None:
+            changes.append(change)
+    return tuple(changes)
+
+
+def _anonymisation(
+    index: int, stored: Mapping[str, Any], fields: Mapping[str, Treatment]
+) -> Anonymisation | None:
+    """The change to one stored record (its pseudonym seeded by its visit id), or None when none is due."""
+    when = _record_time(stored.get("time"))
+    data = stored.get("data") or {}
+    raw_id = stored.get("event_id", stored.get("id"))
+    event_id = None if raw_id is None else str(raw_id)
+    seed = str(data.get("visit_id") or event_id or index)
+    new, removed, renamed = anonymise_data(data, fields, seed)
+    if not removed and not renamed:
+        return None
+    return Anonymisation(index, event_id, str(stored["type"]), when, new, removed, renamed)
 
 
 def _audit_record(
