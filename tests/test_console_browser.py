@@ -21,9 +21,9 @@ SHOTS = os.environ.get("GATEHOUSE_CONSOLE_SHOTS")
 """A folder to save a screenshot of each page into (docs/console.md's pictures), or unset."""
 NAV = {
     "host": ["Today", "Visits"], "reception": ["Today", "Visits"],
-    "guard": ["Today", "Visits", "Alarms", "Incidents"],
-    "manager": ["Today", "Visits", "Alarms", "Incidents", "Audit"],
-    "auditor": ["Today", "Visits", "Alarms", "Incidents", "Audit"],
+    "guard": ["Today", "Visits", "Alarms", "Incidents", "Devices"],
+    "manager": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Audit"],
+    "auditor": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Audit"],
     "admin": ["Audit"],
 }
 

@@ -37,6 +37,10 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
                                         "adam": NO},
     ("POST", "/console/incidents"): {"hana": NO, "rita": NO, "gus": AWAY, "mia": AWAY, "max": AWAY, "aud": NO,
                                      "adam": NO},
+    ("GET", "/console/devices"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
+                                  "adam": NO},
+    ("GET", "/console/devices/kiosk-1"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
+                                          "adam": NO},
     ("GET", "/console/audit"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": OK, "aud": OK,
                                 "adam": OK},
     ("GET", "/console/audit.csv"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO, "aud": OK,
@@ -50,7 +54,7 @@ def test_the_table_names_every_account_and_every_route(console_site: ConsoleSite
     assert all(row.keys() == ACCOUNTS.keys() for row in TABLE.values())
     assert console_site.central.api is not None
     routes = {path for _methods, path in console_site.central.api.web.state.console_routes}
-    checked = {path.split("?")[0] for _method, path in TABLE}
+    checked = {path.split("?")[0].replace("kiosk-1", "{device}") for _method, path in TABLE}
     checked |= {path.replace("{incident}", "{incident_id}") for _method, path in ONE_INCIDENT}
     # login, logout, static files, the live feed and snapshots are checked on their own
     assert routes - checked == {"/console/login", "/console/logout", "/console/static/{name}",

@@ -23,6 +23,7 @@ class Console:
     """The console's collaborators, handed in by the site."""
 
     store: EventStore
+    site: str
     tz: ZoneInfo
     feed: LiveFeed
     desk: LoginDesk

@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str, Permission], ...] = (
     ("/console/visits", N_("Visits"), Permission.VIEW_VISITS),
     ("/console/alarms", N_("Alarms"), Permission.VIEW_ALARMS),
     ("/console/incidents", N_("Incidents"), Permission.VIEW_INCIDENTS),
+    ("/console/devices", N_("Devices"), Permission.VIEW_EVENTS),
     ("/console/audit", N_("Audit"), Permission.VIEW_AUDIT),
 )
 """The pages in the top bar, each shown only to those who may open it."""
@@ -37,6 +38,7 @@ SHOWN_VALUES = (
     N_("critical"), N_("high"), N_("medium"), N_("low"),
     N_("unacknowledged"), N_("acknowledged"), N_("shelved"), N_("resolved"),
     N_("employee"), N_("visitor"), N_("expected"), N_("arrived"), N_("cancelled"),
+    N_("online"), N_("offline"), N_("unknown"),
     N_("opened"), N_("alarm"), N_("event"), N_("snapshot"), N_("note"), N_("closed"), N_("open"),
 )
 """Values from the records that pages show translated (roles, priorities, states, kinds)."""

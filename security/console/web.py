@@ -17,6 +17,7 @@ from security.console.alarms_page import alarm_routes
 from security.console.audit_page import audit_routes
 from security.console.auth import Guards, LoginNeededError, RefusedError, Viewer, login_routes
 from security.console.context import Console
+from security.console.devices_page import device_routes
 from security.console.i18n import N_
 from security.console.incidents_page import incident_routes
 from security.console.render import HEADERS, NAV, render
@@ -90,6 +91,7 @@ def console_router(console: Console) -> APIRouter:
     visit_routes(router, console, guards)
     audit_routes(router, console, guards)
     incident_routes(router, console, guards)
+    device_routes(router, console, guards)
     return router
 
 

@@ -169,7 +169,7 @@ class Central:
         self.logins = LoginDesk(store.engine, throttle=config.accounts.throttle(),
                                 policy=config.accounts.policy(), audit_key=self.audit_key)
         cursors = hmac.new(self.audit_key, b"gatehouse console cursors", "sha256").digest()
-        console = Console(store, tz, self.feed, self.logins, clock=_now, cursor_key=cursors,
+        console = Console(store, site, tz, self.feed, self.logins, clock=_now, cursor_key=cursors,
                           incidents=self.incidents, snapshots=snapshot_folder(settings.data_dir),
                           data_dir=settings.data_dir, audit_key=self.audit_key)
         self.api: ApiServer | None = None

@@ -1,0 +1,74 @@
+"""The Devices page: each device's state, last seen, availability, faults and seq gaps over a range."""
+
+# No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
+# dependencies local to the function declaring the routes.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from broker import topics
+from security.accounts.roles import Permission
+from security.console.auth import Guards, RefusedError, Viewer
+from security.console.charts import Bar, bars_svg
+from security.console.context import Console
+from security.console.i18n import N_, translator
+from security.console.ranges import day_range
+from security.console.render import language, render
+from security.storage.reports.devices import device_overview, device_timeline
+from security.storage.reports.keyset import ReportError
+
+
+class DeviceQuery(BaseModel):
+    """The page's query string as sent."""
+
+    start: str | None = Field(default=None, alias="from", max_length=10)
+    end: str | None = Field(default=None, alias="to", max_length=10)
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as `1 d 2 h`, `3 h 4 min` or `5 min`; a dash for none."""
+    if not seconds:
+        return "-"
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def device_routes(router: APIRouter, console: Console, guards: Guards) -> None:
+    """GET /devices (the overview of a range) and /devices/{device} (one device's timeline)."""
+    viewers = Depends(guards.needs(Permission.VIEW_EVENTS))
+
+    @router.get("/devices")
+    def devices(request: Request, who: Annotated[Viewer, viewers],
+                asked: Annotated[DeviceQuery, Query()]) -> HTMLResponse:
+        try:
+            days = day_range(asked.start, asked.end, console.clock(), console.tz)
+            with console.store.engine.connect() as conn:
+                rows = device_overview(conn, days.times, now=console.clock())
+        except ReportError as exc:
+            raise RefusedError(400, str(exc), who) from None
+        t = translator(language(request)).gettext
+        bars = [Bar(r.device, round(r.availability.percent, 1)) for r in rows
+                if r.availability.percent is not None]
+        return render(request, "devices.html", viewer=who, title="Devices", days=days, rows=rows,
+                      tz=console.tz, duration=duration,
+                      chart=bars_svg(bars, t(N_("Availability in the range, per cent")), " %"))
+
+    @router.get("/devices/{device}")
+    def device(request: Request, device: str, who: Annotated[Viewer, viewers],
+               asked: Annotated[DeviceQuery, Query()]) -> HTMLResponse:
+        try:
+            source = topics.source(console.site, topics.check_device(device))
+            days = day_range(asked.start, asked.end, console.clock(), console.tz)
+            with console.store.engine.connect() as conn:
+                found = device_timeline(conn, source, days.times)
+        except (ReportError, topics.TopicError) as exc:
+            raise RefusedError(400, str(exc), who) from None
+        return render(request, "device.html", viewer=who, title="Device", days=days, device=device,
+                      found=found, tz=console.tz)
