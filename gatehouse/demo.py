@@ -29,6 +29,7 @@ from broker.safe_text import EscapingFormatter
 from broker.summaries import summarize
 from devices.sim_site import EMPLOYEE_BADGE, SimulatedSite
 from devices.site import principal_kind
+from gatehouse.demo_console import ACCOUNT, console_account, console_tour
 from security.ingest.service import SERVICE_DEVICE
 from security.office.access import AccessRight, Credential, CredentialFormat, Person, WeeklySchedule
 from security.site.central import Central, CentralConfig
@@ -166,6 +167,8 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
             return 1
         api = central.api.url if central.api else "off"
         line.say(f"central service storing into {settings.db_url()}; HTTP API on {api}")
+        console_password = console_account(store, central.audit_key)
+        line.say(f"managers' console on {api}/console/ (log in as {ACCOUNT}, password {console_password})")
         line.say(f"employee {EMPLOYEE.name} ({EMPLOYEE.id}) enrolled with badge {EMPLOYEE_BADGE}, "
                  "allowed through main-door at any hour")
         apps = _Apps(broker.url, settings, data_dir, shots, scripted)
@@ -184,7 +187,8 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
                  f"virtual serial ports and video files, run by `gatehouse device run` ({site_file.name})")
         if scripted:
             _play(line, failures, sim, apps, broker=broker, reader=principals["reader-1"], site=settings.site,
-                  central=central, devices=devices, station=station, since=started, out=out)
+                  central=central, devices=devices, station=station, since=started, out=out,
+                  console_password=console_password)
         else:
             _interactive(line, failures, sim, apps, station)
     _print_log(settings, out)
@@ -197,12 +201,13 @@ def run_demo(settings: Settings, *, headless: bool, screenshots: str | None, out
 
 def _play(line: Timeline, failures: Failures, sim: SimulatedSite, apps: _Apps, *, broker: EmbeddedBroker,
           reader: Principal, site: str, central: Central, devices: subprocess.Popen[bytes],
-          station: subprocess.Popen[bytes], since: datetime, out: TextIO) -> None:
+          station: subprocess.Popen[bytes], since: datetime, out: TextIO, console_password: str) -> None:
     """The scripted run: the scenario, then what it must have left in the log, the API and the processes."""
     try:
         _scenario(line, failures, sim, apps, broker=broker, reader=reader, site=site, store=central.store)
         _check_evidence(line, failures, central.store, since)
         _api_tour(line, failures, central, out)
+        _console_tour(line, failures, central, console_password)
         _check_still_running(failures, broker, devices)
         _close_station(line, failures, station)
     except Exception as exc:  # a step the demo itself could not take: named, and the rest is skipped
@@ -361,6 +366,20 @@ def _api_tour(line: Timeline, failures: Failures, central: Central, out: TextIO)
         line.say(f"GET /api/health: {health.get('status')}")
     except (OSError, ValueError, AttributeError) as exc:
         failures.add("the central service", f"/api/health: {type(exc).__name__}: {exc}; see logs/demo.log")
+
+
+def _console_tour(line: Timeline, failures: Failures, central: Central, password: str) -> None:
+    """Log in to the managers' console as the demo manager and read what Today shows."""
+    if central.api is None:
+        return
+    try:
+        alarms, people = console_tour(central.api.url, password)
+    except (OSError, ValueError) as exc:
+        failures.add("the managers' console", f"{type(exc).__name__}: {exc}; see logs/demo.log")
+        return
+    line.say(f"console: {ACCOUNT} logged in; Today shows {alarms} open alarm(s) and {people} people on site")
+    if alarms == 0:
+        failures.add("the managers' console", "Today shows no open alarm after the door was forced")
 
 
 def _ask_api(line: Timeline, central: Central, out: TextIO) -> None:
