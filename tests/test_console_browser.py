@@ -75,6 +75,7 @@ def test_a_manager_filters_the_visits_and_exports_exactly_what_is_shown(page: we
     assert len(page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")) == 3
     page.find_element(By.NAME, "company").send_keys("acme")
     page.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    WebDriverWait(page, 10).until(seen.url_contains("company=acme"))
     rows = page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")
     shown = sorted(r.find_elements(By.TAG_NAME, "td")[2].text for r in rows)
     assert shown == ["Ana Lopez", "Cy Dee"]

@@ -174,3 +174,7 @@ def test_the_live_feed_describes_events_alarms_and_statuses_and_skips_the_rest()
 def test_an_exports_searched_text_is_not_kept_in_the_audit_chain() -> None:
     assert redact("from=2026-12-01&text=Ana+Lopez&company=Acme&came=invited", ("text", "company")) == \
         "from=2026-12-01&text=%28given%29&company=%28given%29&came=invited"
+
+
+def test_no_bars_no_chart() -> None:
+    assert bars_svg([], "Nothing") == ""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-BAR_W, BAR_GAP, CHART_H, LABEL_H = 18, 4, 120, 34
+BAR_W, BAR_GAP, CHART_H, LABEL_H, PAD = 18, 4, 120, 34, 16
 CELL_W, CELL_H, LEFT_W, TOP_H = 26, 22, 46, 20
 SCALE = ("#eef3fb", "#cfe0f7", "#9fc2ef", "#5f97dd", "#2a6cc4", "#174a91")
 """Light to dark: more arrivals, darker cells (readable in grey too)."""
@@ -21,16 +21,21 @@ class Bar:
 
 
 def bars_svg(bars: Sequence[Bar], title: str, unit: str = "") -> str:
-    """A vertical bar chart; each bar carries a <title> with its value for screen readers and hovering."""
+    """A vertical bar chart; each bar carries a <title> with its value for screen readers and hovering.
+
+    No bars, no chart: '' (the page says there is nothing instead).
+    """
+    if not bars:
+        return ""
     top = max((b.value for b in bars), default=0) or 1
-    width = max(1, len(bars)) * (BAR_W + BAR_GAP) + BAR_GAP
+    width = PAD + len(bars) * (BAR_W + BAR_GAP) + BAR_GAP
     parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} '
              f'{CHART_H + LABEL_H}" width="{width}" height="{CHART_H + LABEL_H}">',
              f"<title>{escape(title)}</title>",
              f'<line x1="0" y1="{CHART_H}" x2="{width}" y2="{CHART_H}" stroke="#8a94a6" stroke-width="1"/>']
     for i, bar in enumerate(bars):
         height = round(bar.value / top * (CHART_H - 14), 1)
-        x = BAR_GAP + i * (BAR_W + BAR_GAP)
+        x = PAD + BAR_GAP + i * (BAR_W + BAR_GAP)  # PAD: room for the first slanted label
         value = f"{bar.value:g}{unit}"
         middle = x + BAR_W / 2
         parts.append(f'<g><title>{escape(bar.label)}: {escape(value)}</title>'
