@@ -22,7 +22,7 @@ SHOTS = os.environ.get("GATEHOUSE_CONSOLE_SHOTS")
 NAV = {
     "host": ["Today", "Visits"], "reception": ["Today", "Visits"],
     "guard": ["Today", "Visits", "Alarms", "Incidents", "Devices"],
-    "manager": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Audit"],
+    "manager": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Privacy", "Audit"],
     "auditor": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Audit"],
     "admin": ["Audit"],
 }

@@ -41,6 +41,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
                                   "adam": NO},
     ("GET", "/console/devices/kiosk-1"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
                                           "adam": NO},
+    ("GET", "/console/privacy?visit=v-1"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO,
+                                            "aud": NO, "adam": NO},
     ("GET", "/console/audit"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": OK, "aud": OK,
                                 "adam": OK},
     ("GET", "/console/audit.csv"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO, "aud": OK,
@@ -58,7 +60,8 @@ def test_the_table_names_every_account_and_every_route(console_site: ConsoleSite
     checked |= {path.replace("{incident}", "{incident_id}") for _method, path in ONE_INCIDENT}
     # login, logout, static files, the live feed and snapshots are checked on their own
     assert routes - checked == {"/console/login", "/console/logout", "/console/static/{name}",
-                                "/console/live", "/console/visits/{visit_id}",
+                                "/console/live", "/console/visits/{visit_id}", "/console/privacy/export",
+                                "/console/privacy/erase",
                                 "/console/incidents/{incident_id}/snapshots/{event_id}"}
 
 
@@ -155,3 +158,31 @@ def test_logout_ends_the_session_for_good(console_site: ConsoleSite) -> None:
 def _today(site: ConsoleSite) -> str:
     tz = ZoneInfo(site.central.config.office.alarms.timezone)
     return datetime.now(UTC).astimezone(tz).date().isoformat()
+
+
+def test_a_manager_with_the_grants_downloads_and_erases_a_visitor_and_others_may_not(
+    console_site: ConsoleSite,
+) -> None:
+    guard = Session(console_site.base)
+    assert guard.login("gus") == AWAY
+    status, _headers, _text = guard.request("POST", "/console/privacy/export",
+                                            {"csrf": guard.csrf(), "visit_ids": "v-3"})
+    assert status == NO
+    manager = Session(console_site.base)
+    assert manager.login("mia") == AWAY
+    csrf = manager.csrf()
+    chosen = {"csrf": csrf, "visit_ids": "v-3"}
+    status, headers, record = manager.request("POST", "/console/privacy/export", chosen)
+    assert status == OK
+    assert headers["content-type"].startswith("application/json")
+    assert "Cy Dee" in record
+    status, _headers, page = manager.request("POST", "/console/privacy/erase",
+                                             {"csrf": csrf, "visit_ids": "v-3", "reason": "asked by mail"})
+    assert status == OK, page
+    assert 'id="erased"' in page
+    status, _headers, record = manager.request("POST", "/console/privacy/export", chosen)
+    assert "Cy Dee" not in record
+    status, _headers, page = manager.request("POST", "/console/privacy/erase",
+                                             {"csrf": csrf, "visit_ids": "v-1", "reason": "asked"})
+    assert status == 400  # still on site: the muster list must name her
+    assert "Ana Lopez" in manager.request("GET", "/console/visits/v-1")[2]

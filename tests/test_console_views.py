@@ -30,7 +30,7 @@ from security.storage.reports.keyset import ReportError
 WARSAW = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 SAME_WORD = {"id": {"Alarm", "Audit", "Operator", "auditor", "admin", "ok", "alarm", "online", "offline"},
-             "pl": {"Alarm", "Operator", "min", "ok", "alarm", "online", "offline"}}
+             "pl": {"Alarm", "Operator", "min", "ok", "alarm", "online", "offline", "E-mail"}}
 
 
 @pytest.mark.parametrize("language", ["id", "pl"])

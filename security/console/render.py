@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from security.accounts.roles import Permission
+from security.accounts.privacy import may_erase_visitor, may_export_visitor
+from security.accounts.roles import Account, Permission
 from security.console.i18n import LANGUAGES, N_, negotiate, translator
 
 if TYPE_CHECKING:
@@ -24,13 +26,18 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 """Every page: nothing from elsewhere, no framing, no caching of personal data."""
-NAV: tuple[tuple[str, str, Permission], ...] = (
-    ("/console/", N_("Today"), Permission.VIEW_VISITS),
-    ("/console/visits", N_("Visits"), Permission.VIEW_VISITS),
-    ("/console/alarms", N_("Alarms"), Permission.VIEW_ALARMS),
-    ("/console/incidents", N_("Incidents"), Permission.VIEW_INCIDENTS),
-    ("/console/devices", N_("Devices"), Permission.VIEW_EVENTS),
-    ("/console/audit", N_("Audit"), Permission.VIEW_AUDIT),
+def _may(permission: Permission) -> Callable[[Account], bool]:
+    return lambda account: account.may(permission)
+
+
+NAV: tuple[tuple[str, str, Callable[[Account], bool]], ...] = (
+    ("/console/", N_("Today"), _may(Permission.VIEW_VISITS)),
+    ("/console/visits", N_("Visits"), _may(Permission.VIEW_VISITS)),
+    ("/console/alarms", N_("Alarms"), _may(Permission.VIEW_ALARMS)),
+    ("/console/incidents", N_("Incidents"), _may(Permission.VIEW_INCIDENTS)),
+    ("/console/devices", N_("Devices"), _may(Permission.VIEW_EVENTS)),
+    ("/console/privacy", N_("Privacy"), lambda a: may_export_visitor(a) or may_erase_visitor(a)),
+    ("/console/audit", N_("Audit"), _may(Permission.VIEW_AUDIT)),
 )
 """The pages in the top bar, each shown only to those who may open it."""
 SHOWN_VALUES = (
@@ -57,7 +64,7 @@ def render(request: Request, template: str, status: int = 200, viewer: Viewer | 
            **values: Any) -> HTMLResponse:
     """A page in the viewer's language with the console's security headers."""
     lang = language(request)
-    nav = [(href, label) for href, label, needs in NAV if viewer is not None and viewer.account.may(needs)]
+    nav = [(href, label) for href, label, shown in NAV if viewer is not None and shown(viewer.account)]
     html = _env.get_template(template).render(
         _=translator(lang).gettext, lang=lang, viewer=viewer, nav=nav, here=request.url.path,
         languages=LANGUAGES, **values)

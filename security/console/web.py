@@ -20,6 +20,7 @@ from security.console.context import Console
 from security.console.devices_page import device_routes
 from security.console.i18n import N_
 from security.console.incidents_page import incident_routes
+from security.console.privacy_page import privacy_routes
 from security.console.render import HEADERS, NAV, render
 from security.console.today import day_bounds, today_page
 from security.console.visits_page import visit_routes
@@ -61,7 +62,7 @@ def console_router(console: Console) -> APIRouter:
     @router.get("/")
     def today(request: Request, who: Annotated[Viewer, Depends(guards.viewer)]) -> Response:
         if not who.account.may(Permission.VIEW_VISITS):  # an admin's or auditor's first page is another
-            first = next((href for href, _label, needs in NAV if who.account.may(needs)), None)
+            first = next((href for href, _label, shown in NAV if shown(who.account)), None)
             if first is None:
                 raise RefusedError(403, N_("Your role may not see this page."), who)
             return RedirectResponse(first, status_code=303, headers=HEADERS)
@@ -92,6 +93,7 @@ def console_router(console: Console) -> APIRouter:
     audit_routes(router, console, guards)
     incident_routes(router, console, guards)
     device_routes(router, console, guards)
+    privacy_routes(router, console, guards)
     return router
 
 
