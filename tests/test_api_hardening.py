@@ -260,7 +260,7 @@ def test_a_title_cannot_forge_a_line_of_the_service_log(db_site: Site) -> None:
         root.removeHandler(handler)
         root.setLevel(old_level)
     [line] = [line for line in out.getvalue().splitlines() if "security.office.incidents" in line]
-    assert line.endswith("incident i-1 opened by api:guard-1: Door forced\\n10:00:00 INFO    "
+    assert line.endswith("incident i-1 (other) opened by api:guard-1: Door forced\\n10:00:00 INFO    "
                          "security.alarms: alarm a-1 resolved by manager:ana\\r\\x1b[1A")
     assert not [line for line in out.getvalue().splitlines() if line.startswith("10:00:00 INFO ")]
 
