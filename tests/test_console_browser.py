@@ -42,7 +42,11 @@ def shoot(page: webdriver.Chrome, name: str) -> None:
     """Save the page as docs' picture `name` when GATEHOUSE_CONSOLE_SHOTS names a folder."""
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        width, height = page.get_window_size()["width"], page.get_window_size()["height"]
+        whole = int(page.execute_script("return document.documentElement.scrollHeight"))
+        page.set_window_size(width, min(max(whole + 120, height), 3000))  # the whole page, up to a limit
         page.save_screenshot(str(Path(SHOTS) / f"{name}.png"))
+        page.set_window_size(width, height)
 
 
 def log_out(page: webdriver.Chrome) -> None:

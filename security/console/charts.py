@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-BAR_W, BAR_GAP, CHART_H, LABEL_H, PAD = 18, 4, 120, 34, 16
+BAR_W, BAR_GAP, CHART_H, LABEL_H, PAD = 28, 6, 120, 34, 16
 CELL_W, CELL_H, LEFT_W, TOP_H = 26, 22, 46, 20
 SCALE = ("#eef3fb", "#cfe0f7", "#9fc2ef", "#5f97dd", "#2a6cc4", "#174a91")
 """Light to dark: more arrivals, darker cells (readable in grey too)."""
