@@ -79,5 +79,10 @@ EXAMPLES: dict[str, s.Data] = {
     ),
     "incident.noted": s.IncidentNoted(incident_id="i-17", by="guard:maria", note="Contractor had no escort."),
     "incident.closed": s.IncidentClosed(incident_id="i-17", by="manager:joe", outcome="training given"),
+    "item.lent": s.ItemLent(
+        item_id="key-17", item_kind=s.ItemKind.KEY, description="Server room key", visit_id="v-7f3a",
+        due_at=datetime(2026, 11, 22, 17, 0, tzinfo=UTC), by="reception:dewi", note="escorted by host",
+    ),
+    "item.returned": s.ItemReturned(item_id="key-17", by="reception:dewi", condition="ok"),
 }
 """Example data for every type in broker.schemas.SCHEMAS."""

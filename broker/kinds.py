@@ -71,6 +71,9 @@ EMITTERS: dict[str, frozenset[Kind]] = {
     "incident.opened": frozenset(),
     "incident.noted": frozenset(),
     "incident.closed": frozenset(),
+    # lending: the desk (a station) lends and takes back; kiosks do not lend
+    "item.lent": frozenset({_K.STATION}),
+    "item.returned": frozenset({_K.STATION}),
 }
 """Event type -> the kinds besides the service that may emit it (the service may emit every type)."""
 

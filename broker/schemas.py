@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -391,6 +391,45 @@ class IncidentClosed(Data):
     outcome: Text
 
 
+# lending: the desk lends keys, cards, laptops and safety gear, due back at a time
+class ItemKind(StrEnum):
+    """What kind of thing the desk lent."""
+
+    KEY = "key"
+    ACCESS_CARD = "access_card"
+    LAPTOP = "laptop"
+    SAFETY_GEAR = "safety_gear"
+    OTHER = "other"
+
+
+class ItemLent(Data):
+    """The desk lent an item to a visit or to a person (exactly one), due back at `due_at`."""
+
+    item_id: Id
+    item_kind: ItemKind
+    description: Text
+    visit_id: Id | None = None
+    person_id: Id | None = None
+    due_at: AwareDatetime
+    by: Text
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_borrower(self) -> ItemLent:
+        if (self.visit_id is None) == (self.person_id is None):
+            raise ValueError("an item is lent to exactly one of visit_id and person_id")
+        return self
+
+
+class ItemReturned(Data):
+    """A lent item came back to the desk (`condition`: how it came back; `missing`: reported lost)."""
+
+    item_id: Id
+    by: Text
+    condition: Literal["ok", "damaged", "missing"] | None = None
+    note: Text | None = None
+
+
 SCHEMAS: dict[str, type[Data]] = {
     "visitor.invited": VisitorInvited,
     "visitor.checked_in": VisitorCheckedIn,
@@ -428,5 +467,7 @@ SCHEMAS: dict[str, type[Data]] = {
     "incident.opened": IncidentOpened,
     "incident.noted": IncidentNoted,
     "incident.closed": IncidentClosed,
+    "item.lent": ItemLent,
+    "item.returned": ItemReturned,
 }
 """Every event type of the contract and the model its `data` must satisfy."""

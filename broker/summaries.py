@@ -182,6 +182,16 @@ def _incident_closed(d: s.IncidentClosed) -> str:
     return f"{d.incident_id} by {d.by}: {d.outcome}"
 
 
+def _item_lent(d: s.ItemLent) -> str:
+    to = f"visit {d.visit_id}" if d.visit_id else f"person {d.person_id}"
+    return f"{_words(d.item_kind)} {d.item_id} ({d.description}) lent to {to} by {d.by}, due {d.due_at:%H:%M}"
+
+
+def _item_returned(d: s.ItemReturned) -> str:
+    condition = f" ({_words(d.condition)})" if d.condition else ""
+    return f"{d.item_id} returned{condition}, taken by {d.by}"
+
+
 _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.VisitorInvited: _invited,
     s.VisitorCheckedIn: _checked_in,
@@ -214,6 +224,8 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.IncidentOpened: _incident_opened,
     s.IncidentNoted: _incident_noted,
     s.IncidentClosed: _incident_closed,
+    s.ItemLent: _item_lent,
+    s.ItemReturned: _item_returned,
 }
 
 
