@@ -36,6 +36,8 @@ _FIELD_OF_RULE: dict[RuleName, str] = {
     RuleName.DELIVERY_GAP: "delivery_gap",
     RuleName.PRINTER_FAULT: "printer_fault",
     RuleName.VISITOR_AFTER_CLOSING: "visitor_after_closing",
+    RuleName.ITEM_OVERDUE: "item_overdue",
+    RuleName.ITEMS_NOT_RETURNED: "items_not_returned",
 }
 """`[alarms.rules.<rule-name>]` → the RulesConfig field holding that rule's settings."""
 

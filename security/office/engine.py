@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -42,6 +42,7 @@ from security.office.access import (
     visitor_badge,
 )
 from security.office.alarms import (
+    SYSTEM,
     Acknowledge,
     Action,
     ActionRejected,
@@ -52,6 +53,8 @@ from security.office.alarms import (
     AlarmRecounted,
     AlarmUnshelved,
     Condition,
+    Loan,
+    LoanChange,
     Output,
     Resolve,
     RulesConfig,
@@ -62,6 +65,7 @@ from security.office.alarms import (
     evaluate_status,
     tick,
 )
+from security.office.alarms.lending import loan_changes, overdue_key, settled
 from security.office.audit import AuditRecord
 from security.office.config import OfficeConfig
 
@@ -111,11 +115,13 @@ class Effects:
     rejected: list[ActionRejected] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     """Why requests of this step were refused (a command request; alarm actions use `rejected`)."""
+    loans: list[LoanChange] = field(default_factory=list)
+    """Loans opened and closed by this step's `item.lent` and `item.returned`, in order."""
 
     @property
     def stored_nothing(self) -> bool:
         """True when nothing of this step goes into the database (commands alone are only sent)."""
-        return not (self.events or self.alarms or self.escalations or self.audit)
+        return not (self.events or self.alarms or self.escalations or self.audit or self.loans)
 
     def extend(self, other: Effects) -> None:
         """Add what `other` produced after what this one did."""
@@ -126,6 +132,7 @@ class Effects:
         self.audit += other.audit
         self.rejected += other.rejected
         self.refused += other.refused
+        self.loans += other.loans
 
 
 def alarm_status(alarm: Alarm, now: datetime) -> AlarmStatus:
@@ -202,6 +209,15 @@ class BackOffice:
                          if dev == data.reader_device and p.door == data.door), "site")
             passback = passback.moved(area, data.person_id, Direction(data.direction))
         self.state = replace(self.state, rules=rules, passback=passback)
+
+    def learn_loans(self, loans: Iterable[Loan]) -> None:
+        """Take the stored open loans at start-up (one whose item has an open `item-overdue` was reported)."""
+        by_item = MappingProxyType({loan.item_id: loan for loan in loans})
+        book = self.state.book
+        reported = frozenset(loan.loan_id for loan in by_item.values()
+                             if book.open_for(overdue_key(loan.item_id)) is not None)
+        rules = replace(self.state.rules, loans=by_item, reported_overdue=reported)
+        self.state = replace(self.state, rules=rules)
 
     # the inputs
     def on_event(self, event: Event, now: datetime) -> Effects:
@@ -371,10 +387,25 @@ class BackOffice:
 
     # alarms
     def _observe(self, event: Event, now: datetime, fx: Effects) -> None:
-        rules, conditions = evaluate(event, self.state.rules, self._rules)
+        before = self.state.rules
+        rules, conditions = evaluate(event, before, self._rules)
         self.state = replace(self.state, rules=rules)
         for condition in conditions:
             self._apply(condition, now, fx)
+        self._lending(event, before, now, fx)
+
+    def _lending(self, event: Event, before: RuleState, now: datetime, fx: Effects) -> None:
+        """Record what an `item.lent` or `item.returned` changed; a return resolves the alarms it settles."""
+        changes = loan_changes(event, before.loans)
+        if not changes:
+            if event.type == "item.returned":
+                log.info("%s from %s: that item is not out on loan", event.type, event.source)
+            return
+        fx.loans += changes
+        for key, note in settled(changes, before.loans, self.state.rules.loans):
+            alarm = self.state.book.open_for(key)
+            if alarm is not None:
+                self._apply(Resolve(alarm.id, SYSTEM, note), now, fx)
 
     def _request(self, event: Event, data: AlarmRequested, now: datetime, fx: Effects) -> None:
         origin, reason = event.source, None

@@ -9,6 +9,8 @@ from security.office.alarms.config import (
     DeviceSilentConfig,
     DoorForcedConfig,
     DoorHeldOpenConfig,
+    ItemOverdueConfig,
+    ItemsNotReturnedConfig,
     PrinterFaultConfig,
     RepeatedDenialsConfig,
     RevokedBadgeConfig,
@@ -19,6 +21,7 @@ from security.office.alarms.config import (
     ZoneHoursConfig,
     ZoneSchedule,
 )
+from security.office.alarms.lending import Loan, LoanChange, LoanClosed
 from security.office.alarms.lifecycle import (
     SYSTEM,
     Acknowledge,
@@ -62,6 +65,11 @@ __all__ = [
     "DoorForcedConfig",
     "DoorHeldOpenConfig",
     "EscalationStep",
+    "ItemOverdueConfig",
+    "ItemsNotReturnedConfig",
+    "Loan",
+    "LoanChange",
+    "LoanClosed",
     "Output",
     "PrinterFaultConfig",
     "RepeatedDenialsConfig",

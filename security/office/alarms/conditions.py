@@ -24,6 +24,8 @@ class RuleName(StrEnum):
     DELIVERY_GAP = "delivery-gap"
     PRINTER_FAULT = "printer-fault"
     VISITOR_AFTER_CLOSING = "visitor-after-closing"
+    ITEM_OVERDUE = "item-overdue"
+    ITEMS_NOT_RETURNED = "items-not-returned"
 
 
 @dataclass(frozen=True, slots=True)

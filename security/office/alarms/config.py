@@ -158,6 +158,23 @@ class VisitorAfterClosingConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemOverdueConfig:
+    """An item lent by the desk and not returned `grace_s` seconds after its due time: one alarm per item."""
+
+    enabled: bool = True
+    priority: Priority = Priority.MEDIUM
+    grace_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemsNotReturnedConfig:
+    """A visitor checked out while items lent to the visit were still out."""
+
+    enabled: bool = True
+    priority: Priority = Priority.MEDIUM
+
+
+@dataclass(frozen=True, slots=True)
 class RulesConfig:
     """The settings of all rules together."""
 
@@ -174,3 +191,5 @@ class RulesConfig:
     delivery_gap: DeliveryGapConfig = field(default_factory=DeliveryGapConfig)
     printer_fault: PrinterFaultConfig = field(default_factory=PrinterFaultConfig)
     visitor_after_closing: VisitorAfterClosingConfig = field(default_factory=VisitorAfterClosingConfig)
+    item_overdue: ItemOverdueConfig = field(default_factory=ItemOverdueConfig)
+    items_not_returned: ItemsNotReturnedConfig = field(default_factory=ItemsNotReturnedConfig)

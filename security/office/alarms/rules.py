@@ -21,6 +21,7 @@ from broker.schemas import (
 )
 from security.office.alarms.conditions import Condition, RuleName
 from security.office.alarms.config import RulesConfig
+from security.office.alarms.lending import items_not_returned, overdue_items
 from security.office.alarms.state import RuleState
 
 Rule = Callable[[Event, RuleState, RulesConfig], tuple[Condition, ...]]
@@ -169,6 +170,7 @@ EVENT_RULES: tuple[Rule, ...] = (
     watchlist_match,
     delivery_gap,
     printer_fault,
+    items_not_returned,
 )
 """Every rule that looks at one event, in the order they run."""
 
@@ -195,7 +197,7 @@ def evaluate_status(
 
 
 def tick(now: datetime, state: RuleState, config: RulesConfig) -> tuple[RuleState, tuple[Condition, ...]]:
-    """The clock-driven rules at `now`: silent devices and visitors on site after closing, each once."""
+    """The clock-driven rules at `now`: silent devices, visitors after closing, overdue items; each once."""
     found: list[Condition] = []
     silent: set[str] = set()
     cfg = config.device_silent
@@ -222,4 +224,6 @@ def tick(now: datetime, state: RuleState, config: RulesConfig) -> tuple[RuleStat
             summary = f"Visitor of visit {visit.visit_id} still on site after closing"
             key = f"{rule}:{visit.visit_id}"
             found.append(Condition(rule, key, closing.priority, summary, (visit.event_id,)))
-    return state.mark_reported(silent=frozenset(silent), after_closing=frozenset(late)), tuple(found)
+    state = state.mark_reported(silent=frozenset(silent), after_closing=frozenset(late))
+    overdue, late_items = overdue_items(now, state, config)
+    return state.mark_reported(overdue=overdue), (*found, *late_items)

@@ -11,6 +11,7 @@ from typing import TypeVar
 from broker.events import Event
 from broker.messages import Status
 from broker.schemas import AccessDenied, VisitorCheckedIn, VisitorCheckedOut
+from security.office.alarms.lending import LoanClosed, Loans, apply_changes, loan_changes
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -52,6 +53,9 @@ class RuleState:
     offline: frozenset[str] = frozenset()
     reported_silent: frozenset[str] = frozenset()
     reported_after_closing: frozenset[str] = frozenset()
+    loans: Loans = field(default_factory=lambda: MappingProxyType({}))
+    reported_overdue: frozenset[str] = frozenset()
+    """Loan ids whose `item-overdue` was raised (a loan is reported once)."""
 
     def observe(self, event: Event, keep_denials_s: float) -> RuleState:
         """This state after `event`; denials older than `keep_denials_s` before it are dropped."""
@@ -76,6 +80,11 @@ class RuleState:
                 revoked=revoked,
                 reported_after_closing=state.reported_after_closing - {data.visit_id},
             )
+        changes = loan_changes(event, state.loans)
+        if changes:
+            closed = {c.loan_id for c in changes if isinstance(c, LoanClosed)}
+            state = replace(state, loans=apply_changes(state.loans, changes),
+                            reported_overdue=state.reported_overdue - closed)
         return state
 
     def observe_status(self, source: str, status: Status, now: datetime) -> RuleState:
@@ -85,12 +94,16 @@ class RuleState:
         offline = state.offline | {source} if status.state == "offline" else state.offline - {source}
         return replace(state, kinds=kinds, offline=offline)
 
-    def mark_reported(self, *, silent: frozenset[str], after_closing: frozenset[str]) -> RuleState:
-        """This state with more devices reported silent and visits reported after closing."""
+    def mark_reported(
+        self, *, silent: frozenset[str] = frozenset(), after_closing: frozenset[str] = frozenset(),
+        overdue: frozenset[str] = frozenset(),
+    ) -> RuleState:
+        """This state with more devices reported silent, visits after closing and loans overdue."""
         return replace(
             self,
             reported_silent=self.reported_silent | silent,
             reported_after_closing=self.reported_after_closing | after_closing,
+            reported_overdue=self.reported_overdue | overdue,
         )
 
     def _heard(self, source: str, at: datetime) -> RuleState:
