@@ -23,6 +23,7 @@ from security.storage import EventStore, insert_batch
 from security.storage.alarm_store import load_book, save_alarms
 from security.storage.audit_log import append_audit
 from security.storage.directory import directory_version, load_directory
+from security.storage.loans import open_loans, record_loans
 
 log = logging.getLogger(__name__)
 
@@ -111,13 +112,15 @@ class OfficeRuntime:
         self._version = -1
 
     def load(self, now: datetime) -> None:
-        """Rebuild the state: directory, open alarms, device kinds, visits and positions from the log."""
+        """Rebuild the state: directory, open alarms and loans; kinds, visits and positions from the log."""
         office = self.office
         with self.store.engine.connect() as conn:
             self._version = directory_version(conn)
             directory = load_directory(conn)
             book = load_book(conn, office.config.alarms.book_config())
+            loans = open_loans(conn)
         office.restore(OfficeState(book=book, directory=directory))
+        office.learn_loans(loans)
         for device in self.store.list_status():
             office.learn_status(device.source, device.status, device.updated_at)
         horizon = now - timedelta(days=office.config.access.visit_horizon_days)
@@ -132,8 +135,8 @@ class OfficeRuntime:
                 continue
             replayed += 1
         self._committed = office.state
-        log.info("back office: %d people, %d open alarm(s), %d event(s) replayed",
-                 len(directory.people), len(book.open_alarms()), replayed)
+        log.info("back office: %d people, %d open alarm(s), %d item(s) out on loan, %d event(s) replayed",
+                 len(directory.people), len(book.open_alarms()), len(loans), replayed)
 
     def refresh_directory(self, conn: Connection) -> None:
         """Load the directory again if someone changed it since (a cheap version check)."""
@@ -208,6 +211,8 @@ class OfficeRuntime:
             save_alarms(conn, fx.alarms.values(), now)
         if fx.audit:
             append_audit(conn, fx.audit, key=self._audit_key)
+        if fx.loans:
+            record_loans(conn, fx.loans)
         if self._enqueue is not None:
             for escalated in fx.escalations:
                 self._enqueue(conn, escalated, now)

@@ -1,4 +1,4 @@
-"""The back office's tables: people and credentials, alarms, incidents, the audit chain, notifications.
+"""The back office's tables: people and credentials, alarms, incidents, the audit chain, notifications, loans.
 
 Like `models`, rows stay inside the storage layer; the repositories turn them into the pure
 types of `security.office.access`, `security.office.alarms` and `security.office.audit`.
@@ -262,3 +262,31 @@ class UserSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     csrf_secret: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoanRow(Base):
+    """One loan of an item by the desk: lent (from its `item.lent`) and, once back, returned."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        Index("ix_loans_item_id_lent_at", "item_id", "lent_at"),
+        Index("ix_loans_visit_id", "visit_id"),
+        Index("ix_loans_person_id", "person_id"),
+        Index("ix_loans_returned_at_due_at", "returned_at", "due_at"),
+    )
+
+    loan_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    item_kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(200))
+    visit_id: Mapped[str | None] = mapped_column(String(64))
+    person_id: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lent_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(200))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by: Mapped[str | None] = mapped_column(String(200))
+    return_event_id: Mapped[str | None] = mapped_column(String(128))
+    condition: Mapped[str | None] = mapped_column(String(16))
+    return_note: Mapped[str | None] = mapped_column(String(200))
