@@ -228,3 +228,23 @@ def test_loans_learnt_at_start_are_not_reported_again_while_their_alarm_is_open(
     again.office.learn_loans(first.office.state.rules.loans.values())
     fx = again.office.tick(DUE + timedelta(minutes=1))
     assert [r.rule for r in raised(fx)] == ([] if open_alarm else ["item-overdue"])
+
+
+def test_summaries_and_notes_stay_within_the_contracts_200_characters() -> None:
+    desk, long, items = Desk(), "x" * 200, [f"item-{n:02d}-{'y' * 50}" for n in range(5)]
+    events = [desk.ev("item.lent", ItemLent(item_id=item, item_kind=ItemKind.SAFETY_GEAR, description=long,
+                                            visit_id="v" * 64, due_at=DUE, by="b" * 200))
+              for item in items]
+    state, _ = feed(RuleState(), *events)
+    _, overdue = tick(DUE, state, CONFIG)
+    _, out = feed(state, desk.ev("visitor.checked_out", VisitorCheckedOut(visit_id="v" * 64, method="qr")))
+    summaries = [c.summary for c in (*overdue, *out)]
+    assert len(summaries) == 6
+    assert all(len(s) <= 200 for s in summaries)
+    assert all(s.endswith(f"was due back at {DUE:%Y-%m-%d %H:%M}") for s in summaries[:5])
+    site = Office()
+    site.office.on_event(events[0], T0)
+    site.office.tick(DUE)
+    returned_ = ItemReturned(item_id=items[0], by="b" * 200, condition="missing")
+    back = site.office.on_event(desk.ev("item.returned", returned_), DUE)
+    assert [len(r.note or "") <= 200 for r in resolved(back)] == [True]

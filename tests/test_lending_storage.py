@@ -183,3 +183,17 @@ def test_the_loans_table_comes_and_goes_with_0009(db_url: str) -> None:
     with open_store(db_url) as again, again.engine.connect() as conn:
         assert open_loans(conn) == []  # back, empty: the events stay in the log
         assert again.count_events() == 1
+
+
+def test_an_overdue_alarm_for_the_longest_loan_the_contract_allows_is_stored(store: EventStore) -> None:
+    """PostgreSQL refuses a summary longer than the alarms table's 200 characters: it is cut to fit."""
+    desk = Desk(store)
+    data = ItemLent(item_id="i" * 64, item_kind=ItemKind.ACCESS_CARD, description="d" * 200,
+                    person_id="p" * 64, due_at=T0 + HOUR, by="b" * 200, note="n" * 200)
+    desk.send("item.lent", data, T0)
+    assert [r.rule for r in desk.tick(T0 + HOUR)] == ["item-overdue"]
+    with store.engine.connect() as conn:
+        [alarm] = list_alarms(conn)
+        [loan] = open_loans(conn, person_id="p" * 64)
+    assert len(alarm.summary) <= 200
+    assert (loan.description, loan.note, loan.lent_by) == ("d" * 200, "n" * 200, "b" * 200)

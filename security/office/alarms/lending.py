@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 
 LENT_AGAIN = "lent again before its return was recorded"
 """The note of a loan closed because its item was lent anew (the item was back at the desk)."""
+MAX_TEXT = 200
+"""The contract's (and the alarms table's) limit on a summary or a note."""
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    """`text` cut to `limit` characters (a description may fill the contract's limit by itself)."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +121,7 @@ def items_not_returned(event: Event, state: RuleState, config: RulesConfig) -> t
     if not out:
         return ()
     items = ", ".join(f"{loan.item_kind.replace('_', ' ')} {loan.item_id}" for loan in out)
-    summary = f"Visit {data.visit_id} checked out with {len(out)} item(s) not returned: {items}"
+    summary = _short(f"Visit {data.visit_id} checked out with {len(out)} item(s) not returned: {items}")
     cause = (event.id, *(loan.loan_id for loan in out))[-64:]
     return (Condition(RuleName.ITEMS_NOT_RETURNED, not_returned_key(data.visit_id), cfg.priority, summary,
                       cause),)
@@ -133,8 +140,10 @@ def overdue_items(now: datetime, state: RuleState, config: RulesConfig) -> tuple
                  key=lambda loan: (loan.due_at, loan.item_id))
     found = []
     for loan in due:
-        summary = (f"{loan.item_kind.replace('_', ' ').capitalize()} {loan.item_id} ({loan.description}) "
-                   f"lent to {loan.borrower} was due back at {loan.due_at:%Y-%m-%d %H:%M}")
+        what = f"{loan.item_kind.replace('_', ' ').capitalize()} {loan.item_id}"
+        when = f"lent to {loan.borrower} was due back at {loan.due_at:%Y-%m-%d %H:%M}"
+        description = _short(loan.description, MAX_TEXT - len(what) - len(when) - 4)  # the due time stays
+        summary = _short(f"{what} ({description}) {when}")
         found.append(Condition(RuleName.ITEM_OVERDUE, overdue_key(loan.item_id), cfg.priority, summary,
                                (loan.loan_id,)))
     return frozenset(loan.loan_id for loan in due), tuple(found)
@@ -152,7 +161,7 @@ def settled(changes: Iterable[LoanChange], before: Loans, after: Loans) -> tuple
             continue
         how = f" ({change.condition})" if change.condition else ""
         note = f"{change.item_id} {change.note if change.note == LENT_AGAIN else 'returned'}{how}"
-        found.append((overdue_key(change.item_id), f"{note}, by {change.by}"[:200]))
+        found.append((overdue_key(change.item_id), _short(f"{note}, by {change.by}")))
         loan = before.get(change.item_id)
         if loan is not None and loan.visit_id and not lent_to_visit(after, loan.visit_id):
             found.append((not_returned_key(loan.visit_id), f"every item of visit {loan.visit_id} is back"))
