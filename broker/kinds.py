@@ -71,6 +71,10 @@ EMITTERS: dict[str, frozenset[Kind]] = {
     "incident.opened": frozenset(),
     "incident.noted": frozenset(),
     "incident.closed": frozenset(),
+    # guard tours: only the service records rounds (checkpoints are read as badge.read and code.scanned)
+    "tour.started": frozenset(),
+    "tour.checkpoint": frozenset(),
+    "tour.ended": frozenset(),
 }
 """Event type -> the kinds besides the service that may emit it (the service may emit every type)."""
 
