@@ -266,6 +266,7 @@ def test_the_tours_section_gives_the_trackers_plan() -> None:
     (settings(checkpoints=[{"name": "a", "badge": "C1"}, {"name": "a", "qr": "X"}]), "a listed twice"),
     (settings(schedule={"every_minutes": 60, "start": "22:00", "end": "06:00", "days": [7]}), "days are 0"),
     (settings(checkpoints=[]), "at least 1 item"),
+    (settings(name="n" * 48), "a tour name has at most 47 characters"),
     ({"alarms": {"rules": {"tour-checkpoint-missed": {"priority": "high"}}}}, "unknown rule"),
 ])
 def test_tours_settings_that_cannot_work_are_refused_with_a_clear_error(
@@ -280,6 +281,25 @@ def test_a_device_listed_elsewhere_in_the_file_or_under_tours_devices_is_known()
     OfficeConfig.from_document({**far, "devices": {"rdm6300": [{"name": "reader-7", "port": "/dev/x"}]}})
     far["tours"]["devices"] = ["reader-7"]
     OfficeConfig.from_document(far)
+
+
+def test_the_longest_tour_name_still_makes_a_valid_round_id() -> None:
+    config = OfficeConfig.from_document(settings(name="n" * 47))
+    [tour] = config.tours.plan(UTC).tours
+    step = on_read(TourState(), tour, 0, T0, "e-1")
+    started = step.records[0]
+    assert isinstance(started, TourStarted)
+    assert len(started.run) == 64
+
+
+def test_turning_tours_off_ends_running_rounds_and_reads_tags_as_badges() -> None:
+    walk = Walk()
+    walk.read(0, minutes(0))
+    off = TourPlan(PLAN.tours, enabled=False)
+    assert off.find(TagKind.BADGE, "C0000001", "reader-1") is None
+    walk.plan = off
+    walk.tick(minutes(30))
+    assert (walk.ended(), walk.alarms) == (["abandoned"], [])
 
 
 def test_two_tours_may_not_share_a_name() -> None:

@@ -283,6 +283,10 @@ class TourScheduleEntry(BaseModel):
         return TourSchedule(self.every_minutes * 60, self.start, self.end, frozenset(self.days), tz)
 
 
+MAX_TOUR_NAME = 47
+"""Longest tour name: with `-YYYYMMDDTHHMMSSZ` a round's id fits the contract's 64 characters."""
+
+
 class TourEntry(BaseModel):
     """`[[tours.tour]]`: a tour's checkpoints in order, its schedule (optional) and priorities."""
 
@@ -292,7 +296,12 @@ class TourEntry(BaseModel):
     schedule: TourScheduleEntry | None = Field(default=None, description="None: started by a guard.")
     priorities: TourPrioritiesEntry | None = Field(default=None, description="Else [tours.priorities].")
 
-    _tour_name = field_validator("name")(_name)
+    @field_validator("name")
+    @classmethod
+    def _tour_name(cls, value: str) -> str:
+        if len(value) > MAX_TOUR_NAME:  # a round's id is the name and its start time, at most 64 characters
+            raise ValueError(f"a tour name has at most {MAX_TOUR_NAME} characters")
+        return _name(value)
 
     @model_validator(mode="after")
     def _unique_names(self) -> TourEntry:

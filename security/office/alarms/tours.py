@@ -208,12 +208,13 @@ def on_tick(plan: TourPlan, state: TourState, now: datetime) -> TourStep:
     """The clock: missed checkpoints, abandoned rounds, scheduled rounds not started."""
     out = _Builder(state)
     for name, current in sorted(state.rounds.items()):
-        tour = plan.tour(name)
+        tour = plan.tour(name) if plan.enabled else None
         if tour is None or current.position >= len(tour.checkpoints):
             count = len(tour.checkpoints) if tour is not None else max(current.position, 1)
             out.record(TourEnded(tour=name, run=current.run, outcome="abandoned", at=now,
                                  reached=current.reached, checkpoints=count, slot=current.slot))
-            log.warning("tour %s: round %s ended: the tour changed in [tours]", name, current.run)
+            log.warning("tour %s: round %s ended: the tour changed or was turned off in [tours]", name,
+                        current.run)
             continue
         _overdue(out, tour, current, now, plan.tz)
     if plan.enabled:
