@@ -146,6 +146,18 @@ def test_reading_ahead_is_out_of_sequence_and_the_round_goes_on_after_it() -> No
     assert (ended.outcome, ended.reached) == ("completed", 3)
 
 
+def test_the_first_checkpoint_read_mid_round_gives_that_round_up_and_starts_a_new_one() -> None:
+    walk = Walk()
+    walk.read(0, minutes(0))
+    walk.read(1, minutes(6))
+    walk.read(0, minutes(30))
+    assert walk.alarms == [(RuleName.TOUR_OUT_OF_SEQUENCE, "tour-out-of-sequence:night-round")]
+    assert walk.ended() == ["abandoned"]
+    assert [type(r).__name__ for r in walk.records[-3:]] == ["TourEnded", "TourStarted", "TourCheckpoint"]
+    assert walk.state.rounds["night-round"].run == "night-round-20261205T223000Z"
+    assert walk.state.rounds["night-round"].position == 1
+
+
 def test_a_repeat_of_the_last_read_is_ignored() -> None:
     walk = Walk()
     walk.read(0, minutes(0))

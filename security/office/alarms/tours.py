@@ -7,7 +7,8 @@ A round's next checkpoint must be read between its `min` and `max` after the pre
 (the first one of a scheduled round: after the round was due). Read in order and in time it moves the
 round on; before `min` it is early, after `max` late (and `missed` was raised when `max` went by);
 read ahead of the next one it is out of sequence and the round goes on after it; read again right
-after, it is a repeat and ignored. A round whose remaining checkpoints' `max` all went by is abandoned.
+after, it is a repeat and ignored. A round whose remaining checkpoints' `max` all went by is abandoned;
+so is one whose first checkpoint is read again (out of sequence), and a new round starts.
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ def on_read(state: TourState, tour: Tour, index: int, at: datetime, cause: str) 
     out = _Builder(state)
     checkpoint = tour.checkpoints[index]
     current = state.rounds.get(tour.name)
+    if current is not None and index == 0 and current.position >= 2:
+        _given_up(out, tour, current, at, cause)
+        current = None
     if current is None:
         if index != 0:
             first = tour.checkpoints[0].name
@@ -152,7 +156,7 @@ def on_read(state: TourState, tour: Tour, index: int, at: datetime, cause: str) 
                       f"Tour {tour.name}: checkpoint {checkpoint.name} read with no round running "
                       f"(a round starts at {first})", (cause,))
             return out.step()
-        slot = _slot_for(tour, state, at)
+        slot = _slot_for(tour, out.state, at)
         out.record(TourStarted(tour=tour.name, run=_run_id(tour, slot or at), at=at, slot=slot))
         current = out.state.rounds[tour.name]
         log.info("tour %s: round %s started", tour.name, current.run)
@@ -177,6 +181,17 @@ def on_read(state: TourState, tour: Tour, index: int, at: datetime, cause: str) 
         log.info("tour %s: round %s completed (%d of %d read)", tour.name, after.run, after.reached,
                  len(tour.checkpoints))
     return out.step()
+
+
+def _given_up(out: _Builder, tour: Tour, current: Round, at: datetime, cause: str) -> None:
+    """The first checkpoint read again mid-round: that round is abandoned (out of sequence)."""
+    count = len(tour.checkpoints)
+    out.record(TourEnded(tour=tour.name, run=current.run, outcome="abandoned", at=at, reached=current.reached,
+                         checkpoints=count, slot=current.slot))
+    out.alarm(RuleName.TOUR_OUT_OF_SEQUENCE, tour.name, tour,
+              f"Tour {tour.name}: started again after {current.reached} of {count} checkpoints", (cause,))
+    log.warning("tour %s: round %s given up after %d of %d checkpoints; a new round starts", tour.name,
+                current.run, current.reached, count)
 
 
 def _in_order(out: _Builder, tour: Tour, current: Round, index: int, *, at: datetime, cause: str) -> None:
