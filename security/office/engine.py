@@ -198,7 +198,7 @@ class BackOffice:
         return self._effective
 
     def replay(self, event: Event) -> None:
-        """Learn from a stored event at start-up (visits, revoked badges, who is inside), with no effects."""
+        """Learn a stored event at start-up (visits, revoked badges, who is inside, rounds); no effects."""
         self._visits(event)
         if isinstance(event.data, tracker.TourRecord):
             self.state = replace(self.state, tours=self.state.tours.apply(event.data))
