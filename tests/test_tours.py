@@ -216,6 +216,16 @@ def test_a_scheduled_round_started_on_time_raises_nothing_and_counts_as_started(
     assert walk.state.started_slots == {"night-round": DUE}
 
 
+def test_a_scheduled_round_started_again_is_a_round_of_its_own() -> None:
+    walk = Walk(SCHEDULED)
+    walk.read(0, DUE)
+    walk.read(1, DUE + timedelta(minutes=6))
+    walk.read(0, DUE + timedelta(minutes=30))
+    started = [r for r in walk.records if isinstance(r, TourStarted)]
+    assert [s.slot for s in started] == [DUE, None]
+    assert [r for r, _ in walk.alarms] == [RuleName.TOUR_OUT_OF_SEQUENCE]  # not late, not early as well
+
+
 def test_a_scheduled_round_started_before_it_is_due_is_early() -> None:
     walk = Walk(SCHEDULED)
     walk.read(0, DUE - timedelta(minutes=5))

@@ -144,7 +144,8 @@ def on_read(state: TourState, tour: Tour, index: int, at: datetime, cause: str) 
     out = _Builder(state)
     checkpoint = tour.checkpoints[index]
     current = state.rounds.get(tour.name)
-    if current is not None and index == 0 and current.position >= 2:
+    again = current is not None and index == 0 and current.position >= 2
+    if current is not None and again:
         _given_up(out, tour, current, at, cause)
         current = None
     if current is None:
@@ -156,7 +157,7 @@ def on_read(state: TourState, tour: Tour, index: int, at: datetime, cause: str) 
                       f"Tour {tour.name}: checkpoint {checkpoint.name} read with no round running "
                       f"(a round starts at {first})", (cause,))
             return out.step()
-        slot = _slot_for(tour, out.state, at)
+        slot = None if again else _slot_for(tour, out.state, at)  # a round started again is one of its own
         out.record(TourStarted(tour=tour.name, run=_run_id(tour, slot or at), at=at, slot=slot))
         current = out.state.rounds[tour.name]
         log.info("tour %s: round %s started", tour.name, current.run)
