@@ -86,3 +86,14 @@ EXAMPLES: dict[str, s.Data] = {
     "item.returned": s.ItemReturned(item_id="key-17", by="reception:dewi", condition="ok"),
 }
 """Example data for every type in broker.schemas.SCHEMAS."""
+
+_TOUR_RUN = "night-round-20261122T093000Z"
+EXAMPLES.update({
+    "tour.started": s.TourStarted(tour="night-round", run=_TOUR_RUN, at=_T, slot=_T),
+    "tour.checkpoint": s.TourCheckpoint(
+        tour="night-round", run=_TOUR_RUN, checkpoint="loading-dock", index=1, outcome="late", at=_T,
+        earliest=_T, latest=_T, late_s=95.0,
+    ),
+    "tour.ended": s.TourEnded(tour="night-round", run=_TOUR_RUN, outcome="completed", at=_T, reached=4,
+                              checkpoints=4, slot=_T),
+})

@@ -74,6 +74,10 @@ EMITTERS: dict[str, frozenset[Kind]] = {
     # lending: the desk (a station) lends and takes back; kiosks do not lend
     "item.lent": frozenset({_K.STATION}),
     "item.returned": frozenset({_K.STATION}),
+    # guard tours: only the service records rounds (checkpoints are read as badge.read and code.scanned)
+    "tour.started": frozenset(),
+    "tour.checkpoint": frozenset(),
+    "tour.ended": frozenset(),
 }
 """Event type -> the kinds besides the service that may emit it (the service may emit every type)."""
 

@@ -471,3 +471,51 @@ SCHEMAS: dict[str, type[Data]] = {
     "item.returned": ItemReturned,
 }
 """Every event type of the contract and the model its `data` must satisfy."""
+
+
+# guard tours: the service records each round (also how its tracker is rebuilt after a restart)
+TourOutcome = Literal["on_time", "early", "late", "missed", "out_of_sequence"]
+TourEnd = Literal["completed", "abandoned", "not_started"]
+
+
+class TourStarted(Data):
+    """A guard started a round of a tour by reading its first checkpoint (`slot`: the scheduled start)."""
+
+    tour: Name
+    run: Id
+    at: datetime
+    slot: datetime | None = None
+
+
+class TourCheckpoint(Data):
+    """A checkpoint of a running round was read (or, `missed`, not read by `latest`)."""
+
+    tour: Name
+    run: Id | None = None
+    checkpoint: Name
+    index: int = Field(ge=0, le=999)
+    outcome: TourOutcome
+    at: datetime
+    earliest: datetime | None = None
+    latest: datetime | None = None
+    late_s: float | None = Field(default=None, ge=0)
+
+
+class TourEnded(Data):
+    """A round ended: every checkpoint read, given up (its time ran out), or a scheduled round never begun."""
+
+    tour: Name
+    run: Id | None = None
+    outcome: TourEnd
+    at: datetime
+    reached: int = Field(ge=0, le=999)
+    checkpoints: int = Field(ge=1, le=999)
+    slot: datetime | None = None
+
+
+TOUR_SCHEMAS: dict[str, type[Data]] = {
+    "tour.started": TourStarted,
+    "tour.checkpoint": TourCheckpoint,
+    "tour.ended": TourEnded,
+}
+SCHEMAS.update(TOUR_SCHEMAS)

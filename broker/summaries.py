@@ -239,3 +239,22 @@ def summarize(event: Event, limit: int = 120) -> str:
         text = ", ".join(f"{key} {value}" for key, value in fields.items())
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# guard tours
+def _tour_started(d: s.TourStarted) -> str:
+    slot = f" (round due {d.slot:%H:%M})" if d.slot else ""
+    return f"Tour {d.tour} started{slot}"
+
+
+def _tour_checkpoint(d: s.TourCheckpoint) -> str:
+    late = f" {d.late_s / 60:.0f} min" if d.late_s else ""
+    return f"Tour {d.tour}: checkpoint {d.checkpoint} {d.outcome.replace('_', ' ')}{late}"
+
+
+def _tour_ended(d: s.TourEnded) -> str:
+    return f"Tour {d.tour} {d.outcome.replace('_', ' ')} ({d.reached} of {d.checkpoints} checkpoints)"
+
+
+_SUMMARIES.update({s.TourStarted: _tour_started, s.TourCheckpoint: _tour_checkpoint,
+                   s.TourEnded: _tour_ended})

@@ -7,13 +7,14 @@ Rule settings are written per rule under `[alarms.rules.<rule-name>]`, with the 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from broker import topics
 from broker.config import ConfigError, read_toml
@@ -21,6 +22,7 @@ from broker.schemas import Priority
 from security.office.access import AntiPassbackMode, CredentialFormat, Direction, ReaderPoint
 from security.office.alarms import BookConfig, EscalationStep, RuleName, RulesConfig, ZoneSchedule
 from security.office.alarms.book import DEFAULT_ESCALATION
+from security.office.alarms.tour_plan import Checkpoint, TagKind, Tour, TourPlan, TourPriorities, TourSchedule
 
 _FIELD_OF_RULE: dict[RuleName, str] = {
     RuleName.UNKNOWN_CREDENTIAL: "unknown_credential",
@@ -136,8 +138,8 @@ class AlarmsSection(BaseModel):
         for rule, values in self.rules.items():
             try:
                 field = _FIELD_OF_RULE[RuleName(rule)]
-            except ValueError:
-                known = ", ".join(sorted(RuleName))
+            except (ValueError, KeyError):  # a tour rule's settings are in [tours]
+                known = ", ".join(sorted(_FIELD_OF_RULE))
                 raise ConfigError(f"[alarms.rules] unknown rule {rule!r}; known: {known}") from None
             default = getattr(RulesConfig(), field)
             changes[field] = _settings(default, values, tz, rule)
@@ -211,6 +213,160 @@ def _zone(doc: Mapping[str, Any], tz: tzinfo) -> ZoneSchedule:
     )
 
 
+class TourPrioritiesEntry(BaseModel):
+    """`priorities` of `[tours]` or of one tour: the priority of each tour alarm."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    early: Priority = Field(default=Priority.LOW, description="tour-checkpoint-early")
+    late: Priority = Field(default=Priority.MEDIUM, description="tour-checkpoint-late")
+    missed: Priority = Field(default=Priority.HIGH, description="tour-checkpoint-missed")
+    out_of_sequence: Priority = Field(default=Priority.MEDIUM, description="tour-out-of-sequence")
+    not_started: Priority = Field(default=Priority.HIGH, description="tour-not-started")
+
+    def priorities(self) -> TourPriorities:
+        """As the tracker's value."""
+        return TourPriorities(self.early, self.late, self.missed, self.out_of_sequence, self.not_started)
+
+
+class CheckpointEntry(BaseModel):
+    """One checkpoint: a badge read at a reader or a QR text scanned, within minutes of the previous one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(description="The checkpoint's name, unique in its tour.")
+    badge: str | None = Field(default=None, description="A credential value (hex) read as badge.read.")
+    qr: str | None = Field(default=None, min_length=1, max_length=512, description="A code.scanned text.")
+    device: str | None = Field(default=None, description="The reader or scanner that must read it.")
+    min_minutes: float = Field(default=0.0, ge=0, le=1440, description="Earliest, after the previous one.")
+    max_minutes: float = Field(default=15.0, gt=0, le=1440, description="Latest, after the previous one.")
+
+    _names = field_validator("name", "device")(lambda v: v if v is None else _name(v))
+
+    @field_validator("badge")
+    @classmethod
+    def _hex(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9A-Fa-f]{1,64}", value):
+            raise ValueError(f"badge {value!r} is not a credential value (1 to 64 hex digits)")
+        return None if value is None else value.upper()
+
+    @model_validator(mode="after")
+    def _one_tag(self) -> CheckpointEntry:
+        if (self.badge is None) == (self.qr is None):
+            raise ValueError(f"checkpoint {self.name}: give exactly one of badge or qr")
+        if self.max_minutes < self.min_minutes:
+            raise ValueError(f"checkpoint {self.name}: max_minutes {self.max_minutes:g} is less than "
+                             f"min_minutes {self.min_minutes:g}")
+        return self
+
+    def checkpoint(self) -> Checkpoint:
+        """As the tracker's value."""
+        kind, tag = (TagKind.BADGE, self.badge) if self.badge is not None else (TagKind.QR, self.qr)
+        assert tag is not None
+        return Checkpoint(self.name, kind, tag, self.min_minutes * 60, self.max_minutes * 60, self.device)
+
+
+class TourScheduleEntry(BaseModel):
+    """`schedule` of a tour: a round due every N minutes from `start` until `end`, local time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    every_minutes: float = Field(ge=1, le=1440, description="Minutes between rounds.")
+    start: time = Field(description="First round of the day, local time (e.g. 22:00).")
+    end: time = Field(description="No round due from then on; at or before start: the next day.")
+    days: list[int] = Field(default_factory=lambda: list(range(7)), description="Days (0 = Monday).")
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if not value or any(not 0 <= d <= 6 for d in value):
+            raise ValueError("days are 0 (Monday) to 6 (Sunday), at least one")
+        return value
+
+    def schedule(self, tz: tzinfo) -> TourSchedule:
+        """As the tracker's value, in the site's zone."""
+        return TourSchedule(self.every_minutes * 60, self.start, self.end, frozenset(self.days), tz)
+
+
+MAX_TOUR_NAME = 47
+"""Longest tour name: with `-YYYYMMDDTHHMMSSZ` a round's id fits the contract's 64 characters."""
+
+
+class TourEntry(BaseModel):
+    """`[[tours.tour]]`: a tour's checkpoints in order, its schedule (optional) and priorities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(description="The tour's name (in its events and alarm keys).")
+    checkpoints: list[CheckpointEntry] = Field(min_length=1, max_length=999, description="In order.")
+    schedule: TourScheduleEntry | None = Field(default=None, description="None: started by a guard.")
+    priorities: TourPrioritiesEntry | None = Field(default=None, description="Else [tours.priorities].")
+
+    @field_validator("name")
+    @classmethod
+    def _tour_name(cls, value: str) -> str:
+        if len(value) > MAX_TOUR_NAME:  # a round's id is the name and its start time, at most 64 characters
+            raise ValueError(f"a tour name has at most {MAX_TOUR_NAME} characters")
+        return _name(value)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> TourEntry:
+        names = [c.name for c in self.checkpoints]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"tour {self.name}: checkpoint(s) {', '.join(twice)} listed twice")
+        return self
+
+
+class ToursSection(BaseModel):
+    """`[tours]`: guard tours, the devices their checkpoints may name, and default alarm priorities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(default=True, description="false: checkpoint tags are ignored like any badge.")
+    devices: list[str] = Field(default_factory=list,
+                               description="Readers and scanners listed in another host's site file.")
+    priorities: TourPrioritiesEntry = Field(default_factory=TourPrioritiesEntry)
+    tour: list[TourEntry] = Field(default_factory=list, description="The tours, one [[tours.tour]] each.")
+
+    _devices = field_validator("devices")(lambda v: [_name(d) for d in v])
+
+    def plan(self, tz: tzinfo) -> TourPlan:
+        """The tracker's plan; ConfigError for a tour named twice or a tag on two checkpoints."""
+        tours: list[Tour] = []
+        tags: dict[tuple[TagKind, str], str] = {}
+        seen: set[str] = set()
+        for entry in self.tour:
+            if entry.name in seen:
+                raise ConfigError(f"[tours] tour {entry.name} is listed twice")
+            seen.add(entry.name)
+            for c in entry.checkpoints:
+                checkpoint = c.checkpoint()
+                where = f"{entry.name}/{c.name}"
+                other = tags.setdefault((checkpoint.kind, checkpoint.tag), where)
+                if other != where:
+                    raise ConfigError(f"[tours] {checkpoint.kind} tag {checkpoint.tag} is on both {other} "
+                                      f"and {where}")
+            priorities = (entry.priorities or self.priorities).priorities()
+            schedule = entry.schedule.schedule(tz) if entry.schedule else None
+            tours.append(Tour(entry.name, tuple(c.checkpoint() for c in entry.checkpoints), schedule,
+                              priorities))
+        return TourPlan(tuple(tours), self.enabled, tz)
+
+    def check_devices(self, known: set[str]) -> None:
+        """ConfigError for a checkpoint whose device is unknown (not a reader, device or `devices` name)."""
+        known = known | set(self.devices)
+        for entry in self.tour:
+            for c in entry.checkpoints:
+                if c.device is not None and c.device not in known:
+                    raise ConfigError(f"[tours] checkpoint {entry.name}/{c.name}: unknown device {c.device} "
+                                      "(not in [access] readers, [[devices.*]] or [tours] devices)")
+
+
+def listed_devices(doc: Mapping[str, Any]) -> set[str]:
+    """Device names in the file's `[[devices.KIND]]` tables (checked in full by the devices' runner)."""
+    devices = doc.get("devices")
+    if not isinstance(devices, Mapping):
+        return set()
+    return {str(d["name"]) for tables in devices.values() if isinstance(tables, list)
+            for d in tables if isinstance(d, Mapping) and "name" in d}
+
+
 def read_office_config(path: str | Path | None) -> OfficeConfig:
     """The back office's settings from the TOML file at `path` (None: every default)."""
     if path is None:
@@ -224,6 +380,7 @@ class OfficeConfig(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     access: AccessSection = Field(default_factory=AccessSection)
     alarms: AlarmsSection = Field(default_factory=AlarmsSection)
+    tours: ToursSection = Field(default_factory=ToursSection)
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any], where: str = "config") -> OfficeConfig:
@@ -232,6 +389,9 @@ class OfficeConfig(BaseModel):
             config = cls.model_validate(doc)
             config.access.reader_points()
             config.alarms.rules_config()
+            config.tours.plan(ZoneInfo(config.alarms.timezone))
+            readers = {r.device for r in config.access.readers}
+            config.tours.check_devices(readers | listed_devices(doc))
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"{where}: {problems}") from None

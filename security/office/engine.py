@@ -13,6 +13,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from broker.commands import UnlockArgs
 from broker.events import Event
@@ -23,6 +24,7 @@ from broker.schemas import (
     AlarmAction,
     AlarmRequested,
     BadgeRead,
+    CodeScanned,
     CommandRequested,
     CommandSent,
     Data,
@@ -65,7 +67,9 @@ from security.office.alarms import (
     evaluate_status,
     tick,
 )
+from security.office.alarms import tours as tracker
 from security.office.alarms.lending import loan_changes, overdue_key, settled
+from security.office.alarms.tour_plan import TagKind
 from security.office.audit import AuditRecord
 from security.office.config import OfficeConfig
 
@@ -101,6 +105,7 @@ class OfficeState:
     passback: AntiPassbackState = field(default_factory=AntiPassbackState)
     directory: Directory = field(default_factory=Directory)
     visitors: Mapping[str, tuple[Person, Credential]] = field(default_factory=lambda: MappingProxyType({}))
+    tours: tracker.TourState = field(default_factory=tracker.TourState)
 
 
 @dataclass(slots=True)
@@ -171,6 +176,7 @@ class BackOffice:
         self._new_id = new_id
         self._points: dict[tuple[str, int], ReaderPoint] = config.access.reader_points()
         self._rules: RulesConfig = config.alarms.rules_config()
+        self._tours = config.tours.plan(ZoneInfo(config.alarms.timezone))
         self.state = state or OfficeState(AlarmBook(config.alarms.book_config()))
         self._effective: Directory | None = None
         self._unmapped: set[tuple[str, int]] = set()
@@ -199,8 +205,10 @@ class BackOffice:
         return self._effective
 
     def replay(self, event: Event) -> None:
-        """Learn from a stored event at start-up (visits, revoked badges, who is inside), with no effects."""
+        """Learn a stored event at start-up (visits, revoked badges, who is inside, rounds); no effects."""
         self._visits(event)
+        if isinstance(event.data, tracker.TourRecord):
+            self.state = replace(self.state, tours=self.state.tours.apply(event.data))
         rules = self.state.rules.observe(event, self._rules.repeated_denials.window_s)
         passback = self.state.passback
         data = event.data
@@ -224,7 +232,7 @@ class BackOffice:
         """Handle one newly stored event."""
         fx = Effects()
         data = event.data
-        if isinstance(data, BadgeRead):
+        if not self._checkpoint(event, now, fx) and isinstance(data, BadgeRead):
             self._decide(event, data, now, fx)
         elif isinstance(data, AlarmRequested):
             self._request(event, data, now, fx)
@@ -332,7 +340,36 @@ class BackOffice:
         self.state = replace(self.state, rules=rules)
         for condition in conditions:
             self._apply(condition, now, fx)
+        self._tour_step(tracker.on_tick(self._tours, self.state.tours, now), now, fx)
         return fx
+
+    # guard tours
+    def _checkpoint(self, event: Event, now: datetime, fx: Effects) -> bool:
+        """Hand a checkpoint's tag to the tour tracker; False when `event` reads no checkpoint.
+
+        A checkpoint tag is a place, not a person: its read is never an access decision (no door
+        opens, no `access.denied`, so no `unknown-credential` or `repeated-denials`).
+        """
+        data = event.data
+        if isinstance(data, BadgeRead):
+            found = self._tours.find(TagKind.BADGE, data.credential, event.device)
+        elif isinstance(data, CodeScanned):
+            found = self._tours.find(TagKind.QR, data.code, event.device)
+        else:
+            return False
+        if found is None:
+            return False
+        tour, index = found
+        step = tracker.on_read(self.state.tours, tour, index, event.service_time, event.id)
+        self._tour_step(step, now, fx)
+        return True
+
+    def _tour_step(self, step: tracker.TourStep, now: datetime, fx: Effects) -> None:
+        self.state = replace(self.state, tours=step.state)
+        for record in step.records:
+            fx.events.append(self._emit(tracker.RECORD_TYPES[type(record)], record))
+        for condition in step.conditions:
+            self._apply(condition, now, fx)
 
     # access
     def _decide(self, event: Event, read: BadgeRead, now: datetime, fx: Effects) -> None:

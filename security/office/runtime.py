@@ -34,8 +34,9 @@ Enqueue = Callable[[Connection, AlarmEscalated, datetime], int]
 BatchHook = Callable[[Connection, Sequence[Event], datetime], int]
 """Work on newly stored events inside their batch's transaction; how many notifications it queued."""
 
-REPLAYED = ("visitor.checked_in", "visitor.checked_out", "access.granted")
-"""Event types read again at start: visitors on site, revoked badges, who is inside."""
+REPLAYED = ("visitor.checked_in", "visitor.checked_out", "access.granted",
+            "tour.started", "tour.checkpoint", "tour.ended")
+"""Event types read again at start: visitors on site, revoked badges, who is inside, guard tours' rounds."""
 PASSBACK_HOURS = 24
 """How far back `access.granted` is read again to know who is inside."""
 

@@ -26,6 +26,12 @@ class RuleName(StrEnum):
     VISITOR_AFTER_CLOSING = "visitor-after-closing"
     ITEM_OVERDUE = "item-overdue"
     ITEMS_NOT_RETURNED = "items-not-returned"
+    # guard tours (security/office/alarms/tours.py; their settings are in [tours], not [alarms.rules])
+    TOUR_CHECKPOINT_EARLY = "tour-checkpoint-early"
+    TOUR_CHECKPOINT_LATE = "tour-checkpoint-late"
+    TOUR_CHECKPOINT_MISSED = "tour-checkpoint-missed"
+    TOUR_OUT_OF_SEQUENCE = "tour-out-of-sequence"
+    TOUR_NOT_STARTED = "tour-not-started"
 
 
 @dataclass(frozen=True, slots=True)
