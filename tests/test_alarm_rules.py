@@ -43,6 +43,7 @@ from security.office.alarms import (
     evaluate_status,
     tick,
 )
+from security.office.alarms.conditions import MAX_SUMMARY
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, 10:00 UTC
 BOX = Box(x=0.1, y=0.1, w=0.2, h=0.5)
@@ -313,3 +314,10 @@ def test_visitor_after_closing(clock: time, checked_out: bool, fires: bool) -> N
     if fires:
         again = tick(now + timedelta(minutes=1), state, cfg)[1]
         assert [c for c in again if c.rule == RuleName.VISITOR_AFTER_CLOSING] == []
+
+
+def test_a_condition_with_a_long_summary_is_cut_to_what_the_contract_and_the_table_hold() -> None:
+    long = Condition(RuleName.PRINTER_FAULT, "printer-1", Priority.LOW, "x" * 500)
+    assert len(long.summary) == MAX_SUMMARY
+    assert long.summary.endswith("...")
+    assert Condition(RuleName.PRINTER_FAULT, "p", Priority.LOW, "short").summary == "short"

@@ -34,6 +34,10 @@ class RuleName(StrEnum):
     TOUR_NOT_STARTED = "tour-not-started"
 
 
+MAX_SUMMARY = 200
+"""The longest alarm summary: the contract's `Text` and the alarms table's column."""
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """An abnormal condition found by a rule; the alarm book turns it into an alarm or a count."""
@@ -44,3 +48,8 @@ class Condition:
     summary: str
     cause: tuple[str, ...] = ()
     silent: bool = False
+
+    def __post_init__(self) -> None:
+        """Cut a summary longer than the contract's texts (an alarm keeps at most MAX_SUMMARY characters)."""
+        if len(self.summary) > MAX_SUMMARY:
+            object.__setattr__(self, "summary", self.summary[: MAX_SUMMARY - 3] + "...")
