@@ -100,7 +100,8 @@ def test_alarms_are_saved_and_the_book_is_rebuilt(db_url: str) -> None:
         assert first.state is AlarmState.ACKNOWLEDGED
         assert [t.action for t in first.history] == ["raised", "acknowledged"]
         shelved = rebuilt.get("a-2")
-        assert shelved is not None and shelved.history[-1].until == T0 + timedelta(hours=1)  # kept as stored
+        assert shelved is not None
+        assert shelved.history[-1].until == T0 + timedelta(hours=1)  # kept as stored
         with store.engine.connect() as conn:
             assert [a.id for a in list_alarms(conn)] == ["a-2", "a-1"]
 
