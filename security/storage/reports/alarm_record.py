@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import Session
 
 from broker.events import ContractError, Event
@@ -57,10 +57,11 @@ class AlarmRecord:
     incidents: tuple[HoldingIncident, ...]
 
 
-def _natives(conn: Connection, query: object) -> list[Event]:
+def _natives(conn: Connection, query: Select[EventRow]) -> list[Event]:
+    """The events a query selects; one that no longer fits the contract is logged and left out."""
     found: list[Event] = []
     with Session(bind=conn) as session:
-        for row in session.scalars(query):  # type: ignore[call-overload]
+        for row in session.scalars(query):
             try:
                 found.append(row.to_native())
             except ContractError as exc:
