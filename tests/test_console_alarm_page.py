@@ -133,6 +133,7 @@ def test_a_camera_alarm_s_page_shows_its_snapshot_served_as_a_jpeg(console_site:
     assert (status, headers["content-type"]) == (200, "image/jpeg")
     not_a_snapshot = f"/console/alarms/{alarm_id}/snapshots/{tamper.id}"
     assert guard.request("GET", not_a_snapshot)[0] == 404
+    assert guard.request("GET", f"/console/alarms/{alarm_id}{'0' * 70}")[0] == 404  # an over-long id
     host = Session(console_site.base)
     assert host.login("hana") == 303
     assert host.request("GET", image)[0] == 403

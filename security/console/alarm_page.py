@@ -96,7 +96,7 @@ def alarm_page_routes(router: APIRouter, console: Console, guards: Guards) -> No
 
     def record_of(alarm_id: str, who: Viewer) -> AlarmRecord:
         with console.store.engine.connect() as conn:
-            found = alarm_record(conn, alarm_id[:64])
+            found = alarm_record(conn, alarm_id)  # an over-long id is no alarm
         if found is None:
             raise RefusedError(404, N_("There is no such alarm."), who)
         return found
