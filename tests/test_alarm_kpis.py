@@ -178,6 +178,9 @@ def test_shelved_at_the_end_and_shelve_actions_in_the_range() -> None:
     life = next(a for a in desk.lives() if a.id == kept)
     assert life.shelves[0].until == T0 + timedelta(hours=8)
     assert life.state is AlarmState.SHELVED
+    undone = next(a for a in desk.lives() if a.id == back)
+    assert [(s.by, s.until, s.ended_by) for s in undone.shelves] == [("jan", T0 + timedelta(hours=8), "jan")]
+    assert [t.until for t in undone.history if t.action == "shelved"] == [T0 + timedelta(hours=8)]
 
 
 def test_chattering_needs_three_activations_within_one_minute() -> None:

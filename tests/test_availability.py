@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from broker.messages import State
-from security.office.availability import NO_TIME, Availability, StateChange, availability
+from security.office.availability import (
+    NO_TIME,
+    Availability,
+    DayAvailability,
+    DayWindow,
+    StateChange,
+    availability,
+    daily,
+)
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 END = START + timedelta(hours=10)
@@ -101,3 +109,17 @@ def test_every_second_is_counted_once(raw: list[tuple[int, State]]) -> None:
     assert (figures.outages == 0) == (figures.offline_s == 0)
     if figures.percent is not None:
         assert 0.0 <= figures.percent <= 100.0
+
+
+def test_each_day_is_measured_on_its_own_and_not_past_now() -> None:
+    """Offline from 06:00 on day one until 06:00 on day two; day three has not begun."""
+    days = [DayWindow(date(2026, 12, 1) + timedelta(days=n), START + timedelta(days=n),
+                      START + timedelta(days=n + 1)) for n in range(3)]
+    changes = [at(-1, "online"), at(6, "offline"), at(30, "online")]
+    now = START + timedelta(hours=36)
+    first, second, third = daily(changes, days, now)
+    assert first == DayAvailability(date(2026, 12, 1),
+                                    Availability(6 * HOUR, 18 * HOUR, 0.0, 25.0, 1, 18 * HOUR))
+    assert second == DayAvailability(date(2026, 12, 2),
+                                     Availability(6 * HOUR, 6 * HOUR, 0.0, 50.0, 1, 6 * HOUR))
+    assert third == DayAvailability(date(2026, 12, 3), None)

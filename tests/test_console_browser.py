@@ -7,6 +7,7 @@ import io
 import os
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from selenium import webdriver
@@ -15,7 +16,10 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from broker.schemas import DoorChange
+from security.storage.people import Change
+from security.storage.tokens import create_token
 from tests.fixtures.console import ACCOUNTS, PASSWORD, ConsoleSite
+from tests.support import http
 
 SHOTS = os.environ.get("GATEHOUSE_CONSOLE_SHOTS")
 """A folder to save a screenshot of each page into (docs/console.md's pictures), or unset."""
@@ -163,3 +167,22 @@ def test_a_manager_opens_an_incident_notes_it_closes_it_and_prints_it(page: webd
     assert len(rows) == 1
     assert "Visitor complains" in rows[0].text
     shoot(page, "incidents")
+
+
+def test_a_guard_opens_an_alarm_from_today_and_sees_its_life_cycle(page: webdriver.Chrome,
+                                                                    console_site: ConsoleSite) -> None:
+    log_in(page, console_site, "gus")
+    console_site.device("door-2", "door").source.emit("door.forced", DoorChange(door="loading-bay"))
+    WebDriverWait(page, 10).until(lambda p: p.find_elements(By.CSS_SELECTOR, "#alarms tbody tr.high a"))
+    page.find_element(By.CSS_SELECTOR, "#alarms tbody tr.high a").click()
+    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "life")))
+    alarm_id = page.current_url.rsplit("/", 1)[-1]
+    _info, token = create_token(console_site.store.engine, "gus", "guard",
+                                Change("test", datetime.now(UTC), console_site.central.audit_key))
+    assert http("POST", f"{console_site.base}/api/alarms/{alarm_id}/acknowledge", token=token,
+                body={"note": "on my way"}).status == 200
+    page.refresh()
+    steps = [r.get_attribute("class") for r in page.find_elements(By.CSS_SELECTOR, "#life tbody tr")]
+    assert steps == ["raised", "acknowledged"]
+    assert "loading-bay" in page.find_element(By.ID, "causes").text
+    shoot(page, "alarm-page")

@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from broker.schemas import DoorChange
+from security.storage.alarm_store import list_alarms
 from tests.fixtures.console import ACCOUNTS, ConsoleSite, Session
+from tests.support import wait_until
 
 # What each account gets on each route: 200 shown, 303 sent elsewhere, 403 refused, 400 not for its role's
 # range. Written out by hand from the design (docs/console.md), not computed from the code it checks.
@@ -58,6 +61,7 @@ def test_the_table_names_every_account_and_every_route(console_site: ConsoleSite
     routes = {path for _methods, path in console_site.central.api.web.state.console_routes}
     checked = {path.split("?")[0].replace("kiosk-1", "{device}") for _method, path in TABLE}
     checked |= {path.replace("{incident}", "{incident_id}") for _method, path in ONE_INCIDENT}
+    checked |= {path.replace("{alarm}", "{alarm_id}") for _method, path in ONE_ALARM}
     # login, logout, static files, the live feed and snapshots are checked on their own
     assert routes - checked == {"/console/login", "/console/logout", "/console/static/{name}",
                                 "/console/live", "/console/visits/{visit_id}", "/console/privacy/export",
@@ -186,3 +190,32 @@ def test_a_manager_with_the_grants_downloads_and_erases_a_visitor_and_others_may
                                              {"csrf": csrf, "visit_ids": "v-1", "reason": "asked"})
     assert status == 400  # still on site: the muster list must name her
     assert "Ana Lopez" in manager.request("GET", "/console/visits/v-1")[2]
+
+
+ONE_ALARM: dict[tuple[str, str], dict[str, int]] = {
+    ("GET", "/console/alarms/{alarm}"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
+                                         "adam": NO},
+    ("GET", "/console/alarms/{alarm}/snapshots/{event_id}"): {"hana": NO, "rita": NO, "gus": 404, "mia": 404,
+                                                              "max": 404, "aud": 404, "adam": NO},
+}
+"""One alarm's routes on a door-forced alarm; it has no snapshot, so a role that may look finds none (404)."""
+
+
+def test_every_role_gets_what_the_table_says_on_one_alarm(console_site: ConsoleSite) -> None:
+    console_site.device("door-1", "door").source.emit("door.forced", DoorChange(door="server-room"))
+
+    def raised() -> list[str]:
+        with console_site.store.engine.connect() as conn:
+            return [a.id for a in list_alarms(conn)]
+    wait_until(lambda: raised() != [], 15, "the door-forced alarm stored")
+    [alarm] = raised()
+    wrong: list[str] = []
+    for name in ACCOUNTS:
+        session = Session(console_site.base)
+        assert session.login(name) == AWAY, name
+        for (method, path), row in ONE_ALARM.items():
+            target = path.format(alarm=alarm, event_id="no-such-event")
+            status, _headers, _text = session.request(method, target)
+            if status != row[name]:
+                wrong.append(f"{name} {method} {path}: {status}, expected {row[name]}")
+    assert wrong == []

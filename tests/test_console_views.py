@@ -16,13 +16,25 @@ from broker.messages import AlarmStatus, Status
 from broker.schemas import AlarmRaised, BadgeRead, Priority
 from security.console import i18n
 from security.console.auth import safe_next
-from security.console.charts import SCALE, Bar, bars_svg, heat_svg, shade
+from security.console.charts import (
+    SCALE,
+    UNKNOWN_SHADE,
+    Bar,
+    Cell,
+    availability_shade,
+    bars_svg,
+    heat_svg,
+    shade,
+    strips_svg,
+)
+from security.console.devices_page import day_cells
 from security.console.live import describe
-from security.console.ranges import day_range, redact
+from security.console.ranges import day_range, day_windows, redact
 from security.console.today import day_bounds, today_page
 from security.office.access import OnSite
 from security.office.access.model import PersonKind
 from security.office.alarms.lifecycle import Alarm, AlarmState
+from security.office.availability import StateChange
 from security.storage import DeviceState
 from security.storage.invitations import Invitation
 from security.storage.reports.keyset import ReportError
@@ -101,6 +113,35 @@ def test_charts_carry_their_values_as_text_and_escape_labels() -> None:
     assert shade(0, 5) == SCALE[0]
     assert shade(5, 5) == SCALE[-1]
     assert shade(1, 5) != SCALE[0]
+
+
+def test_availability_strips_say_each_day_s_figure_and_colour_it() -> None:
+    svg = strips_svg([("door-1", [Cell("12-01", 100.0), Cell("12-02", 97.4), Cell("12-03", None)]),
+                      ("<cam>", [Cell("12-01", 10.0)])], "Availability & days", "not known")
+    assert "<title>door-1 12-02: 97.4 %</title>" in svg
+    assert "<title>door-1 12-03: not known</title>" in svg
+    assert "<title>&lt;cam&gt; 12-01: 10.0 %</title>" in svg
+    assert "Availability &amp; days" in svg
+    assert svg.count("<rect") == 4
+    assert f'fill="{availability_shade(100.0)}"' in svg
+    assert f'fill="{UNKNOWN_SHADE}"' in svg
+    shades = [availability_shade(p) for p in (100.0, 99.5, 96.0, 85.0, 0.0)]
+    assert len(set(shades)) == 5
+    assert UNKNOWN_SHADE not in shades
+    assert strips_svg([], "Nothing") == ""
+
+
+def test_each_local_day_is_a_window_and_a_device_s_strip_stops_at_now() -> None:
+    days = day_range("2026-03-28", "2026-03-30", NOW, WARSAW)  # clocks go forward on the 29th
+    windows = day_windows(days, WARSAW)
+    assert [w.day for w in windows] == [date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 30)]
+    assert [(w.end - w.start) / timedelta(hours=1) for w in windows] == [24, 23, 24]
+    assert windows[0].start == days.times.start
+    assert windows[-1].end == days.times.end
+    noon = datetime(2026, 3, 29, 10, 0, tzinfo=UTC)  # 12:00 in Warsaw
+    changes = [StateChange(datetime(2026, 3, 27, tzinfo=UTC), "online"),
+               StateChange(datetime(2026, 3, 28, 17, tzinfo=UTC), "offline")]  # 18:00 in Warsaw
+    assert day_cells(changes, windows, noon) == [Cell("03-28", 75.0), Cell("03-29", 0.0), Cell("03-30", None)]
 
 
 def _alarm(number: int, priority: Priority, state: AlarmState, minutes: int) -> Alarm:

@@ -18,13 +18,14 @@ from broker.config import MqttUrl
 from broker.events import Event, encode, make_event
 from broker.messages import State, Status
 from broker.schemas import BadgeRead, Data, DeliveryGap, DeviceFault
-from security.office.availability import Availability
+from security.office.availability import Availability, StateChange
 from security.storage import EventStore, insert_batch, open_store, put_watermarks
 from security.storage.reports.devices import (
     DeviceRow,
     FaultEntry,
     GapEntry,
     StatusEntry,
+    device_changes,
     device_overview,
     device_timeline,
 )
@@ -118,6 +119,8 @@ def test_the_overview_folds_each_source_s_history_faults_and_gaps(store: EventSt
     assert reader.last_seen == T0 + 4.5 * HOUR  # its newest event, after its last status
     # measured to now (T0 + 5h): online 0-1h and 3-5h, offline 1-3h
     assert reader.availability == Availability(3 * 3600.0, 2 * 3600.0, 0.0, 60.0, 1, 2 * 3600.0)
+    assert reader.changes == (StateChange(T0 - 2 * HOUR, "online"), StateChange(T0 + HOUR, "offline"),
+                              StateChange(T0 + 3 * HOUR, "online"))  # what it was folded from
     assert (reader.faults, reader.open_faults, reader.gaps, reader.missing) == (0, (), 2, 3)
 
     printer = rows[PRINTER]
@@ -159,6 +162,8 @@ def test_the_timeline_lists_changes_faults_and_gaps_oldest_first(store: EventSto
         printer = device_timeline(conn, PRINTER, TimeRange(T0 - 6 * HOUR, T0 + 3 * HOUR))
         cut = device_timeline(conn, PRINTER, TimeRange(T0 - 6 * HOUR, T0 + 3 * HOUR), limit=3)
         nobody = device_timeline(conn, topics.source(SITE, "nobody"), DAY)
+        changes = device_changes(conn, READER, TimeRange(T0 + 2 * HOUR, T0 + 10 * HOUR))
+        none = device_changes(conn, topics.source(SITE, "nobody"), DAY)
     assert reader.at_start == StatusEntry(T0 - 2 * HOUR, "online", "reader", None)
     assert reader.entries == (
         StatusEntry(T0 + HOUR, "offline", "reader", "connection lost"),
@@ -176,6 +181,9 @@ def test_the_timeline_lists_changes_faults_and_gaps_oldest_first(store: EventSto
     assert cut.entries == printer.entries[:3]
     assert cut.truncated
     assert (nobody.at_start, nobody.entries, nobody.truncated) == (None, (), False)
+    # the last change before the range (the state it began in), then those in it
+    assert changes == [StateChange(T0 + HOUR, "offline"), StateChange(T0 + 3 * HOUR, "online")]
+    assert none == []
 
 
 @pytest.mark.parametrize("source", ["", "x" * 201, None])
@@ -216,9 +224,10 @@ def test_the_devices_queries_read_indexes_on_a_large_postgresql_table(pg_url: st
         def queries(conn: Connection) -> None:
             assert len(device_overview(conn, week, now=T0)) == readers
             device_timeline(conn, devices[3].source, week)
+            device_changes(conn, devices[3].source, week)
 
         plans = query_plans(store.engine, queries)
-    assert len(plans) == 10  # the overview's 6 queries and the timeline's 4
+    assert len(plans) == 12  # the overview's 6 queries, the timeline's 4 and the changes' 2
     for plan in plans:
         print(plan, end="\n\n")
         assert "Seq Scan on events" not in plan, plan

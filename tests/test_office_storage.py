@@ -19,6 +19,7 @@ from security.office.alarms import (
     Condition,
     Output,
     RuleName,
+    Shelve,
 )
 from security.office.audit import AuditRecord, ProblemKind, verify
 from security.office.config import OfficeConfig
@@ -84,6 +85,8 @@ def test_alarms_are_saved_and_the_book_is_rebuilt(db_url: str) -> None:
         outputs += out
     book, out = book.apply(Acknowledge("a-1", "guard:maria", "on it"), T0 + timedelta(minutes=1))
     outputs += out
+    book, out = book.apply(Shelve("a-2", "guard:jan", T0 + timedelta(hours=1)), T0 + timedelta(minutes=2))
+    outputs += out
     with open_store(db_url) as store:
         with store.engine.begin() as conn:
             save_alarms(conn, [o.alarm for o in outputs if not isinstance(o, ActionRejected)], T0)
@@ -96,6 +99,9 @@ def test_alarms_are_saved_and_the_book_is_rebuilt(db_url: str) -> None:
         assert first is not None
         assert first.state is AlarmState.ACKNOWLEDGED
         assert [t.action for t in first.history] == ["raised", "acknowledged"]
+        shelved = rebuilt.get("a-2")
+        assert shelved is not None
+        assert shelved.history[-1].until == T0 + timedelta(hours=1)  # kept as stored
         with store.engine.connect() as conn:
             assert [a.id for a in list_alarms(conn)] == ["a-2", "a-1"]
 

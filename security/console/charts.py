@@ -1,4 +1,4 @@
-"""Charts as inline SVG with their values readable as text (pure): bars over time and a heat-map."""
+"""Charts as inline SVG with their values readable as text (pure): bars, a heat-map, availability strips."""
 
 from __future__ import annotations
 
@@ -78,5 +78,52 @@ def heat_svg(rows: Sequence[Sequence[int]], row_labels: Sequence[str], title: st
                          + (f'<text x="{x + CELL_W / 2 - 1}" y="{y + CELL_H * 0.66}" font-size="9" '
                             f'text-anchor="middle" fill="{ink}">{value}</text>' if value else "")
                          + "</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One day of a strip: its label (the date) and the availability in per cent (None: nothing known)."""
+
+    label: str
+    percent: float | None
+
+
+AVAILABILITY_SHADES = ((100.0, "#2e8b57"), (99.0, "#8cc084"), (95.0, "#e8c547"), (80.0, "#e8913a"),
+                       (0.0, "#c8423b"))
+"""Whole days online are green; darker warm colours for less; grey where nothing is known."""
+UNKNOWN_SHADE = "#d5d9e0"
+STRIP_W, STRIP_H, STRIP_LEFT = 18, 18, 150
+
+
+def availability_shade(percent: float | None) -> str:
+    """The cell colour of an availability: the first shade whose floor it reaches."""
+    if percent is None:
+        return UNKNOWN_SHADE
+    return next(colour for floor, colour in AVAILABILITY_SHADES if percent >= floor)
+
+
+def strips_svg(rows: Sequence[tuple[str, Sequence[Cell]]], title: str, unknown: str = "-") -> str:
+    """One strip per row (a device), one cell per day coloured by availability; each <title> says it.
+
+    No rows, no chart: ''. `unknown` is what a cell with nothing known says.
+    """
+    if not rows:
+        return ""
+    days = max(len(cells) for _label, cells in rows)
+    width = STRIP_LEFT + days * STRIP_W
+    height = len(rows) * STRIP_H
+    parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}"><title>{escape(title)}</title>']
+    for r, (label, cells) in enumerate(rows):
+        y = r * STRIP_H
+        parts.append(f'<text x="{STRIP_LEFT - 6}" y="{y + STRIP_H * 0.7}" font-size="11" text-anchor="end" '
+                     f'fill="#1d2430">{escape(label)}</text>')
+        for d, cell in enumerate(cells):
+            value = unknown if cell.percent is None else f"{cell.percent:.1f} %"
+            parts.append(f'<g><title>{escape(label)} {escape(cell.label)}: {escape(value)}</title>'
+                         f'<rect x="{STRIP_LEFT + d * STRIP_W}" y="{y}" width="{STRIP_W - 2}" '
+                         f'height="{STRIP_H - 2}" fill="{availability_shade(cell.percent)}"/></g>')
     parts.append("</svg>")
     return "".join(parts)

@@ -3,6 +3,8 @@
 # No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
 # dependencies local to the function declaring the routes.
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,12 +14,13 @@ from pydantic import BaseModel, Field
 from broker import topics
 from security.accounts.roles import Permission
 from security.console.auth import Guards, RefusedError, Viewer
-from security.console.charts import Bar, bars_svg
+from security.console.charts import Bar, Cell, bars_svg, strips_svg
 from security.console.context import Console
 from security.console.i18n import N_, translator
-from security.console.ranges import day_range
+from security.console.ranges import day_range, day_windows
 from security.console.render import language, render
-from security.storage.reports.devices import device_overview, device_timeline
+from security.office.availability import DayAvailability, DayWindow, StateChange, daily
+from security.storage.reports.devices import device_changes, device_overview, device_timeline
 from security.storage.reports.keyset import ReportError
 
 
@@ -40,6 +43,12 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
+def day_cells(changes: Sequence[StateChange], windows: Sequence[DayWindow], now: datetime) -> list[Cell]:
+    """A device's strip: one cell per day, its availability in per cent (None: nothing known yet)."""
+    return [Cell(d.day.strftime("%m-%d"), d.availability.percent if d.availability else None)
+            for d in daily(changes, windows, now)]
+
+
 def device_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     """GET /devices (the overview of a range) and /devices/{device} (one device's timeline)."""
     viewers = Depends(guards.needs(Permission.VIEW_EVENTS))
@@ -56,9 +65,12 @@ def device_routes(router: APIRouter, console: Console, guards: Guards) -> None:
         t = translator(language(request)).gettext
         bars = [Bar(r.device, round(r.availability.percent, 1)) for r in rows
                 if r.availability.percent is not None]
+        windows, now = day_windows(days, console.tz), console.clock()
+        strips = [(r.device, day_cells(r.changes, windows, now)) for r in rows if r.state is not None]
         return render(request, "devices.html", viewer=who, title="Devices", days=days, rows=rows,
                       tz=console.tz, duration=duration,
-                      chart=bars_svg(bars, t(N_("Availability in the range, per cent")), " %"))
+                      chart=bars_svg(bars, t(N_("Availability in the range, per cent")), " %"),
+                      strips=strips_svg(strips, t(N_("Availability per day, per cent")), t(N_("not known"))))
 
     @router.get("/devices/{device}")
     def device(request: Request, device: str, who: Annotated[Viewer, viewers],
@@ -68,7 +80,9 @@ def device_routes(router: APIRouter, console: Console, guards: Guards) -> None:
             days = day_range(asked.start, asked.end, console.clock(), console.tz)
             with console.store.engine.connect() as conn:
                 found = device_timeline(conn, source, days.times)
+                changes = device_changes(conn, source, days.times)
         except (ReportError, topics.TopicError) as exc:
             raise RefusedError(400, str(exc), who) from None
+        per_day: list[DayAvailability] = daily(changes, day_windows(days, console.tz), console.clock())
         return render(request, "device.html", viewer=who, title="Device", days=days, device=device,
-                      found=found, tz=console.tz)
+                      found=found, tz=console.tz, per_day=per_day, duration=duration)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
+from security.office.availability import DayWindow
 from security.storage.reports.keyset import ReportError, TimeRange
 
 DEFAULT_DAYS = 7
@@ -47,6 +48,15 @@ def day_range(start: str | None, end: str | None, now: datetime, tz: ZoneInfo) -
     begin = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
     after = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     return DayRange(first, last, TimeRange(begin, after))
+
+
+def day_windows(days: DayRange, tz: ZoneInfo) -> list[DayWindow]:
+    """Each local day of the range as its own time range (23 or 25 hours on a clock change)."""
+    count = (days.last - days.first).days + 1
+    dates = [days.first + timedelta(days=i) for i in range(count)]
+    return [DayWindow(d, datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC),
+                      datetime.combine(d + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC))
+            for d in dates]
 
 
 def redact(query: str, fields: tuple[str, ...]) -> str:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from security.accounts.roles import Permission
+from security.console.alarm_page import alarm_page_routes
 from security.console.alarms_page import alarm_routes
 from security.console.audit_page import audit_routes
 from security.console.auth import Guards, LoginNeededError, RefusedError, Viewer, login_routes
@@ -67,11 +68,12 @@ def console_router(console: Console) -> APIRouter:
                 raise RefusedError(403, N_("Your role may not see this page."), who)
             return RedirectResponse(first, status_code=303, headers=HEADERS)
         return render(request, "today.html", viewer=who, title="Today", recent=console.feed.recent(),
-                      **today_values())
+                      may_alarms=who.account.may(Permission.VIEW_ALARMS), **today_values())
 
     @router.get("/today/panels")
     def today_panels(request: Request, who: Annotated[Viewer, visits]) -> HTMLResponse:
-        return render(request, "today_panels.html", viewer=who, title="Today", **today_values())
+        return render(request, "today_panels.html", viewer=who, title="Today",
+                      may_alarms=who.account.may(Permission.VIEW_ALARMS), **today_values())
 
     @router.get("/live")
     async def live(request: Request, _who: Annotated[Viewer, visits]) -> StreamingResponse:
@@ -94,6 +96,7 @@ def console_router(console: Console) -> APIRouter:
     incident_routes(router, console, guards)
     device_routes(router, console, guards)
     privacy_routes(router, console, guards)
+    alarm_page_routes(router, console, guards)
     return router
 
 

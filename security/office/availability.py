@@ -9,9 +9,9 @@ begins counts, and so does one still going at its end; both are measured inside 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from broker.messages import State
 
@@ -86,6 +86,33 @@ def availability(changes: Iterable[StateChange], start: datetime, end: datetime)
         percent=100.0 * spent["online"] / known if known > 0 else None,
         outages=len(outages), longest_outage_s=max(outages, default=0.0),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """A local day as a time range: [start, end) in aware times."""
+
+    day: date
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DayAvailability:
+    """A device's availability on one day; None for a day that has not begun yet."""
+
+    day: date
+    availability: Availability | None
+
+
+def daily(changes: Sequence[StateChange], days: Sequence[DayWindow], now: datetime) -> list[DayAvailability]:
+    """`availability` on each day of `days`, measured up to `now` (what comes after it is not known).
+
+    `changes` are as `availability` takes them: the last one before the first day, then the rest.
+    """
+    _aware(now, "now")
+    return [DayAvailability(d.day, availability(changes, d.start, min(d.end, now)) if d.start < now else None)
+            for d in days]
 
 
 def _close(

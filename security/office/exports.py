@@ -17,7 +17,8 @@ from security.storage.reports.visits import VisitRow
 VISIT_COLUMNS = ("visit_id", "arrived_at", "left_at", "visitor_name", "company", "visitor_type", "invited",
                  "host_id", "host_name", "badge", "device", "checkout_method")
 ALARM_COLUMNS = ("id", "raised_at", "priority", "rule", "source", "summary", "state", "count_activations",
-                 "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "escalation_level")
+                 "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "escalation_level",
+                 "shelves", "last_shelved_by", "last_shelved_at", "last_shelved_until")
 
 
 def visit_cells(row: VisitRow, *, personal: bool) -> Sequence[object]:
@@ -30,9 +31,11 @@ def visit_cells(row: VisitRow, *, personal: bool) -> Sequence[object]:
 
 def alarm_cells(life: AlarmLife) -> Sequence[object]:
     """One alarm as ALARM_COLUMNS' values."""
+    last = life.shelves[-1] if life.shelves else None
     return (life.id, life.raised_at, life.priority, life.rule, life.source, life.summary, life.state,
             len(life.activations), life.acknowledged_at, life.acknowledged_by, life.resolved_at,
-            life.resolved_by, life.escalation_level)
+            life.resolved_by, life.escalation_level, len(life.shelves), last.by if last else None,
+            last.at if last else None, last.until if last else None)
 
 
 def visits_csv(rows: Iterable[VisitRow], tz: tzinfo, *, personal: bool) -> Iterator[str]:

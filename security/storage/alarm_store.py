@@ -33,7 +33,8 @@ def _values(alarm: Alarm, now: datetime) -> dict[str, Any]:
         "before_shelve": str(alarm.before_shelve) if alarm.before_shelve else None,
         "escalation_level": alarm.escalation_level, "cause": list(alarm.cause),
         "history": [
-            {"action": t.action, "by": t.by, "at": t.at.isoformat(), **({"note": t.note} if t.note else {})}
+            {"action": t.action, "by": t.by, "at": t.at.isoformat(), **({"note": t.note} if t.note else {}),
+             **({"until": t.until.isoformat()} if t.until else {})}
             for t in alarm.history
         ],
     }
@@ -54,7 +55,9 @@ def save_alarms(conn: Connection, alarms: Iterable[Alarm], now: datetime) -> Non
 def alarm_from_row(row: Any) -> Alarm:
     """The alarm a row holds."""
     history = tuple(
-        Transition(h["action"], h["by"], datetime.fromisoformat(h["at"]), h.get("note")) for h in row.history
+        Transition(h["action"], h["by"], datetime.fromisoformat(h["at"]), h.get("note"),
+                   datetime.fromisoformat(h["until"]) if h.get("until") else None)
+        for h in row.history
     )
     return Alarm(
         id=row.id, rule=row.rule, key=row.key, priority=Priority(row.priority), summary=row.summary,

@@ -187,8 +187,8 @@ class AlarmBook:
     def _resolve(self, alarm: Alarm, action: Resolve, now: datetime) -> Result:
         if alarm.state == AlarmState.RESOLVED:
             return self, ()  # resolved twice at once: the first stands
-        changes = {"state": AlarmState.RESOLVED, "shelved_until": None, "before_shelve": None}
-        alarm = alarm.step("resolved", action.by, now, action.note, **changes)
+        alarm = alarm.step("resolved", action.by, now, action.note, state=AlarmState.RESOLVED,
+                           shelved_until=None, before_shelve=None)
         data = AlarmAction(alarm_id=alarm.id, by=action.by, note=action.note)
         return self._put(alarm), (AlarmEvent("alarm.resolved", data, now, alarm),)
 
@@ -200,8 +200,8 @@ class AlarmBook:
         if action.until - now > timedelta(seconds=self.config.max_shelve_s):
             reason = f"shelving is limited to {self.config.max_shelve_s:g} s"
             return self, (ActionRejected(action, reason, now),)
-        changes = {"state": AlarmState.SHELVED, "shelved_until": action.until, "before_shelve": alarm.state}
-        alarm = alarm.step("shelved", action.by, now, action.note, **changes)
+        alarm = alarm.step("shelved", action.by, now, action.note, until=action.until,
+                           state=AlarmState.SHELVED, shelved_until=action.until, before_shelve=alarm.state)
         data = AlarmShelved(alarm_id=alarm.id, by=action.by, until=action.until, note=action.note)
         return self._put(alarm), (AlarmEvent("alarm.shelved", data, now, alarm),)
 

@@ -92,10 +92,10 @@ def _shelves(history: Sequence[Transition]) -> tuple[ShelvePeriod, ...]:
         if step.action == "shelved":
             current = step
         elif step.action in ("unshelved", "resolved") and current is not None:
-            periods.append(ShelvePeriod(current.by, current.at, None, step.at, step.by))
+            periods.append(ShelvePeriod(current.by, current.at, current.until, step.at, step.by))
             current = None
     if current is not None:
-        periods.append(ShelvePeriod(current.by, current.at, None, None, None))
+        periods.append(ShelvePeriod(current.by, current.at, current.until, None, None))
     return tuple(periods)
 
 

@@ -37,6 +37,8 @@ class Transition:
     by: str
     at: datetime
     note: str | None = None
+    until: datetime | None = None
+    """How long a `shelved` step shelved the alarm for (None on every other step)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +72,11 @@ class Alarm:
         done = (AlarmState.ACKNOWLEDGED, AlarmState.RESOLVED)
         return self.state in done or self.before_shelve in done
 
-    def step(self, action: str, by: str, at: datetime, note: str | None = None, **changes: object) -> Alarm:
+    def step(self, action: str, by: str, at: datetime, note: str | None = None, *,
+             until: datetime | None = None, **changes: object) -> Alarm:
         """This alarm with `changes` applied and the transition added to its history."""
-        return replace(self, history=(*self.history, Transition(action, by, at, note)), **changes)  # type: ignore[arg-type]
+        step = Transition(action, by, at, note, until)
+        return replace(self, history=(*self.history, step), **changes)  # type: ignore[arg-type]
 
 
 def new_alarm(alarm_id: str, condition: Condition, now: datetime) -> Alarm:

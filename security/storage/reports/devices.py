@@ -63,6 +63,8 @@ class DeviceRow:
     """Gaps in its seq the service reported in the range."""
     missing: int
     """How many events those gaps left out."""
+    changes: tuple[StateChange, ...] = ()
+    """What its availability was folded from: its last change before the range, then those in it."""
 
     @property
     def device(self) -> str:
@@ -244,13 +246,14 @@ def device_overview(
     rows: list[DeviceRow] = []
     for row in statuses:
         before = [StateChange(row.before_at, _state(row.before_state))] if row.before_at is not None else []
+        folded = (*before, *changes.get(row.source, []))
         seen = max(row.updated_at, last_events.get(row.source, row.updated_at))
         count, missing = gaps.get(row.source, (0, 0))
         rows.append(DeviceRow(
             source=row.source, kind=row.kind, state=_state(row.state), since=row.since_at, detail=row.detail,
-            last_seen=seen, availability=availability([*before, *changes.get(row.source, [])], start, until),
+            last_seen=seen, availability=availability(folded, start, until),
             faults=fault_counts.get(row.source, 0), open_faults=open_faults.get(row.source, ()),
-            gaps=count, missing=missing,
+            gaps=count, missing=missing, changes=folded,
         ))
     heard = {row.source for row in statuses}
     for source in sorted((fault_counts.keys() | gaps.keys()) - heard):  # events, but no status ever
@@ -314,6 +317,18 @@ def _valid(schema: type[D], event_id: str, data: Any) -> D | None:
         log.warning("stored event %s no longer fits the contract, left out: %s", event_id,
                     str(exc).splitlines()[0])
         return None
+
+
+def device_changes(conn: Connection, source: str, time_range: TimeRange) -> list[StateChange]:
+    """One source's last status change before the range, then its changes in it, oldest first."""
+    source = _check_source(source)
+    own = CHANGES.c.source == source
+    before = conn.execute(select(CHANGES.c.at, CHANGES.c.state).where(own, CHANGES.c.at < time_range.start)
+                          .order_by(CHANGES.c.at.desc(), CHANGES.c.id.desc()).limit(1)).all()
+    inside = conn.execute(select(CHANGES.c.at, CHANGES.c.state)
+                          .where(own, *_in(CHANGES.c.at, time_range.start, time_range.end))
+                          .order_by(CHANGES.c.at, CHANGES.c.id)).all()
+    return [StateChange(at, _state(state)) for at, state in (*before, *inside)]
 
 
 def device_timeline(
