@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -32,6 +33,11 @@ NAV = {
 }
 
 
+def wait(page: webdriver.Chrome, seconds: float = 10) -> WebDriverWait[webdriver.Chrome]:
+    """A wait that looks again when the page it looked at was replaced meanwhile (a form just sent)."""
+    return WebDriverWait(page, seconds, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def log_in(page: webdriver.Chrome, site: ConsoleSite, name: str, language: str = "en") -> None:
     """Log in through the form, in `language`."""
     page.get(site.base + "/console/login")
@@ -39,7 +45,7 @@ def log_in(page: webdriver.Chrome, site: ConsoleSite, name: str, language: str =
     page.find_element(By.NAME, "password").send_keys(PASSWORD)
     Select(page.find_element(By.NAME, "lang")).select_by_value(language)
     page.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.CSS_SELECTOR, "form.who")))
+    wait(page).until(seen.presence_of_element_located((By.CSS_SELECTOR, "form.who")))
 
 
 def shoot(page: webdriver.Chrome, name: str) -> None:
@@ -56,7 +62,7 @@ def shoot(page: webdriver.Chrome, name: str) -> None:
 def log_out(page: webdriver.Chrome) -> None:
     """Log out with the top bar's button."""
     page.find_element(By.CSS_SELECTOR, "form.who button").click()
-    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.NAME, "password")))
+    wait(page).until(seen.presence_of_element_located((By.NAME, "password")))
 
 
 def test_each_role_logs_in_and_walks_the_pages_it_may_see(page: webdriver.Chrome,
@@ -83,7 +89,7 @@ def test_a_manager_filters_the_visits_and_exports_exactly_what_is_shown(page: we
     assert len(page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")) == 3
     page.find_element(By.NAME, "company").send_keys("acme")
     page.find_element(By.CSS_SELECTOR, "form.filters button").click()
-    WebDriverWait(page, 10).until(seen.url_contains("company=acme"))
+    wait(page).until(seen.url_contains("company=acme"))
     rows = page.find_elements(By.CSS_SELECTOR, "#visits tbody tr")
     shown = sorted(r.find_elements(By.TAG_NAME, "td")[2].text for r in rows)
     assert shown == ["Ana Lopez", "Cy Dee"]
@@ -119,14 +125,14 @@ def test_a_host_sees_only_her_visitor_and_a_guard_sees_names_masked(page: webdri
 def test_an_alarm_raised_on_the_bus_appears_on_today_without_a_reload(page: webdriver.Chrome,
                                                                       console_site: ConsoleSite) -> None:
     log_in(page, console_site, "gus", "pl")
-    WebDriverWait(page, 10).until(lambda p: p.find_element(By.ID, "live-state").get_attribute("class")
+    wait(page).until(lambda p: p.find_element(By.ID, "live-state").get_attribute("class")
                                   == "state on")
     assert page.find_element(By.TAG_NAME, "h1").text.startswith("Dziś")
     marker = page.execute_script("document.body.dataset.loaded = 'yes'; return document.body.dataset.loaded")
     door = console_site.device("door-1", "door")
     sent = time.monotonic()
     door.source.emit("door.forced", DoorChange(door="server-room"))
-    WebDriverWait(page, 10).until(
+    wait(page).until(
         lambda p: "alarm" in p.find_element(By.ID, "feed").text and p.find_elements(By.CSS_SELECTOR,
                                                                                     "#alarms tbody tr.high"))
     waited = time.monotonic() - sent
@@ -145,13 +151,13 @@ def test_a_manager_opens_an_incident_notes_it_closes_it_and_prints_it(page: webd
     category = page.find_element(By.CSS_SELECTOR, "form.stack select[name=category]")
     Select(category).select_by_value("complaint")
     page.find_element(By.ID, "open-incident").click()
-    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "timeline")))
+    wait(page).until(seen.presence_of_element_located((By.ID, "timeline")))
     page.find_element(By.NAME, "note").send_keys("Spoke with Łukasz at reception; queue was 9 people.")
     page.find_element(By.ID, "add-note").click()
-    WebDriverWait(page, 10).until(lambda p: "Łukasz" in p.find_element(By.ID, "timeline").text)
+    wait(page).until(lambda p: "Łukasz" in p.find_element(By.ID, "timeline").text)
     page.find_element(By.NAME, "outcome").send_keys("Second clerk on Mondays 8-10.")
     page.find_element(By.ID, "close-incident").click()
-    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "outcome")))
+    wait(page).until(seen.presence_of_element_located((By.ID, "outcome")))
     assert page.find_element(By.ID, "outcome").text == "Second clerk on Mondays 8-10."
     assert not page.find_elements(By.ID, "close-incident")
     shoot(page, "incident-closed")
@@ -173,9 +179,9 @@ def test_a_guard_opens_an_alarm_from_today_and_sees_its_life_cycle(page: webdriv
                                                                     console_site: ConsoleSite) -> None:
     log_in(page, console_site, "gus")
     console_site.device("door-2", "door").source.emit("door.forced", DoorChange(door="loading-bay"))
-    WebDriverWait(page, 10).until(lambda p: p.find_elements(By.CSS_SELECTOR, "#alarms tbody tr.high a"))
+    wait(page).until(lambda p: p.find_elements(By.CSS_SELECTOR, "#alarms tbody tr.high a"))
     page.find_element(By.CSS_SELECTOR, "#alarms tbody tr.high a").click()
-    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "life")))
+    wait(page).until(seen.presence_of_element_located((By.ID, "life")))
     alarm_id = page.current_url.rsplit("/", 1)[-1]
     _info, token = create_token(console_site.store.engine, "gus", "guard",
                                 Change("test", datetime.now(UTC), console_site.central.audit_key))
