@@ -182,7 +182,10 @@ def test_a_host_invites_only_as_herself_and_sees_the_qr_code_and_reception_cance
     assert host.request("POST", "/console/invitations", {**form, "expected": "soon"})[0] == 400
 
     reception, reception_csrf = _logged_in(console_site, "rita")
-    assert "Otto Other" in reception.request("GET", "/console/invitations")[2]
+    listed = reception.request("GET", "/console/invitations")[2]
+    assert "Otto Other" in listed  # expected today: reception sees today's visitors in full
+    assert "Vera Visitor" not in listed  # tomorrow's, masked as on the Visits page
+    assert "V*** V******" in listed
     assert reception.request("POST", f"/console/invitations/{visit_id}/cancel",
                              {"csrf": reception_csrf})[0] == AWAY
     assert reception.request("POST", f"/console/invitations/{visit_id}/cancel",

@@ -14,9 +14,11 @@ from broker.catalogs import compile_mo, extract, extract_templates, read_po
 from broker.events import encode, make_event
 from broker.messages import AlarmStatus, Status
 from broker.schemas import AlarmRaised, BadgeRead, Priority
+from security.accounts.roles import Account, Role
 from security.console import i18n
 from security.console.auth import safe_next
 from security.console.charts import SCALE, Bar, bars_svg, heat_svg, shade
+from security.console.invitations_page import invitation_line
 from security.console.live import describe
 from security.console.people_page import matches
 from security.console.person_page import split_list
@@ -206,3 +208,19 @@ def test_the_people_list_filters_by_kind_and_by_text_in_id_name_email_or_group()
     assert matches(view, "ZZ@", "")
     assert not matches(view, "żak", "visitor")
     assert not matches(view, "nobody", "")
+
+
+def test_an_invitation_shows_its_visitor_in_full_only_where_the_role_sees_their_record() -> None:
+    expected = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    invitation = Invitation("v-9", "GH1:v-9:x", "Vera Visitor", "Vista", "vera@example.com", "guest",
+                            "e-hana", expected, expected + timedelta(hours=8), "user:rita", NOW)
+    reception, host = Account("rita", Role.RECEPTION), Account("hana", Role.HOST, person_id="e-hana")
+    masked = invitation_line(invitation, reception, "Hana Host", NOW, WARSAW)  # tomorrow
+    assert (masked.name, masked.company, masked.email, masked.host) == ("V*** V******", "Vis**", "",
+                                                                         "Hana Host")
+    full = invitation_line(invitation, reception, None, expected, WARSAW)  # on the day
+    assert (full.name, full.company, full.email, full.host) == ("Vera Visitor", "Vista", "vera@example.com",
+                                                                "e-hana")
+    assert invitation_line(invitation, host, None, NOW, WARSAW).name == "Vera Visitor"
+    assert invitation_line(invitation, host, None, expected + timedelta(hours=8), WARSAW).state == "ran out"
+    assert full.state == "open"

@@ -8,15 +8,19 @@ stores, audits and announces it exactly as for the HTTP API.
 # No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
 # dependencies local to the function declaring the routes.
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from broker.masking import mask_company, mask_name
 from broker.schemas import VisitorType
-from security.accounts.roles import Permission, Visit
+from security.accounts.roles import Account, Permission, Visit
 from security.console.auth import Guards, RefusedError, Viewer
 from security.console.context import Console
 from security.console.i18n import N_
@@ -48,6 +52,31 @@ class NewInvitation(BaseModel):
     send_email: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationLine:
+    """An invitation as one account sees it: the visitor masked unless the account may see their record."""
+
+    invitation: Invitation
+    state: str
+    name: str
+    company: str
+    email: str
+    host: str
+
+
+def invitation_line(invitation: Invitation, account: Account, host_name: str | None, now: datetime,
+                    tz: ZoneInfo) -> InvitationLine:
+    """`invitation` for `account` at `now`: reception sees only today's visitors in full, as on Visits."""
+    visit = Visit(invitation.host_id, invitation.expected_at.astimezone(tz).date())
+    personal = account.sees_personal_data(visit, now.astimezone(tz).date())
+    ran_out = invitation.state == "open" and invitation.valid_until <= now
+    return InvitationLine(
+        invitation, "ran out" if ran_out else invitation.state,
+        invitation.visitor_name if personal else mask_name(invitation.visitor_name),
+        (invitation.company or "") if personal else (mask_company(invitation.company) or ""),
+        (invitation.email or "") if personal else "", host_name or invitation.host_id)
+
+
 def invitation_routes(router: APIRouter, console: Console, guards: Guards) -> None:
     """GET/POST /invitations; GET /invitations/{id} and its qr.png; POST /invitations/{id}/cancel."""
     inviters = Depends(guards.needs(Permission.MANAGE_VISITS))
@@ -62,9 +91,9 @@ def invitation_routes(router: APIRouter, console: Console, guards: Guards) -> No
         day = invitation.expected_at.astimezone(console.tz).date() if invitation else console.today()
         return who.account.sees_visit(Visit(host_id, day), console.today())
 
-    def state(invitation: Invitation) -> str:
-        return "ran out" if invitation.state == "open" and invitation.valid_until <= console.clock() \
-            else invitation.state
+    def line(who: Viewer, invitation: Invitation, names: dict[str, str]) -> InvitationLine:
+        host = names.get(invitation.host_id)
+        return invitation_line(invitation, who.account, host, console.clock(), console.tz)
 
     def found(who: Viewer, visit_id: str) -> tuple[InvitationDesk, Invitation]:
         desk = desk_of(who)
@@ -78,10 +107,11 @@ def invitation_routes(router: APIRouter, console: Console, guards: Guards) -> No
         desk = desk_of(who)
         chosen = {i.visit_id: i for i in desk.on_day(console.today()) + desk.pending()}
         shown = sorted((i for i in chosen.values() if covers(who, i.host_id, i)), key=lambda i: i.expected_at)
-        hosts = {k: v for k, v in desk.host_names().items() if covers(who, k)}
+        names = desk.host_names()
+        hosts = sorted(((k, v) for k, v in names.items() if covers(who, k)), key=lambda h: h[1])
         return render(request, "invitations.html", viewer=who, title="Invitations", tz=console.tz,
-                      rows=[(i, state(i)) for i in shown], hosts=sorted(hosts.items(), key=lambda h: h[1]),
-                      names=desk.host_names(), types=VISITOR_TYPES, today=console.today())
+                      lines=[line(who, i, names) for i in shown], hosts=hosts, types=VISITOR_TYPES,
+                      today=console.today())
 
     @router.post("/invitations")
     def invite(who: Annotated[Viewer, Depends(guards.posted)], _may: Annotated[Viewer, inviters],
@@ -103,9 +133,8 @@ def invitation_routes(router: APIRouter, console: Console, guards: Guards) -> No
     @router.get("/invitations/{visit_id}")
     def invitation(request: Request, visit_id: str, who: Annotated[Viewer, inviters]) -> HTMLResponse:
         desk, shown = found(who, visit_id)
-        return render(request, "invitation.html", viewer=who, title="Invitations", i=shown, tz=console.tz,
-                      state=state(shown), host=desk.host_names().get(shown.host_id),
-                      valid_from=valid_from(shown, desk.tz))
+        return render(request, "invitation.html", viewer=who, title="Invitations", tz=console.tz,
+                      line=line(who, shown, desk.host_names()), valid_from=valid_from(shown, desk.tz))
 
     @router.get("/invitations/{visit_id}/qr.png")
     def qr(visit_id: str, who: Annotated[Viewer, inviters]) -> Response:
