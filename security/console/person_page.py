@@ -1,5 +1,4 @@
-"""One person on the People page: their badges (masked unless the viewer manages people) and rights, and
-the forms that edit them, enrol or revoke a badge, and remove them."""
+"""One person: badges (masked unless one manages people) and rights; changed, badges enrolled or revoked."""
 
 # No `from __future__ import annotations` here: FastAPI evaluates the routes' annotations, which name
 # dependencies local to the function declaring the routes.
