@@ -13,6 +13,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -25,10 +26,12 @@ from tests.support import http
 SHOTS = os.environ.get("GATEHOUSE_CONSOLE_SHOTS")
 """A folder to save a screenshot of each page into (docs/console.md's pictures), or unset."""
 NAV = {
-    "host": ["Today", "Visits"], "reception": ["Today", "Visits"],
-    "guard": ["Today", "Visits", "Alarms", "Incidents", "Devices"],
-    "manager": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Privacy", "Audit"],
-    "auditor": ["Today", "Visits", "Alarms", "Incidents", "Devices", "Audit"],
+    "host": ["Today", "Visits", "Invitations"],
+    "reception": ["Today", "Visits", "Invitations", "People", "Watchlist"],
+    "guard": ["Today", "Visits", "People", "Watchlist", "Alarms", "Incidents", "Devices"],
+    "manager": ["Today", "Visits", "Invitations", "People", "Watchlist", "Alarms", "Incidents", "Devices",
+                "Privacy", "Audit"],
+    "auditor": ["Today", "Visits", "People", "Watchlist", "Alarms", "Incidents", "Devices", "Audit"],
     "admin": ["Audit"],
 }
 
@@ -63,6 +66,12 @@ def log_out(page: webdriver.Chrome) -> None:
     """Log out with the top bar's button."""
     page.find_element(By.CSS_SELECTOR, "form.who button").click()
     wait(page).until(seen.presence_of_element_located((By.NAME, "password")))
+
+
+def submit(page: webdriver.Chrome, form: WebElement) -> None:
+    """Send a form with its button and wait until the next page replaced this one."""
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(page, 10).until(seen.staleness_of(form))
 
 
 def test_each_role_logs_in_and_walks_the_pages_it_may_see(page: webdriver.Chrome,
@@ -192,3 +201,56 @@ def test_a_guard_opens_an_alarm_from_today_and_sees_its_life_cycle(page: webdriv
     assert steps == ["raised", "acknowledged"]
     assert "loading-bay" in page.find_element(By.ID, "causes").text
     shoot(page, "alarm-page")
+
+
+def test_a_manager_adds_a_person_with_a_badge_and_a_right_and_a_host_invites_and_sees_the_qr_code(
+    page: webdriver.Chrome, console_site: ConsoleSite,
+) -> None:
+    log_in(page, console_site, "max")
+    page.get(console_site.base + "/console/rights")
+    group = page.find_element(By.ID, "set-group")
+    group.find_element(By.NAME, "name").send_keys("lobby")
+    group.find_element(By.NAME, "doors").send_keys("front, side")
+    submit(page, group)
+    WebDriverWait(page, 10).until(lambda p: "lobby" in p.find_element(By.ID, "door-groups").text)
+    page.get(console_site.base + "/console/people")
+    page.find_element(By.CSS_SELECTOR, "details.open-form summary").click()
+    person = page.find_element(By.ID, "add-person")
+    person.find_element(By.NAME, "id").send_keys("e-2001")
+    person.find_element(By.NAME, "name").send_keys("Zofia Żak")
+    person.find_element(By.NAME, "groups").send_keys("staff")
+    submit(page, person)
+    WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "add-badge")))
+    assert page.find_element(By.TAG_NAME, "h1").text.startswith("Zofia Żak")
+    badge = page.find_element(By.ID, "add-badge")
+    badge.find_element(By.NAME, "value").send_keys("00A1B2C3D4")
+    Select(badge.find_element(By.NAME, "format")).select_by_value("em4100")
+    submit(page, badge)
+    WebDriverWait(page, 10).until(lambda p: "00A1B2C3D4" in p.find_element(By.ID, "badges").text)
+    page.find_element(By.ID, "give-right").click()
+    right = WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "add-right")))
+    assert right.find_element(By.NAME, "person_id").get_attribute("value") == "e-2001"
+    Select(right.find_element(By.NAME, "door_group")).select_by_value("lobby")
+    submit(page, right)  # Monday to Friday, 07:00-19:00
+    WebDriverWait(page, 10).until(lambda p: "lobby" in p.find_element(By.ID, "person-rights").text)
+    assert "07:00\u201319:00" in page.find_element(By.ID, "person-rights").text
+    assert "valid" in page.find_element(By.ID, "badges").text
+    shoot(page, "manager-person")
+    log_out(page)
+
+    log_in(page, console_site, "hana")
+    page.get(console_site.base + "/console/invitations")
+    invite = page.find_element(By.ID, "invite")
+    assert [o.get_attribute("value") for o in Select(invite.find_element(By.NAME, "host_id")).options] == [
+        "e-hana"]  # a host invites only as herself
+    invite.find_element(By.NAME, "visitor_name").send_keys("Vera Visitor")
+    invite.find_element(By.NAME, "company").send_keys("Vista")
+    Select(invite.find_element(By.NAME, "visitor_type")).select_by_value("interview")
+    submit(page, invite)
+    qr = WebDriverWait(page, 10).until(seen.presence_of_element_located((By.ID, "qr")))
+    WebDriverWait(page, 10).until(lambda p: p.execute_script(
+        "const i = arguments[0]; return i.complete && i.naturalWidth > 0", qr))
+    assert "Vera Visitor" in page.find_element(By.ID, "invitation").text
+    shoot(page, "host-invitation")
+    page.get(console_site.base + "/console/invitations")
+    assert "Vera Visitor" in page.find_element(By.ID, "invitations").text

@@ -14,6 +14,7 @@ from broker.catalogs import compile_mo, extract, extract_templates, read_po
 from broker.events import encode, make_event
 from broker.messages import AlarmStatus, Status
 from broker.schemas import AlarmRaised, BadgeRead, Priority
+from security.accounts.roles import Account, Role
 from security.console import i18n
 from security.console.auth import safe_next
 from security.console.charts import (
@@ -28,15 +29,20 @@ from security.console.charts import (
     strips_svg,
 )
 from security.console.devices_page import day_cells
+from security.console.invitations_page import invitation_line
 from security.console.live import describe
-from security.console.ranges import day_range, day_windows, redact
+from security.console.people_page import matches
+from security.console.person_page import split_list
+from security.console.ranges import day_range, day_windows, local_moment, redact
+from security.console.rights_page import RightForm
 from security.console.today import day_bounds, today_page
 from security.office.access import OnSite
-from security.office.access.model import PersonKind
+from security.office.access.model import Person, PersonKind
 from security.office.alarms.lifecycle import Alarm, AlarmState
 from security.office.availability import StateChange
 from security.storage import DeviceState
 from security.storage.invitations import Invitation
+from security.storage.people import PersonView
 from security.storage.reports.keyset import ReportError
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -219,3 +225,43 @@ def test_an_exports_searched_text_is_not_kept_in_the_audit_chain() -> None:
 
 def test_no_bars_no_chart() -> None:
     assert bars_svg([], "Nothing") == ""
+
+
+def test_the_forms_split_lists_read_local_times_and_describe_a_schedule() -> None:
+    assert split_list(" staff, night,,staff ,") == ["staff", "night"]
+    assert local_moment("2026-12-04T15:30", WARSAW, "expected") == datetime(2026, 12, 4, 14, 30, tzinfo=UTC)
+    assert local_moment("  ", WARSAW, "expected") is None
+    with pytest.raises(ReportError, match=r"^expected: a date and time"):
+        local_moment("soon", WARSAW, "expected")
+    weekdays = RightForm(door_group="lobby", days=[4, 0, 4], start="08:00", end="18:00")
+    assert weekdays.schedule("Europe/Warsaw") == {
+        "tz": "Europe/Warsaw", "always": False, "windows": [[0, "08:00", "18:00"], [4, "08:00", "18:00"]]}
+    assert RightForm(door_group="lobby", always=True, days=[1], tz="UTC").schedule("Europe/Warsaw") == {
+        "tz": "UTC", "always": True, "windows": []}
+
+
+def test_the_people_list_filters_by_kind_and_by_text_in_id_name_email_or_group() -> None:
+    view = PersonView(Person("e-7", "Zofia Żak", PersonKind.EMPLOYEE, frozenset({"Night"}), "zz@example.com"),
+                      ())
+    assert matches(view, "", "")
+    assert matches(view, "żak", "employee")
+    assert matches(view, "night", "")
+    assert matches(view, "ZZ@", "")
+    assert not matches(view, "żak", "visitor")
+    assert not matches(view, "nobody", "")
+
+
+def test_an_invitation_shows_its_visitor_in_full_only_where_the_role_sees_their_record() -> None:
+    expected = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    invitation = Invitation("v-9", "GH1:v-9:x", "Vera Visitor", "Vista", "vera@example.com", "guest",
+                            "e-hana", expected, expected + timedelta(hours=8), "user:rita", NOW)
+    reception, host = Account("rita", Role.RECEPTION), Account("hana", Role.HOST, person_id="e-hana")
+    masked = invitation_line(invitation, reception, "Hana Host", NOW, WARSAW)  # tomorrow
+    assert (masked.name, masked.company, masked.email, masked.host) == ("V*** V******", "Vis**", "",
+                                                                         "Hana Host")
+    full = invitation_line(invitation, reception, None, expected, WARSAW)  # on the day
+    assert (full.name, full.company, full.email, full.host) == ("Vera Visitor", "Vista", "vera@example.com",
+                                                                "e-hana")
+    assert invitation_line(invitation, host, None, NOW, WARSAW).name == "Vera Visitor"
+    assert invitation_line(invitation, host, None, expected + timedelta(hours=8), WARSAW).state == "ran out"
+    assert full.state == "open"

@@ -23,19 +23,18 @@ from broker.api_models import (
 )
 from broker.api_models.requests import Text
 from security.api.auth import Guard, Manager, Service, change
-from security.api.core import ApiError, allowed, check_text
+from security.api.core import ApiError, allowed
 from security.api.routing import ApiRoute
 from security.api.views import import_json, person_json, right_json
-from security.office.access import (
-    AccessRight,
-    Credential,
-    CredentialFormat,
-    Person,
-    PersonKind,
-    WeeklySchedule,
+from security.office.access import Person, PersonKind
+from security.office.access.fields import (
+    FieldError,
+    credential_from_fields,
+    csv_text,
+    person_from_fields,
+    right_from_fields,
 )
 from security.storage import people
-from security.storage.directory import schedule_from_json
 from security.storage.tokens import Caller
 
 FLAGS = ("1", "true", "yes", "on")
@@ -52,15 +51,10 @@ def _values(caller: Caller) -> bool:
 
 def _person(body: PersonFields, person_id: str, kind: PersonKind = PersonKind.EMPLOYEE) -> Person:
     """A person from a body (of `kind` unless it says); ApiError 400 naming the bad field."""
-    kind_text = body.kind or str(kind)
     try:
-        chosen = PersonKind(kind_text)
-    except ValueError:
-        raise ApiError(400, f"kind: must be employee or visitor, got {kind_text!r}") from None
-    try:
-        return Person(person_id, body.name.strip(), chosen, frozenset(body.groups), body.email)
-    except ValueError as exc:
-        raise ApiError(400, f"id: {exc}") from None
+        return person_from_fields(person_id, body.name, body.kind, body.groups, body.email, default=kind)
+    except FieldError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 @router.get("/api/people", response_model=list[PersonBody])
@@ -83,13 +77,10 @@ async def _csv(request: Request) -> str:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in CSV_TYPES:
         raise ApiError(415, f"send the file as text/csv, not {kind or 'no content type'}")
-    data = await request.body()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApiError(400, f"body: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    check_text("body", text)
-    return text
+        return csv_text(await request.body())
+    except FieldError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 CSV_BODY = {"requestBody": {"required": True,
@@ -134,15 +125,9 @@ def delete_person(app: Service, caller: Manager, id: Text) -> PersonRemoved:
 def add_credential(app: Service, caller: Manager, id: Text, body: NewCredential) -> Any:
     """POST /api/people/{id}/credentials: enrol a badge (409 when a live one has the value)."""
     try:
-        fmt = CredentialFormat(body.format.lower())
-    except ValueError:
-        choices = ", ".join(str(f) for f in CredentialFormat)
-        raise ApiError(400, f"format: must be one of {choices}, got {body.format!r}") from None
-    try:
-        cred = Credential(body.value, fmt, id, body.valid_from, body.valid_until)
-    except ValueError as exc:
-        field = "valid_until" if "valid_until" in str(exc) else "value"
-        raise ApiError(400, f"{field}: {exc}") from None
+        cred = credential_from_fields(id, body.value, body.format, body.valid_from, body.valid_until)
+    except FieldError as exc:
+        raise ApiError(400, str(exc)) from None
     people.add_credential(app.store.engine, cred, change(app, caller))
     return person_json(people.get_person(app.store.engine, cred.person_id), app.now(), values=True)
 
@@ -185,13 +170,9 @@ def list_rights(app: Service, _caller: Guard) -> Any:
 def add_right(app: Service, caller: Manager, body: NewRight) -> Any:
     """POST /api/rights: `{"door_group", "person_id" | "group", "schedule"?}` (default: always, UTC)."""
     try:
-        schedule: WeeklySchedule = schedule_from_json(body.schedule.dump())
-    except (KeyError, TypeError, ValueError) as exc:  # an unknown zone is a KeyError
-        raise ApiError(400, f"schedule: {exc}") from None
-    try:
-        right = AccessRight(body.door_group, schedule, person_id=body.person_id, group=body.group)
-    except ValueError as exc:
-        raise ApiError(400, f"person_id/group: {exc}") from None
+        right = right_from_fields(body.door_group, body.schedule.dump(), body.person_id, body.group)
+    except FieldError as exc:
+        raise ApiError(400, str(exc)) from None
     right_id = people.grant_right(app.store.engine, right, change(app, caller))
     return right_json(right_id, right)
 

@@ -46,13 +46,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def credential_state(cred: Credential, now: datetime) -> str:
     """Whether a credential is valid, revoked, expired or not yet valid at `now`."""
-    if cred.is_revoked(now):
-        return "revoked"
-    if cred.is_expired(now):
-        return "expired"
-    if cred.is_not_yet_valid(now):
-        return "not_yet_valid"
-    return "valid"
+    return cred.state(now)
 
 
 def _credential(cred: Credential, now: datetime, *, values: bool) -> CredentialBody:

@@ -14,6 +14,7 @@ from security.accounts.roles import Visit
 from security.console.auth import Viewer
 from security.console.live import LiveFeed
 from security.office.incidents import IncidentDesk
+from security.office.invitations import InvitationDesk
 from security.storage import EventStore
 from security.storage.people import Change, record_change
 
@@ -35,6 +36,8 @@ class Console:
     """The folder snapshot files are read from (only from inside it)."""
     data_dir: Path
     audit_key: bytes | None = None
+    invitations: InvitationDesk | None = None
+    """The site's invitation desk (None: the Invitations page is not served)."""
 
     def today(self) -> date:
         """The site's local date now."""
@@ -48,8 +51,11 @@ class Console:
         """Whether `viewer` may see this visit's personal record; if so the view is audited."""
         return self.desk.open_personal_record(viewer.session, visit_id, visit, self.today(), self.clock())
 
+    def change(self, viewer: Viewer) -> Change:
+        """The audit context of a change `viewer` makes now (people, rights, the watchlist)."""
+        return Change(f"user:{viewer.name}", self.clock(), self.audit_key)
+
     def audit(self, viewer: Viewer, action: str, subject: str, details: Mapping[str, Any]) -> None:
         """Record another of `viewer`'s actions (a verification of the chain) in the audit chain."""
         with self.store.engine.begin() as conn:
-            record_change(conn, Change(f"user:{viewer.name}", self.clock(), self.audit_key), action, subject,
-                          details)
+            record_change(conn, self.change(viewer), action, subject, details)

@@ -63,3 +63,14 @@ def redact(query: str, fields: tuple[str, ...]) -> str:
     """`query` with the values of `fields` replaced by `(given)`: what was searched, not for whom."""
     pairs = parse_qsl(query, keep_blank_values=True)
     return urlencode([(k, "(given)" if k in fields and v else v) for k, v in pairs])
+
+
+def local_moment(text: str, tz: ZoneInfo, name: str) -> datetime | None:
+    """A form's `YYYY-MM-DDTHH:MM` as a time in the site's zone, or None when empty; ReportError naming it."""
+    if not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ReportError(f"{name}: a date and time, got {text[:40]!r}") from None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment

@@ -33,6 +33,9 @@ def _may(permission: Permission) -> Callable[[Account], bool]:
 NAV: tuple[tuple[str, str, Callable[[Account], bool]], ...] = (
     ("/console/", N_("Today"), _may(Permission.VIEW_VISITS)),
     ("/console/visits", N_("Visits"), _may(Permission.VIEW_VISITS)),
+    ("/console/invitations", N_("Invitations"), _may(Permission.MANAGE_VISITS)),
+    ("/console/people", N_("People"), _may(Permission.VIEW_PEOPLE)),
+    ("/console/watchlist", N_("Watchlist"), _may(Permission.VIEW_WATCHLIST)),
     ("/console/alarms", N_("Alarms"), _may(Permission.VIEW_ALARMS)),
     ("/console/incidents", N_("Incidents"), _may(Permission.VIEW_INCIDENTS)),
     ("/console/devices", N_("Devices"), _may(Permission.VIEW_EVENTS)),
@@ -46,6 +49,7 @@ SHOWN_VALUES = (
     N_("unacknowledged"), N_("acknowledged"), N_("shelved"), N_("resolved"),
     N_("employee"), N_("visitor"), N_("expected"), N_("arrived"), N_("cancelled"),
     N_("online"), N_("offline"), N_("unknown"),
+    N_("checked_in"),
     N_("opened"), N_("alarm"), N_("event"), N_("snapshot"), N_("note"), N_("closed"), N_("open"),
 )
 """Values from the records that pages show translated (roles, priorities, states, kinds)."""

@@ -21,10 +21,14 @@ from security.console.context import Console
 from security.console.devices_page import device_routes
 from security.console.i18n import N_
 from security.console.incidents_page import incident_routes
+from security.console.invitations_page import invitation_routes
+from security.console.people_page import people_routes
 from security.console.privacy_page import privacy_routes
 from security.console.render import HEADERS, NAV, render
+from security.console.rights_page import rights_routes
 from security.console.today import day_bounds, today_page
 from security.console.visits_page import visit_routes
+from security.console.watchlist_page import watchlist_routes
 from security.office.onsite_query import current_on_site
 from security.storage.alarm_store import list_alarms
 from security.storage.invitations import list_invitations
@@ -97,6 +101,10 @@ def console_router(console: Console) -> APIRouter:
     device_routes(router, console, guards)
     privacy_routes(router, console, guards)
     alarm_page_routes(router, console, guards)
+    invitation_routes(router, console, guards)
+    people_routes(router, console, guards)
+    rights_routes(router, console, guards)
+    watchlist_routes(router, console, guards)
     return router
 
 

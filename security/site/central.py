@@ -171,7 +171,8 @@ class Central:
         cursors = hmac.new(self.audit_key, b"gatehouse console cursors", "sha256").digest()
         console = Console(store, site, tz, self.feed, self.logins, clock=_now, cursor_key=cursors,
                           incidents=self.incidents, snapshots=snapshot_folder(settings.data_dir),
-                          data_dir=settings.data_dir, audit_key=self.audit_key)
+                          data_dir=settings.data_dir, audit_key=self.audit_key,
+                          invitations=self.invitations)
         self.api: ApiServer | None = None
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,

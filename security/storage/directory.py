@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -16,9 +16,9 @@ from security.office.access import (
     DoorGroup,
     Person,
     PersonKind,
-    TimeWindow,
     WeeklySchedule,
 )
+from security.office.access.schedule import schedule_from_doc
 from security.storage.office_models import (
     AccessRightRow,
     CredentialRow,
@@ -39,11 +39,7 @@ def schedule_to_json(schedule: WeeklySchedule) -> dict[str, Any]:
 
 def schedule_from_json(doc: dict[str, Any]) -> WeeklySchedule:
     """The schedule stored as `doc` (see `schedule_to_json`)."""
-    windows = tuple(
-        TimeWindow(int(day), time.fromisoformat(start), time.fromisoformat(end))
-        for day, start, end in doc.get("windows", ())
-    )
-    return WeeklySchedule(tz=str(doc.get("tz", "UTC")), windows=windows, always=bool(doc.get("always")))
+    return schedule_from_doc(doc)
 
 
 def person_from_row(row: PersonRow) -> Person:

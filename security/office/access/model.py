@@ -78,6 +78,16 @@ class Credential:
         """Whether `now` is at or after the end of the validity window."""
         return self.valid_until is not None and now >= self.valid_until
 
+    def state(self, now: datetime) -> str:
+        """Whether it is `valid`, `revoked`, `expired` or `not_yet_valid` at `now`."""
+        if self.is_revoked(now):
+            return "revoked"
+        if self.is_expired(now):
+            return "expired"
+        if self.is_not_yet_valid(now):
+            return "not_yet_valid"
+        return "valid"
+
     def revoke(self, at: datetime) -> Credential:
         """The same credential revoked at `at` (an earlier revocation is kept)."""
         if self.revoked_at is not None and self.revoked_at <= at:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -77,3 +79,12 @@ class WeeklySchedule:
     def open_minutes(self, day_start: datetime) -> int:
         """Real minutes open in the 24 real hours from `day_start` (a diagnostic, e.g. on DST days)."""
         return sum(self.is_open(day_start + timedelta(minutes=m)) for m in range(24 * 60))
+
+
+def schedule_from_doc(doc: Mapping[str, Any]) -> WeeklySchedule:
+    """A schedule from `{"tz", "always", "windows": [[weekday, "HH:MM", "HH:MM"], ...]}` (stored or sent)."""
+    windows = tuple(
+        TimeWindow(int(day), time.fromisoformat(start), time.fromisoformat(end))
+        for day, start, end in doc.get("windows", ())
+    )
+    return WeeklySchedule(tz=str(doc.get("tz", "UTC")), windows=windows, always=bool(doc.get("always")))
