@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broker.schemas import DoorChange
-from security.storage.alarm_store import list_alarms
 from security.office.access import AccessRight, Person, PersonKind, WeeklySchedule
 from security.storage import watchlist
+from security.storage.alarm_store import list_alarms
 from security.storage.people import Change, add_person, grant_right, set_door_group
 from tests.fixtures.console import ACCOUNTS, ConsoleSite, Session
 from tests.support import wait_until
