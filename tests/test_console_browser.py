@@ -254,3 +254,20 @@ def test_a_manager_adds_a_person_with_a_badge_and_a_right_and_a_host_invites_and
     shoot(page, "host-invitation")
     page.get(console_site.base + "/console/invitations")
     assert "Vera Visitor" in page.find_element(By.ID, "invitations").text
+
+
+
+def test_an_auditor_exports_the_devices_as_the_page_shows_them(page: webdriver.Chrome,
+                                                                console_site: ConsoleSite) -> None:
+    log_in(page, console_site, "aud")
+    page.get(console_site.base + "/console/devices")
+    shown = sorted(r.find_element(By.TAG_NAME, "a").text
+                   for r in page.find_elements(By.CSS_SELECTOR, "#devices tbody tr"))
+    href = page.find_element(By.ID, "export").get_attribute("href")
+    assert href is not None
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in page.get_cookies())
+    download = urllib.request.Request(href, headers={"Cookie": cookies})
+    with urllib.request.urlopen(download, timeout=15) as reply:
+        exported = list(csv.DictReader(io.StringIO(reply.read().decode())))
+    assert sorted(row["device"] for row in exported) == shown
+    assert "kiosk-1" in shown

@@ -45,6 +45,8 @@ TABLE: dict[tuple[str, str], dict[str, int]] = {
                                      "adam": NO},
     ("GET", "/console/devices"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
                                   "adam": NO},
+    ("GET", "/console/devices.csv"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO, "aud": OK,
+                                      "adam": NO},
     ("GET", "/console/devices/kiosk-1"): {"hana": NO, "rita": NO, "gus": OK, "mia": OK, "max": OK, "aud": OK,
                                           "adam": NO},
     ("GET", "/console/privacy?visit=v-1"): {"hana": NO, "rita": NO, "gus": NO, "mia": OK, "max": NO,
