@@ -53,7 +53,8 @@ def test_station_rights_publish_requests_and_no_command() -> None:
     own = f"{S}/station-1"
     assert acl_for("lobby", STATION) == Acl(
         publish=(f"{own}/event/alarm.requested", f"{own}/event/command.requested",
-                 f"{own}/event/device.fault", f"{own}/status"),
+                 f"{own}/event/device.fault", f"{own}/event/item.lent", f"{own}/event/item.returned",
+                 f"{own}/status"),
         subscribe=(
             f"{own}/command/#", f"{own}/ack", f"{S}/+/event/#", f"{S}/+/status", f"{S}/alarm/#",
         ),
@@ -221,6 +222,8 @@ def test_mosquitto_acl_file() -> None:
         f"topic write {S}/station-1/event/alarm.requested",
         f"topic write {S}/station-1/event/command.requested",
         f"topic write {S}/station-1/event/device.fault",
+        f"topic write {S}/station-1/event/item.lent",
+        f"topic write {S}/station-1/event/item.returned",
         f"topic write {S}/station-1/status",
         f"topic read {S}/station-1/command/#",
         f"topic read {S}/station-1/ack",
