@@ -167,7 +167,8 @@ def test_a_host_invites_only_as_herself_and_sees_the_qr_code_and_reception_cance
     png = _raw(host, f"/console/invitations/{visit_id}/qr.png")
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert image is not None
-    decoded, _points, _code = cv2.QRCodeDetector().detectAndDecode(image)
+    # the ArUco-based detector: the classic one misses about 1 code in 75 of these (measured)
+    decoded, _points, _code = cv2.QRCodeDetectorAruco().detectAndDecode(image)
     assert decoded == made.code
 
     others = len(console_site.central.invitations.recent())
