@@ -40,6 +40,8 @@ class DenyReason(StrEnum):
     NO_RIGHTS = "no_rights"
     OUT_OF_SCHEDULE = "out_of_schedule"
     ANTI_PASSBACK = "anti_passback"
+    LOCKDOWN = "lockdown"
+    """The door's group is locked down (a guard's lockdown, until released): no badge opens it."""
 
 
 class TamperKind(StrEnum):
