@@ -171,7 +171,7 @@ def test_stations_and_the_api_ask_the_service_which_alone_commands_the_door(
 
 
 def test_the_api_says_503_when_the_service_did_not_take_the_command(sqlite_url: str) -> None:
-    def too_slow(request: CommandRequest) -> CommandSent | str:
+    def too_slow(request: CommandRequest) -> list[CommandSent] | str:
         raise TimeoutError
 
     with open_store(sqlite_url) as store, ApiServer(store, port=0, site=SITE, audit_key=b"k",
