@@ -233,7 +233,7 @@ def test_an_unlock_until_and_a_lockdown_that_refuses_a_badge_through_the_api(
             assert http("POST", api + "/api/door-groups/attic/lockdown", token=guard, body={}).status == 409
 
             reader.source.emit("badge.read", BadgeRead(credential=BADGE, reader=1))
-            wait_until(lambda: store.query_events(types=["access.denied"]), 10, "the badge decided")
+            wait_until(lambda: bool(store.query_events(types=["access.denied"])), 10, "the badge decided")
             [denied] = store.query_events(types=["access.denied"])
             assert isinstance(denied.data, AccessDenied)
             assert (denied.data.reason, denied.data.person_id) == (DenyReason.LOCKDOWN, "e-1")
