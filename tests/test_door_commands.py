@@ -252,3 +252,13 @@ def test_an_unlock_until_and_a_lockdown_that_refuses_a_badge_through_the_api(
     assert actions == [("command.unlock", "device:door-1"), ("command.unlock_refused", "device:door-1"),
                        ("command.lock", "door-group:lobby"), ("command.lock_refused", "door-group:attic"),
                        ("command.unlock_refused", "device:door-1"), ("command.release", "door-group:lobby")]
+
+
+def test_a_station_may_put_a_door_back_on_schedule_but_not_lock_a_group_down() -> None:
+    office = Office()
+    fx = office.request("station-1", CommandRequested(device="door-1", command="schedule", by="guard:maria"))
+    assert [(d, c.name, c.args) for d, c in fx.commands] == [("door-1", "schedule", {})]
+    fx = office.request("station-1", CommandRequested(device="door-1", command="lock", by="guard:maria"))
+    assert fx.commands == []
+    assert fx.refused == ["lock names a door group"]
+    assert fx.audit[0].action == "command.lock_refused"
