@@ -7,7 +7,16 @@ import math
 from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from broker.events import ContractError
 from broker.schemas import MAX_UNLOCK_S, UnlockSeconds
@@ -38,10 +47,19 @@ class Args(BaseModel):
 
 
 class UnlockArgs(Args):
-    """Unlock a door for `seconds` (the door's own default when left out)."""
+    """Unlock a door for `seconds` (its own default when left out) or until `until` (not ended by passing)."""
+
+    # how far ahead `until` may be (MAX_UNLOCK_UNTIL_S) needs a clock: the sender and the door judge it
 
     NAME: ClassVar[str] = "unlock"
     seconds: UnlockSeconds | None = None
+    until: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if self.seconds is not None and self.until is not None:
+            raise ValueError("unlock takes seconds or until, not both")
+        return self
 
     @field_validator("seconds", mode="before")
     @classmethod
@@ -95,7 +113,28 @@ class PrintArgs(Args):
         return value
 
 
-COMMAND_ARGS: dict[str, type[Args]] = {model.NAME: model for model in (UnlockArgs, PrintArgs)}
+class ScheduleArgs(Args):
+    """Put a door back on its schedule: end any unlock now (a door's schedule is its badges' rights)."""
+
+    NAME: ClassVar[str] = "schedule"
+
+
+class LockArgs(Args):
+    """Lock a door now; with `lockdown`, also refuse every unlock (badge grants too) until a `release`."""
+
+    NAME: ClassVar[str] = "lock"
+    lockdown: StrictBool = False
+
+
+class ReleaseArgs(Args):
+    """End a door's lockdown: it stays locked, and grants open it again."""
+
+    NAME: ClassVar[str] = "release"
+
+
+COMMAND_ARGS: dict[str, type[Args]] = {
+    model.NAME: model for model in (UnlockArgs, ScheduleArgs, LockArgs, ReleaseArgs, PrintArgs)
+}
 """The args schema of each command name."""
 
 

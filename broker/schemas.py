@@ -40,6 +40,8 @@ class DenyReason(StrEnum):
     NO_RIGHTS = "no_rights"
     OUT_OF_SCHEDULE = "out_of_schedule"
     ANTI_PASSBACK = "anti_passback"
+    LOCKDOWN = "lockdown"
+    """The door's group is locked down (a guard's lockdown, until released): no badge opens it."""
 
 
 class TamperKind(StrEnum):
@@ -267,13 +269,16 @@ class DeliveryGap(Data):
 
 
 # commands: a station asks, the service decides, sends and records
-CommandName = Literal["unlock"]
+CommandName = Literal["unlock", "schedule", "lock", "release"]
 MAX_UNLOCK_S = 600.0
 """Longest unlock any command may ask for (a door may allow less): the one limit of the contract, the API
 and the unlock command's args (broker.commands imports it from here: commands import events, which
 import these schemas)."""
 UnlockSeconds = Annotated[float, Field(gt=0, le=MAX_UNLOCK_S)]
 """How long a door is asked to stay unlocked, in seconds: more than 0, at most MAX_UNLOCK_S."""
+MAX_UNLOCK_UNTIL_S = 12 * 3600.0
+"""Furthest ahead an unlock-until may reach: one working day or one event, so a door a guard forgot
+is locked again by the next shift at the latest (a door open for longer belongs in a schedule)."""
 
 
 class CommandRequested(Data):
@@ -298,6 +303,10 @@ class CommandSent(Data):
     seconds: UnlockSeconds | None = None
     door: Name | None = None
     note: Text | None = None
+    until: datetime | None = None
+    """An unlock-until's end (aware)."""
+    group: Name | None = None
+    """The door group of a lockdown or release."""
 
 
 class DeliveryReset(Data):

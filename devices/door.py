@@ -16,6 +16,10 @@ Rules:
   from `Tick` or, at the latest, from the `Closed` that ends it.
 - `Closed` yields `door.closed` with how long the door was open. Repeated reports of the
   state the door is already in change nothing.
+- A `Hold` unlocks until `now + seconds` like a grant, but closing does not relock: the door
+  stays unlocked until then (a guard's unlock-until). `Relock` releases the relay at once.
+- `Lockdown` relocks at once and ignores every `Unlock` and `Hold` until `Release`, which
+  leaves the door locked. A door opened in lockdown is forced, as any opening while locked.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from enum import StrEnum
 DEFAULT_UNLOCK_S = 5.0
 DEFAULT_HELD_OPEN_S = 30.0
 DEFAULT_MAX_UNLOCK_S = 60.0
+DEFAULT_MAX_HOLD_S = 12 * 3600.0
 
 
 class DoorEventType(StrEnum):
@@ -45,6 +50,8 @@ class DoorConfig:
     default_unlock_s: float = DEFAULT_UNLOCK_S
     max_unlock_s: float = DEFAULT_MAX_UNLOCK_S
     relock_on_close: bool = True
+    max_hold_s: float = DEFAULT_MAX_HOLD_S
+    """Longest unlock-until (`Hold`) this door takes."""
 
     def __post_init__(self) -> None:
         """Refuse times that make no sense."""
@@ -76,11 +83,33 @@ class Unlock:
 
 
 @dataclass(slots=True, frozen=True)
+class Hold:
+    """A guard's unlock-until: unlocked for `seconds`, not relocked by a passage."""
+
+    seconds: float
+
+
+@dataclass(slots=True, frozen=True)
+class Relock:
+    """End any unlock now (back to schedule, or a plain lock)."""
+
+
+@dataclass(slots=True, frozen=True)
+class Lockdown:
+    """Relock now and refuse every unlock until `Release`."""
+
+
+@dataclass(slots=True, frozen=True)
+class Release:
+    """End a lockdown; the door stays locked."""
+
+
+@dataclass(slots=True, frozen=True)
 class Tick:
     """Time passed: relock when the grant ran out, report a door held open too long."""
 
 
-DoorInput = Opened | Closed | Unlock | Tick
+DoorInput = Opened | Closed | Unlock | Hold | Relock | Lockdown | Release | Tick
 
 
 # outputs
@@ -112,6 +141,9 @@ class DoorState:
     unlocked_until: float | None = None
     """While set, the relay is on."""
     held_reported: bool = False
+    hold: bool = False
+    """The unlock is a `Hold`: a passage does not end it."""
+    lockdown: bool = False
 
     @property
     def relay_on(self) -> bool:
@@ -128,13 +160,14 @@ def step(
         case Tick():
             state, held = _check_held(state, now, config)
             out += held
-        case Unlock(seconds):
-            if not 0 < seconds <= config.max_unlock_s:
-                raise ValueError(f"unlock seconds must be in (0, {config.max_unlock_s}], got {seconds!r}")
-            if state.unlocked_until is None:
-                out.append(SetRelay(on=True))
-            until = max(now + seconds, state.unlocked_until or now)
-            state = replace(state, unlocked_until=until)
+        case Unlock() | Hold():
+            state = _unlock(state, inp, now, config, out)
+        case Relock() | Lockdown() | Release():
+            if state.relay_on and not isinstance(inp, Release):
+                out.append(SetRelay(on=False))
+                state = replace(state, unlocked_until=None, hold=False)
+            if not isinstance(inp, Relock):
+                state = replace(state, lockdown=isinstance(inp, Lockdown))
         case Opened():
             if state.is_open is True:
                 return state, out
@@ -152,10 +185,26 @@ def step(
             if was_open and state.opened_at is not None:
                 out.append(DoorEvent(DoorEventType.CLOSED, duration_s=_since(state.opened_at, now)))
             state = replace(state, is_open=False, opened_at=None, held_reported=False)
-            if was_open and config.relock_on_close and state.relay_on:
+            if was_open and config.relock_on_close and state.relay_on and not state.hold:
                 state = replace(state, unlocked_until=None)
                 out.append(SetRelay(on=False))
     return state, out
+
+
+def _unlock(state: DoorState, inp: Unlock | Hold, now: float, config: DoorConfig,
+            out: list[DoorOutput]) -> DoorState:
+    """A grant or an unlock-until, checked against the door's limits; nothing in a lockdown."""
+    hold = isinstance(inp, Hold)
+    limit = config.max_hold_s if hold else config.max_unlock_s
+    if not 0 < inp.seconds <= limit:
+        raise ValueError(f"unlock seconds must be in (0, {limit}], got {inp.seconds!r}")
+    if state.lockdown:
+        return state
+    if state.unlocked_until is None:
+        out.append(SetRelay(on=True))
+    until = max(now + inp.seconds, state.unlocked_until or now)
+    # a shorter grant inside an unlock-until leaves it one; one that outlasts it is a plain grant
+    return replace(state, unlocked_until=until, hold=hold or (state.hold and until == state.unlocked_until))
 
 
 def next_deadline(state: DoorState, config: DoorConfig) -> float | None:
@@ -171,7 +220,7 @@ def next_deadline(state: DoorState, config: DoorConfig) -> float | None:
 def _expire(state: DoorState, now: float) -> tuple[DoorState, list[DoorOutput]]:
     """Release the relay if the grant ran out at or before `now`."""
     if state.unlocked_until is not None and now >= state.unlocked_until:
-        return replace(state, unlocked_until=None), [SetRelay(on=False)]
+        return replace(state, unlocked_until=None, hold=False), [SetRelay(on=False)]
     return state, []
 
 

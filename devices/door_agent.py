@@ -1,4 +1,4 @@
-"""The door agent: contact port + door logic + relay port, events out, `unlock` commands in."""
+"""The door agent: contact port + door logic + relay port, events out, door commands in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from broker import topics
-from broker.commands import UnlockArgs
+from broker.commands import LockArgs, ReleaseArgs, ScheduleArgs, UnlockArgs, parse_args
 from broker.events import ContractError
 from broker.messages import Command
 from broker.schemas import DeviceFault, DoorChange
@@ -22,7 +22,11 @@ from devices.door import (
     DoorEvent,
     DoorInput,
     DoorState,
+    Hold,
+    Lockdown,
     Opened,
+    Release,
+    Relock,
     SetRelay,
     Tick,
     Unlock,
@@ -36,6 +40,8 @@ from devices.serial_port import Backoff, PortError, SerialTransport
 log = logging.getLogger(__name__)
 
 UNLOCK = UnlockArgs.NAME
+DOOR_COMMANDS = (UNLOCK, ScheduleArgs.NAME, LockArgs.NAME, ReleaseArgs.NAME)
+"""The commands a door obeys."""
 _SEEN_COMMANDS = 1024
 
 
@@ -139,11 +145,13 @@ class DoorAgent:
         self.relay.stop()
 
     def subscribe(self, bus: CommandBus, site: str, device: str) -> None:
-        """Receive this door's `unlock` commands from `bus` (site and device of the agent)."""
-        bus.subscribe(topics.command(site, device, UNLOCK), self.handle_command)
+        """Receive this door's commands from `bus` (site and device of the agent)."""
+        for name in DOOR_COMMANDS:
+            bus.subscribe(topics.command(site, device, name), self.handle_command)
 
     def handle_command(self, topic: str, payload: bytes, now: datetime | None = None) -> None:
-        """Obey an `unlock` command if it is well-formed, new and not expired (a `Bus` handler)."""
+        """Obey a door command if it is well-formed, new and not expired (a `Bus` handler)."""
+        when = now or self._wall_clock()
         try:
             parsed = topics.parse(topic)
             if parsed.kind is not topics.Kind.COMMAND:
@@ -152,9 +160,9 @@ class DoorAgent:
             command = Command.decode(payload)
             if command.name != name:
                 raise ContractError(f"command name {command.name!r} does not match topic {topic}")
-            if name != UNLOCK:
+            if name not in DOOR_COMMANDS:
                 raise ContractError(f"door {self.door} has no command {name!r}")
-            seconds = self._unlock_seconds(UnlockArgs.from_wire(command.args))
+            inp = self._input(parse_args(name, command.args), when)
         except (ContractError, topics.TopicError) as exc:
             log.warning("door %s: ignoring malformed command on %s: %s", self.door, topic, exc)
             return
@@ -165,15 +173,17 @@ class DoorAgent:
             self._seen[command.id] = None
             if len(self._seen) > _SEEN_COMMANDS:
                 self._seen.popitem(last=False)
-            when = now or self._wall_clock()
             if command.expired(when):
                 log.warning(
-                    "door %s: dropped late unlock %s (expired %s, now %s)",
-                    self.door, command.id, command.expires.isoformat(), when.isoformat(),
+                    "door %s: dropped late %s %s (expired %s, now %s)",
+                    self.door, name, command.id, command.expires.isoformat(), when.isoformat(),
                 )
                 return
-            log.info("door %s: unlock %s for %.1f s", self.door, command.id, seconds)
-            self._apply(Unlock(seconds))
+            if isinstance(inp, Unlock | Hold) and self._state.lockdown:
+                log.warning("door %s: %s %s refused: the door is in lockdown", self.door, name, command.id)
+                return
+            log.info("door %s: %s %s (%s)", self.door, name, command.id, inp)
+            self._apply(inp)
 
     def on_contact(self, reading: ContactReading) -> None:
         """Feed one contact report to the door logic."""
@@ -230,6 +240,24 @@ class DoorAgent:
             self._emitter.emit(event_type, data)
         except Exception:
             log.exception("door %s: emitting %s failed", self.door, event_type)
+
+    def _input(self, args: object, now: datetime) -> DoorInput:
+        """The door logic's input for a command's typed args; ContractError if the door cannot obey it."""
+        if isinstance(args, UnlockArgs) and args.until is not None:
+            seconds = (args.until - now).total_seconds()
+            if not 0 < seconds <= self.config.max_hold_s:
+                raise ContractError(f"unlock until {args.until.isoformat()} is not within"
+                                    f" {self.config.max_hold_s:g} s from now ({now.isoformat()})")
+            return Hold(seconds)
+        if isinstance(args, UnlockArgs):
+            return Unlock(self._unlock_seconds(args))
+        if isinstance(args, LockArgs):
+            return Lockdown() if args.lockdown else Relock()
+        if isinstance(args, ScheduleArgs):
+            return Relock()
+        if isinstance(args, ReleaseArgs):
+            return Release()
+        raise ContractError(f"door {self.door} cannot obey {type(args).__name__}")
 
     def _unlock_seconds(self, args: UnlockArgs) -> float:
         """The unlock time asked for (a number, by the contract), checked against the door's limits."""

@@ -32,6 +32,9 @@ BODIES = {
     ("POST", "/api/incidents/{id}/close"): "IncidentClosing",
     ("POST", "/api/alarms/{id}/{action}"): "AlarmActionBody",
     ("POST", "/api/doors/{device}/unlock"): "UnlockRequest",
+    ("POST", "/api/doors/{device}/schedule"): "DoorCommandNote",
+    ("POST", "/api/door-groups/{name}/lockdown"): "DoorCommandNote",
+    ("POST", "/api/door-groups/{name}/release"): "DoorCommandNote",
     ("POST", "/api/invitations"): "NewInvitation",
     ("POST", "/api/watchlist"): "NewWatchEntry",
 }

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from broker.commands import COMMAND_ARGS, Args, PrintArgs, UnlockArgs, parse_args
+from broker.commands import (
+    COMMAND_ARGS,
+    Args,
+    LockArgs,
+    PrintArgs,
+    ReleaseArgs,
+    ScheduleArgs,
+    UnlockArgs,
+    parse_args,
+)
 from broker.contract_doc import render_commands
 from broker.events import ContractError
 from broker.messages import Command
@@ -23,11 +32,16 @@ WHEN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     [
         UnlockArgs(seconds=8.0),
         UnlockArgs(),
+        UnlockArgs(until=datetime(2026, 11, 22, 17, 30, tzinfo=UTC)),
+        ScheduleArgs(),
+        LockArgs(),
+        LockArgs(lockdown=True),
+        ReleaseArgs(),
         PrintArgs(visitor_name="Ana Kowalska", visit_id="v-7f3a"),
         PrintArgs(visitor_name="Ana", visit_id="v-1", host="Budi", company="Acme", qr="x",
                   date=date(2026, 11, 23), photo="v-1.jpg"),
     ],
-    ids=lambda a: type(a).__name__,
+    ids=lambda a: f"{type(a).__name__}{a.wire()}",
 )
 def test_a_command_round_trips_with_its_typed_args(args: Args) -> None:
     command = Command.make("c-1", WHEN, args)
@@ -38,7 +52,7 @@ def test_a_command_round_trips_with_its_typed_args(args: Args) -> None:
 
 
 def test_every_command_has_a_schema_named_for_it() -> None:
-    assert sorted(COMMAND_ARGS) == ["print", "unlock"]
+    assert sorted(COMMAND_ARGS) == ["lock", "print", "release", "schedule", "unlock"]
     assert all(name == model.NAME for name, model in COMMAND_ARGS.items())
 
 
@@ -50,6 +64,11 @@ def test_the_wire_form_is_what_it_was() -> None:
     assert Command.make("c-2", WHEN, UnlockArgs()).args == {}
     badge = Command.make("c-3", WHEN, PrintArgs(visitor_name="Ana", visit_id="v-1", date=date(2026, 11, 23)))
     assert badge.args == {"visitor_name": "Ana", "visit_id": "v-1", "date": "2026-11-23"}
+    until = Command.make("c-4", WHEN, UnlockArgs(until=datetime(2026, 11, 22, 17, 30, tzinfo=UTC)))
+    assert until.args == {"until": "2026-11-22T17:30:00Z"}
+    assert Command.make("c-5", WHEN, LockArgs(lockdown=True)).args == {"lockdown": True}
+    assert Command.make("c-6", WHEN, ScheduleArgs()).args == {}
+    assert Command.make("c-7", WHEN, ReleaseArgs()).args == {}
 
 
 def test_old_payloads_are_still_read() -> None:
@@ -70,6 +89,13 @@ def test_old_payloads_are_still_read() -> None:
         ("unlock", {"seconds": 0}, "must be in (0, 600]"),
         ("unlock", {"seconds": 601}, "must be in (0, 600]"),
         ("unlock", {"seconds": 5, "door": "x"}, "door"),
+        ("unlock", {"until": "2026-11-22T17:30:00"}, "timezone"),
+        ("unlock", {"until": "5 pm"}, "until"),
+        ("unlock", {"seconds": 5, "until": "2026-11-22T17:30:00Z"}, "not both"),
+        ("lock", {"lockdown": "yes"}, "lockdown"),
+        ("lock", {"group": "all"}, "group"),
+        ("release", {"lockdown": False}, "lockdown"),
+        ("schedule", {"seconds": 5}, "seconds"),
         ("print", {"visit_id": "v-1"}, "visitor_name"),
         ("print", {"visitor_name": "  ", "visit_id": "v-1"}, "visitor_name"),
         ("print", {"visitor_name": "A", "visit_id": "bad id!"}, "visit_id"),

@@ -12,7 +12,11 @@ from devices.door import (
     DoorInput,
     DoorOutput,
     DoorState,
+    Hold,
+    Lockdown,
     Opened,
+    Release,
+    Relock,
     SetRelay,
     Tick,
     Unlock,
@@ -21,6 +25,7 @@ from devices.door import (
 )
 
 OP, CL, TK = Opened(), Closed(), Tick()
+RELOCK, LOCKDOWN, RELEASE = Relock(), Lockdown(), Release()
 ON, OFF = SetRelay(on=True), SetRelay(on=False)
 OPENED = DoorEvent(DoorEventType.OPENED)
 FORCED = DoorEvent(DoorEventType.FORCED)
@@ -98,6 +103,29 @@ CASES: dict[str, tuple[list[tuple[float, DoorInput]], list[DoorOutput], DoorConf
     ),
     "a door found open at start-up is not forced": ([(0, OP), (2, CL)], [OPENED, closed(2.0)], CONFIG),
     "a door found closed at start-up says nothing": ([(0, CL), (1, TK)], [], CONFIG),
+    "an unlock-until outlasts passages and relocks at its end": (
+        [(0, CL), (0, Hold(3600)), (1, OP), (2, CL), (3, OP), (4, CL), (3599, TK), (3600, TK), (3601, OP)],
+        [ON, OPENED, closed(1.0), OPENED, closed(1.0), OFF, OPENED, FORCED],
+        CONFIG,
+    ),
+    "a grant during an unlock-until does not cut it at the next passage": (
+        [(0, CL), (0, Hold(600)), (10, grant(5)), (11, OP), (12, CL), (13, OP)],
+        [ON, OPENED, closed(1.0), OPENED],
+        CONFIG,
+    ),
+    "back to schedule relocks now; a later opening is forced": (
+        [(0, CL), (0, Hold(600)), (10, RELOCK), (11, OP)], [ON, OFF, OPENED, FORCED], CONFIG,
+    ),
+    "a relock of a locked door says nothing": ([(0, CL), (1, RELOCK), (2, TK)], [], CONFIG),
+    "lockdown relocks and refuses grants until release": (
+        [(0, CL), (0, grant(5)), (1, LOCKDOWN), (2, grant(5)), (3, Hold(600)), (4, OP), (5, CL),
+         (6, RELEASE), (7, grant(5)), (8, OP)],
+        [ON, OFF, OPENED, FORCED, closed(1.0), ON, OPENED],
+        CONFIG,
+    ),
+    "a release leaves the door locked": (
+        [(0, CL), (1, LOCKDOWN), (2, RELEASE), (3, OP)], [OPENED, FORCED], CONFIG,
+    ),
     "a grant before the first contact report": (
         [(0, grant(5)), (1, CL), (2, OP), (3, CL)], [ON, OPENED, closed(1.0), OFF], CONFIG,
     ),
@@ -162,3 +190,10 @@ def test_unlock_seconds_out_of_range_are_refused(seconds: float) -> None:
 def test_config_is_checked(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         DoorConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seconds", [0, 12 * 3600 + 1, float("nan")])
+def test_unlock_until_beyond_the_doors_limit_is_refused(seconds: float) -> None:
+    with pytest.raises(ValueError, match="unlock seconds"):
+        step(DoorState(), Hold(seconds), 0, CONFIG)
+    assert step(DoorState(), Hold(12 * 3600), 0, CONFIG)[0].unlocked_until == 12 * 3600

@@ -262,3 +262,92 @@ def test_stopping_during_an_unlock_relocks_the_door() -> None:
         assert door.wait_relay(True, 5.0)
         agent.stop()
         assert door.wait_relay(False, 5.0)
+
+
+def door_command(name: str, args: dict[str, Any], *, cid: str | None = None) -> tuple[str, bytes]:
+    """The topic and payload of a door command `name` expiring in 30 s."""
+    expires = datetime.now(UTC) + timedelta(seconds=30)
+    return topics.command(SITE, DEVICE, name), Command(cid or uuid.uuid4().hex, name, expires, args).encode()
+
+
+def test_an_unlock_until_outlasts_a_passage_until_back_to_schedule(
+    door: SimulatedDoor, emitter: RecordingEmitter, make_agent: Any
+) -> None:
+    agent: DoorAgent = make_agent()
+    door.close_door()
+    until = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    agent.handle_command(*door_command("unlock", {"until": until}))
+    assert door.wait_relay(True, 3.0)
+    door.open_door()
+    wait_until(lambda: emitter.types() == ["door.opened"], 15, "door.opened")
+    door.close_door()
+    wait_until(lambda: emitter.types() == ["door.opened", "door.closed"], 15, "door.closed")
+    assert agent.state.relay_on
+    assert agent.state.hold  # a passage does not end an unlock-until
+    assert door.switches == [OFF, ON]
+    agent.handle_command(*door_command("schedule", {}))
+    assert door.wait_relay(False, 3.0)
+    assert door.switches == [OFF, ON, OFF]
+
+
+@pytest.mark.parametrize(
+    ("until", "reason"),
+    [(timedelta(hours=12, seconds=5), "is not within"), (timedelta(seconds=-5), "is not within")],
+)
+def test_an_unlock_until_too_far_or_past_is_refused(
+    door: SimulatedDoor, make_agent: Any, caplog: pytest.LogCaptureFixture, until: timedelta, reason: str
+) -> None:
+    agent: DoorAgent = make_agent()
+    agent.handle_command(*door_command("unlock", {"until": (datetime.now(UTC) + until).isoformat()}))
+    assert not agent.state.relay_on
+    assert door.poll(timeout=0.1) == []
+    assert any(reason in r.getMessage() for r in caplog.records if r.name == LOG)
+
+
+def test_a_lockdown_relocks_and_refuses_grants_until_release(
+    door: SimulatedDoor, emitter: RecordingEmitter, make_agent: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    agent: DoorAgent = make_agent()
+    door.close_door()
+    agent.handle_command(TOPIC, command(30))
+    assert door.wait_relay(True, 3.0)
+    agent.handle_command(*door_command("lock", {"lockdown": True}))
+    assert door.wait_relay(False, 3.0)
+    agent.handle_command(TOPIC, command(5))  # a badge's grant
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    agent.handle_command(*door_command("unlock", {"until": later}))
+    assert door.poll(timeout=0.3) == []
+    assert door.switches == [OFF, ON, OFF]
+    assert sum("in lockdown" in r.getMessage() for r in caplog.records if r.name == LOG) == 2
+    door.open_door()
+    wait_until(lambda: emitter.types() == ["door.opened", "door.forced"], 15, "door.forced in lockdown")
+    door.close_door()
+    wait_until(lambda: emitter.types()[-1] == "door.closed", 15, "door.closed")
+    agent.handle_command(*door_command("release", {}))
+    assert not agent.state.lockdown
+    assert not agent.state.relay_on
+    agent.handle_command(TOPIC, command(5))
+    assert door.wait_relay(True, 3.0)
+
+
+def test_a_plain_lock_ends_a_grant_without_a_lockdown(door: SimulatedDoor, make_agent: Any) -> None:
+    agent: DoorAgent = make_agent()
+    agent.handle_command(TOPIC, command(30))
+    assert door.wait_relay(True, 3.0)
+    agent.handle_command(*door_command("lock", {}))
+    assert door.wait_relay(False, 3.0)
+    assert not agent.state.lockdown
+    agent.handle_command(TOPIC, command(5))
+    assert door.wait_relay(True, 3.0)
+
+
+def test_the_agent_subscribes_to_every_door_command() -> None:
+    seen: list[str] = []
+
+    class Bus:
+        def subscribe(self, topic_filter: str, handler: Any, qos: int = 1) -> None:
+            seen.append(topic_filter)
+
+    agent = DoorAgent("/dev/null-contact", "/dev/null-relay", RecordingEmitter(SITE, DEVICE), door=DOOR)
+    agent.subscribe(Bus(), SITE, DEVICE)
+    assert seen == [topics.command(SITE, DEVICE, n) for n in ("unlock", "schedule", "lock", "release")]

@@ -18,7 +18,7 @@ from broker.device_link import DeviceLink
 from broker.embedded import EmbeddedBroker, free_port
 from broker.events import Event, make_event
 from broker.messages import Command
-from broker.schemas import CommandRequested, CommandSent, Data
+from broker.schemas import AccessDenied, BadgeRead, CommandRequested, CommandSent, Data, DenyReason
 from security.api import ApiServer
 from security.office.config import OfficeConfig
 from security.office.engine import BackOffice, CommandRequest, Effects
@@ -29,6 +29,7 @@ from security.storage.people import Change
 from security.storage.tokens import create_token
 from tests.fixtures.mqtt import MqttClientFactory
 from tests.support import http, wait_until
+from tests.test_backoffice_e2e import BADGE, enrol
 
 SITE = "hq"
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -171,7 +172,7 @@ def test_stations_and_the_api_ask_the_service_which_alone_commands_the_door(
 
 
 def test_the_api_says_503_when_the_service_did_not_take_the_command(sqlite_url: str) -> None:
-    def too_slow(request: CommandRequest) -> CommandSent | str:
+    def too_slow(request: CommandRequest) -> list[CommandSent] | str:
         raise TimeoutError
 
     with open_store(sqlite_url) as store, ApiServer(store, port=0, site=SITE, audit_key=b"k",
@@ -180,3 +181,84 @@ def test_the_api_says_503_when_the_service_did_not_take_the_command(sqlite_url: 
         answer = http("POST", api.url + "/api/doors/door-1/unlock", token=token, body={"seconds": 3})
     assert (answer.status, answer.json["error"]) == (
         503, "the central service did not take the command in time: not sent")
+
+
+@pytest.mark.timeout(90)
+def test_an_unlock_until_and_a_lockdown_that_refuses_a_badge_through_the_api(
+    tmp_path: Path, sqlite_url: str, mqtt_client: MqttClientFactory,
+) -> None:
+    store_ = CredentialStore(tmp_path / "data" / "credentials.json")
+    for name, kind in (("central", Role.SERVICE), ("door-1", Role.DOOR), ("reader-1", Role.READER)):
+        store_.ensure(name, kind)
+    enrol(sqlite_url)  # e-1's badge opens main-door (door group lobby) at any hour
+    access = {**ACCESS, "readers": [{"device": "reader-1", "reader": 1, "door": "main-door"}]}
+    config = CentralConfig.from_document({"access": access, "api": {"port": 0}})
+    commands = f"{topics.source(SITE, 'door-1')}/command/#"
+    with EmbeddedBroker(port=free_port(), site=SITE, principals=store_.principals()) as broker:
+        door = mqtt_client(_url(broker, store_, "door-1"))
+        assert not door.subscribe(commands).is_failure
+        settings = Settings(site=SITE, data_dir=tmp_path / "data", db=sqlite_url)
+        with open_store(sqlite_url) as store, \
+                Central(settings, _url(broker, store_, "central"), store, config) as central, \
+                DeviceLink(_url(broker, store_, "reader-1"), site=SITE, device="reader-1", kind="reader",
+                           outbox_dir=tmp_path / "reader") as reader:
+            assert central.service.bus.wait_subscribed(10)
+            assert central.api is not None
+            change = Change("test", datetime.now(UTC), central.audit_key)
+            _info, guard = create_token(store.engine, "maria", "guard", change)
+            _info, kiosk = create_token(store.engine, "kiosk-1", "kiosk", change)
+            api = central.api.url
+
+            until = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+            answer = http("POST", api + "/api/doors/door-1/unlock", token=guard,
+                          body={"until": until.isoformat(), "note": "open day"})
+            assert answer.status == 202, answer.raw
+            assert (answer.json["door"], answer.json["seconds"]) == ("main-door", None)
+            assert datetime.fromisoformat(answer.json["until"]) == until
+            held = Command.decode(door.expect(commands).payload)
+            assert (held.name, held.id) == ("unlock", answer.json["command_id"])
+            assert datetime.fromisoformat(held.args["until"]) == until
+            too_far = (datetime.now(UTC) + timedelta(hours=13)).isoformat()
+            refused = http("POST", api + "/api/doors/door-1/unlock", token=guard, body={"until": too_far})
+            assert refused.status == 409
+            assert "within the next 12 h" in refused.json["error"]
+
+            assert http("POST", api + "/api/door-groups/lobby/lockdown", token=kiosk, body={}).status == 403
+            locked = http("POST", api + "/api/door-groups/lobby/lockdown", token=guard,
+                          body={"note": "intruder report"})
+            assert locked.status == 202, locked.raw
+            assert [(d["device"], d["door"]) for d in locked.json["doors"]] == [("door-1", "main-door")]
+            lock = Command.decode(door.expect(commands).payload)
+            assert (lock.name, lock.args) == ("lock", {"lockdown": True})
+            assert http("POST", api + "/api/door-groups/attic/lockdown", token=guard, body={}).status == 409
+
+            reader.source.emit("badge.read", BadgeRead(credential=BADGE, reader=1))
+            wait_until(lambda: bool(store.query_events(types=["access.denied"])), 10, "the badge decided")
+            [denied] = store.query_events(types=["access.denied"])
+            assert isinstance(denied.data, AccessDenied)
+            assert (denied.data.reason, denied.data.person_id) == (DenyReason.LOCKDOWN, "e-1")
+            assert http("POST", api + "/api/doors/door-1/unlock", token=guard, body={}).status == 409
+
+            released = http("POST", api + "/api/door-groups/lobby/release", token=guard, body={})
+            assert released.status == 202, released.raw
+            assert Command.decode(door.expect(commands).payload).name == "release"
+            assert door.received() == []  # the badge in lockdown opened nothing
+            reader.source.emit("badge.read", BadgeRead(credential=BADGE, reader=1))
+            opened = Command.decode(door.expect(commands).payload)
+            assert (opened.name, opened.args) == ("unlock", {"seconds": 5.0})
+
+    with open_store(sqlite_url) as store, store.engine.connect() as conn:
+        actions = [(r.action, r.subject) for r in read_chain(conn) if r.action.startswith("command.")]
+    assert actions == [("command.unlock", "device:door-1"), ("command.unlock_refused", "device:door-1"),
+                       ("command.lock", "door-group:lobby"), ("command.lock_refused", "door-group:attic"),
+                       ("command.unlock_refused", "device:door-1"), ("command.release", "door-group:lobby")]
+
+
+def test_a_station_may_put_a_door_back_on_schedule_but_not_lock_a_group_down() -> None:
+    office = Office()
+    fx = office.request("station-1", CommandRequested(device="door-1", command="schedule", by="guard:maria"))
+    assert [(d, c.name, c.args) for d, c in fx.commands] == [("door-1", "schedule", {})]
+    fx = office.request("station-1", CommandRequested(device="door-1", command="lock", by="guard:maria"))
+    assert fx.commands == []
+    assert fx.refused == ["lock names a door group"]
+    assert fx.audit[0].action == "command.lock_refused"

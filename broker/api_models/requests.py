@@ -221,9 +221,22 @@ class AlarmActionBody(RequestBody):
 
 
 class UnlockRequest(RequestBody):
-    """`POST /api/doors/{device}/unlock`: for how long (absent: the service's default) and why."""
+    """`POST /api/doors/{device}/unlock`: for how long (absent: the default) or until when, and why."""
 
     seconds: UnlockSeconds | None = None
+    until: OptionalTime = None
+    note: Note = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> UnlockRequest:
+        if self.seconds is not None and self.until is not None:
+            raise PydanticCustomError("one_of", "give seconds or until, not both")
+        return self
+
+
+class DoorCommandNote(RequestBody):
+    """`POST /api/doors/{device}/schedule`, `/api/door-groups/{name}/lockdown` and `/release`: why."""
+
     note: Note = None
 
 
@@ -252,6 +265,7 @@ class NewWatchEntry(RequestBody):
 REQUEST_BODIES: tuple[type[RequestBody], ...] = (
     NewPerson, PersonUpdate, NewCredential, DoorGroupDoors, NewRight, NewIncident, IncidentNote,
     IncidentAttachment, IncidentClosing, AlarmActionBody, UnlockRequest, NewInvitation, NewWatchEntry,
+    DoorCommandNote,
 )
 """Every request body, for the tests and the API's documentation."""
 

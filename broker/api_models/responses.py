@@ -144,6 +144,17 @@ class UnlockSent(Body):
     door: str | None
     expires: Time
     by: str
+    until: Time | None = None
+    """An unlock-until's end."""
+
+
+class DoorGroupSent(Body):
+    """The answer to a door group's lockdown or release (202): the command each door device was sent."""
+
+    group: str
+    command: str
+    by: str
+    doors: list[UnlockSent]
 
 
 class AlarmStepBody(Body):

@@ -28,6 +28,7 @@ from broker.schemas import (
     CommandRequested,
     CommandSent,
     Data,
+    DenyReason,
     VisitorCheckedIn,
     VisitorCheckedOut,
 )
@@ -72,6 +73,15 @@ from security.office.alarms.lending import loan_changes, overdue_key, settled
 from security.office.alarms.tour_plan import TagKind
 from security.office.audit import AuditRecord
 from security.office.config import OfficeConfig
+from security.office.door_control import (
+    LOCK,
+    MANUAL_UNLOCK_S,
+    RELEASE,
+    UNLOCK,
+    CommandRequest,
+    audit_details,
+    plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +90,7 @@ Emit = Callable[[str, Data], Event]
 
 HISTORY_SHOWN = 20
 """Transitions kept in the retained alarm payload (the alarms table keeps them all)."""
-UNLOCK = UnlockArgs.NAME
-MANUAL_UNLOCK_S = 5.0
-"""Seconds a door unlocks for when a person asks without saying how long."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRequest:
-    """A person asks the service to send a device a command (from a station's event or the API)."""
-
-    device: str
-    command: str
-    by: str
-    seconds: float | None = None
-    note: str | None = None
-
+__all__ = ["MANUAL_UNLOCK_S", "UNLOCK", "BackOffice", "CommandRequest", "Effects", "OfficeState"]
 
 @dataclass(frozen=True, slots=True)
 class OfficeState:
@@ -106,6 +102,8 @@ class OfficeState:
     directory: Directory = field(default_factory=Directory)
     visitors: Mapping[str, tuple[Person, Credential]] = field(default_factory=lambda: MappingProxyType({}))
     tours: tracker.TourState = field(default_factory=tracker.TourState)
+    lockdown: frozenset[str] = frozenset()
+    """Doors a guard locked down (no badge opens them) until released."""
 
 
 @dataclass(slots=True)
@@ -212,6 +210,10 @@ class BackOffice:
         rules = self.state.rules.observe(event, self._rules.repeated_denials.window_s)
         passback = self.state.passback
         data = event.data
+        if isinstance(data, CommandSent) and data.door and data.command in (LOCK, RELEASE):
+            doors = self.state.lockdown
+            self.state = replace(self.state, lockdown=doors | {data.door} if data.command == LOCK
+                                 else doors - {data.door})
         if isinstance(data, AccessGranted) and data.person_id and data.direction:
             area = next((p.area for (dev, _r), p in self._points.items()
                          if dev == data.reader_device and p.door == data.door), "site")
@@ -276,44 +278,44 @@ class BackOffice:
         return fx
 
     def command(self, request: CommandRequest, now: datetime, *, origin: str) -> Effects:
-        """A person's command to a device (a station's request or the API, whose rights were checked).
+        """A person's door command (a station's request or the API, whose rights were checked).
 
-        Only `unlock` of a door device named in `[access.doors]` is sent: with an expiry, audited,
-        and recorded as `command.sent`. Anything else is refused, audited and logged.
+        Planned by `door_control.plan` against `[access.doors]` and the directory's door groups;
+        each door's command is sent with an expiry and recorded as `command.sent`, the request
+        audited once. A refusal is audited and logged; a lockdown holds until its release.
         """
         fx = Effects()
-        doors = {device: door for door, device in self.config.access.doors.items()}
-        reason = None
-        if request.command != UNLOCK:
-            reason = f"the service sends no {request.command!r} command on request"
-        elif request.device not in doors:
-            reason = f"{request.device} is not a door device in [access.doors]"
+        planned = plan(request, self.config.access.doors, self.directory().doors_of, self.state.lockdown, now)
+        if isinstance(planned, str):
+            return self._refuse_command(request, planned, origin, now, fx)
+        self.state = replace(self.state, lockdown=planned.lockdown)
+        expires = now + timedelta(seconds=self.config.access.unlock_deadline_s)
+        ids = []
+        for order in planned.orders:
+            command = Command.make(self._new_id(), expires, order.args)
+            fx.commands.append((order.device, command))
+            sent = CommandSent.model_validate({
+                "device": order.device, "command": request.command, "command_id": command.id,
+                "by": request.by, "origin": origin, "expires": expires, "seconds": order.seconds,
+                "door": order.door, "note": request.note, "until": request.until, "group": request.group})
+            fx.events.append(self._emit("command.sent", sent))
+            ids.append(command.id)
+        fx.audit.append(AuditRecord(now, request.by, f"command.{request.command}", request.target,
+                                    audit_details(request, planned, ids, expires, origin)))
+        log.info("%s: %s to %d door(s), asked by %s (%s)", request.target, request.command,
+                 len(planned.orders), request.by, origin)
+        return fx
+
+    def _refuse_command(self, request: CommandRequest, reason: str, origin: str, now: datetime,
+                        fx: Effects) -> Effects:
+        log.warning("%s of %s asked by %s (%s) refused: %s", request.command, request.target, request.by,
+                    origin, reason)
         details: dict[str, object] = {"origin": origin, "command": request.command}
         if request.note:
             details["note"] = request.note
-        if reason is not None:
-            return self._refuse_command(request, reason, details, now, fx)
-        seconds = request.seconds if request.seconds is not None else MANUAL_UNLOCK_S
-        expires = now + timedelta(seconds=self.config.access.unlock_deadline_s)
-        command = Command.make(self._new_id(), expires, UnlockArgs(seconds=seconds))
-        fx.commands.append((request.device, command))
-        sent = CommandSent(device=request.device, command=UNLOCK, command_id=command.id, by=request.by,
-                           origin=origin, expires=expires, seconds=seconds, door=doors[request.device],
-                           note=request.note)
-        fx.events.append(self._emit("command.sent", sent))
-        details.update(seconds=seconds, command_id=command.id, expires=expires.isoformat())
-        fx.audit.append(AuditRecord(now, request.by, f"command.{UNLOCK}", f"device:{request.device}",
-                                    details))
-        log.info("%s: %s for %.1f s, asked by %s (%s)", request.device, UNLOCK, seconds, request.by, origin)
-        return fx
-
-    def _refuse_command(self, request: CommandRequest, reason: str, details: dict[str, object],
-                        now: datetime, fx: Effects) -> Effects:
-        log.warning("%s of %s asked by %s (%s) refused: %s", request.command, request.device, request.by,
-                    details["origin"], reason)
         fx.refused.append(reason)
         fx.audit.append(AuditRecord(now, request.by, f"command.{request.command}_refused",
-                                    f"device:{request.device}", {**details, "refused": reason}))
+                                    request.target, {**details, "refused": reason}))
         return fx
 
     def _command_request(self, event: Event, data: CommandRequested, now: datetime, fx: Effects) -> None:
@@ -328,7 +330,7 @@ class BackOffice:
         else:
             fx.extend(self.command(request, now, origin=event.source))
             return
-        self._refuse_command(request, reason, {"origin": event.source, "command": data.command}, now, fx)
+        self._refuse_command(request, reason, event.source, now, fx)
 
     def tick(self, now: datetime) -> Effects:
         """The clock: shelves that ran out, escalations, silent devices, visitors after closing."""
@@ -381,14 +383,27 @@ class BackOffice:
                             read.reader, event.device)
             return
         decision = decide(read, point, self.directory(), self.state.passback, event.service_time)
-        self.state = replace(self.state, passback=decision.state)
         where = {"reader_device": event.device, "reader": read.reader, "direction": point.direction.value}
         data: AccessGranted | AccessDenied = decision.event.model_copy(update=where)
+        if isinstance(data, AccessGranted) and point.door in self.state.lockdown:
+            # a lockdown refuses whom the rules would let in (nobody passed: no anti-passback move);
+            # other refusals keep their own reason
+            data = AccessDenied(credential=data.credential, door=data.door, reason=DenyReason.LOCKDOWN,
+                                person_id=data.person_id, **where)
+            self._deny(event, data, now, fx)
+            return
+        self.state = replace(self.state, passback=decision.state)
         if decision.passback_flagged:
             log.info("soft anti-passback: %s passed %s twice the same way", data.person_id, point.door)
         if decision.unlock is not None:
             self._unlock(event, decision.unlock.door, decision.unlock.seconds, now, fx)
         access = self._emit(decision.event_type, data)
+        fx.events.append(access)
+        self._observe(access, now, fx)
+
+    def _deny(self, event: Event, data: AccessDenied, now: datetime, fx: Effects) -> None:
+        log.info("%s at %s refused: door %s is in lockdown", data.credential, event.device, data.door)
+        access = self._emit("access.denied", data)
         fx.events.append(access)
         self._observe(access, now, fx)
 

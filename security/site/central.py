@@ -234,8 +234,8 @@ class Central:
             fx = future.result(timeout=self.call_timeout_s)
         return [*fx.rejected]
 
-    def command(self, request: CommandRequest) -> CommandSent | str:
-        """Send a person's command (for the API): what was sent, or why it was refused (audited either way).
+    def command(self, request: CommandRequest) -> list[CommandSent] | str:
+        """Send a person's door command (API): what was sent, or why it was refused (audited either way).
 
         Like `act`, a call the writer has not started within `call_timeout_s` is withdrawn.
         """
@@ -249,7 +249,7 @@ class Central:
         if fx.refused:
             return fx.refused[0]
         sent = [e.data for e in fx.events if isinstance(e.data, CommandSent)]
-        return sent[0] if sent else "the service sent nothing"
+        return sent if sent or request.group is not None else "the service sent nothing"
 
     def emit(self, event_type: str, data: Data) -> None:
         """Store and publish an event of the service's own (incidents opened through the API).
