@@ -227,6 +227,8 @@ class AlarmQueue:
         note = (note or "").strip() or None
         if note is not None and len(note) > MAX_NOTE:
             raise ValueError(f"the note is {len(note)} characters; the limit is {MAX_NOTE}")
+        if chosen == "resolve" and note is None:
+            raise ValueError("resolving needs a closing comment: write in the note what was done")
         until = self._until(chosen, shelve_minutes, when)
         _check_state(alarm, chosen)
         waiting = self._pending.get(alarm.id)

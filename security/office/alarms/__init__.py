@@ -1,6 +1,12 @@
 """Alarms: pure rules that find conditions, and the ISA-18.2 alarm book that turns them into alarms."""
 
-from security.office.alarms.book import DEFAULT_ESCALATION, AlarmBook, BookConfig, EscalationStep
+from security.office.alarms.book import (
+    DEFAULT_ESCALATION,
+    NEEDS_COMMENT,
+    AlarmBook,
+    BookConfig,
+    EscalationStep,
+)
 from security.office.alarms.conditions import Condition, RuleName
 from security.office.alarms.config import (
     CameraTamperConfig,
@@ -45,6 +51,7 @@ from security.office.alarms.state import RuleState
 __all__ = [
     "DEFAULT_ESCALATION",
     "EVENT_RULES",
+    "NEEDS_COMMENT",
     "SYSTEM",
     "Acknowledge",
     "Action",

@@ -69,6 +69,10 @@ def _frozen(items: Mapping[str, Alarm] | Mapping[str, str]) -> MappingProxyType[
     return MappingProxyType(dict(items))
 
 
+NEEDS_COMMENT = "a closing comment (note) is required to resolve an alarm"
+"""Why a person's resolve without a note is refused (the system's resolutions need none)."""
+
+
 def _rank(alarm: Alarm) -> tuple[int, datetime]:
     return list(Priority).index(alarm.priority), alarm.raised_at
 
@@ -187,6 +191,8 @@ class AlarmBook:
     def _resolve(self, alarm: Alarm, action: Resolve, now: datetime) -> Result:
         if alarm.state == AlarmState.RESOLVED:
             return self, ()  # resolved twice at once: the first stands
+        if action.by != SYSTEM and action.note is None:
+            return self, (ActionRejected(action, NEEDS_COMMENT, now),)
         alarm = alarm.step("resolved", action.by, now, action.note, state=AlarmState.RESOLVED,
                            shelved_until=None, before_shelve=None)
         data = AlarmAction(alarm_id=alarm.id, by=action.by, note=action.note)
