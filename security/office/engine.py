@@ -68,6 +68,7 @@ from security.office.alarms import (
     tick,
 )
 from security.office.alarms import tours as tracker
+from security.office.alarms.guidance import AlarmGuidance
 from security.office.alarms.lending import loan_changes, overdue_key, settled
 from security.office.alarms.tour_plan import TagKind
 from security.office.audit import AuditRecord
@@ -140,14 +141,16 @@ class Effects:
         self.loans += other.loans
 
 
-def alarm_status(alarm: Alarm, now: datetime) -> AlarmStatus:
-    """The retained payload of an open alarm."""
+def alarm_status(alarm: Alarm, now: datetime, guidance: AlarmGuidance | None = None) -> AlarmStatus:
+    """The retained payload of an open alarm, with its rule's procedure and its place's cameras."""
+    guide = guidance or AlarmGuidance()
     steps = tuple(AlarmStep(t.action, t.by, t.at, t.note) for t in alarm.history[-HISTORY_SHOWN:])
     return AlarmStatus(
         id=alarm.id, rule=alarm.rule, priority=str(alarm.priority), summary=alarm.summary,
         state=alarm.state.value, raised_at=alarm.raised_at, updated_at=now, count=alarm.count,
         silent=alarm.silent, escalation_level=alarm.escalation_level, shelved_until=alarm.shelved_until,
-        cause=alarm.cause, history=steps,
+        cause=alarm.cause, history=steps, procedure=guide.procedure(alarm.rule),
+        cameras=guide.cameras_for(alarm.rule, alarm.key), normal=alarm.normal,
     )
 
 
@@ -176,6 +179,8 @@ class BackOffice:
         self._new_id = new_id
         self._points: dict[tuple[str, int], ReaderPoint] = config.access.reader_points()
         self._rules: RulesConfig = config.alarms.rules_config()
+        self.guidance: AlarmGuidance = config.alarms.guidance()
+        """The procedures and cameras every retained alarm carries."""
         self._tours = config.tours.plan(ZoneInfo(config.alarms.timezone))
         self.state = state or OfficeState(AlarmBook(config.alarms.book_config()))
         self._effective: Directory | None = None

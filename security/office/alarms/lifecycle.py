@@ -60,6 +60,8 @@ class Alarm:
     before_shelve: AlarmState | None = None
     escalation_level: int = 0
     history: tuple[Transition, ...] = ()
+    normal: bool = False
+    """Its condition has cleared (ISA-18.2 "returned to normal") while it is still open."""
 
     @property
     def is_open(self) -> bool:
