@@ -53,7 +53,9 @@ from security.office.alarms import (
     AlarmEscalated,
     AlarmEvent,
     AlarmRecounted,
+    AlarmReturned,
     AlarmUnshelved,
+    Cleared,
     Condition,
     Loan,
     LoanChange,
@@ -70,6 +72,7 @@ from security.office.alarms import (
 from security.office.alarms import tours as tracker
 from security.office.alarms.guidance import AlarmGuidance
 from security.office.alarms.lending import loan_changes, overdue_key, settled
+from security.office.alarms.rules import returned_to_normal, status_returned_to_normal
 from security.office.alarms.tour_plan import TagKind
 from security.office.audit import AuditRecord
 from security.office.config import OfficeConfig
@@ -256,10 +259,13 @@ class BackOffice:
         """Handle a device's availability (a Last Will raises `device-offline`)."""
         fx = Effects()
         status = self._trusted(source, status)
+        was_offline = source in self.state.rules.offline
         rules, conditions = evaluate_status(source, status, now, self.state.rules, self._rules)
         self.state = replace(self.state, rules=rules)
-        for condition in conditions:
-            self._apply(condition, now, fx)
+        back = status_returned_to_normal(source, status, was_offline)
+        items: tuple[Condition | Cleared, ...] = (*conditions, *back)
+        for item in items:
+            self._apply(item, now, fx)
         return fx
 
     def act(self, action: Action, now: datetime, *, origin: str) -> Effects:
@@ -432,8 +438,9 @@ class BackOffice:
         before = self.state.rules
         rules, conditions = evaluate(event, before, self._rules)
         self.state = replace(self.state, rules=rules)
-        for condition in conditions:
-            self._apply(condition, now, fx)
+        items: tuple[Condition | Cleared, ...] = (*conditions, *returned_to_normal(event, self._rules))
+        for item in items:
+            self._apply(item, now, fx)
         self._lending(event, before, now, fx)
 
     def _lending(self, event: Event, before: RuleState, now: datetime, fx: Effects) -> None:
@@ -476,7 +483,7 @@ class BackOffice:
         """Whether `device` may act as a guard station (its credentials, else its status's kind)."""
         return device in self._stations if self._stations is not None else kind == "station"
 
-    def _apply(self, item: Condition | Action, now: datetime, fx: Effects) -> None:
+    def _apply(self, item: Condition | Cleared | Action, now: datetime, fx: Effects) -> None:
         book, outputs = self.state.book.apply(item, now)
         self.state = replace(self.state, book=book)
         self._outputs(outputs, fx)
@@ -497,8 +504,8 @@ class BackOffice:
                 fx.escalations.append(out)
                 data = AlarmEscalatedData(alarm_id=out.alarm_id, level=out.level, notify=out.notify)
                 fx.events.append(self._emit("alarm.escalated", data))
-            elif isinstance(out, AlarmRecounted):
-                pass  # the count is in the retained state and the alarms table; the cause is in the log
+            elif isinstance(out, AlarmRecounted | AlarmReturned):
+                pass  # in the retained state and the alarms table (count; `returned` step); causes in the log
 
 
 def _action(data: AlarmRequested) -> Action:

@@ -7,7 +7,7 @@ from security.office.alarms.book import (
     BookConfig,
     EscalationStep,
 )
-from security.office.alarms.conditions import Condition, RuleName
+from security.office.alarms.conditions import Cleared, Condition, RuleName
 from security.office.alarms.config import (
     CameraTamperConfig,
     DeliveryGapConfig,
@@ -37,6 +37,7 @@ from security.office.alarms.lifecycle import (
     AlarmEscalated,
     AlarmEvent,
     AlarmRecounted,
+    AlarmReturned,
     AlarmState,
     AlarmUnshelved,
     Output,
@@ -61,10 +62,12 @@ __all__ = [
     "AlarmEscalated",
     "AlarmEvent",
     "AlarmRecounted",
+    "AlarmReturned",
     "AlarmState",
     "AlarmUnshelved",
     "BookConfig",
     "CameraTamperConfig",
+    "Cleared",
     "Condition",
     "DeliveryGapConfig",
     "DeviceOfflineConfig",

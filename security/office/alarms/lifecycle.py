@@ -12,6 +12,9 @@ from security.office.alarms.conditions import Condition
 SYSTEM = "system"
 """`by` of transitions nobody made by hand: raising, counting, shelve expiry, escalation."""
 
+RETURNED = "returned"
+"""The history step of an alarm whose condition cleared (kept in the history: no column needed)."""
+
 MAX_CAUSE = 64
 """At most this many cause event ids are kept on an alarm (the contract's limit)."""
 
@@ -60,13 +63,21 @@ class Alarm:
     before_shelve: AlarmState | None = None
     escalation_level: int = 0
     history: tuple[Transition, ...] = ()
-    normal: bool = False
-    """Its condition has cleared (ISA-18.2 "returned to normal") while it is still open."""
 
     @property
     def is_open(self) -> bool:
         """True until the alarm is resolved."""
         return self.state in OPEN_STATES
+
+    @property
+    def normal(self) -> bool:
+        """True when its condition cleared (ISA-18.2 "returned to normal") and has not come again since."""
+        for step in reversed(self.history):
+            if step.action == RETURNED:
+                return True
+            if step.action in ("raised", "repeated"):
+                return False
+        return False
 
     @property
     def acknowledged(self) -> bool:
@@ -182,6 +193,15 @@ class AlarmEscalated:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmReturned:
+    """An alarm's condition cleared while nobody had acknowledged it; not in the contract."""
+
+    alarm_id: str
+    at: datetime
+    alarm: Alarm
+
+
+@dataclass(frozen=True, slots=True)
 class ActionRejected:
     """An action that is not a valid transition (unknown alarm, acknowledging a resolved one...)."""
 
@@ -190,4 +210,4 @@ class ActionRejected:
     at: datetime
 
 
-Output = AlarmEvent | AlarmRecounted | AlarmUnshelved | AlarmEscalated | ActionRejected
+Output = AlarmEvent | AlarmRecounted | AlarmUnshelved | AlarmEscalated | AlarmReturned | ActionRejected
