@@ -61,7 +61,8 @@ def test_an_acknowledged_alarm_clears_when_its_condition_returns_to_normal() -> 
     assert book.alarms["a-1"].normal is False
     book, out = book.apply(CLOSED, at(40))
     assert names(out) == ["AlarmReturned", "alarm.resolved"]
-    assert [t.action for t in book.alarms["a-1"].history] == ["raised", "acknowledged", "returned", "resolved"]
+    steps = [t.action for t in book.alarms["a-1"].history]
+    assert steps == ["raised", "acknowledged", "returned", "resolved"]
 
 
 def test_the_condition_coming_again_makes_the_alarm_abnormal_again() -> None:
