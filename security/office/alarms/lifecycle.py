@@ -44,6 +44,16 @@ class Transition:
     """How long a `shelved` step shelved the alarm for (None on every other step)."""
 
 
+def returned_to_normal(history: tuple[Transition, ...]) -> bool:
+    """True when the newest of these steps about the condition says it cleared (`returned`)."""
+    for step in reversed(history):
+        if step.action == RETURNED:
+            return True
+        if step.action in ("raised", "repeated"):
+            return False
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Alarm:
     """One alarm and everything about its life so far."""
@@ -72,12 +82,7 @@ class Alarm:
     @property
     def normal(self) -> bool:
         """True when its condition cleared (ISA-18.2 "returned to normal") and has not come again since."""
-        for step in reversed(self.history):
-            if step.action == RETURNED:
-                return True
-            if step.action in ("raised", "repeated"):
-                return False
-        return False
+        return returned_to_normal(self.history)
 
     @property
     def acknowledged(self) -> bool:
