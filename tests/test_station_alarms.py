@@ -388,6 +388,20 @@ def test_the_details_show_causes_and_history_newest_first() -> None:
     )
 
 
+def test_the_details_carry_the_procedure_the_cameras_and_a_return_to_normal() -> None:
+    guided = alarm("a-1", procedure="Close the door.", cameras=("cam-lobby",), normal=True)
+    queue = queue_of(guided, alarm("a-2"))
+    queue.select("a-1")
+    details = queue.details()
+    assert details is not None
+    assert (details.procedure, details.cameras) == ("Close the door.", ("cam-lobby",))
+    assert details.facts.endswith(" · returned to normal: acknowledge to clear it")
+    queue.select("a-2")
+    plain = queue.details()
+    assert plain is not None
+    assert (plain.procedure, plain.cameras, "normal" in plain.facts) == ("", (), False)
+
+
 def test_times_are_shown_in_the_station_zone_and_the_view_model_shares_its_clock() -> None:
     clock = FakeClock()
     vm = StationViewModel(tz=timezone(timedelta(hours=1)), now=clock)
