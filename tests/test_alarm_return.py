@@ -106,6 +106,16 @@ def test_the_events_that_say_a_condition_cleared(kind: str, data: DoorChange | D
     assert [c.key for c in returned_to_normal(event, RulesConfig())] == keys
 
 
+def test_a_listed_door_is_believed_closed_only_from_its_own_device() -> None:
+    doors = {"dock": "door-1"}
+    own = make_event("s", "door-1", "door.closed", 1, DoorChange(door="dock"), time=T0)
+    other = make_event("s", "reader-9", "door.closed", 1, DoorChange(door="dock"), time=T0)
+    unlisted = make_event("s", "reader-9", "door.closed", 1, DoorChange(door="yard-gate"), time=T0)
+    assert len(returned_to_normal(own, RulesConfig(), doors)) == 2
+    assert returned_to_normal(other, RulesConfig(), doors) == ()
+    assert len(returned_to_normal(unlisted, RulesConfig(), doors)) == 2
+
+
 def test_a_device_back_online_returns_its_offline_alarm_to_normal() -> None:
     online = Status(state="online", kind="camera", since=T0)
     offline = Status(state="offline", kind="camera", since=T0)

@@ -438,7 +438,8 @@ class BackOffice:
         before = self.state.rules
         rules, conditions = evaluate(event, before, self._rules)
         self.state = replace(self.state, rules=rules)
-        items: tuple[Condition | Cleared, ...] = (*conditions, *returned_to_normal(event, self._rules))
+        back = returned_to_normal(event, self._rules, self.config.access.doors)
+        items: tuple[Condition | Cleared, ...] = (*conditions, *back)
         for item in items:
             self._apply(item, now, fx)
         self._lending(event, before, now, fx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from broker.events import Event
@@ -229,13 +229,20 @@ def tick(now: datetime, state: RuleState, config: RulesConfig) -> tuple[RuleStat
     return state.mark_reported(overdue=overdue), (*found, *late_items)
 
 
-def returned_to_normal(event: Event, config: RulesConfig) -> tuple[Cleared, ...]:
+def returned_to_normal(
+    event: Event, config: RulesConfig, doors: Mapping[str, str] | None = None
+) -> tuple[Cleared, ...]:
     """The alarm keys whose condition `event` clears: a door that closed, a printer fault that cleared.
 
-    Nothing in the contract says a camera's tamper is over, so camera-tamper alarms never return to normal.
+    A door listed in `doors` (door name -> its device) is believed closed only from its own device: a
+    return to normal can clear an acknowledged alarm. Nothing in the contract says a camera's tamper
+    is over, so camera-tamper alarms never return to normal.
     """
     data = event.data
     if event.type == "door.closed" and isinstance(data, DoorChange):
+        device = (doors or {}).get(data.door)
+        if device is not None and device != event.device:
+            return ()
         why = f"door {data.door} closed"
         rules = (RuleName.DOOR_FORCED, RuleName.DOOR_HELD_OPEN)
         return tuple(Cleared(f"{rule}:{data.door}", why) for rule in rules)
