@@ -343,6 +343,7 @@ def test_alarms_are_read_and_acted_on(alarms_site: tuple[Site, Alarms]) -> None:
     assert (bare.status, bare.json["error"]) == (400, f"note: {NEEDS_COMMENT}")
     closed = site.call("POST", "/api/alarms/a-1/resolve", "manager", {"note": "door re-secured"})
     assert closed.json["state"] == "resolved"
+    assert closed.json["normal"] is False
     again = site.call("POST", "/api/alarms/a-1/acknowledge", "guard")
     assert again.status == 409
     assert again.json["error"]
