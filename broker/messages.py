@@ -204,7 +204,11 @@ class AlarmStatus:
                 for h in doc.get("history", ())
             )
             until = doc.get("shelved_until")
-            procedure = doc.get("procedure")
+            procedure, cameras = doc.get("procedure"), doc.get("cameras", [])
+            if procedure is not None and not isinstance(procedure, str):
+                raise ContractError("alarm procedure must be text")
+            if not isinstance(cameras, list) or not all(isinstance(c, str) for c in cameras):
+                raise ContractError("alarm cameras must be a list of device names")
             return cls(
                 id=str(doc["id"]), rule=str(doc["rule"]), priority=priority, summary=str(doc["summary"]),
                 state=state, raised_at=_time(doc["raised_at"], "raised_at"),
@@ -212,8 +216,7 @@ class AlarmStatus:
                 silent=bool(doc.get("silent", False)), escalation_level=int(doc.get("escalation_level", 0)),
                 shelved_until=_time(until, "shelved_until") if until is not None else None,
                 cause=tuple(str(c) for c in doc.get("cause", ())), history=history,
-                procedure=str(procedure) if procedure is not None else None,
-                cameras=tuple(str(c) for c in doc.get("cameras", ())), normal=doc.get("normal") is True,
+                procedure=procedure, cameras=tuple(cameras), normal=doc.get("normal") is True,
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             if isinstance(exc, ContractError):

@@ -94,5 +94,7 @@ def test_the_new_fields_survive_the_wire_and_an_older_payload_still_decodes() ->
     decoded = AlarmStatus.decode(json.dumps(old).encode())
     assert (decoded.procedure, decoded.cameras, decoded.normal) == (None, (), False)
     assert "procedure" not in json.loads(AlarmStatus.decode(json.dumps(old).encode()).encode())
-    with pytest.raises(ContractError, match="incomplete or mistyped"):
-        AlarmStatus.decode(json.dumps({**old, "cameras": 5}).encode())
+    for bad, message in (({"cameras": 5}, "cameras must be a list"), ({"cameras": "cam-1"}, "cameras must"),
+                         ({"procedure": 7}, "procedure must be text")):
+        with pytest.raises(ContractError, match=message):
+            AlarmStatus.decode(json.dumps({**old, **bad}).encode())
