@@ -156,6 +156,12 @@ class AlarmStatus:
     shelved_until: datetime | None = None
     cause: tuple[str, ...] = ()
     history: tuple[AlarmStep, ...] = ()
+    procedure: str | None = None
+    """What the site's procedure says to do for this alarm's rule (absent in older payloads)."""
+    cameras: tuple[str, ...] = ()
+    """Camera devices showing the alarm's door or zone, whose latest snapshot a station may ask for."""
+    normal: bool = False
+    """The condition has cleared (returned to normal) while the alarm waits for acknowledgement."""
 
     def encode(self) -> bytes:
         """Wire payload."""
@@ -172,6 +178,12 @@ class AlarmStatus:
         }
         if self.shelved_until is not None:
             doc["shelved_until"] = to_rfc3339(self.shelved_until)
+        if self.procedure is not None:
+            doc["procedure"] = self.procedure
+        if self.cameras:
+            doc["cameras"] = list(self.cameras)
+        if self.normal:
+            doc["normal"] = True
         return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
@@ -192,6 +204,11 @@ class AlarmStatus:
                 for h in doc.get("history", ())
             )
             until = doc.get("shelved_until")
+            procedure, cameras = doc.get("procedure"), doc.get("cameras", [])
+            if procedure is not None and not isinstance(procedure, str):
+                raise ContractError("alarm procedure must be text")
+            if not isinstance(cameras, list) or not all(isinstance(c, str) for c in cameras):
+                raise ContractError("alarm cameras must be a list of device names")
             return cls(
                 id=str(doc["id"]), rule=str(doc["rule"]), priority=priority, summary=str(doc["summary"]),
                 state=state, raised_at=_time(doc["raised_at"], "raised_at"),
@@ -199,6 +216,7 @@ class AlarmStatus:
                 silent=bool(doc.get("silent", False)), escalation_level=int(doc.get("escalation_level", 0)),
                 shelved_until=_time(until, "shelved_until") if until is not None else None,
                 cause=tuple(str(c) for c in doc.get("cause", ())), history=history,
+                procedure=procedure, cameras=tuple(cameras), normal=doc.get("normal") is True,
             )
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             if isinstance(exc, ContractError):

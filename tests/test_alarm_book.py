@@ -53,7 +53,7 @@ def to_state(state: AlarmState) -> AlarmBook:
         UNACK: [],
         ACK: [Acknowledge("a-1", "guard:ana")],
         SHELVED: [Shelve("a-1", "guard:ana", at(600))],
-        RESOLVED: [Resolve("a-1", "guard:ana")],
+        RESOLVED: [Resolve("a-1", "guard:ana", "closed")],
     }
     for action in steps[state]:
         book, _ = book.apply(action, at(1))
@@ -87,14 +87,14 @@ TRANSITIONS: list[tuple[AlarmState, Action, AlarmState, list[str]]] = [
     (UNACK, Shelve("a-1", "guard:bo", at(3600)), SHELVED, ["alarm.shelved"]),
     (UNACK, Unshelve("a-1", "guard:bo"), UNACK, ["ActionRejected"]),
     (ACK, Acknowledge("a-1", "guard:bo"), ACK, []),
-    (ACK, Resolve("a-1", "guard:bo"), RESOLVED, ["alarm.resolved"]),
+    (ACK, Resolve("a-1", "guard:bo", "closed"), RESOLVED, ["alarm.resolved"]),
     (ACK, Shelve("a-1", "guard:bo", at(3600)), SHELVED, ["alarm.shelved"]),
     (SHELVED, Acknowledge("a-1", "guard:bo"), SHELVED, ["ActionRejected"]),
     (SHELVED, Shelve("a-1", "guard:bo", at(3600)), SHELVED, ["ActionRejected"]),
     (SHELVED, Unshelve("a-1", "guard:bo"), UNACK, ["AlarmUnshelved"]),
-    (SHELVED, Resolve("a-1", "guard:bo"), RESOLVED, ["alarm.resolved"]),
+    (SHELVED, Resolve("a-1", "guard:bo", "closed"), RESOLVED, ["alarm.resolved"]),
     (RESOLVED, Acknowledge("a-1", "guard:bo"), RESOLVED, ["ActionRejected"]),
-    (RESOLVED, Resolve("a-1", "guard:bo"), RESOLVED, []),
+    (RESOLVED, Resolve("a-1", "guard:bo", "closed"), RESOLVED, []),
     (RESOLVED, Shelve("a-1", "guard:bo", at(3600)), RESOLVED, ["ActionRejected"]),
     (RESOLVED, Unshelve("a-1", "guard:bo"), RESOLVED, ["ActionRejected"]),
 ]
@@ -133,6 +133,13 @@ def test_action_data_names_who_and_note() -> None:
     assert (res.type, res.data, res.at) == ("alarm.resolved", resolved, at(7))
 
 
+def test_the_system_resolves_without_a_closing_comment() -> None:
+    """Only a person must write why an alarm is closed; the system's resolutions carry none."""
+    _, (out,) = raised().apply(Resolve("a-1", SYSTEM), at(5))
+    assert isinstance(out, AlarmEvent)
+    assert out.alarm.state == AlarmState.RESOLVED
+
+
 @pytest.mark.parametrize(
     ("action", "reason"),
     [
@@ -140,6 +147,7 @@ def test_action_data_names_who_and_note() -> None:
         (Acknowledge("a-1", ""), "by must be"),
         (Acknowledge("a-1", "x" * 201), "by must be"),
         (Resolve("a-1", "guard:ana", ""), "a note must be"),
+        (Resolve("a-1", "guard:ana"), "a closing comment (note) is required"),
         (Shelve("a-1", "guard:ana", at(8 * 3600 + 0.001)), "limited to 28800 s"),
         (Shelve("a-1", "guard:ana", T0), "in the future"),
     ],
@@ -203,7 +211,7 @@ def test_flood_control_counts_on_the_open_alarm() -> None:
     assert len(book.alarms) == 1
     other = Condition(FORCED.rule, "door-forced:back", FORCED.priority, "Door back forced open")
     book, out3 = book.apply(other, at(21))
-    book, _ = book.apply(Resolve("a-1", "guard:ana"), at(30))
+    book, _ = book.apply(Resolve("a-1", "guard:ana", "closed"), at(30))
     book, out4 = book.apply(again, at(40))
     assert event_types(out3) == event_types(out4) == ["alarm.raised"]
     assert sorted(book.alarms) == ["a-1", "a-2", "a-3"]
@@ -252,7 +260,8 @@ def test_no_escalation_unless_unacknowledged(state: AlarmState) -> None:
     """Acknowledged, shelved and resolved alarms do not escalate."""
     book = AlarmBook(STEPS).apply(FORCED, T0)[0]
     actions: dict[AlarmState, Action] = {
-        ACK: Acknowledge("a-1", "g"), SHELVED: Shelve("a-1", "g", at(1000)), RESOLVED: Resolve("a-1", "g")
+        ACK: Acknowledge("a-1", "g"), SHELVED: Shelve("a-1", "g", at(1000)),
+        RESOLVED: Resolve("a-1", "g", "closed"),
     }
     action = actions[state]
     book, _ = book.apply(action, at(1))

@@ -132,7 +132,7 @@ def test_time_to_acknowledge_by_priority_and_by_operator() -> None:
             raised = desk.book.alarms[alarm_id].raised_at
             desk.act(Acknowledge(alarm_id, who), raised + timedelta(seconds=s))
     resolved = desk.raise_(T0, source="x", priority=Priority.LOW)
-    desk.act(Resolve(resolved, "jan"), T0 + timedelta(seconds=60))
+    desk.act(Resolve(resolved, "jan", "closed"), T0 + timedelta(seconds=60))
     desk.raise_(T0, source="never", priority=Priority.LOW)
     kpis = alarm_kpis(desk.lives(), T0, T0 + timedelta(hours=1), UTC)
     by_priority = {a.group: a for a in kpis.ack_by_priority}
@@ -155,9 +155,9 @@ def test_standing_alarms_are_open_over_a_day_at_the_end_even_when_raised_before_
     before_range = desk.raise_(T0 - timedelta(days=2), source="older")
     desk.raise_(end - timedelta(hours=23), source="young")
     fixed = desk.raise_(end - timedelta(hours=40), source="fixed")
-    desk.act(Resolve(fixed, "maria"), end - timedelta(hours=1))
+    desk.act(Resolve(fixed, "maria", "closed"), end - timedelta(hours=1))
     later = desk.raise_(end - timedelta(hours=50), source="later")
-    desk.act(Resolve(later, "maria"), end + timedelta(hours=1))  # after the range: open at its end
+    desk.act(Resolve(later, "maria", "closed"), end + timedelta(hours=1))  # after the range: open at its end
     kpis = alarm_kpis(desk.lives(), T0, end, UTC)
     assert [s.alarm_id for s in kpis.standing] == [before_range, later, old]
     assert kpis.standing[-1].open_for_s == 30 * 3600
@@ -191,7 +191,7 @@ def test_chattering_needs_three_activations_within_one_minute() -> None:
     for s in (0, 30, 60):
         desk.raise_(T0 + timedelta(seconds=s), source="calm")
     first = desk.raise_(T0, source="reopened", rule=RuleName.CAMERA_TAMPER)
-    desk.act(Resolve(first, "maria"), T0 + timedelta(seconds=1))
+    desk.act(Resolve(first, "maria", "closed"), T0 + timedelta(seconds=1))
     desk.raise_(T0 + timedelta(seconds=2), source="reopened", rule=RuleName.CAMERA_TAMPER)
     desk.raise_(T0 + timedelta(seconds=3), source="reopened", rule=RuleName.CAMERA_TAMPER)
     kpis = alarm_kpis(desk.lives(), T0, T0 + timedelta(hours=1), UTC)
@@ -206,7 +206,7 @@ def test_top_ten_sources_and_their_share() -> None:
     for n in range(12):
         for _ in range(12 - n):
             alarm_id = desk.raise_(at, source=f"door-{n:02d}")
-            desk.act(Resolve(alarm_id, "maria"), at)
+            desk.act(Resolve(alarm_id, "maria", "closed"), at)
             at += timedelta(minutes=1)
     kpis = alarm_kpis(desk.lives(), T0, T0 + timedelta(days=1), UTC)
     total = sum(range(1, 13))
@@ -220,7 +220,7 @@ def test_life_of_reads_acknowledgement_resolution_and_sources() -> None:
     desk = Desk()
     alarm_id = desk.raise_(T0, source="door:7", rule=RuleName.REPEATED_DENIALS)
     desk.act(Acknowledge(alarm_id, "maria"), T0 + timedelta(seconds=5))
-    desk.act(Resolve(alarm_id, "jan"), T0 + timedelta(seconds=50))
+    desk.act(Resolve(alarm_id, "jan", "closed"), T0 + timedelta(seconds=50))
     life = desk.lives()[0]
     assert (life.source, life.acknowledged_by, life.resolved_by) == ("door:7", "maria", "jan")
     assert life.acknowledged_at == T0 + timedelta(seconds=5)

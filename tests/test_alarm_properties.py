@@ -51,7 +51,7 @@ def to_item(kind: str, n: int, value: float, now: datetime) -> Condition | Actio
     if kind == "ack":
         return Acknowledge(alarm_id, by)
     if kind == "resolve":
-        return Resolve(alarm_id, by)
+        return Resolve(alarm_id, by, "closed")
     if kind == "shelve":
         return Shelve(alarm_id, by, now + timedelta(seconds=value))
     if kind == "unshelve":

@@ -14,7 +14,7 @@ from security.office.alarms import AlarmBook, AlarmEvent, BookConfig, Condition,
 from security.storage import EventStore, insert_batch, open_store
 from security.storage.alarm_store import save_alarms
 from security.storage.incident_store import open_incident
-from security.storage.reports.alarm_record import alarm_record
+from security.storage.reports.alarm_record import alarm_record, latest_snapshots
 
 T0 = datetime(2026, 12, 4, 22, 0, tzinfo=UTC)
 SITE = "hq"
@@ -71,3 +71,19 @@ def test_a_camera_alarm_s_record_holds_its_causes_their_snapshots_and_incidents(
     assert [e.id for e in record.events] == [covered.id]
     assert [e.id for e in record.snapshots] == [kept.id]
     assert [(i.id, i.title, i.state) for i in record.incidents] == [("i-1", "Lobby camera covered", "open")]
+
+
+def test_the_latest_snapshot_of_each_camera_up_to_a_time(store: EventStore) -> None:
+    lobby, street, yard = Camera(store, "cam-lobby"), Camera(store, "cam-street"), Camera(store, "cam-yard")
+    motion = lobby.put(0, "camera.tamper", CameraTamper(camera="cam-lobby", kind="moved"))
+    lobby.snapshot(1, motion, "snapshots/cam-lobby/1.jpg")
+    newest = lobby.snapshot(30, motion, "snapshots/cam-lobby/2.jpg")
+    lobby.snapshot(90, motion, "snapshots/cam-lobby/after.jpg")  # after the moment asked about
+    street_one = street.snapshot(10, motion, "snapshots/cam-street/1.jpg")
+    yard.snapshot(5, motion, "snapshots/cam-yard/1.jpg")  # not asked for
+    with store.engine.connect() as conn:
+        asked = ["cam-street", "cam-lobby", "cam-lobby", "cam-gone"]
+        found = latest_snapshots(conn, asked, T0 + timedelta(seconds=60))
+        assert latest_snapshots(conn, [], T0) == ()
+        assert latest_snapshots(conn, ["cam-lobby"], T0) == ()
+    assert [e.id for e in found] == [street_one.id, newest.id]

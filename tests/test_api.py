@@ -24,7 +24,16 @@ from broker.schemas import (
     VisitorCheckedOut,
 )
 from security.api import MAX_BODY, ApiServer
-from security.office.alarms import Action, ActionRejected, AlarmBook, BookConfig, Condition, Output, RuleName
+from security.office.alarms import (
+    NEEDS_COMMENT,
+    Action,
+    ActionRejected,
+    AlarmBook,
+    BookConfig,
+    Condition,
+    Output,
+    RuleName,
+)
 from security.office.audit import verify
 from security.office.incidents import IncidentDesk, console_emitter
 from security.storage import EventStore, open_store
@@ -330,7 +339,11 @@ def test_alarms_are_read_and_acted_on(alarms_site: tuple[Site, Alarms]) -> None:
     assert site.call("POST", "/api/alarms/a-2/shelve", "guard", {"minutes": -5}).json["error"].startswith(
         "minutes:")
     assert site.call("POST", "/api/alarms/a-2/unshelve", "guard").json["state"] == "unacknowledged"
-    assert site.call("POST", "/api/alarms/a-1/resolve", "manager").json["state"] == "resolved"
+    bare = site.call("POST", "/api/alarms/a-1/resolve", "manager")
+    assert (bare.status, bare.json["error"]) == (400, f"note: {NEEDS_COMMENT}")
+    closed = site.call("POST", "/api/alarms/a-1/resolve", "manager", {"note": "door re-secured"})
+    assert closed.json["state"] == "resolved"
+    assert closed.json["normal"] is False
     again = site.call("POST", "/api/alarms/a-1/acknowledge", "guard")
     assert again.status == 409
     assert again.json["error"]

@@ -197,7 +197,7 @@ def test_only_stations_may_act_on_alarms_and_refusals_are_audited() -> None:
     raised = site.feed("door-1", "door.forced", DoorChange(door="main-door"))
     [alarm_id] = raised.alarms
     fx = site.feed("reader-1", "alarm.requested",
-                   AlarmRequested(alarm_id=alarm_id, action="resolve", by="guard:mallory"))
+                   AlarmRequested(alarm_id=alarm_id, action="resolve", by="guard:mallory", note="done"))
     assert types(fx) == []
     assert [(r.action, r.details["refused"]) for r in fx.audit] == [
         ("alarm.resolve_refused", "reader-1 is not a guard station")]
@@ -315,7 +315,7 @@ def test_with_known_stations_a_device_cannot_make_itself_one() -> None:
         office.on_status(f"gatehouse/{SITE}/{device}", Status("online", kind="station"), T0)
     forced = make_event(SITE, "door-1", "door.forced", 1, DoorChange(door="main-door"), time=T0)
     [alarm_id] = office.on_event(forced, T0).alarms
-    resolve = AlarmRequested(alarm_id=alarm_id, action="resolve", by="guard:mallory")
+    resolve = AlarmRequested(alarm_id=alarm_id, action="resolve", by="guard:mallory", note="done")
     refused = office.on_event(make_event(SITE, "kiosk-1", "alarm.requested", 1, resolve, time=T0), T0)
     assert types(refused) == []
     assert refused.audit[0].details["refused"] == "kiosk-1 is not a guard station"

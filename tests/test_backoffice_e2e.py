@@ -18,7 +18,7 @@ from broker import topics
 from broker.config import MqttUrl
 from broker.device_link import DeviceLink
 from broker.messages import AlarmStatus, Command
-from broker.schemas import AlarmRaised, AlarmRequested, BadgeRead, DoorChange
+from broker.schemas import AlarmAction, AlarmRaised, AlarmRequested, BadgeRead, DoorChange
 from security.office.access import WeeklySchedule
 from security.office.audit import verify
 from security.office.config import OfficeConfig
@@ -178,6 +178,42 @@ def test_a_restart_finds_open_alarms_and_numbers_go_on(
         wait_until(lambda: (retained(watcher, site, "a-1") or _none()).count == 2, 10, "count 2")
         door.source.emit("door.held_open", DoorChange(door="main-door", duration_s=40))
         wait_until(lambda: retained(watcher, site, "a-2") is not None, 10, "alarm a-2")
+
+
+GUIDED = OfficeConfig.from_document({
+    "access": {"doors": {"main-door": "door-1"}},
+    "alarms": {"procedures": {"door-held-open": "Close the door and check the latch."},
+               "cameras": {"main-door": ["cam-lobby"]}},
+})
+
+
+def test_a_held_open_door_that_closes_waits_for_acknowledgement_then_clears(
+    broker_url: MqttUrl, sqlite_url: str, site: str, tmp_path: Path, watcher: MqttProbe,
+) -> None:
+    with running_service(broker_url, sqlite_url, site, office=GUIDED), \
+            link(broker_url, site, "door-1", "door", tmp_path) as door, \
+            link(broker_url, site, "station-1", "station", tmp_path) as station:
+        door.source.emit("door.held_open", DoorChange(door="main-door", duration_s=45))
+        wait_until(lambda: retained(watcher, site, "a-1") is not None, 10, "alarm a-1 retained")
+        raised = retained(watcher, site, "a-1")
+        assert raised is not None
+        assert (raised.rule, raised.normal) == ("door-held-open", False)
+        assert (raised.procedure, raised.cameras) == ("Close the door and check the latch.", ("cam-lobby",))
+
+        door.source.emit("door.closed", DoorChange(door="main-door"))
+        wait_until(lambda: (retained(watcher, site, "a-1") or _none()).normal, 10, "returned to normal")
+        back = retained(watcher, site, "a-1")
+        assert back is not None
+        assert (back.state, [s.action for s in back.history]) == ("unacknowledged", ["raised", "returned"])
+
+        station.source.emit("alarm.requested", AlarmRequested(alarm_id="a-1", action="acknowledge",
+                                                              by="guard:maria"))
+        wait_until(lambda: retained(watcher, site, "a-1") is None, 10, "alarm a-1 cleared")
+    with open_store(sqlite_url) as store:
+        own = store.query_events(sources=[f"gatehouse/{site}/central"], limit=None)
+    done = [(e.type, e.data.by) for e in own
+            if isinstance(e.data, AlarmAction) and e.data.alarm_id == "a-1" and e.type != "alarm.unshelved"]
+    assert done == [("alarm.acknowledged", "guard:maria"), ("alarm.resolved", "system")]
 
 
 def _none() -> AlarmStatus:

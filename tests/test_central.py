@@ -110,7 +110,7 @@ def test_escalation_reaches_email_and_webhook_and_the_api_acts_through_the_servi
         assert (status, alarm["state"]) == (200, "acknowledged")
         status, again = call(api, "POST", "/api/alarms/a-1/acknowledge", token, {})
         assert (status, again["state"]) == (200, "acknowledged")  # a second acknowledgement changes nothing
-        status, missing = call(api, "POST", "/api/alarms/a-9/resolve", token, {})
+        status, missing = call(api, "POST", "/api/alarms/a-9/resolve", token, {"note": "checked"})
         assert (status, missing["error"]) == (409, "no alarm a-9")
         status, incident = call(api, "POST", "/api/incidents", token,
                                 {"title": "Server room door forced", "alarm_ids": ["a-1"]})

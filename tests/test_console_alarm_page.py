@@ -72,6 +72,16 @@ def _rows(page: str, table: str) -> list[str]:
 def test_a_door_forced_alarm_s_page_shows_its_life_cycle_after_a_guard_acts_through_the_api(
     console_site: ConsoleSite,
 ) -> None:
+    folder = snapshot_folder(console_site.central.settings.data_dir) / "camera-1"
+    folder.mkdir(parents=True, exist_ok=True)
+    ok, jpeg = cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))
+    assert ok
+    (folder / "room.jpg").write_bytes(jpeg.tobytes())
+    camera = console_site.device("camera-1", "camera")  # the server room's camera ([alarms.cameras])
+    snap = camera.source.emit("camera.snapshot",
+                              CameraSnapshot(camera="camera-1", path=str(folder / "room.jpg")))
+    wait_until(lambda: console_site.store.query_events(types=["camera.snapshot"]) != [], 15,
+               "snapshot stored")
     door = console_site.device("door-1", "door")
     door.source.emit("door.forced", DoorChange(door="server-room"))
     alarm_id = _alarm_of(console_site, RuleName.DOOR_FORCED)
@@ -81,6 +91,12 @@ def test_a_door_forced_alarm_s_page_shows_its_life_cycle_after_a_guard_acts_thro
     assert http("POST", api + "/acknowledge", token=token, body={"note": "on my way"}).status == 200
     assert http("POST", api + "/shelve", token=token, body={"minutes": 30, "note": "painters"}).status == 200
     _alarm_of(console_site, RuleName.DOOR_FORCED, "shelved")
+    door.source.emit("door.closed", DoorChange(door="server-room"))
+
+    def returned() -> bool:
+        with console_site.store.engine.connect() as conn:
+            return any(a.normal for a in list_alarms(conn) if a.id == alarm_id)
+    wait_until(returned, 15, "the alarm returned to normal")
     opened = http("POST", console_site.base + "/api/incidents", token=token,
                   body={"title": "Server room door forced", "alarm_ids": [alarm_id]})
     assert opened.status == 201
@@ -92,14 +108,22 @@ def test_a_door_forced_alarm_s_page_shows_its_life_cycle_after_a_guard_acts_thro
     assert headers["content-security-policy"].startswith("default-src 'self'")
     life = _rows(page, "life")
     body = page.split('id="life"', 1)[1].split("</table>", 1)[0]
-    assert re.findall(r'<tr class="(\w+)"', body) == ["raised", "acknowledged", "shelved"]
+    assert re.findall(r'<tr class="(\w+)"', body) == ["raised", "acknowledged", "shelved", "returned"]
+    assert "door server-room closed" in life[3]
+    assert "· returned to normal</small></h1>" in page
+    procedure = page.split('id="procedure"', 1)[1].split("</section>", 1)[0]
+    assert "Send the nearest guard to the door" in procedure  # the built-in rule's procedure
     assert all(word in life[1] for word in ("api:gus", "on my way"))
     assert all(word in life[2] for word in ("api:gus", "until", "painters"))
     [cause] = _rows(page, "causes")
     assert all(word in cause for word in ("door.forced", "door-1", "server-room"))
     incident = opened.json["id"]
     assert f'<a href="/console/incidents/{incident}">{incident}</a> Server room door forced' in page
-    assert 'class="snapshots"' not in page  # a door has no camera to take one
+    assert 'id="latest"' in page
+    image = f"/console/alarms/{alarm_id}/snapshots/{snap.id}"  # the latest of the room's camera
+    assert f'src="{image}"' in page.split('id="latest"', 1)[1]
+    status, headers, _jpeg = manager.request("GET", image)
+    assert (status, headers["content-type"]) == (200, "image/jpeg")
 
     _status, _headers, history = manager.request("GET", "/console/alarms")
     assert f'href="/console/alarms/{alarm_id}"' in history

@@ -146,7 +146,7 @@ def small_day() -> DayDigest:
     alarms = lives([
         (old, local(10, day=DAY - timedelta(days=2))),  # open for days: standing
         (forced, local(9, 15)), (Acknowledge("a-2", "guard:maria"), local(9, 17)),
-        (offline, local(13, 40)), (Resolve("a-3", "guard:jan"), local(14, 0)),
+        (offline, local(13, 40)), (Resolve("a-3", "guard:jan", "closed"), local(14, 0)),
         (Shelve("a-1", "guard:jan", local(23, 30)), local(22, 0)),
     ])
     return digest(

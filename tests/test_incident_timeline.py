@@ -127,7 +127,7 @@ def test_the_timeline_read_from_storage_follows_the_real_write_paths(store: Even
     condition = Condition(RuleName.DOOR_FORCED, "door_forced:main", Priority.HIGH, "Door forced: main",
                           ("ev-1",))
     for item, when in ((condition, at(1)), (Acknowledge("a-1", "guard:maria", "going"), at(20)),
-                       (Resolve("a-1", "guard:maria"), at(700))):
+                       (Resolve("a-1", "guard:maria", "closed"), at(700))):
         book, out = book.apply(item, when)
         outputs += out
     with store.engine.begin() as conn:

@@ -240,7 +240,7 @@ def _alarms(store: EventStore) -> dict[str, str]:
         names[f"tie{n}"] = apply(Condition(RuleName.UNKNOWN_CREDENTIAL, f"unknown-credential:C{n}",
                                            Priority.LOW, f"Unknown C{n}"), T0 + timedelta(hours=1))
     apply(Acknowledge(names["forced"], "guard:maria"), T0 + timedelta(seconds=40))
-    apply(Resolve(names["held"], "guard:jan"), T0 + timedelta(minutes=2))
+    apply(Resolve(names["held"], "guard:jan", "closed"), T0 + timedelta(minutes=2))
     apply(Shelve(names["tamper"], "guard:jan", T0 + timedelta(hours=4)), T0 + timedelta(minutes=6))
     with store.engine.begin() as conn:
         changed = [o.alarm for o in outputs if not isinstance(o, ActionRejected)]

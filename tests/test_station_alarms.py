@@ -167,8 +167,8 @@ def test_selecting_an_unknown_alarm_is_refused_and_none_clears() -> None:
         ("unacknowledged", "acknowledge", None, "  on my way ", None, "on my way"),
         ("unacknowledged", "acknowledge", None, "   ", None, None),
         ("acknowledged", "resolve", None, "door checked", None, "door checked"),
-        ("shelved", "resolve", None, None, None, None),
-        ("unacknowledged", "resolve", None, None, None, None),
+        ("shelved", "resolve", None, "false alarm", None, "false alarm"),
+        ("unacknowledged", "resolve", None, " re-secured ", None, "re-secured"),
         ("unacknowledged", "shelve", 15, None, T0 + timedelta(minutes=15), None),
         ("acknowledged", "shelve", 1, None, T0 + timedelta(minutes=1), None),
         ("acknowledged", "shelve", 480, "n" * 200, T0 + timedelta(minutes=480), "n" * 200),
@@ -207,6 +207,8 @@ def test_a_valid_request_is_built_for_the_selected_alarm(
          "only shelve takes a duration, not acknowledge"),
         ("unacknowledged", "acknowledge", {"note": "x" * 201},
          "the note is 201 characters; the limit is 200"),
+        ("acknowledged", "resolve", {}, "resolving needs a closing comment: write in the note what was done"),
+        ("acknowledged", "resolve", {"note": "   "}, "resolving needs a closing comment"),
         ("unacknowledged", "acknowledge", {"by": "  "}, "the operator name must be 1 to 200 characters"),
         ("unacknowledged", "acknowledge", {"by": "g" * 201}, "the operator name must be 1 to 200 characters"),
         ("unacknowledged", "shelve", {"shelve_minutes": 15, "now": datetime(2026, 11, 22, 8, 20)},
@@ -252,14 +254,14 @@ def test_an_unanswered_request_says_so_and_may_be_repeated() -> None:
     clock = FakeClock()
     queue = queue_of(alarm("a-1"), clock=clock)
     queue.select("a-1")
-    queue.request("resolve", "guard:ada")
+    queue.request("resolve", "guard:ada", "door closed")
     clock.advance(seconds=PENDING_TIMEOUT.total_seconds() - 1)
     assert queue.row("a-1").pending == "resolve requested…"  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="already requested"):
-        queue.request("resolve", "guard:ada")
+        queue.request("resolve", "guard:ada", "door closed")
     clock.advance(seconds=1)
     assert queue.row("a-1").pending == "resolve requested, no answer yet"  # type: ignore[union-attr]
-    assert queue.request("resolve", "guard:ada").action == "resolve"
+    assert queue.request("resolve", "guard:ada", "door closed").action == "resolve"
     assert queue.row("a-1").pending == "resolve requested…"  # type: ignore[union-attr]
 
 
@@ -384,6 +386,20 @@ def test_the_details_show_causes_and_history_newest_first() -> None:
         "08:16:00  repeated",
         "08:15:00  raised",
     )
+
+
+def test_the_details_carry_the_procedure_the_cameras_and_a_return_to_normal() -> None:
+    guided = alarm("a-1", procedure="Close the door.", cameras=("cam-lobby",), normal=True)
+    queue = queue_of(guided, alarm("a-2"))
+    queue.select("a-1")
+    details = queue.details()
+    assert details is not None
+    assert (details.procedure, details.cameras) == ("Close the door.", ("cam-lobby",))
+    assert details.facts.endswith(" · returned to normal: acknowledge to clear it")
+    queue.select("a-2")
+    plain = queue.details()
+    assert plain is not None
+    assert (plain.procedure, plain.cameras, "normal" in plain.facts) == ("", (), False)
 
 
 def test_times_are_shown_in_the_station_zone_and_the_view_model_shares_its_clock() -> None:

@@ -245,7 +245,8 @@ STATION_ALARMS_SCRIPT = textwrap.dedent(
         lambda: tap(row("a-5")), type_note, lambda: tap(ids().ack_button), lambda: seen("ack a-5"),
         lambda: tap(row("a-3")), lambda: seen("shelved selected"),
         lambda: tap(ids().shelve_button), lambda: seen("unshelve a-3"),
-        lambda: tap(row("a-4")), lambda: tap(ids().resolve_button), lambda: seen("resolve not sent"),
+        lambda: tap(row("a-4")), type_note,
+        lambda: tap(ids().resolve_button), lambda: seen("resolve not sent"),
         app.stop,
     ]
 

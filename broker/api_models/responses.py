@@ -183,6 +183,8 @@ class AlarmBody(Body):
     escalation_level: int
     cause: list[str]
     history: list[AlarmStepBody]
+    normal: bool = False
+    """Its condition returned to normal while it waits for acknowledgement (ISA-18.2)."""
 
 
 class IncidentItemBody(Body):

@@ -16,6 +16,7 @@ from security.api.routing import ApiRoute
 from security.api.views import alarm_json, iso, muster_entry
 from security.office.access import render_muster
 from security.office.alarms import (
+    NEEDS_COMMENT,
     Acknowledge,
     Action,
     ActionRejected,
@@ -109,6 +110,8 @@ def _action(app: App, caller: Caller, alarm_id: str, name: str, body: AlarmActio
     if name == "acknowledge":
         return Acknowledge(alarm_id, who, note)
     if name == "resolve":
+        if not note:
+            raise ApiError(400, f"note: {NEEDS_COMMENT}")
         return Resolve(alarm_id, who, note)
     if name == "unshelve":
         return Unshelve(alarm_id, who, note)

@@ -110,6 +110,7 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         last_seen=alarm.last_seen, shelved_until=alarm.shelved_until, escalation_level=alarm.escalation_level,
         cause=list(alarm.cause),
         history=[AlarmStepBody(action=t.action, by=t.by, at=t.at, note=t.note) for t in alarm.history],
+        normal=alarm.normal,
     ).dump()
 
 

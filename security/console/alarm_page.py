@@ -20,13 +20,14 @@ from security.console.context import Console
 from security.console.i18n import N_
 from security.console.render import render
 from security.office.alarms.kpis import AlarmLife
+from security.office.alarms.lifecycle import returned_to_normal
 from security.office.incident_timeline import SnapshotRef
 from security.office.snapshot_files import load_snapshots
-from security.storage.reports.alarm_record import AlarmRecord, alarm_record
+from security.storage.reports.alarm_record import AlarmRecord, alarm_record, latest_snapshots
 
 SUMMARY_LIMIT = 200
 STEP_NAMES = (N_("raised"), N_("repeated"), N_("acknowledged"), N_("shelved"), N_("unshelved"),
-              N_("escalated"), N_("resolved"))
+              N_("escalated"), N_("returned"), N_("resolved"))
 """The life-cycle steps a page names, translated."""
 
 
@@ -74,10 +75,10 @@ def cause_lines(events: Sequence[Event]) -> list[CauseLine]:
     return [CauseLine(e.service_time, e.id, e.type, e.device, summarize(e, SUMMARY_LIMIT)) for e in events]
 
 
-def snapshot_refs(record: AlarmRecord) -> list[SnapshotRef]:
-    """The record's snapshot events as references to their files."""
+def snapshot_refs(events: Sequence[Event]) -> list[SnapshotRef]:
+    """Snapshot events as references to their files."""
     return [SnapshotRef(e.id, e.data.camera, e.data.path, e.service_time, e.data.for_event)
-            for e in record.snapshots if isinstance(e.data, CameraSnapshot)]
+            for e in events if isinstance(e.data, CameraSnapshot)]
 
 
 def elapsed(seconds: float) -> str:
@@ -101,17 +102,31 @@ def alarm_page_routes(router: APIRouter, console: Console, guards: Guards) -> No
             raise RefusedError(404, N_("There is no such alarm."), who)
         return found
 
+    def cameras_of(found: AlarmRecord) -> list[SnapshotRef]:
+        """The latest snapshot of each camera of the alarm's door or zone, up to its resolution."""
+        life = found.life
+        cameras = console.alarm_guidance.cameras_for(life.rule, life.key)
+        if not cameras:
+            return []
+        with console.store.engine.connect() as conn:
+            return snapshot_refs(latest_snapshots(conn, cameras, life.resolved_at or console.clock()))
+
     @router.get("/alarms/{alarm_id}")
     def alarm(request: Request, alarm_id: str, who: Annotated[Viewer, viewers]) -> HTMLResponse:
         found = record_of(alarm_id, who)
-        return render(request, "alarm.html", viewer=who, title="Alarm", life=found.life, found=found,
-                      steps=life_steps(found.life), causes=cause_lines(found.events),
-                      snapshots=snapshot_refs(found), tz=console.tz, elapsed=elapsed,
+        life = found.life
+        return render(request, "alarm.html", viewer=who, title="Alarm", life=life, found=found,
+                      steps=life_steps(life), causes=cause_lines(found.events),
+                      snapshots=snapshot_refs(found.snapshots), latest=cameras_of(found),
+                      procedure=console.alarm_guidance.procedure(life.rule),
+                      normal=life.state != "resolved" and returned_to_normal(life.history),
+                      tz=console.tz, elapsed=elapsed,
                       may_see_incidents=who.account.may(Permission.VIEW_INCIDENTS))
 
     @router.get("/alarms/{alarm_id}/snapshots/{event_id}")
     def snapshot(alarm_id: str, event_id: str, who: Annotated[Viewer, viewers]) -> Response:
-        refs = [r for r in snapshot_refs(record_of(alarm_id, who)) if r.event_id == event_id]
+        found = record_of(alarm_id, who)
+        refs = [r for r in (*snapshot_refs(found.snapshots), *cameras_of(found)) if r.event_id == event_id]
         images = load_snapshots(refs, console.snapshots, base=console.data_dir)
         if not images or images[0].jpeg is None:
             raise RefusedError(404, N_("That snapshot is not kept."), who)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from security.accounts.login import LoginDesk
 from security.accounts.roles import Visit
 from security.console.auth import Viewer
 from security.console.live import LiveFeed
+from security.office.alarms.guidance import AlarmGuidance
 from security.office.incidents import IncidentDesk
 from security.office.invitations import InvitationDesk
 from security.storage import EventStore
@@ -38,6 +39,8 @@ class Console:
     audit_key: bytes | None = None
     invitations: InvitationDesk | None = None
     """The site's invitation desk (None: the Invitations page is not served)."""
+    alarm_guidance: AlarmGuidance = field(default_factory=AlarmGuidance)
+    """The procedure per rule and cameras per door or zone an alarm's page shows."""
 
     def today(self) -> date:
         """The site's local date now."""

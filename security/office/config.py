@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import time, tzinfo
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from broker.schemas import Priority
 from security.office.access import AntiPassbackMode, CredentialFormat, Direction, ReaderPoint
 from security.office.alarms import BookConfig, EscalationStep, RuleName, RulesConfig, ZoneSchedule
 from security.office.alarms.book import DEFAULT_ESCALATION
+from security.office.alarms.guidance import DEFAULT_PROCEDURES, MAX_CAMERAS, MAX_PROCEDURE, AlarmGuidance
 from security.office.alarms.tour_plan import Checkpoint, TagKind, Tour, TourPlan, TourPriorities, TourSchedule
 
 _FIELD_OF_RULE: dict[RuleName, str] = {
@@ -121,6 +123,10 @@ class AlarmsSection(BaseModel):
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Settings per rule name.")
     escalation: dict[Priority, list[EscalationEntry]] | None = Field(
         default=None, description="Escalation steps per priority (default: DEFAULT_ESCALATION).")
+    procedures: dict[str, str] = Field(
+        default_factory=dict, description="What to do per rule name, over DEFAULT_PROCEDURES (\"\": none).")
+    cameras: dict[str, list[str]] = Field(
+        default_factory=dict, description="The camera devices that show each door or zone.")
 
     @field_validator("timezone")
     @classmethod
@@ -147,6 +153,33 @@ class AlarmsSection(BaseModel):
             closing = changes.get("visitor_after_closing", RulesConfig().visitor_after_closing)
             changes["visitor_after_closing"] = dataclasses.replace(closing, tz=tz)
         return RulesConfig(**changes)
+
+    def guidance(self) -> AlarmGuidance:
+        """The procedures per rule and the cameras per door or zone; ConfigError names what is wrong."""
+        procedures = dict(DEFAULT_PROCEDURES)
+        known = {str(r) for r in RuleName}
+        for rule, written in self.procedures.items():
+            if rule not in known:
+                rules = ", ".join(sorted(known))
+                raise ConfigError(f"[alarms.procedures] unknown rule {rule!r}; known: {rules}")
+            text = written.strip()
+            if len(text) > MAX_PROCEDURE:
+                too_long = f"{len(text)} characters; at most {MAX_PROCEDURE}"
+                raise ConfigError(f"[alarms.procedures] {rule}: {too_long}")
+            if text:
+                procedures[rule] = text
+            else:
+                procedures.pop(rule, None)
+        cameras: dict[str, tuple[str, ...]] = {}
+        for place, devices in self.cameras.items():
+            try:
+                names = tuple(_name(p) for p in (place, *devices))
+            except ValueError as exc:
+                raise ConfigError(f"[alarms.cameras] {place!r}: {exc}") from None
+            if not devices or len(devices) > MAX_CAMERAS or len(set(devices)) != len(devices):
+                raise ConfigError(f"[alarms.cameras] {place}: 1 to {MAX_CAMERAS} different cameras")
+            cameras[place] = names[1:]
+        return AlarmGuidance(MappingProxyType(procedures), MappingProxyType(cameras))
 
     def book_config(self) -> BookConfig:
         """The alarm book's settings."""
@@ -389,6 +422,7 @@ class OfficeConfig(BaseModel):
             config = cls.model_validate(doc)
             config.access.reader_points()
             config.alarms.rules_config()
+            config.alarms.guidance()
             config.tours.plan(ZoneInfo(config.alarms.timezone))
             readers = {r.device for r in config.access.readers}
             config.tours.check_devices(readers | listed_devices(doc))

@@ -54,7 +54,9 @@ from security.office.alarms import (
     AlarmEscalated,
     AlarmEvent,
     AlarmRecounted,
+    AlarmReturned,
     AlarmUnshelved,
+    Cleared,
     Condition,
     Loan,
     LoanChange,
@@ -69,7 +71,9 @@ from security.office.alarms import (
     tick,
 )
 from security.office.alarms import tours as tracker
+from security.office.alarms.guidance import AlarmGuidance
 from security.office.alarms.lending import loan_changes, overdue_key, settled
+from security.office.alarms.rules import returned_to_normal, status_returned_to_normal
 from security.office.alarms.tour_plan import TagKind
 from security.office.audit import AuditRecord
 from security.office.config import OfficeConfig
@@ -138,14 +142,16 @@ class Effects:
         self.loans += other.loans
 
 
-def alarm_status(alarm: Alarm, now: datetime) -> AlarmStatus:
-    """The retained payload of an open alarm."""
+def alarm_status(alarm: Alarm, now: datetime, guidance: AlarmGuidance | None = None) -> AlarmStatus:
+    """The retained payload of an open alarm, with its rule's procedure and its place's cameras."""
+    guide = guidance or AlarmGuidance()
     steps = tuple(AlarmStep(t.action, t.by, t.at, t.note) for t in alarm.history[-HISTORY_SHOWN:])
     return AlarmStatus(
         id=alarm.id, rule=alarm.rule, priority=str(alarm.priority), summary=alarm.summary,
         state=alarm.state.value, raised_at=alarm.raised_at, updated_at=now, count=alarm.count,
         silent=alarm.silent, escalation_level=alarm.escalation_level, shelved_until=alarm.shelved_until,
-        cause=alarm.cause, history=steps,
+        cause=alarm.cause, history=steps, procedure=guide.procedure(alarm.rule),
+        cameras=guide.cameras_for(alarm.rule, alarm.key), normal=alarm.normal,
     )
 
 
@@ -174,6 +180,8 @@ class BackOffice:
         self._new_id = new_id
         self._points: dict[tuple[str, int], ReaderPoint] = config.access.reader_points()
         self._rules: RulesConfig = config.alarms.rules_config()
+        self.guidance: AlarmGuidance = config.alarms.guidance()
+        """The procedures and cameras every retained alarm carries."""
         self._tours = config.tours.plan(ZoneInfo(config.alarms.timezone))
         self.state = state or OfficeState(AlarmBook(config.alarms.book_config()))
         self._effective: Directory | None = None
@@ -253,10 +261,13 @@ class BackOffice:
         """Handle a device's availability (a Last Will raises `device-offline`)."""
         fx = Effects()
         status = self._trusted(source, status)
+        was_offline = source in self.state.rules.offline
         rules, conditions = evaluate_status(source, status, now, self.state.rules, self._rules)
         self.state = replace(self.state, rules=rules)
-        for condition in conditions:
-            self._apply(condition, now, fx)
+        back = status_returned_to_normal(source, status, was_offline)
+        items: tuple[Condition | Cleared, ...] = (*conditions, *back)
+        for item in items:
+            self._apply(item, now, fx)
         return fx
 
     def act(self, action: Action, now: datetime, *, origin: str) -> Effects:
@@ -442,8 +453,10 @@ class BackOffice:
         before = self.state.rules
         rules, conditions = evaluate(event, before, self._rules)
         self.state = replace(self.state, rules=rules)
-        for condition in conditions:
-            self._apply(condition, now, fx)
+        back = returned_to_normal(event, self._rules, self.config.access.doors)
+        items: tuple[Condition | Cleared, ...] = (*conditions, *back)
+        for item in items:
+            self._apply(item, now, fx)
         self._lending(event, before, now, fx)
 
     def _lending(self, event: Event, before: RuleState, now: datetime, fx: Effects) -> None:
@@ -486,7 +499,7 @@ class BackOffice:
         """Whether `device` may act as a guard station (its credentials, else its status's kind)."""
         return device in self._stations if self._stations is not None else kind == "station"
 
-    def _apply(self, item: Condition | Action, now: datetime, fx: Effects) -> None:
+    def _apply(self, item: Condition | Cleared | Action, now: datetime, fx: Effects) -> None:
         book, outputs = self.state.book.apply(item, now)
         self.state = replace(self.state, book=book)
         self._outputs(outputs, fx)
@@ -507,8 +520,8 @@ class BackOffice:
                 fx.escalations.append(out)
                 data = AlarmEscalatedData(alarm_id=out.alarm_id, level=out.level, notify=out.notify)
                 fx.events.append(self._emit("alarm.escalated", data))
-            elif isinstance(out, AlarmRecounted):
-                pass  # the count is in the retained state and the alarms table; the cause is in the log
+            elif isinstance(out, AlarmRecounted | AlarmReturned):
+                pass  # in the retained state and the alarms table (count; `returned` step); causes in the log
 
 
 def _action(data: AlarmRequested) -> Action:

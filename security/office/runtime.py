@@ -236,7 +236,9 @@ class OfficeRuntime:
         for event in fx.events:
             bus.publish(event.topic, encode(event), qos=1)
         for alarm in fx.alarms.values():
-            payload = alarm_status(alarm, now).encode() if alarm.is_open else b""  # empty: cleared
+            payload = b""  # empty: cleared
+            if alarm.is_open:
+                payload = alarm_status(alarm, now, self.office.guidance).encode()
             bus.publish(topics.alarm(self.site, alarm.id), payload, qos=1, retain=True)
         if (fx.escalations or queued) and self._wake is not None:
             self._wake()

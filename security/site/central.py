@@ -172,7 +172,7 @@ class Central:
         console = Console(store, site, tz, self.feed, self.logins, clock=_now, cursor_key=cursors,
                           incidents=self.incidents, snapshots=snapshot_folder(settings.data_dir),
                           data_dir=settings.data_dir, audit_key=self.audit_key,
-                          invitations=self.invitations)
+                          invitations=self.invitations, alarm_guidance=config.office.alarms.guidance())
         self.api: ApiServer | None = None
         if config.api.enabled:
             self.api = ApiServer(store, host=config.api.host, port=config.api.port, site=site,

@@ -80,6 +80,10 @@ class AlarmDetails:
     history: tuple[str, ...]
     rule: str = ""
     cause: tuple[str, ...] = ()
+    procedure: str = ""
+    """What the site's procedure says to do (empty: none written for this rule)."""
+    cameras: tuple[str, ...] = ()
+    """The cameras of the alarm's door or zone, whose latest snapshot the station may show."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -191,6 +195,8 @@ class AlarmQueue:
             facts.append(f"seen {alarm.count} times")
         if alarm.silent:
             facts.append("silent: no sound, no sign at the kiosk")
+        if alarm.normal:
+            facts.append("returned to normal: acknowledge to clear it")
         history = tuple(
             f"{self._clock(step.at)}  {step.action}"
             + (f" by {step.by}" if step.by != SYSTEM else "")
@@ -198,7 +204,8 @@ class AlarmQueue:
             for step in reversed(alarm.history[-HISTORY_LINES:])
         )
         title = f"{alarm.summary} {TIMES}{alarm.count}" if alarm.count > 1 else alarm.summary
-        return AlarmDetails(alarm.id, title, " · ".join(facts), history, alarm.rule, alarm.cause)
+        return AlarmDetails(alarm.id, title, " · ".join(facts), history, alarm.rule, alarm.cause,
+                            alarm.procedure or "", alarm.cameras)
 
     # what a guard asks for
     def request(
@@ -227,6 +234,8 @@ class AlarmQueue:
         note = (note or "").strip() or None
         if note is not None and len(note) > MAX_NOTE:
             raise ValueError(f"the note is {len(note)} characters; the limit is {MAX_NOTE}")
+        if chosen == "resolve" and note is None:
+            raise ValueError("resolving needs a closing comment: write in the note what was done")
         until = self._until(chosen, shelve_minutes, when)
         _check_state(alarm, chosen)
         waiting = self._pending.get(alarm.id)

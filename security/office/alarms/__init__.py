@@ -1,7 +1,13 @@
 """Alarms: pure rules that find conditions, and the ISA-18.2 alarm book that turns them into alarms."""
 
-from security.office.alarms.book import DEFAULT_ESCALATION, AlarmBook, BookConfig, EscalationStep
-from security.office.alarms.conditions import Condition, RuleName
+from security.office.alarms.book import (
+    DEFAULT_ESCALATION,
+    NEEDS_COMMENT,
+    AlarmBook,
+    BookConfig,
+    EscalationStep,
+)
+from security.office.alarms.conditions import Cleared, Condition, RuleName
 from security.office.alarms.config import (
     CameraTamperConfig,
     DeliveryGapConfig,
@@ -31,6 +37,7 @@ from security.office.alarms.lifecycle import (
     AlarmEscalated,
     AlarmEvent,
     AlarmRecounted,
+    AlarmReturned,
     AlarmState,
     AlarmUnshelved,
     Output,
@@ -45,6 +52,7 @@ from security.office.alarms.state import RuleState
 __all__ = [
     "DEFAULT_ESCALATION",
     "EVENT_RULES",
+    "NEEDS_COMMENT",
     "SYSTEM",
     "Acknowledge",
     "Action",
@@ -54,10 +62,12 @@ __all__ = [
     "AlarmEscalated",
     "AlarmEvent",
     "AlarmRecounted",
+    "AlarmReturned",
     "AlarmState",
     "AlarmUnshelved",
     "BookConfig",
     "CameraTamperConfig",
+    "Cleared",
     "Condition",
     "DeliveryGapConfig",
     "DeviceOfflineConfig",

@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from broker.schemas import AlarmAction, AlarmRaised, AlarmShelved, Priority
-from security.office.alarms.conditions import Condition
+from security.office.alarms.conditions import Cleared, Condition
 from security.office.alarms.lifecycle import (
     MAX_CAUSE,
+    RETURNED,
     SYSTEM,
     Acknowledge,
     Action,
@@ -19,6 +20,7 @@ from security.office.alarms.lifecycle import (
     AlarmEscalated,
     AlarmEvent,
     AlarmRecounted,
+    AlarmReturned,
     AlarmState,
     AlarmUnshelved,
     Output,
@@ -69,6 +71,10 @@ def _frozen(items: Mapping[str, Alarm] | Mapping[str, str]) -> MappingProxyType[
     return MappingProxyType(dict(items))
 
 
+NEEDS_COMMENT = "a closing comment (note) is required to resolve an alarm"
+"""Why a person's resolve without a note is refused (the system's resolutions need none)."""
+
+
 def _rank(alarm: Alarm) -> tuple[int, datetime]:
     return list(Priority).index(alarm.priority), alarm.raised_at
 
@@ -107,10 +113,10 @@ class AlarmBook:
         """Open alarms, highest priority first, then oldest first."""
         return tuple(sorted((a for a in self.alarms.values() if a.is_open), key=_rank))
 
-    def apply(self, item: Condition | Action, now: datetime) -> Result:
-        """This book after a rule's condition or a person's action at `now`, and what to publish."""
-        if isinstance(item, Condition):
-            return self._condition(item, now)
+    def apply(self, item: Condition | Cleared | Action, now: datetime) -> Result:
+        """This book after a condition, its clearing or a person's action at `now`, and what to publish."""
+        if isinstance(item, Condition | Cleared):
+            return self._condition(item, now) if isinstance(item, Condition) else self._cleared(item, now)
         alarm = self.alarms.get(item.alarm_id)
         reason = f"no alarm {item.alarm_id}" if alarm is None else _invalid(item)
         if alarm is None or reason is not None:
@@ -175,6 +181,22 @@ class AlarmBook:
         book = self._put(alarm, next_number=self.next_number + 1)
         return book, (AlarmEvent("alarm.raised", data, now, alarm),)
 
+    def _cleared(self, cleared: Cleared, now: datetime) -> Result:
+        """ISA-18.2 return to normal: an acknowledged alarm clears; an unacknowledged one waits, marked."""
+        alarm = self.open_for(cleared.key)
+        if alarm is None or alarm.normal:
+            return self, ()
+        alarm = alarm.step(RETURNED, SYSTEM, now, _text(cleared.cause))
+        book, outputs = self._put(alarm), (AlarmReturned(alarm.id, now, alarm),)
+        more: tuple[Output, ...] = ()
+        if alarm.state == AlarmState.ACKNOWLEDGED:
+            book, more = book._clear(alarm, now)
+        return book, (*outputs, *more)
+
+    def _clear(self, alarm: Alarm, now: datetime) -> Result:
+        """Resolve an acknowledged alarm whose condition has returned to normal."""
+        return self._resolve(alarm, Resolve(alarm.id, SYSTEM, "acknowledged and returned to normal"), now)
+
     def _acknowledge(self, alarm: Alarm, action: Acknowledge, now: datetime) -> Result:
         if alarm.state == AlarmState.ACKNOWLEDGED:
             return self, ()  # a second station acknowledging the same alarm: one acknowledgement stands
@@ -182,11 +204,17 @@ class AlarmBook:
             return self, (ActionRejected(action, f"alarm {alarm.id} is {alarm.state}", now),)
         alarm = alarm.step("acknowledged", action.by, now, action.note, state=AlarmState.ACKNOWLEDGED)
         data = AlarmAction(alarm_id=alarm.id, by=action.by, note=action.note)
-        return self._put(alarm), (AlarmEvent("alarm.acknowledged", data, now, alarm),)
+        book, outputs = self._put(alarm), (AlarmEvent("alarm.acknowledged", data, now, alarm),)
+        if not alarm.normal:
+            return book, outputs
+        book, more = book._clear(alarm, now)
+        return book, (*outputs, *more)
 
     def _resolve(self, alarm: Alarm, action: Resolve, now: datetime) -> Result:
         if alarm.state == AlarmState.RESOLVED:
             return self, ()  # resolved twice at once: the first stands
+        if action.by != SYSTEM and action.note is None:
+            return self, (ActionRejected(action, NEEDS_COMMENT, now),)
         alarm = alarm.step("resolved", action.by, now, action.note, state=AlarmState.RESOLVED,
                            shelved_until=None, before_shelve=None)
         data = AlarmAction(alarm_id=alarm.id, by=action.by, note=action.note)
@@ -211,4 +239,8 @@ class AlarmBook:
             return self, (ActionRejected(Unshelve(alarm.id, by, note), reason, now),)
         back = alarm.before_shelve
         alarm = alarm.step("unshelved", by, now, note, state=back, shelved_until=None, before_shelve=None)
-        return self._put(alarm), (AlarmUnshelved(alarm.id, by, back, now, alarm),)
+        book, outputs = self._put(alarm), (AlarmUnshelved(alarm.id, by, back, now, alarm),)
+        if back != AlarmState.ACKNOWLEDGED or not alarm.normal:
+            return book, outputs
+        book, more = book._clear(alarm, now)
+        return book, (*outputs, *more)

@@ -53,3 +53,11 @@ class Condition:
         """Cut a summary longer than the contract's texts (an alarm keeps at most MAX_SUMMARY characters)."""
         if len(self.summary) > MAX_SUMMARY:
             object.__setattr__(self, "summary", self.summary[: MAX_SUMMARY - 3] + "...")
+
+
+@dataclass(frozen=True, slots=True)
+class Cleared:
+    """The abnormal condition of `key` is gone (a door closed, a device came back); `cause` says what."""
+
+    key: str
+    cause: str

@@ -12,6 +12,9 @@ from security.office.alarms.conditions import Condition
 SYSTEM = "system"
 """`by` of transitions nobody made by hand: raising, counting, shelve expiry, escalation."""
 
+RETURNED = "returned"
+"""The history step of an alarm whose condition cleared (kept in the history: no column needed)."""
+
 MAX_CAUSE = 64
 """At most this many cause event ids are kept on an alarm (the contract's limit)."""
 
@@ -41,6 +44,16 @@ class Transition:
     """How long a `shelved` step shelved the alarm for (None on every other step)."""
 
 
+def returned_to_normal(history: tuple[Transition, ...]) -> bool:
+    """True when the newest of these steps about the condition says it cleared (`returned`)."""
+    for step in reversed(history):
+        if step.action == RETURNED:
+            return True
+        if step.action in ("raised", "repeated"):
+            return False
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Alarm:
     """One alarm and everything about its life so far."""
@@ -65,6 +78,11 @@ class Alarm:
     def is_open(self) -> bool:
         """True until the alarm is resolved."""
         return self.state in OPEN_STATES
+
+    @property
+    def normal(self) -> bool:
+        """True when its condition cleared (ISA-18.2 "returned to normal") and has not come again since."""
+        return returned_to_normal(self.history)
 
     @property
     def acknowledged(self) -> bool:
@@ -180,6 +198,15 @@ class AlarmEscalated:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmReturned:
+    """An alarm's condition cleared while nobody had acknowledged it; not in the contract."""
+
+    alarm_id: str
+    at: datetime
+    alarm: Alarm
+
+
+@dataclass(frozen=True, slots=True)
 class ActionRejected:
     """An action that is not a valid transition (unknown alarm, acknowledging a resolved one...)."""
 
@@ -188,4 +215,4 @@ class ActionRejected:
     at: datetime
 
 
-Output = AlarmEvent | AlarmRecounted | AlarmUnshelved | AlarmEscalated | ActionRejected
+Output = AlarmEvent | AlarmRecounted | AlarmUnshelved | AlarmEscalated | AlarmReturned | ActionRejected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from broker.events import Event
@@ -19,7 +19,7 @@ from broker.schemas import (
     DoorChange,
     VisitorScreened,
 )
-from security.office.alarms.conditions import Condition, RuleName
+from security.office.alarms.conditions import Cleared, Condition, RuleName
 from security.office.alarms.config import RulesConfig
 from security.office.alarms.lending import items_not_returned, overdue_items
 from security.office.alarms.state import RuleState
@@ -227,3 +227,33 @@ def tick(now: datetime, state: RuleState, config: RulesConfig) -> tuple[RuleStat
     state = state.mark_reported(silent=frozenset(silent), after_closing=frozenset(late))
     overdue, late_items = overdue_items(now, state, config)
     return state.mark_reported(overdue=overdue), (*found, *late_items)
+
+
+def returned_to_normal(
+    event: Event, config: RulesConfig, doors: Mapping[str, str] | None = None
+) -> tuple[Cleared, ...]:
+    """The alarm keys whose condition `event` clears: a door that closed, a printer fault that cleared.
+
+    A door listed in `doors` (door name -> its device) is believed closed only from its own device: a
+    return to normal can clear an acknowledged alarm. Nothing in the contract says a camera's tamper
+    is over, so camera-tamper alarms never return to normal.
+    """
+    data = event.data
+    if event.type == "door.closed" and isinstance(data, DoorChange):
+        device = (doors or {}).get(data.door)
+        if device is not None and device != event.device:
+            return ()
+        why = f"door {data.door} closed"
+        rules = (RuleName.DOOR_FORCED, RuleName.DOOR_HELD_OPEN)
+        return tuple(Cleared(f"{rule}:{data.door}", why) for rule in rules)
+    if isinstance(data, DeviceFault) and data.cleared and data.fault in config.printer_fault.faults:
+        why = f"{data.fault.replace('_', ' ')} cleared"
+        return (Cleared(f"{RuleName.PRINTER_FAULT}:{event.source}", why),)
+    return ()
+
+
+def status_returned_to_normal(source: str, status: Status, was_offline: bool) -> tuple[Cleared, ...]:
+    """A device that had gone offline says it is back: its `device-offline` alarm returns to normal."""
+    if not was_offline or status.state == "offline":
+        return ()
+    return (Cleared(f"{RuleName.DEVICE_OFFLINE}:{source}", f"{status.kind} back {status.state}"),)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Select, select
 from sqlalchemy.orm import Session
@@ -82,6 +82,19 @@ def _snapshots(conn: Connection, events: Sequence[Event]) -> tuple[Event, ...]:
     found = [e for e in _natives(conn, query)
              if isinstance(e.data, CameraSnapshot) and e.data.for_event in ids]
     return tuple(found[:MAX_SNAPSHOTS])
+
+
+def latest_snapshots(conn: Connection, cameras: Sequence[str], before: datetime) -> tuple[Event, ...]:
+    """The newest `camera.snapshot` each camera device sent up to `before`, in the order of `cameras`."""
+    found: list[Event] = []
+    for camera in dict.fromkeys(cameras):  # once each, at most MAX_SNAPSHOTS cameras
+        if len(found) >= MAX_SNAPSHOTS:
+            break
+        query = (select(EventRow).where(EventRow.type == SNAPSHOT_TYPE, EventRow.device == camera,
+                                        EventRow.received_at <= before)
+                 .order_by(EventRow.received_at.desc(), EventRow.id.desc()).limit(1))
+        found += [e for e in _natives(conn, query) if isinstance(e.data, CameraSnapshot)]
+    return tuple(found)
 
 
 def _incidents(conn: Connection, alarm_id: str) -> tuple[HoldingIncident, ...]:
