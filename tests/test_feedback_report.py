@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from broker.schemas import VisitorCheckedOut, VisitorFeedback
+from security.office.audit.retention import DEFAULT_PERSONAL, anonymise_data
 from security.office.feedback_report import FeedbackFact, feedback_stats, ratings
 from security.storage import EventStore, open_store
 from security.storage.reports.feedback import feedback_facts
@@ -75,3 +76,10 @@ def test_ratings_are_read_with_their_visits_host_and_filters(store: EventStore) 
     assert [f.visit_id for f in host_2] == [f.visit_id for f in widgets] == ["v-2"]
     stats = feedback_stats(every, UTC)
     assert (stats.overall.count, stats.overall.average) == (3, 3.67)
+
+
+def test_retention_removes_a_ratings_comment_and_keeps_the_rating() -> None:
+    data = {"visit_id": "v-1", "rating": 2, "language": "pl", "comment": "Pan Kowalski był niemiły"}
+    out, removed, renamed = anonymise_data(data, DEFAULT_PERSONAL["visitor.feedback"], "v-1")
+    assert out == {"visit_id": "v-1", "rating": 2, "language": "pl"}
+    assert (removed, renamed) == (("comment",), ())
