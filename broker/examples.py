@@ -97,3 +97,5 @@ EXAMPLES.update({
     "tour.ended": s.TourEnded(tour="night-round", run=_TOUR_RUN, outcome="completed", at=_T, reached=4,
                               checkpoints=4, slot=_T),
 })
+EXAMPLES["visitor.feedback"] = s.VisitorFeedback(visit_id="v-7f3a", rating=4, language="id",
+                                                comment="Resepsionis ramah, antrean agak lama")

@@ -37,6 +37,7 @@ EMITTERS: dict[str, frozenset[Kind]] = {
     "visitor.screened": frozenset({_K.KIOSK}),
     "visitor.photo": frozenset({_K.KIOSK}),
     "visitor.agreed": frozenset({_K.KIOSK}),
+    "visitor.feedback": frozenset({_K.KIOSK}),
     "host.notified": frozenset(),
     "badge.printed": frozenset({_K.PRINTER, _K.KIOSK}),
     # access: readers read, only the service decides

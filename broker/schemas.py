@@ -528,3 +528,21 @@ TOUR_SCHEMAS: dict[str, type[Data]] = {
     "tour.ended": TourEnded,
 }
 SCHEMAS.update(TOUR_SCHEMAS)
+
+
+# visitor feedback: one touch at check-out (docs/kiosk.md)
+Rating = Annotated[int, Field(ge=1, le=5)]
+"""Five faces, 1 (very unhappy) to 5 (very happy): five read without words in any language, keep a middle
+face for "fine", and are the usual satisfaction scale, so averages compare with other surveys."""
+
+
+class VisitorFeedback(Data):
+    """A leaving visitor rated the visit with one touch (five faces), optionally with a short comment."""
+
+    visit_id: Id
+    rating: Rating
+    language: Language
+    comment: Text | None = None
+
+
+SCHEMAS["visitor.feedback"] = VisitorFeedback

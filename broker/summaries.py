@@ -227,6 +227,10 @@ _SUMMARIES: dict[type[s.Data], Callable[[Any], str]] = {
     s.ItemLent: _item_lent,
     s.ItemReturned: _item_returned,
 }
+# the comment stays out of the summary: a visitor's free text belongs on the Visits page, not in feeds
+_SUMMARIES[s.VisitorFeedback] = lambda d: (
+    f"visit {d.visit_id} rated {d.rating}/5 ({d.language})" + (", with a comment" if d.comment else "")
+)
 
 
 def summarize(event: Event, limit: int = 120) -> str:

@@ -50,6 +50,7 @@ from kiosk.widgets import (
     KeyButton,
     LanguageButton,
     OnScreenKeyboard,
+    RatingButton,
     ResultButton,
     SignaturePad,
 )
@@ -74,7 +75,8 @@ SCREEN_KINDS: dict[Step, str] = {
     Step.COMPANY: "TextScreen", Step.HOST: "SearchScreen", Step.RETURNING: "SearchScreen",
     Step.CHECK_OUT: "SearchScreen", Step.VISITOR_TYPE: "ChoiceScreen", Step.PHOTO: "PhotoScreen",
     Step.AGREEMENT: "AgreementScreen", Step.SUMMARY: "SummaryScreen", Step.INVITATION: "SummaryScreen",
-    Step.CHECK_OUT_CONFIRM: "SummaryScreen", Step.DONE: "FinalScreen", Step.SEAT: "FinalScreen",
+    Step.CHECK_OUT_CONFIRM: "SummaryScreen", Step.FEEDBACK: "FeedbackScreen", Step.DONE: "FinalScreen",
+    Step.SEAT: "FinalScreen",
     Step.GOODBYE: "FinalScreen",
 }  # fmt: skip
 """Which screen class shows each step."""
@@ -273,6 +275,37 @@ class AgreementScreen(StepScreen):
         self.can_accept = view.can_accept
 
 
+class FeedbackScreen(StepScreen):
+    """After a check-out: five faces (one touch rates), an optional comment box, Skip."""
+
+    comment_hint = StringProperty("")
+
+    def enter(self, view: View) -> None:
+        """A new visitor's box starts empty."""
+        self.ids.field.text = ""
+
+    def show(self, view: View) -> None:
+        """Also the faces and their words."""
+        super().show(view)
+        self.comment_hint = view.comment_hint
+        row = self.ids.faces
+        if [(w.rating, w.text) for w in reversed(row.children)] == list(view.ratings):
+            return
+        row.clear_widgets()
+        for rating, word in view.ratings:
+            button = RatingButton(rating=rating, text=word)
+            button.bind(on_release=lambda btn: self.rate(int(btn.rating)))
+            row.add_widget(button)
+
+    def typed(self) -> None:
+        """A key was typed in the comment box."""
+        App.get_running_app().vm.keep_awake()
+
+    def rate(self, rating: int) -> None:
+        """A face: the rating with whatever the comment box holds."""
+        App.get_running_app().vm.rate(rating, self.ids.field.text)
+
+
 class SummaryScreen(StepScreen):
     """Label / value rows to confirm (summary, invitation, check-out)."""
 
@@ -375,7 +408,7 @@ class KioskApp(App):  # type: ignore[misc]
         manager.transition = NoTransition()
         classes = {cls.__name__: cls for cls in (WelcomeScreen, ScanScreen, TextScreen, SearchScreen,
                                                   ChoiceScreen, PhotoScreen, AgreementScreen, SummaryScreen,
-                                                  FinalScreen)}
+                                                  FeedbackScreen, FinalScreen)}
         for step, kind in SCREEN_KINDS.items():
             manager.add_widget(classes[kind](name=step.value))
         self._manager = manager

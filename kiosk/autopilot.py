@@ -396,7 +396,7 @@ class _Tour:
         self.vm.done()
 
     def returning_and_check_out(self) -> Script:
-        """The returning visitor's search; a check-out by name to goodbye."""
+        """The returning visitor's search; a check-out by name, a comment and a face, to goodbye."""
         vm, shoot = self.vm, self.shoot
         self.begin()
         vm.start("returning")
@@ -412,7 +412,13 @@ class _Tour:
         yield None
         shoot("check_out_confirm")
         vm.confirm()
+        yield on_screen(self.app, "feedback")
+        self.type_in("feedback", "Ok")
         yield None
+        shoot("feedback")
+        faces = screen_ids(self.app, "feedback").faces.children
+        tap(next(face for face in faces if face.rating == 4), "the fourth face")
+        yield on_screen(self.app, "goodbye")
         shoot("goodbye")
         vm.done()
 

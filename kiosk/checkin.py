@@ -28,6 +28,7 @@ from broker.schemas import (
     VisitorAgreed,
     VisitorCheckedIn,
     VisitorCheckedOut,
+    VisitorFeedback,
     VisitorPhoto,
     VisitorScreened,
 )
@@ -158,6 +159,12 @@ class Registrar:
             raise ValueError(f"a kiosk checks out by qr or name, not {method!r}")
         self._emit("visitor.checked_out", VisitorCheckedOut(visit_id=visit.visit_id, method=method))
         log.info("visitor checked out: visit %s by %s", visit.visit_id, method)
+
+    def feedback(self, visit_id: str, rating: int, comment: str | None, language: str) -> None:
+        """Emit `visitor.feedback` for a visit just checked out; raise when it cannot be emitted."""
+        data = VisitorFeedback(visit_id=visit_id, rating=rating, comment=comment, language=language)
+        self._emit("visitor.feedback", data)
+        log.info("feedback for visit %s: %d of 5%s", visit_id, rating, " with a comment" if comment else "")
 
     def _screen(self, s: Session) -> ScreenResult:
         try:

@@ -50,6 +50,8 @@ IDLE_TIMEOUT = 30.0
 """Seconds without a touch after which a half-finished visit is wiped."""
 DONE_TIMEOUT = 10.0
 """Seconds a final screen (done, seat, goodbye) stays before the kiosk is ready again."""
+FEEDBACK_TIMEOUT = 15.0
+"""Seconds the optional feedback step waits for a face before saying goodbye (the next visitor waits)."""
 CAPTURE_TIMEOUT = 5.0
 """Seconds the countdown waits for the camera's picture before going on without one."""
 BADGE_VALIDITY = timedelta(hours=12)
@@ -78,6 +80,7 @@ class KioskViewModel:
         camera: bool = True,
         idle_timeout: float = IDLE_TIMEOUT,
         done_timeout: float = DONE_TIMEOUT,
+        feedback_timeout: float = FEEDBACK_TIMEOUT,
         badge_validity: timedelta = BADGE_VALIDITY,
         printing: PrintJobs | None = None,
         lookups: Background | None = None,
@@ -88,14 +91,15 @@ class KioskViewModel:
         `lookups` runs the adapters' searches and look-ups, `records` the check-ins and check-outs
         (their events go to the outbox); None runs them at once on this thread (tests, tools).
         """
-        if idle_timeout <= 0 or done_timeout <= 0:
-            raise ValueError("idle_timeout and done_timeout must be > 0 seconds")
+        if idle_timeout <= 0 or done_timeout <= 0 or feedback_timeout <= 0:
+            raise ValueError("idle_timeout, done_timeout and feedback_timeout must be > 0 seconds")
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
         self._ports = ports
         self._clock = clock
         self._idle_timeout = idle_timeout
         self._done_timeout = done_timeout
+        self._feedback_timeout = feedback_timeout
         self._registrar = Registrar(
             emit, ports, now=now, new_id=new_id, new_badge=new_badge, badge_validity=badge_validity,
         )  # fmt: skip
@@ -187,8 +191,20 @@ class KioskViewModel:
         self._touch(i.Enter(text))
 
     def skip(self) -> None:
-        """Skip on the company step."""
+        """Skip on the company step or the feedback step."""
         self._touch(i.Skip())
+
+    def rate(self, rating: int, comment: str = "") -> None:
+        """A face on the feedback step (1..5), with the comment box's text; sent through the outbox."""
+        if self.recording:
+            return
+        self._count()
+        before = self._state
+        self.dispatch(i.Rate(rating, comment))
+        s = self._state
+        if before.step is Step.FEEDBACK and s.step is Step.GOODBYE and s.rating is not None and s.leaving:
+            visit_id, score, said, language = s.leaving.visit_id, s.rating, s.comment, s.language
+            self._records.submit(lambda: self._record_feedback(visit_id, score, said, language), _ignore)
 
     def choose(self, value: str) -> None:
         """A visitor-type button."""
@@ -336,7 +352,7 @@ class KioskViewModel:
         s = self._state
         if (s.step is Step.WELCOME and s == fresh(s)) or self.recording:  # one waiting on us is not idle
             return False
-        if now - self._last_activity >= (self._done_timeout if s.step in FINAL_STEPS else self._idle_timeout):
+        if now - self._last_activity >= self._timeout(s.step):
             log.info("kiosk idle on %s; starting over", s.step.value)
             self.dispatch(i.Finish() if s.step in FINAL_STEPS else i.Timeout())
             return True
@@ -355,7 +371,7 @@ class KioskViewModel:
             self._countdown_mark = self._clock()
         if after.step is Step.WELCOME and (before.step is not Step.WELCOME or isinstance(intent, i.Timeout)):
             self.last_touches, self.touches, self.last_visit = self.touches, 0, None
-        if after.step in FINAL_STEPS and before.step not in FINAL_STEPS:
+        if after.step in (*FINAL_STEPS, Step.FEEDBACK) and after.step is not before.step:
             self._last_activity = self._clock()
         if after != before:
             self._notify()
@@ -372,6 +388,12 @@ class KioskViewModel:
 
     def _awake(self) -> None:
         self._last_activity = self._clock()
+
+    def _timeout(self, step: Step) -> float:
+        """Seconds without a touch after which `step` moves on (final and feedback steps are short)."""
+        if step in FINAL_STEPS:
+            return self._done_timeout
+        return self._feedback_timeout if step is Step.FEEDBACK else self._idle_timeout
 
     def _seconds_left(self) -> int:
         return max(0, math.ceil(self._done_timeout - (self._clock() - self._last_activity)))
@@ -453,6 +475,13 @@ class KioskViewModel:
             confirming = self._state.step is Step.CHECK_OUT_CONFIRM
             self.dispatch(i.Failed() if confirming else i.CodeRejected(Notice.FAILED))
 
+    def _record_feedback(self, visit_id: str, rating: int, comment: str | None, language: str) -> None:
+        """On the records worker: feedback is optional, so a failure is logged and the visitor not told."""
+        try:
+            self._registrar.feedback(visit_id, rating, comment, language)
+        except Exception:
+            log.exception("feedback for visit %s could not be recorded", visit_id)
+
     def _safely(self, call: Callable[[str], _T], argument: str, default: _T) -> _T:
         """`call(argument)`, or `default` (logged) when the adapter raises."""
         try:
@@ -485,3 +514,7 @@ def _invitation(found: Invitation | None, code: InvitationCode) -> i.Intent:
 def _badge_holder(visit: OnSiteVisit | None) -> i.Intent | OnSiteVisit:
     """The visit holding a scanned badge (checked out next), or the notice that none does."""
     return visit if visit is not None else i.CodeRejected(Notice.UNKNOWN_BADGE)
+
+
+def _ignore(_answer: object) -> None:
+    """A records job whose answer changes nothing on screen."""

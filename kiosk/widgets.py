@@ -80,6 +80,12 @@ class ChoiceButton(KioskButton):
     value = StringProperty("")
 
 
+class RatingButton(KioskButton):
+    """One face of the feedback step (1 very unhappy .. 5 very happy); a touch rates the visit."""
+
+    rating = NumericProperty(0)
+
+
 class LanguageButton(KioskButton):
     """A language button; `code` like "pl"."""
 

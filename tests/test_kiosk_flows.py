@@ -59,6 +59,7 @@ LEAVER = OnSiteVisit("v-1", "A** K*******")
 CHECK_OUT = replace(INITIAL, step=Step.CHECK_OUT, mode=Mode.CHECK_OUT)
 PICKED = replace(CHECK_OUT, step=Step.CHECK_OUT_CONFIRM, query="ana", on_site=(LEAVER,), leaving=LEAVER)
 GOODBYE = replace(INITIAL, step=Step.GOODBYE, mode=Mode.CHECK_OUT, leaving=LEAVER)
+FEEDBACK = replace(GOODBYE, step=Step.FEEDBACK)
 SCAN = replace(INITIAL, step=Step.SCAN, mode=Mode.INVITED)
 POLISH = replace(INITIAL, language="pl", large_text=True)
 DONE = replace(INVITED, step=Step.DONE, outcome=Outcome.PRINTED)
@@ -74,8 +75,8 @@ TRANSITIONS: list[tuple[str, Session, Intent, Session]] = [
      replace(INVITED, language="pl", large_text=True)),
     ("scan: unknown invitation", SCAN, CodeRejected(Notice.UNKNOWN_INVITATION),
      replace(INITIAL, notice=Notice.UNKNOWN_INVITATION)),
-    ("scan on welcome: badge", INITIAL, CheckedOut(LEAVER), GOODBYE),
-    ("scan on check-out: badge", CHECK_OUT, CheckedOut(LEAVER), GOODBYE),
+    ("scan on welcome: badge", INITIAL, CheckedOut(LEAVER), FEEDBACK),
+    ("scan on check-out: badge", CHECK_OUT, CheckedOut(LEAVER), FEEDBACK),
     ("scan mid-walk-in is ignored", replace(INITIAL, step=Step.NAME, mode=Mode.WALK_IN),
      InvitationFound(INVITE),
      replace(INITIAL, step=Step.NAME, mode=Mode.WALK_IN)),
@@ -103,7 +104,7 @@ TRANSITIONS: list[tuple[str, Session, Intent, Session]] = [
     ("check-out: found", CHECK_OUT, OnSiteFound("ana", (LEAVER,)), replace(CHECK_OUT, query="ana",
                                                                            on_site=(LEAVER,))),
     ("check-out: picked", replace(CHECK_OUT, query="ana", on_site=(LEAVER,)), PickOnSite(LEAVER), PICKED),
-    ("check-out: confirmed", PICKED, CheckedOut(LEAVER), replace(PICKED, step=Step.GOODBYE)),
+    ("check-out: confirmed", PICKED, CheckedOut(LEAVER), replace(PICKED, step=Step.FEEDBACK)),
     ("check-out: another visit", PICKED, CheckedOut(OnSiteVisit("v-2", "B**")), PICKED),
     ("check-out: not recorded", PICKED, Failed(), replace(PICKED, error=Problem.FAILED)),
     ("check-out: back", PICKED, Back(), replace(PICKED, step=Step.CHECK_OUT, leaving=None)),

@@ -150,7 +150,7 @@ def test_a_scanned_badge_is_looked_up_then_checked_out_off_the_ui_thread() -> No
     lookups.finish()
     assert (k.vm.screen, k.outbox.events) == ("welcome", [])
     records.finish()
-    assert k.vm.screen == "goodbye"
+    assert k.vm.screen == "feedback"
     assert k.outbox.events == [("visitor.checked_out", VisitorCheckedOut(visit_id="v-0042", method="qr"))]
 
 

@@ -122,7 +122,7 @@ KIOSK_TOUR_SCRIPT = textwrap.dedent(
 
 STEPS = {
     "welcome", "scan", "name", "company", "host", "visitor_type", "photo", "agreement", "summary",
-    "invitation", "returning", "check_out", "check_out_confirm", "done", "seat", "goodbye",
+    "invitation", "returning", "check_out", "check_out_confirm", "feedback", "done", "seat", "goodbye",
 }  # fmt: skip
 
 
@@ -134,6 +134,7 @@ def english_only_words() -> set[str]:
     english = {text for pair in t.TITLES.values() for text in pair}
     english |= set(t.BUTTONS.values()) | set(t.FIELDS.values()) | set(t.PROBLEMS.values())
     english |= {c.label for c in t.VISITOR_TYPES} | {c.hint for c in t.VISITOR_TYPES}
+    english |= set(t.RATING_LABELS.values()) | {t.COMMENT_HINT}
     polish = translator("pl").gettext
     return {text for text in english if polish(text) != text}
 

@@ -114,6 +114,14 @@ class Finish:
     """Done on a final screen (or its timer): ready for the next visitor."""
 
 
+@dataclass(slots=True, frozen=True)
+class Rate:
+    """One of the feedback step's five faces, with what the comment box holds ("" for none)."""
+
+    rating: int
+    comment: str = ""
+
+
 # timers and devices
 @dataclass(slots=True, frozen=True)
 class Timeout:
@@ -216,7 +224,7 @@ class Failed:
 
 Intent = (
     Start | ChooseLanguage | ToggleLargeText | Enter | Skip | PickHost | Choose | Retake | UsePhoto
-    | AddStroke | ClearSignature | Accept | PickPast | PickOnSite | Back | Cancel | Finish | Timeout
+    | AddStroke | ClearSignature | Accept | PickPast | PickOnSite | Back | Cancel | Finish | Timeout | Rate
     | Countdown | PhotoTaken | CameraFailed | SetCamera | HostsFound | DirectoryDown | PastFound
     | OnSiteFound | InvitationFound | CodeRejected | CheckedIn | PrintFailed | CheckedOut | Failed
 )  # fmt: skip

@@ -3,7 +3,8 @@
 welcome → walk-in: name → company → host → visitor type → photo → agreement → summary → done
 welcome → invitation (a scanned QR) → "is this you?" → done
 welcome → returning: search → pick → host → ... as walk-in
-welcome → check-out: scan the badge, or search → pick → confirm → goodbye
+welcome → check-out: scan the badge, or search → pick → confirm → feedback → goodbye
+(feedback is optional: one face touched, Skip, or its short timer all go on to goodbye)
 A watchlist match ends on the neutral "seat" screen instead of done.
 The badge prints while done shows; a failure the printer reports later changes done's message.
 
@@ -45,6 +46,7 @@ from kiosk.flow.intents import (
     PickOnSite,
     PickPast,
     PrintFailed,
+    Rate,
     Retake,
     SetCamera,
     Skip,
@@ -56,6 +58,8 @@ from kiosk.flow.intents import (
 from kiosk.flow.state import (
     FINAL_STEPS,
     INITIAL,
+    MAX_COMMENT,
+    RATINGS,
     SCANNING_STEPS,
     Mode,
     Notice,
@@ -113,6 +117,8 @@ def progress_steps(state: Session) -> tuple[Step, ...]:
 
 def _next(s: Session, intent: Intent) -> Session:  # noqa: PLR0911 (one per intent taken on every step)
     match intent:
+        case Timeout() if s.step is Step.FEEDBACK:
+            return replace(s, step=Step.GOODBYE, error=None)  # the visit is over: say goodbye, ask nothing
         case Timeout():
             return fresh(s)
         case Finish():
@@ -143,7 +149,7 @@ def _scanned(s: Session, intent: Intent) -> Session:
         case CodeRejected(notice=notice):
             return replace(restart(s), notice=notice)
         case CheckedOut(visit=visit):
-            return replace(restart(s), step=Step.GOODBYE, mode=Mode.CHECK_OUT, leaving=visit)
+            return replace(restart(s), step=Step.FEEDBACK, mode=Mode.CHECK_OUT, leaving=visit)
     return s
 
 
@@ -328,9 +334,21 @@ def _on_check_out(s: Session, intent: Intent) -> Session:
 def _on_check_out_confirm(s: Session, intent: Intent) -> Session:
     match intent:
         case CheckedOut(visit=visit) if visit == s.leaving:
-            return replace(s, step=Step.GOODBYE, error=None)
+            return replace(s, step=Step.FEEDBACK, error=None)
         case Failed():
             return replace(s, error=Problem.FAILED)
+    return s
+
+
+def _on_feedback(s: Session, intent: Intent) -> Session:
+    match intent:
+        case Skip():
+            return replace(s, step=Step.GOODBYE, rating=None, comment=None, error=None)
+        case Rate(rating=rating, comment=raw) if rating in RATINGS:
+            comment = clean(raw)
+            if len(comment) > MAX_COMMENT:
+                return replace(s, error=Problem.TOO_LONG)
+            return replace(s, step=Step.GOODBYE, rating=rating, comment=comment or None, error=None)
     return s
 
 
@@ -347,5 +365,6 @@ _ON_STEP: dict[Step, Callable[[Session, Intent], Session]] = {
     Step.RETURNING: _on_returning,
     Step.CHECK_OUT: _on_check_out,
     Step.CHECK_OUT_CONFIRM: _on_check_out_confirm,
+    Step.FEEDBACK: _on_feedback,
     Step.DONE: _on_done,
 }

@@ -27,6 +27,7 @@ class Step(StrEnum):
     RETURNING = "returning"
     CHECK_OUT = "check_out"
     CHECK_OUT_CONFIRM = "check_out_confirm"
+    FEEDBACK = "feedback"
     DONE = "done"
     SEAT = "seat"
     GOODBYE = "goodbye"
@@ -110,12 +111,19 @@ class Session:
     outcome: Outcome | None = None
     error: Problem | None = None
     notice: Notice | None = None
+    rating: int | None = None
+    """The face the leaving visitor touched (1 very unhappy .. 5 very happy); None: skipped or not asked."""
+    comment: str | None = None
 
 
 FINAL_STEPS = frozenset({Step.DONE, Step.SEAT, Step.GOODBYE})
 """Screens that close by themselves (Done, or after a few seconds)."""
 SCANNING_STEPS = frozenset({Step.WELCOME, Step.SCAN, Step.CHECK_OUT})
 """Where a scanned code is taken (elsewhere a stray scan is ignored)."""
+RATINGS = (1, 2, 3, 4, 5)
+"""The five faces of the feedback step, very unhappy to very happy (the contract's scale)."""
+MAX_COMMENT = 200
+"""Longest feedback comment (the contract's limit)."""
 
 INITIAL = Session()
 """The welcome screen of a kiosk in the default language, with every field empty."""

@@ -23,6 +23,7 @@ TITLES: dict[Step, tuple[str, str]] = {
     Step.RETURNING: (N_("Welcome back"), N_("Type your name or e-mail, then touch your name")),
     Step.CHECK_OUT: (N_("Check out"), N_("Scan the QR code on your badge, or type your name")),
     Step.CHECK_OUT_CONFIRM: (N_("Check out now?"), N_("Touch Check out to end your visit")),
+    Step.FEEDBACK: (N_("How was your visit?"), N_("Touch a face, or Skip. You may type a comment first.")),
     Step.DONE: (N_("Thank you"), N_("You are checked in")),
     Step.SEAT: (N_("Thank you"), N_("Please take a seat, reception will be with you shortly")),
     Step.GOODBYE: (N_("Goodbye"), N_("Thank you for your visit")),
@@ -143,3 +144,13 @@ VISITOR_TYPES: tuple[Choice, ...] = (
     Choice(VisitorType.INTERVIEW, N_("Interview"), N_("Here for a job interview")),
 )
 """The visitor-type buttons, in the order they are shown."""
+
+RATING_LABELS: dict[int, str] = {
+    1: N_("Very bad"),
+    2: N_("Bad"),
+    3: N_("Okay"),
+    4: N_("Good"),
+    5: N_("Very good"),
+}
+"""The words under the feedback step's five faces (1 very unhappy .. 5 very happy)."""
+COMMENT_HINT = N_("Comment (optional)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from kiosk.flow import machine as flow
 from kiosk.flow import texts as t
-from kiosk.flow.state import FINAL_STEPS, Outcome, Session, Step
+from kiosk.flow.state import FINAL_STEPS, RATINGS, Outcome, Session, Step
 from kiosk.flow.values import Stroke, is_signed
 from kiosk.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translator
 from kiosk.ports import Photo
@@ -76,6 +76,10 @@ class View:
     """The visitor-type buttons, translated."""
     languages: tuple[tuple[str, str], ...] = tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES)
     """(code, the language's name in itself) of every language button."""
+    ratings: tuple[tuple[int, str], ...] = ()
+    """(rating, its word) of the feedback step's five faces, very unhappy first; empty elsewhere."""
+    comment_hint: str = ""
+    """The feedback step's comment box hint; empty elsewhere."""
 
 
 def render(s: Session, *, agreement_text: str = "") -> View:
@@ -87,7 +91,7 @@ def render(s: Session, *, agreement_text: str = "") -> View:
         screen=s.step.value, language=s.language, large_text=s.large_text, title=g(t.TITLES[s.step][0]),
         prompt=_prompt(s, tr), error=g(t.PROBLEMS[s.error]) if s.error else "",
         notice=g(t.NOTICES[s.notice]) if s.notice else "", message=_message(s, tr),
-        progress=_progress(s, tr), can_back=s.step not in (Step.WELCOME, *FINAL_STEPS),
+        progress=_progress(s, tr), can_back=s.step not in (Step.WELCOME, Step.FEEDBACK, *FINAL_STEPS),
         field_text=_field_text(s), host_free_text=s.directory_down, results=_results(s, tr),
         no_results=_no_results(s, tr), countdown=s.countdown if photo_step else None,
         capture_requested=photo_step and s.countdown == 0, photo=s.photo,
@@ -95,6 +99,8 @@ def render(s: Session, *, agreement_text: str = "") -> View:
         can_accept=is_signed(s.strokes), summary=_summary(s, tr),
         buttons={button: g(text) for button, text in t.BUTTONS.items()},
         visitor_types=tuple(t.Choice(c.value, g(c.label), g(c.hint)) for c in t.VISITOR_TYPES),
+        ratings=tuple((r, g(t.RATING_LABELS[r])) for r in RATINGS) if s.step is Step.FEEDBACK else (),
+        comment_hint=g(t.COMMENT_HINT) if s.step is Step.FEEDBACK else "",
     )  # fmt: skip
 
 

@@ -24,7 +24,9 @@ from security.console.ranges import DayRange, day_range, redact
 from security.console.render import HEADERS, language, render
 from security.office.csv_export import csv_lines
 from security.office.exports import VISIT_COLUMNS, visit_cells
+from security.office.feedback_report import FeedbackStats, feedback_stats
 from security.office.visits_report import invitation_outcomes, visit_stats
+from security.storage.reports.feedback import feedback_facts
 from security.storage.reports.keyset import ReportError
 from security.storage.reports.visits import (
     VisitFilter,
@@ -120,6 +122,11 @@ def heat_rows(heat: Sequence[Sequence[int]]) -> list[tuple[str, list[int]]]:
     return [(day, list(row)) for day, row in zip(WEEKDAYS, heat, strict=True)]
 
 
+def daily_ratings_svg(stats: FeedbackStats, title: str) -> str:
+    """The average rating of each local day with ratings, as bars ('' when there is none)."""
+    return bars_svg([Bar(d.day.strftime("%m-%d"), d.ratings.average or 0) for d in stats.days], title, "/5")
+
+
 def _csv_rows(rows: Iterator[VisitRow], account: Account, today: date,
               tz: ZoneInfo) -> Iterator[Sequence[object]]:
     for row in rows:
@@ -155,7 +162,9 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
                 page = list_visits(conn, view.days.times, view.filters, cursor=view.asked.cursor,
                                    key=console.cursor_key)
                 stats = visit_stats(visit_facts(conn, view.days.times, view.filters), console.tz)
-                outcomes = invitation_outcomes(invitation_facts(conn, view.days.times), now)
+                outcomes, ratings = (
+                    invitation_outcomes(invitation_facts(conn, view.days.times), now),
+                    feedback_stats(feedback_facts(conn, view.days.times, view.filters), console.tz))
         except ReportError as exc:
             raise RefusedError(400, str(exc), who) from None
         t = translator(language(request)).gettext
@@ -165,7 +174,8 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
             outcomes=outcomes, lines=[visit_line(r, who.account, today, console.tz) for r in page.rows],
             heat=heat_svg(stats.heat, [t(d) for d in WEEKDAYS], t(N_("Arrivals by weekday and hour"))),
             heat_rows=[(t(d), row) for d, row in heat_rows(stats.heat)],
-            hosts_chart=bars_svg(hosts, t(N_("Visits per host"))), hours=range(24),
+            hosts_chart=bars_svg(hosts, t(N_("Visits per host"))), hours=range(24), ratings=ratings,
+            ratings_chart=daily_ratings_svg(ratings, t(N_("Average rating per day"))),
             may_export=who.account.may(Permission.EXPORT), minutes=_minutes)
 
     @router.get("/visits.csv")

@@ -43,6 +43,7 @@ DEFAULT_PERSONAL: Mapping[str, Mapping[str, Treatment]] = {
     "visitor.checked_in": VISITOR_FIELDS,
     "visitor.photo": {"jpeg": Treatment.REMOVE},
     "visitor.agreed": {"signature": Treatment.REMOVE},
+    "visitor.feedback": {"comment": Treatment.REMOVE},  # free text may name people; the rating stays
 }
 """Event types that carry visitors' personal data, and the treatment of each personal field."""
 

@@ -168,6 +168,10 @@ def _where(time_range: TimeRange, filters: VisitFilter) -> list[ColumnElement[bo
     return found
 
 
+visit_where = _where
+"""The check-ins of a range matching the filters, as SQL conditions (also for ratings by visit)."""
+
+
 def _checkouts(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[datetime, str | None]]:
     """Per visit id of `rows`, its first check-out received at or after its check-in."""
     arrived = {str(_data(r).get("visit_id")): r.received_at for r in rows}
