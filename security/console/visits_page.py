@@ -183,7 +183,7 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
                    view: Annotated[VisitView, Depends(view_of)]) -> StreamingResponse:
         if not console.exporting(who, "visits", view.recorded()):
             raise RefusedError(403, N_("Your role may not export."), who)
-        today = console.clock().astimezone(console.tz).date()
+        today = console.today()
 
         def lines() -> Iterator[str]:
             with console.store.engine.connect() as conn:
@@ -196,7 +196,7 @@ def visit_routes(router: APIRouter, console: Console, guards: Guards) -> None:
 
     @router.get("/visits/{visit_id}")
     def visit(request: Request, visit_id: str, who: Annotated[Viewer, viewers]) -> HTMLResponse:
-        today = console.clock().astimezone(console.tz).date()
+        today = console.today()
         with console.store.engine.connect() as conn:
             found = visit_detail(conn, visit_id)
         if found is None:
